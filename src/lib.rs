@@ -1,14 +1,19 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! orc: turns the Windows Task Scheduler (and cron) into a job orchestrator.
+//!
+//! Pure logic (cron, triggers, task XML, validation, planning) is kept apart from I/O
+//! (SQLite, processes, schtasks, SMTP) so it can be tested without them. The library never
+//! prints or exits: [`cli`] writes to the stream it is given and returns an exit code.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod cli;
+pub mod clock;
+pub mod duration;
+pub mod env_vars;
+pub mod error;
+pub mod paths;
+pub mod render;
+pub mod scheduler;
+pub mod store;
+pub mod task;
+pub mod vault;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use error::{Error, Result};

@@ -1,1 +1,7 @@
+//! orc's integration tests: one test binary, driving the real `orc` executable.
 
+#![allow(unreachable_pub)] // test-support items are shared between test modules
+
+mod support;
+
+mod cli_basics;

@@ -1,0 +1,44 @@
+//! Every environment variable orc reads, declared once.
+//!
+//! The README's table is checked against [`ALL`] by a test, so a variable cannot be added
+//! here without being documented there.
+
+/// The data directory (database, logs, run output). Same as `--home`.
+pub const ORC_HOME: &str = "ORC_HOME";
+/// Which OS scheduler backend to use: `schtasks` or `crontab` (default by platform).
+pub const ORC_BACKEND: &str = "ORC_BACKEND";
+/// Path of the `schtasks` program to call (tests point it at the fake).
+pub const ORC_SCHTASKS: &str = "ORC_SCHTASKS";
+/// Path of the `crontab` program to call (default: `crontab` found on `PATH`).
+pub const ORC_CRONTAB: &str = "ORC_CRONTAB";
+/// Path of the vault key file (default: outside the data directory, see the README).
+pub const ORC_KEY_FILE: &str = "ORC_KEY_FILE";
+/// Passphrase that unlocks a passphrase-protected vault in non-interactive runs.
+/// orc removes it from the environment of every child it starts.
+pub const ORC_VAULT_PASSPHRASE: &str = "ORC_VAULT_PASSPHRASE";
+/// `tracing` filter for orc's own diagnostics on stderr (e.g. `debug`, `orc=trace`).
+pub const ORC_LOG: &str = "ORC_LOG";
+/// Absolute path of the orc executable to register with the OS scheduler
+/// (default: the running executable).
+pub const ORC_EXE: &str = "ORC_EXE";
+/// For tests and drills only: the local wall-clock time orc should believe it is
+/// (`YYYY-MM-DDTHH:MM:SS`). Used to exercise slot computation and clock jumps.
+pub const ORC_NOW: &str = "ORC_NOW";
+
+/// `(name, one-line description)` for every variable above.
+pub const ALL: &[(&str, &str)] = &[
+    (ORC_HOME, "data directory (same as --home)"),
+    (ORC_BACKEND, "scheduler backend: schtasks or crontab"),
+    (ORC_SCHTASKS, "path of the schtasks program"),
+    (ORC_CRONTAB, "path of the crontab program"),
+    (ORC_KEY_FILE, "path of the vault key file"),
+    (ORC_VAULT_PASSPHRASE, "passphrase for a passphrase-protected vault"),
+    (ORC_LOG, "diagnostic log filter"),
+    (ORC_EXE, "orc executable to register"),
+    (ORC_NOW, "test clock override"),
+];
+
+/// Reads a variable, treating an empty value as unset.
+pub fn get(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}

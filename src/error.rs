@@ -1,0 +1,113 @@
+//! orc's error type and the exit codes of the CLI, defined in one place.
+//!
+//! Subsystems keep their own typed errors with context fields ([`crate::store::StoreError`],
+//! [`crate::scheduler::SchedulerError`], [`crate::vault::VaultError`]); [`Error`] gathers them and
+//! decides the process exit code. Rendering happens once, in [`crate::cli`].
+
+use std::path::PathBuf;
+
+/// Process exit codes (see the README's table). `orc execute` additionally passes the
+/// task's own exit code through so that Task Scheduler's "Last Run Result" shows it.
+pub mod exit {
+    /// Success (and `orc execute` of a task that succeeded or was skipped by policy).
+    pub const SUCCESS: i32 = 0;
+    /// A general failure that is none of the below (e.g. a mail that could not be sent).
+    pub const FAILURE: i32 = 1;
+    /// Usage error or invalid input; nothing was changed.
+    pub const USAGE: i32 = 2;
+    /// No such task or credential.
+    pub const NOT_FOUND: i32 = 3;
+    /// The OS scheduler (schtasks or crontab) refused or failed.
+    pub const SCHEDULER: i32 = 4;
+    /// Storage error: database locked past the busy timeout, corrupt, full.
+    pub const STORAGE: i32 = 5;
+    /// Secrets locked or undecryptable.
+    pub const SECRETS: i32 = 6;
+    /// `orc execute`: dependencies not met and the task's policy calls that a failure.
+    pub const DEPS_UNMET: i32 = 7;
+    /// `orc execute`: the task ran past its timeout and was killed.
+    pub const TIMEOUT: i32 = 124;
+}
+
+/// Every error the library reports to the CLI.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input: names the field, the value and the rule it broke.
+    #[error("invalid {field} {value:?}: {rule}")]
+    Invalid { field: String, value: String, rule: String },
+
+    /// A usage error that is not about one field's value (e.g. conflicting flags).
+    #[error("{0}")]
+    Usage(String),
+
+    /// A named object does not exist.
+    #[error("no such {what}: {name:?}")]
+    NotFound { what: &'static str, name: String },
+
+    #[error(transparent)]
+    Scheduler(#[from] crate::scheduler::SchedulerError),
+
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
+
+    /// A file orc needed to read or write.
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Anything else that failed, with a message meant for the user.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Error {
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(
+        field: impl Into<String>,
+        value: impl Into<String>,
+        rule: impl Into<String>,
+    ) -> Self {
+        Error::Invalid { field: field.into(), value: value.into(), rule: rule.into() }
+    }
+
+    /// Shorthand for [`Error::Io`].
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
+    }
+
+    /// The process exit code this error maps to.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Invalid { .. } | Error::Usage(_) => exit::USAGE,
+            Error::NotFound { .. } => exit::NOT_FOUND,
+            Error::Scheduler(_) => exit::SCHEDULER,
+            Error::Store(_) => exit::STORAGE,
+            Error::Vault(e) => e.exit_code(),
+            Error::Io { .. } | Error::Failed(_) => exit::FAILURE,
+        }
+    }
+
+    /// A stable snake_case kind for `--json` error output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Invalid { .. } => "invalid_input",
+            Error::Usage(_) => "usage",
+            Error::NotFound { .. } => "not_found",
+            Error::Scheduler(_) => "scheduler",
+            Error::Store(_) => "storage",
+            Error::Vault(_) => "secrets",
+            Error::Io { .. } => "io",
+            Error::Failed(_) => "failed",
+        }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

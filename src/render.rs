@@ -1,0 +1,90 @@
+//! Small helpers for human-readable output (tables, durations). Pure functions.
+
+/// Formats rows as a left-aligned table with a header and a separator line.
+/// Cells are single-line (newlines and tabs are shown as spaces).
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let clean = |s: &str| s.replace(['\n', '\r', '\t'], " ");
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    let rows: Vec<Vec<String>> =
+        rows.iter().map(|r| r.iter().map(|c| clean(c)).collect()).collect();
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String| {
+        let mut s = String::new();
+        for (i, w) in widths.iter().enumerate() {
+            let cell = cells.get(i).map(String::as_str).unwrap_or("");
+            if i + 1 == widths.len() {
+                s.push_str(cell);
+            } else {
+                s.push_str(cell);
+                s.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(s.trim_end());
+        out.push('\n');
+    };
+    line(&headers.iter().map(|h| h.to_string()).collect::<Vec<_>>(), &mut out);
+    line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(), &mut out);
+    for row in &rows {
+        line(row, &mut out);
+    }
+    out
+}
+
+/// A duration in seconds as a short human string: `45s`, `30m`, `1h30m`, `2d`.
+pub fn secs(total: u64) -> String {
+    if total == 0 {
+        return "0s".to_string();
+    }
+    let (d, h, m, s) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60);
+    let mut out = String::new();
+    for (v, unit) in [(d, "d"), (h, "h"), (m, "m"), (s, "s")] {
+        if v > 0 {
+            out.push_str(&format!("{v}{unit}"));
+        }
+    }
+    out
+}
+
+/// Milliseconds as a short human string (`850ms`, `12.3s`, `4m05s`).
+pub fn millis(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        format!("{}m{:02}s", ms / 60_000, ms / 1000 % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let t = table(
+            &["NAME", "X"],
+            &[vec!["a".into(), "1".into()], vec!["long".into(), "22".into()]],
+        );
+        assert_eq!(t, "NAME  X\n----  --\na     1\nlong  22\n");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(secs(0), "0s");
+        assert_eq!(secs(45), "45s");
+        assert_eq!(secs(1800), "30m");
+        assert_eq!(secs(5400), "1h30m");
+        assert_eq!(secs(172_800), "2d");
+        assert_eq!(millis(850), "850ms");
+        assert_eq!(millis(12_345), "12.3s");
+        assert_eq!(millis(245_000), "4m05s");
+    }
+}

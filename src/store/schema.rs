@@ -1,0 +1,139 @@
+//! The schema, as an append-only list of migrations.
+//!
+//! Rules (as in cargo's `util/sqlite.rs`): never edit or remove an entry once released;
+//! add a new one at the end. Entry `i` takes the database from `user_version = i` to `i + 1`.
+//! Each migration also records itself in `schema_log`, which is how the concurrency test
+//! proves that exactly one process applied it.
+//!
+//! Times are stored as UTC RFC 3339 text with millisecond precision and a `Z` suffix, so they
+//! sort as text; slots are the local wall-clock minute with its UTC offset.
+
+/// The migrations, oldest first.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: tasks, runs, configuration, credentials, audit.
+    r#"
+CREATE TABLE schema_log (
+    version     INTEGER NOT NULL,
+    applied_at  TEXT NOT NULL,
+    applied_by  TEXT NOT NULL
+);
+CREATE TABLE tasks (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    enabled     INTEGER NOT NULL DEFAULT 1,
+    spec        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE runs (
+    id                INTEGER PRIMARY KEY,
+    task_id           INTEGER REFERENCES tasks(id) ON DELETE SET NULL,
+    task              TEXT NOT NULL,
+    slot              TEXT,
+    attempt           INTEGER NOT NULL DEFAULT 1,
+    trigger           TEXT NOT NULL CHECK (trigger IN ('scheduled', 'manual', 'retry')),
+    status            TEXT NOT NULL CHECK (status IN
+                        ('RUNNING', 'SUCCESS', 'FAILED', 'TIMEOUT', 'SKIPPED', 'ABANDONED')),
+    start             TEXT NOT NULL,
+    end               TEXT,
+    duration_ms       INTEGER,
+    exit_code         INTEGER,
+    killed_by_timeout INTEGER NOT NULL DEFAULT 0,
+    error             TEXT,
+    stdout_head       BLOB,
+    stdout_tail       BLOB,
+    stdout_bytes      INTEGER NOT NULL DEFAULT 0,
+    stderr_head       BLOB,
+    stderr_tail       BLOB,
+    stderr_bytes      INTEGER NOT NULL DEFAULT 0,
+    output_file       TEXT,
+    pid               INTEGER,
+    pid_started       TEXT,
+    host              TEXT NOT NULL,
+    orc_version       TEXT NOT NULL,
+    source            TEXT
+);
+CREATE INDEX runs_by_task ON runs(task, start);
+CREATE INDEX runs_by_start ON runs(start);
+CREATE INDEX runs_running ON runs(status) WHERE status = 'RUNNING';
+CREATE UNIQUE INDEX runs_by_source ON runs(source) WHERE source IS NOT NULL;
+CREATE TABLE config (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE credentials (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    kind        TEXT NOT NULL,
+    envelope    BLOB NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE audit (
+    id          INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    os_user     TEXT NOT NULL,
+    command     TEXT NOT NULL,
+    object      TEXT NOT NULL,
+    name        TEXT,
+    before      TEXT,
+    after       TEXT
+);
+"#,
+    // 2: scheduling state, slot claims, the vault's wrapped keys, mail outbox, legacy mapping.
+    r#"
+CREATE TABLE slot_claims (
+    task        TEXT NOT NULL COLLATE NOCASE,
+    slot        TEXT NOT NULL,
+    run_id      INTEGER,
+    claimed_at  TEXT NOT NULL,
+    PRIMARY KEY (task, slot)
+);
+CREATE TABLE registrations (
+    backend          TEXT NOT NULL,
+    host             TEXT NOT NULL DEFAULT '',
+    task             TEXT NOT NULL COLLATE NOCASE,
+    path             TEXT NOT NULL,
+    definition_hash  TEXT NOT NULL,
+    registered_at    TEXT NOT NULL,
+    PRIMARY KEY (backend, host, task)
+);
+CREATE TABLE vault_keys (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    params      TEXT NOT NULL,
+    wrapped     BLOB NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE outbox (
+    id               INTEGER PRIMARY KEY,
+    created_at       TEXT NOT NULL,
+    run_id           INTEGER,
+    task             TEXT,
+    kind             TEXT NOT NULL,
+    recipients       TEXT NOT NULL,
+    subject          TEXT NOT NULL,
+    body_text        TEXT NOT NULL,
+    body_html        TEXT,
+    tries            INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT NOT NULL,
+    last_error       TEXT,
+    sent_at          TEXT,
+    gave_up_at       TEXT
+);
+CREATE TABLE notify_state (
+    task                  TEXT PRIMARY KEY COLLATE NOCASE,
+    consecutive_failures  INTEGER NOT NULL DEFAULT 0,
+    last_status           TEXT,
+    last_alert_at         TEXT,
+    alerting              INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE legacy_map (
+    kind        TEXT NOT NULL,
+    legacy_key  TEXT NOT NULL,
+    orc_key     TEXT NOT NULL,
+    PRIMARY KEY (kind, legacy_key)
+);
+"#,
+];

@@ -1,0 +1,209 @@
+//! The task model: what a task is, as stored, exported and shown.
+//!
+//! A [`TaskSpec`] is plain data; [`validate`] checks every field and returns an
+//! [`crate::Error::Invalid`] naming the field, the value and the rule.
+
+pub mod validate;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use validate::{validate, validate_name};
+
+/// How the command line is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Shell {
+    /// `cmd.exe /d /s /c COMMAND` (default on Windows).
+    #[cfg_attr(windows, default)]
+    Cmd,
+    /// `powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command …`.
+    Powershell,
+    /// `pwsh -NoLogo -NoProfile -NonInteractive -Command …`.
+    Pwsh,
+    /// `/bin/sh -c COMMAND` (default on Unix).
+    #[cfg_attr(not(windows), default)]
+    Sh,
+    /// No shell: the command is split into program and arguments and run directly.
+    None,
+}
+
+/// Delay growth between retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backoff {
+    #[default]
+    Fixed,
+    Exponential,
+}
+
+/// When to send mail about a task's runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyPolicy {
+    /// Use the `notify.default` setting.
+    #[default]
+    Default,
+    /// After the final attempt of a failed run.
+    Failure,
+    /// After every run.
+    Always,
+    /// Never.
+    Never,
+    /// On the first success after failures.
+    Recovery,
+}
+
+/// What to do when a run is due while the previous one is still running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Overlap {
+    /// Do not start; record SKIPPED.
+    #[default]
+    Skip,
+    /// Wait for the running one to finish, then run.
+    Queue,
+    /// Run alongside.
+    Parallel,
+}
+
+/// What to do about starts missed while the machine was off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CatchUp {
+    /// Missed slots are not run.
+    #[default]
+    None,
+    /// At most one catch-up run (Task Scheduler's StartWhenAvailable).
+    Once,
+}
+
+/// What an unmet dependency means for the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OnUnmet {
+    /// Record SKIPPED and exit 0.
+    #[default]
+    Skip,
+    /// Record SKIPPED and exit 7 so the scheduler shows a failure.
+    Fail,
+}
+
+/// A task definition. Field names are the stable JSON contract (`--json`, export/import).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    pub name: String,
+    pub command: String,
+    #[serde(default)]
+    pub shell: Shell,
+    /// The cron expression exactly as typed.
+    pub schedule: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub workdir: Option<String>,
+    /// Seconds; `None` means no timeout.
+    #[serde(default = "default_timeout")]
+    pub timeout: Option<u64>,
+    #[serde(default)]
+    pub retries: u32,
+    /// Seconds before the first retry.
+    #[serde(default = "default_retry_delay")]
+    pub retry_delay: u64,
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// Exit codes that are retried; empty means every failure is retried.
+    #[serde(default)]
+    pub retry_on: Vec<i64>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Allows `env` to override PATH, SystemRoot, ComSpec and similar.
+    #[serde(default)]
+    pub allow_env_override: bool,
+    /// Environment variable → credential name in the vault.
+    #[serde(default)]
+    pub secret_env: BTreeMap<String, String>,
+    /// Dependency specs as typed (`file:…`, `url:…`, `tcp:…`, `cmd:…`, `task:…`).
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub on_unmet: OnUnmet,
+    #[serde(default)]
+    pub notify: NotifyPolicy,
+    /// Alert after this many consecutive failures (1 = every failed run).
+    #[serde(default = "one")]
+    pub notify_after: u32,
+    #[serde(default)]
+    pub email: Vec<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub overlap: Overlap,
+    #[serde(default)]
+    pub catch_up: CatchUp,
+    /// `None`: the registering user; `SYSTEM`; or an account name.
+    #[serde(default)]
+    pub run_as: Option<String>,
+    #[serde(default)]
+    pub wake_to_run: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> u32 {
+    1
+}
+fn default_timeout() -> Option<u64> {
+    Some(DEFAULT_TIMEOUT_SECS)
+}
+fn default_retry_delay() -> u64 {
+    DEFAULT_RETRY_DELAY_SECS
+}
+
+/// Default timeout: one hour.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 3600;
+/// Default delay before a retry: one minute.
+pub const DEFAULT_RETRY_DELAY_SECS: u64 = 60;
+
+impl TaskSpec {
+    /// A task with every optional field at its default.
+    pub fn new(name: &str, command: &str, schedule: &str) -> TaskSpec {
+        TaskSpec {
+            name: name.to_string(),
+            command: command.to_string(),
+            shell: Shell::default(),
+            schedule: schedule.to_string(),
+            enabled: true,
+            workdir: None,
+            timeout: default_timeout(),
+            retries: 0,
+            retry_delay: DEFAULT_RETRY_DELAY_SECS,
+            backoff: Backoff::Fixed,
+            retry_on: Vec::new(),
+            env: BTreeMap::new(),
+            allow_env_override: false,
+            secret_env: BTreeMap::new(),
+            depends_on: Vec::new(),
+            on_unmet: OnUnmet::Skip,
+            notify: NotifyPolicy::Default,
+            notify_after: 1,
+            email: Vec::new(),
+            owner: None,
+            description: None,
+            overlap: Overlap::Skip,
+            catch_up: CatchUp::None,
+            run_as: None,
+            wake_to_run: false,
+        }
+    }
+
+    /// Total attempts (first run plus retries).
+    pub fn attempts(&self) -> u32 {
+        self.retries.saturating_add(1)
+    }
+}

@@ -1,0 +1,192 @@
+//! The test harness: runs the real `orc` binary in a temporary home, with a clean
+//! environment, and gives back its exit code, stdout and stderr.
+
+#![allow(dead_code)]
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A temporary orc home and everything around it (key dir, fake schtasks root, scratch).
+pub struct Env {
+    dir: tempfile::TempDir,
+    extra_env: Vec<(OsString, OsString)>,
+}
+
+/// The result of one orc invocation.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub args: Vec<String>,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::Builder::new().prefix("orc-test-").tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        Env { dir, extra_env: Vec::new() }
+    }
+
+    /// The scratch root (holds `home/`, `keys/`, …).
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The orc home.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// The database file.
+    pub fn db(&self) -> PathBuf {
+        self.home().join("orc.db")
+    }
+
+    /// Sets an environment variable for every later invocation.
+    pub fn set_env(&mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> &mut Self {
+        self.extra_env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Points orc at the fake schtasks, with its store under this env's root.
+    pub fn with_fake_schtasks(&mut self) -> &mut Self {
+        let root = self.root().join("schtasks");
+        std::fs::create_dir_all(&root).unwrap();
+        self.set_env("ORC_SCHTASKS", helper_exe("fake_schtasks"));
+        self.set_env("FAKE_SCHTASKS_ROOT", root);
+        self
+    }
+
+    /// Runs `orc ARGS` with no stdin.
+    pub fn orc<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.orc_with_stdin(args, None)
+    }
+
+    /// Runs `orc ARGS` feeding `stdin`.
+    pub fn orc_with_stdin<I, S>(&self, args: I, stdin: Option<&[u8]>) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
+        let mut cmd = self.command();
+        cmd.args(&args);
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn orc");
+        if let Some(input) = stdin {
+            child.stdin.take().unwrap().write_all(input).unwrap();
+        }
+        let out = child.wait_with_output().expect("wait for orc");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            args: args.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+        }
+    }
+
+    /// A `Command` for orc with this env's clean environment (for tests that need more control).
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(orc_exe());
+        for (name, _) in orc::env_vars::ALL {
+            cmd.env_remove(name);
+        }
+        for var in ["FAKE_SCHTASKS_ROOT", "FAKE_SCHTASKS_MODE", "FAKE_SCHTASKS_LOCALE", "TZ"] {
+            cmd.env_remove(var);
+        }
+        cmd.env("ORC_HOME", self.home());
+        cmd.env("ORC_KEY_FILE", self.root().join("keys").join("vault.key"));
+        cmd.env("NO_COLOR", "1");
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Raw bytes of every file of the database (main file and WAL), for "nothing changed" checks.
+    pub fn db_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for suffix in ["", "-wal"] {
+            let mut p = self.db().into_os_string();
+            p.push(suffix);
+            if let Ok(b) = std::fs::read(PathBuf::from(p)) {
+                all.extend_from_slice(&b);
+            }
+        }
+        all
+    }
+}
+
+impl Output {
+    /// Asserts exit code 0 and returns self.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "orc {:?} failed:\nstdout:\n{}\nstderr:\n{}",
+            self.args, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts the exit code and returns self.
+    #[track_caller]
+    pub fn code(self, want: i32) -> Self {
+        assert_eq!(
+            self.code, want,
+            "orc {:?}: wrong exit code\nstdout:\n{}\nstderr:\n{}",
+            self.args, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Parses stdout as one JSON document.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout of {:?} is not one JSON document ({e}):\n{}", self.args, self.stdout)
+        })
+    }
+}
+
+/// The orc binary under test.
+pub fn orc_exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_orc"))
+}
+
+/// A test-helper program built as a Cargo example (`fake_schtasks`, `orc_test_child`).
+pub fn helper_exe(name: &str) -> PathBuf {
+    // The test binary lives in target/<profile>/deps/; examples in target/<profile>/examples/.
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "test helper {} not built (run `cargo test`, which builds examples)",
+        path.display()
+    );
+    path
+}
+
+/// Replaces what varies between runs (the temp root, times, durations, versions) so output
+/// can be snapshotted.
+pub fn redact(env: &Env, text: &str) -> String {
+    let root = env.root().to_string_lossy().into_owned();
+    text.replace(&root, "[ROOT]").replace(&root.replace('\\', "\\\\"), "[ROOT]")
+}
+
+/// insta filters for times and durations.
+pub fn time_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)?", "[TIME]"),
+        (r"\b\d+(\.\d+)?(ms|s)\b", "[DURATION]"),
+    ]
+}
