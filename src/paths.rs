@@ -33,15 +33,17 @@ impl Paths {
                 Error::Usage("cannot work out a data directory: set --home or ORC_HOME".to_string())
             })?,
         };
-        let home = absolutize(&home)?;
-        if is_unc(&home) {
+        // Checked before and after making the path absolute: on Unix `\\server\share` is a
+        // relative name that absolutize would hide under the current directory.
+        if is_unc(&home) || is_unc(&absolutize(&home)?) {
             return Err(Error::invalid(
-                "home",
+                "--home",
                 home.display().to_string(),
                 "the database cannot live on a network path (UNC); SQLite locking and WAL \
                  are unreliable there — use a local disk",
             ));
         }
+        let home = absolutize(&home)?;
         Ok(Paths { home })
     }
 
@@ -230,6 +232,16 @@ mod tests {
         assert!(!is_unc(Path::new("\\\\.\\pipe\\x")));
         assert!(!is_unc(Path::new("C:\\data")));
         assert!(!is_unc(Path::new("/var/lib/orc")));
+    }
+
+    #[test]
+    fn unc_homes_are_refused_on_every_platform() {
+        for home in ["\\\\server\\share\\orc", "//server/share/orc", "\\\\?\\UNC\\server\\share"] {
+            let e = Paths::resolve(Some(Path::new(home))).unwrap_err();
+            assert_eq!(e.exit_code(), crate::error::exit::USAGE, "{home}");
+            assert!(e.to_string().contains("network path"), "{e}");
+        }
+        assert!(Paths::resolve(Some(Path::new("relative-home"))).unwrap().home.is_absolute());
     }
 
     #[test]
