@@ -141,13 +141,13 @@ pub fn windows_key_dir(local_app_data: Option<&OsStr>) -> Option<PathBuf> {
 
 fn xdg_dir(xdg: Option<&OsStr>, home: Option<&OsStr>, fallback: &str) -> Option<PathBuf> {
     if let Some(x) = xdg.filter(|v| !v.is_empty()) {
-        let p = PathBuf::from(x);
-        if p.is_absolute() {
-            return Some(p.join("orc"));
+        // Unix rules on every platform (so they are testable anywhere): absolute = starts with /.
+        if x.to_string_lossy().starts_with('/') {
+            return Some(PathBuf::from(x).join("orc"));
         }
     }
-    let home = PathBuf::from(home.filter(|v| !v.is_empty())?);
-    home.is_absolute().then(|| home.join(fallback).join("orc"))
+    let home = home.filter(|v| !v.is_empty())?;
+    home.to_string_lossy().starts_with('/').then(|| PathBuf::from(home).join(fallback).join("orc"))
 }
 
 fn platform_default_home() -> Option<PathBuf> {

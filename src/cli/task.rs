@@ -129,22 +129,22 @@ pub struct TaskFields {
     #[arg(long, value_name = "DIR")]
     pub workdir: Option<String>,
     /// Kill the whole process tree after this long: 1s..7d, or none / 0 [default: 1h]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub timeout: Option<String>,
     /// Same as --timeout none
     #[arg(long, conflicts_with = "timeout")]
     pub no_timeout: bool,
     /// Retries after a failure, 0..20 [default: 0]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub retries: Option<String>,
     /// Delay before a retry, 0s..24h [default: 60s]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub retry_delay: Option<String>,
     /// Delay growth between retries [default: fixed]
     #[arg(long, value_name = "fixed|exponential")]
     pub backoff: Option<String>,
     /// Retry only these exit codes (repeatable, comma-separated, 0x hex allowed)
-    #[arg(long, value_name = "CODES")]
+    #[arg(long, value_name = "CODES", allow_negative_numbers = true)]
     pub retry_on: Vec<String>,
     /// Environment variable for the command (repeatable)
     #[arg(long = "env", value_name = "KEY=VALUE")]
@@ -165,7 +165,7 @@ pub struct TaskFields {
     #[arg(long, value_name = "failure|always|never|recovery|default")]
     pub notify: Option<String>,
     /// Mail only after this many consecutive failures, 1..1000 [default: 1]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub notify_after: Option<String>,
     /// Mail recipient (repeatable, at most 50) [default: the mail.to setting]
     #[arg(long = "email", value_name = "ADDR")]

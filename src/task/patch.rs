@@ -399,7 +399,7 @@ mod tests {
         let base = TaskPatch {
             env: vec!["KEEP=1".into(), "Mode=a".into()],
             email: vec!["a@x.org".into()],
-            depends_on: vec!["file:/in?max_age=1h".into()],
+            depends_on: vec!["cmd:check-input?timeout=1m".into()],
             ..patch()
         }
         .build("t")
@@ -408,7 +408,7 @@ mod tests {
         let e = TaskPatch {
             env: vec!["MODE=b".into()],
             email: vec!["A@x.org".into(), "b@x.org".into()],
-            depends_on: vec!["file:/in?max_age=2h".into()],
+            depends_on: vec!["cmd:check-input?timeout=2m".into()],
             ..TaskPatch::default()
         };
         assert!(!e.is_empty());
@@ -417,7 +417,7 @@ mod tests {
         assert_eq!(s.env.len(), 2);
         assert_eq!(s.env["MODE"], "b");
         assert_eq!(s.email, ["a@x.org", "b@x.org"]);
-        assert_eq!(s.depends_on, ["file:/in?max_age=2h"]);
+        assert_eq!(s.depends_on, ["cmd:check-input?timeout=2m"]);
 
         let c = TaskPatch {
             clear_email: true,
@@ -439,8 +439,7 @@ mod tests {
 
     #[test]
     fn edit_revalidates_the_whole_task() {
-        let base =
-            TaskPatch { command: Some("echo a && echo b".into()), ..patch() }.build("t").unwrap();
+        let base = TaskPatch { shell: Some("sh".into()), ..patch() }.build("t").unwrap();
         // Switching to cmd with a command that is fine for sh but too long for cmd.exe.
         let long = TaskPatch { command: Some("x".repeat(9000)), ..TaskPatch::default() }
             .edit(&base)
