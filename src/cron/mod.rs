@@ -37,6 +37,13 @@ mod schedule;
 pub mod trigger;
 pub mod xml;
 
+#[cfg(test)]
+#[path = "../../tests/support/trigger_sim.rs"]
+mod trigger_sim;
+
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 use std::str::FromStr;
 
