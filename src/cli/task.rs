@@ -262,6 +262,8 @@ pub struct TaskView<'a> {
     pub created_at: String,
     pub updated_at: String,
     pub last_run: Option<LastRun>,
+    /// The next time the schedule fires (null when disabled or never).
+    pub next_run: Option<String>,
 }
 
 /// The latest run of a task, as shown with it.
@@ -277,7 +279,18 @@ fn view<'a>(t: &'a StoredTask, last: Option<LastRun>) -> TaskView<'a> {
         created_at: crate::clock::to_local_iso(t.created_at),
         updated_at: crate::clock::to_local_iso(t.updated_at),
         last_run: last,
+        next_run: next_run(&t.spec)
+            .map(|n| crate::clock::to_local_iso(n.with_timezone(&chrono::Utc))),
     }
+}
+
+/// When an enabled task's schedule fires next (after the current time, `ORC_NOW` honoured).
+fn next_run(spec: &TaskSpec) -> Option<chrono::DateTime<chrono::Local>> {
+    if !spec.enabled {
+        return None;
+    }
+    let expr = crate::cron::CronExpr::parse(&spec.schedule).ok()?;
+    expr.next_runs(&crate::clock::now(), 1).into_iter().next()
 }
 
 fn last_run_of(ctx: &mut Context<'_>, name: &str) -> Result<Option<LastRun>> {
@@ -465,7 +478,18 @@ fn show_lines(t: &StoredTask, last: Option<&LastRun>) -> Vec<(&'static str, Stri
         ("name", s.name.clone()),
         ("enabled", yes_no(s.enabled).to_string()),
         ("schedule", s.schedule.clone()),
-        // When the cron module is merged: ("runs", describe(&s.schedule)), ("next run", …).
+        (
+            "runs",
+            crate::cron::CronExpr::parse(&s.schedule).map(|e| e.describe()).unwrap_or_default(),
+        ),
+        (
+            "next run",
+            match next_run(s) {
+                Some(n) => n.format("%Y-%m-%d %H:%M:%S").to_string(),
+                None if !s.enabled => "- (disabled)".into(),
+                None => "never".into(),
+            },
+        ),
         ("command", s.command.clone()),
         ("shell", lower(&s.shell)),
         ("workdir", s.workdir.clone().unwrap_or_else(|| "- (the orc home)".into())),

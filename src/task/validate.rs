@@ -51,8 +51,6 @@ pub const MAX_NOTIFY_AFTER: u32 = 1000;
 pub const MAX_OWNER: usize = 128;
 /// Longest description, in characters.
 pub const MAX_DESCRIPTION: usize = 1024;
-/// Longest schedule expression, in bytes.
-pub const MAX_SCHEDULE: usize = 256;
 /// Longest working directory on Windows: `SetCurrentDirectory` takes at most MAX_PATH - 2.
 pub const MAX_WINDOWS_WORKDIR: usize = 258;
 
@@ -300,142 +298,28 @@ pub fn check_command(command: &str, shell: Shell) -> Result<()> {
     Ok(())
 }
 
-const MACROS: &[&str] =
-    &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
-
-const SCHEDULE_RULE: &str = "a schedule is 5 fields (minute hour day-of-month month \
-     day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly";
-
-/// `--schedule`: the one place a schedule is checked. Until the cron parser is merged this
-/// is a strict syntax check of cronie's grammar (5 fields or a macro); afterwards it calls
-/// `crate::cron::CronExpr::parse` and maps its error here.
+/// `--schedule`: the one place a schedule is checked — cronie's grammar through
+/// [`crate::cron::CronExpr::parse`], whose message (field, token, rule) becomes the rule here.
 pub fn check_schedule(text: &str) -> Result<()> {
-    let bad = |rule: String| Error::invalid("--schedule", text, rule);
-    if text.len() > MAX_SCHEDULE {
-        return Err(bad(format!("a schedule is at most {MAX_SCHEDULE} characters")));
-    }
-    if text.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(bad("a schedule must not contain control characters".into()));
-    }
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(bad(SCHEDULE_RULE.into()));
-    }
-    if t.starts_with('@') {
-        let lower = t.to_ascii_lowercase();
-        if MACROS.contains(&lower.as_str()) {
-            return Ok(());
-        }
-        if lower == "@reboot" {
-            return Err(bad(
-                "@reboot is not supported: orc schedules by time of day (use Task Scheduler's \
-                 own 'At startup' trigger for boot jobs)"
-                    .into(),
-            ));
-        }
-        return Err(bad(format!("unknown macro; {SCHEDULE_RULE}")));
-    }
-    let fields: Vec<&str> = t.split_ascii_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(bad(format!("{SCHEDULE_RULE}; found {} field(s)", fields.len())));
-    }
-    for (spec, field) in CRON_FIELDS.iter().zip(&fields) {
-        check_cron_field(spec, field).map_err(bad)?;
-    }
-    Ok(())
+    crate::cron::CronExpr::parse(text).map(|_| ()).map_err(|e| schedule_error(text, &e))
 }
 
-struct CronField {
-    name: &'static str,
-    min: u32,
-    max: u32,
-    names: &'static [&'static str],
-    dow: bool,
-}
-
-const MONTHS: &[&str] =
-    &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-const DAYS: &[&str] = &["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-
-const CRON_FIELDS: [CronField; 5] = [
-    CronField { name: "minute", min: 0, max: 59, names: &[], dow: false },
-    CronField { name: "hour", min: 0, max: 23, names: &[], dow: false },
-    CronField { name: "day-of-month", min: 1, max: 31, names: &[], dow: false },
-    CronField { name: "month", min: 1, max: 12, names: MONTHS, dow: false },
-    CronField { name: "day-of-week", min: 0, max: 7, names: DAYS, dow: true },
-];
-
-fn check_cron_field(f: &CronField, text: &str) -> std::result::Result<(), String> {
-    let allowed = if f.names.is_empty() {
-        format!("{}-{}", f.min, f.max)
-    } else if f.dow {
-        "0-7 (0 and 7 are Sunday) or sun-sat".to_string()
-    } else {
-        "1-12 or jan-dec".to_string()
-    };
-    let bad = |item: &str, why: &str| {
-        format!(
-            "bad {} item {item:?}: {why} (values {allowed}; items are *, */N, N, N-M, N-M/S, joined by commas)",
-            f.name
-        )
-    };
-    let value = |s: &str, item: &str| -> std::result::Result<u32, String> {
-        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-            let v: u32 = s.parse().map_err(|_| bad(item, "number out of range"))?;
-            if v < f.min || v > f.max {
-                return Err(bad(item, "value out of range"));
-            }
-            return Ok(v);
+fn schedule_error(text: &str, e: &crate::cron::CronError) -> Error {
+    use crate::cron::CronError;
+    let full = e.to_string();
+    // The parser's sentences start with "invalid cron expression <expr>: "; keep the rule.
+    let rule = match e {
+        CronError::BadChar { expr, .. }
+        | CronError::FieldCount { expr, .. }
+        | CronError::Field { expr, .. }
+        | CronError::Macro { expr, .. } => {
+            full.strip_prefix(&format!("invalid cron expression {expr:?}: ")).map(str::to_string)
         }
-        let lower = s.to_ascii_lowercase();
-        match f.names.iter().position(|n| *n == lower) {
-            Some(i) => Ok(i as u32 + f.min),
-            None if f.names.is_empty() => Err(bad(item, "not a number")),
-            None => Err(bad(item, "not a number or 3-letter English name")),
+        CronError::Empty | CronError::TooLong { .. } => {
+            full.split_once(": ").map(|(_, rule)| rule.to_string())
         }
     };
-    for item in text.split(',') {
-        if item.is_empty() {
-            return Err(bad(item, "empty item (stray comma)"));
-        }
-        let (base, step) = match item.split_once('/') {
-            Some((b, s)) => (b, Some(s)),
-            None => (item, None),
-        };
-        if let Some(s) = step {
-            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad(item, "the step must be a whole number"));
-            }
-            let n: u32 = s.parse().map_err(|_| bad(item, "step out of range"))?;
-            if n == 0 || n > f.max - f.min + 1 {
-                return Err(bad(item, "the step must be at least 1 and at most the field's range"));
-            }
-        }
-        if base == "*" {
-            continue;
-        }
-        match base.split_once('-') {
-            Some((a, b)) => {
-                let lo = value(a, item)?;
-                let hi = value(b, item)?;
-                // cronie: in day-of-week, N-0 (no step) means N-7 (through Sunday).
-                let sunday_end = f.dow && hi == 0 && step.is_none();
-                if lo > hi && !sunday_end {
-                    return Err(bad(item, "the range runs backwards and would never match"));
-                }
-            }
-            None => {
-                if step.is_some() {
-                    return Err(bad(
-                        item,
-                        "a step needs a range or * before it (write N-M/S or */S)",
-                    ));
-                }
-                value(base, item)?;
-            }
-        }
-    }
-    Ok(())
+    Error::invalid("--schedule", text, rule.unwrap_or(full))
 }
 
 /// How paths are judged: by the rules of the platform orc runs on.
@@ -1090,44 +974,46 @@ mod tests {
             " 0 2 * * * ",
             "*,10 12 * * 2",
             "@daily",
-            "@Hourly",
             "@midnight",
             "@annually",
-            "0-59/59 * * * *",
         ] {
             assert!(check_schedule(ok).is_ok(), "{ok}: {:?}", check_schedule(ok));
         }
-        for (bad, needle) in [
-            ("", "5 fields"),
-            ("* * * *", "found 4"),
-            ("* * * * * *", "found 6"),
-            ("61 * * * *", "minute"),
-            ("* 24 * * *", "hour"),
-            ("* * 0 * *", "day-of-month"),
-            ("* * 32 * *", "day-of-month"),
-            ("* * * 13 *", "month"),
-            ("* * * * 8", "day-of-week"),
-            ("5/15 * * * *", "step needs a range"),
-            ("*/0 * * * *", "step"),
-            ("17-9 * * * *", "backwards"),
-            ("* * * * sat-sun/2", "backwards"),
-            ("* * ? * *", "day-of-month"),
-            ("* * L * *", "day-of-month"),
-            ("* * * * 1#2", "day-of-week"),
-            ("H * * * *", "minute"),
-            ("1~5 * * * *", "minute"),
-            ("* * * * monday", "day-of-week"),
-            ("* * * january *", "month"),
-            ("1,,2 * * * *", "stray comma"),
-            ("@reboot", "@reboot"),
-            ("@every 5m", "unknown macro"),
-            ("0 2 * * *\n", "control"),
+        for bad in [
+            "",
+            "* * * *",
+            "* * * * * *",
+            "61 * * * *",
+            "* 24 * * *",
+            "* * 0 * *",
+            "* * * 13 *",
+            "* * * * 8",
+            "5/15 * * * *",
+            "*/0 * * * *",
+            "17-9 * * * *",
+            "* * ? * *",
+            "* * L * *",
+            "* * * * 1#2",
+            "H * * * *",
+            "1~5 * * * *",
+            "* * * * monday",
+            "@reboot",
+            "@every 5m",
+            "0 2 * * *\u{7}",
+            &("1,".repeat(200) + "1 * * * *"),
         ] {
-            let e = check_schedule(bad).unwrap_err().to_string();
-            assert!(e.contains("--schedule") && e.contains(needle), "{bad:?}: {e}");
+            let e = check_schedule(bad).unwrap_err();
+            let text = e.to_string();
+            assert_eq!(e.exit_code(), 2);
+            assert!(text.starts_with("invalid --schedule "), "{bad:?}: {text}");
+            assert!(!text.contains("invalid cron expression"), "no repeated prefix: {text}");
         }
-        let long = "1,".repeat(200) + "1 * * * *";
-        assert!(check_schedule(&long).unwrap_err().to_string().contains("at most 256"));
+        let e = check_schedule("61 * * * *").unwrap_err().to_string();
+        assert!(e.contains("minute") && e.contains("61"), "{e}");
+        let e = check_schedule("* * * *").unwrap_err().to_string();
+        assert!(e.contains("found 4 fields"), "{e}");
+        let e = check_schedule("@reboot").unwrap_err().to_string();
+        assert!(e.contains("@reboot"), "{e}");
     }
 
     #[test]

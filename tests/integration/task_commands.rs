@@ -205,6 +205,7 @@ fn add_then_show_round_trips_every_field() {
         "run_as": "CONTOSO\\svc_etl",
         "wake_to_run": true,
         "last_run": null,
+        "next_run": null,
     });
     for (key, want) in expected.as_object().unwrap() {
         assert_eq!(&shown[key], want, "field {key}");
@@ -690,4 +691,20 @@ fn every_change_writes_an_audit_row() {
     assert_eq!(parse(&rows[1].after).unwrap()["retries"], 1);
     assert_eq!(parse(&rows[2].after).unwrap()["enabled"], false);
     assert!(parse(&rows[3].before).is_some() && rows[3].after.is_none());
+}
+
+#[test]
+fn show_describes_the_schedule_and_the_next_run() {
+    let mut env = Env::new();
+    env.set_env("ORC_NOW", "2026-03-02T10:00:00");
+    env.orc(["task", "add", "weekday", "--command", "echo", "--schedule", "0 9 * * mon-fri"]).ok();
+    let text = env.orc(["task", "show", "weekday"]).ok().stdout;
+    assert!(text.contains("runs:         At 09:00, Monday through Friday"), "{text}");
+    assert!(text.contains("next run:     2026-03-03 09:00:00"), "{text}");
+    let json = env.orc(["--json", "task", "show", "weekday"]).ok().json();
+    assert!(json["next_run"].as_str().unwrap().starts_with("2026-03-03T09:00:00"), "{json}");
+    env.orc(["task", "disable", "weekday"]).ok();
+    let text = env.orc(["task", "show", "weekday"]).ok().stdout;
+    assert!(text.contains("next run:     - (disabled)"), "{text}");
+    assert_eq!(env.orc(["--json", "task", "list"]).ok().json()[0]["next_run"], Value::Null);
 }
