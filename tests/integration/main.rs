@@ -5,3 +5,6 @@
 mod support;
 
 mod cli_basics;
+mod store;
+mod task_commands;
+mod task_input;
