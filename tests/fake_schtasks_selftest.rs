@@ -1479,10 +1479,23 @@ fn run_spawn_wait_records_the_exit_code() {
 fn run_spawn_detaches_and_end_stops_the_instance() {
     let f = Fake::new().env("FAKE_SCHTASKS_RUN", "spawn");
     sleeper(&f, "slow", "20000");
+    // Output goes to a file rather than a pipe: under Wine a detached grandchild keeps
+    // the Unix side of the caller's stdout pipe open (a Wine artefact; on Windows the fake
+    // makes its standard handles non-inheritable before starting anything).
+    let out_file = f.scratch().join("run.out");
     let started = std::time::Instant::now();
-    let r = f.run(&["/Run", "/TN", "slow"]);
-    assert_eq!(r.ok(), "SUCCESS: Attempted to run the scheduled task \"slow\".\r\n");
+    let status = f
+        .command(&["/Run", "/TN", "slow"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_file).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "/Run waited for the action");
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "SUCCESS: Attempted to run the scheduled task \"slow\".\r\n"
+    );
     let q = f.run(&["/Query", "/TN", "slow", "/FO", "CSV", "/V", "/NH"]);
     assert!(
         q.ok().contains(r#","Running","Interactive only","3/10/2025 8:00:00 AM","267009","#),
@@ -1496,7 +1509,9 @@ fn run_spawn_detaches_and_end_stops_the_instance() {
     );
     // A short action finishes on its own and records its exit code.
     sleeper(&f, "quick", "100 7");
-    f.run(&["/Run", "/TN", "quick"]).ok();
+    let status =
+        f.command(&["/Run", "/TN", "quick"]).stdout(std::process::Stdio::null()).status().unwrap();
+    assert!(status.success());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let q = f.run(&["/Query", "/TN", "quick", "/FO", "CSV", "/V", "/NH"]);
