@@ -8,6 +8,7 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod cron;
+pub mod dashboard;
 pub mod duration;
 pub mod env_vars;
 pub mod error;

@@ -1,15 +1,52 @@
-//! `orc dashboard`: local web dashboard.
+//! `orc dashboard`: local, read-only web dashboard (see [`crate::dashboard`]).
 
 use super::Context;
-use crate::error::Result;
+use crate::dashboard::{self, Server};
+use crate::error::{Error, Result};
 
+/// Serve a read-only web dashboard of tasks and runs.
+///
+/// The dashboard has NO authentication: anyone who can reach the address can read task
+/// definitions (commands, environment values, secret *names*) and run output. It listens on
+/// loopback only unless --allow-remote is given. Stop it with Ctrl+C.
 #[derive(Debug, clap::Args)]
 pub struct DashboardArgs {
-    #[arg(long, default_value = "127.0.0.1:5000")]
+    /// Address to listen on, IP:PORT on loopback (127.0.0.1, [::1], localhost); port 0 picks
+    /// a free port. The first line printed is the URL.
+    #[arg(long, default_value = "127.0.0.1:5000", value_name = "ADDR")]
     pub bind: String,
+    /// Allow a non-loopback --bind address. There is no authentication: anyone who can reach
+    /// it can read task definitions and run output.
+    #[arg(long)]
+    pub allow_remote: bool,
 }
 
 pub fn run(args: DashboardArgs, ctx: &mut Context<'_>) -> Result<i32> {
-    let _ = (args, ctx);
-    Err(crate::error::Error::Failed("orc dashboard: pending".into()))
+    let addr = dashboard::parse_bind(&args.bind, args.allow_remote)?;
+    if ctx.json {
+        return Err(Error::Usage(
+            "orc dashboard serves until stopped and has no JSON output; use /api/status and \
+             /api/history instead of --json"
+                .into(),
+        ));
+    }
+    let db = ctx.store()?.path().to_path_buf();
+    let server = Server::bind(addr, &db)?;
+    let url = server.url()?;
+    ctx.print(&url)?;
+    if ctx.verbosity >= 0 {
+        ctx.print(&format!(
+            "orc dashboard: read-only view of {} — press Ctrl+C to stop",
+            db.display()
+        ))?;
+        if !addr.ip().is_loopback() {
+            ctx.print(
+                "warning: listening on a non-loopback address; the dashboard has no \
+                 authentication",
+            )?;
+        }
+    }
+    ctx.out.flush().map_err(|e| Error::io("write", "standard output", e))?;
+    server.run()?;
+    Ok(0)
 }
