@@ -33,20 +33,26 @@ pub fn run(args: DashboardArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let db = ctx.store()?.path().to_path_buf();
     let server = Server::bind(addr, &db)?;
     let url = server.url()?;
+    // The URL is the first line (scripts and tests read it); stdout is flushed at once.
+    // Later lines are informational: a closed stdout must not stop the server.
     ctx.print(&url)?;
+    ctx.out.flush().map_err(|e| Error::io("write", "standard output", e))?;
     if ctx.verbosity >= 0 {
-        ctx.print(&format!(
-            "orc dashboard: read-only view of {} — press Ctrl+C to stop",
-            db.display()
-        ))?;
+        let mut note =
+            format!("orc dashboard: read-only view of {} — press Ctrl+C to stop", db.display());
         if !addr.ip().is_loopback() {
-            ctx.print(
-                "warning: listening on a non-loopback address; the dashboard has no \
+            note.push_str(
+                "\nwarning: listening on a non-loopback address; the dashboard has no \
                  authentication",
-            )?;
+            );
+        }
+        if let Err(e) = ctx
+            .print(&note)
+            .and_then(|()| ctx.out.flush().map_err(|e| Error::io("write", "standard output", e)))
+        {
+            tracing::debug!(error = %e, "standard output closed; serving anyway");
         }
     }
-    ctx.out.flush().map_err(|e| Error::io("write", "standard output", e))?;
     server.run()?;
     Ok(0)
 }

@@ -160,6 +160,7 @@ fn handle(mut stream: TcpStream, shared: &Shared) {
         Ok(h) => h,
         Err(http::ReadError::TooLarge) => {
             let _ = Response::refusal(&http::Refusal::HeadTooLarge).write_to(&mut stream, false);
+            drain(&mut stream);
             return;
         }
         Err(http::ReadError::Incomplete) => {
@@ -179,6 +180,25 @@ fn handle(mut stream: TcpStream, shared: &Shared) {
     };
     let _ = resp.write_to(&mut stream, head_only);
     let _ = stream.flush();
+    if resp.status >= 400 {
+        drain(&mut stream);
+    }
+}
+
+/// After refusing a request, reads (and drops) what the client still sends, briefly, so
+/// closing the socket with unread data does not reset the connection before the client has
+/// read the response.
+fn drain(stream: &mut TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut buf = [0u8; 8192];
+    let mut total = 0usize;
+    while total < 1024 * 1024 {
+        match std::io::Read::read(stream, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+    }
 }
 
 /// Answers one parsed request.
