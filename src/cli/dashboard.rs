@@ -4,11 +4,7 @@ use super::Context;
 use crate::dashboard::{self, Server};
 use crate::error::{Error, Result};
 
-/// Serve a read-only web dashboard of tasks and runs.
-///
-/// The dashboard has NO authentication: anyone who can reach the address can read task
-/// definitions (commands, environment values, secret *names*) and run output. It listens on
-/// loopback only unless --allow-remote is given. Stop it with Ctrl+C.
+// The help text (with the no-authentication warning) is on `Command::Dashboard`.
 #[derive(Debug, clap::Args)]
 pub struct DashboardArgs {
     /// Address to listen on, IP:PORT on loopback (127.0.0.1, [::1], localhost); port 0 picks

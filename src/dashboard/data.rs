@@ -104,6 +104,10 @@ pub fn exit_code_text(code: i64) -> String {
             0xC000_0017 => " (out of memory)",
             _ => "",
         };
+        if code < 0 && name.is_empty() {
+            // e.g. `exit /b -1`: show what the program returned and what Windows shows.
+            return format!("{code} (0x{unsigned:08X})");
+        }
         format!("0x{unsigned:08X}{name}")
     } else {
         code.to_string()
@@ -372,7 +376,8 @@ mod tests {
     fn exit_codes_show_hex_for_ntstatus() {
         assert_eq!(exit_code_text(0), "0");
         assert_eq!(exit_code_text(1), "1");
-        assert_eq!(exit_code_text(-1), "-1");
+        assert_eq!(exit_code_text(-1), "-1 (0xFFFFFFFF)");
+        assert_eq!(exit_code_text(-2_000_000_000), "-2000000000");
         assert_eq!(exit_code_text(0xC000_0005), "0xC0000005 (access violation)");
         assert_eq!(
             exit_code_text(i64::from(0xC000_0005_u32 as i32)),

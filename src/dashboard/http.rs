@@ -27,7 +27,7 @@ pub struct Request {
     /// The path split on `/`, each segment percent-decoded; `/` is an empty list.
     pub segments: Vec<String>,
     /// `key=value` pairs of the query string, decoded (`+` is a space).
-    pub query: Vec<(String, String)>,
+    pub query: Query,
 }
 
 impl Request {
@@ -182,10 +182,13 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
+/// Decoded query pairs, in order.
+pub type Query = Vec<(String, String)>;
+
 /// Splits an origin-form target into decoded path segments and query pairs. Refuses
 /// anything that is not an absolute path, empty or dot segments (path traversal), encoded
 /// slashes, backslashes and control characters.
-pub fn parse_target(target: &str) -> Result<(Vec<String>, Vec<(String, String)>), Refusal> {
+pub fn parse_target(target: &str) -> Result<(Vec<String>, Query), Refusal> {
     if !target.starts_with('/') {
         return Err(Refusal::BadRequest("request target must be an absolute path"));
     }
