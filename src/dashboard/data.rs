@@ -387,6 +387,51 @@ mod tests {
         assert_eq!(exit_code_text(0xBFFF_FFFF), (0xBFFF_FFFF_i64).to_string());
     }
 
+    fn insert(conn: &Connection, task: &str, status: &str, start: DateTime<Utc>) -> i64 {
+        conn.execute(
+            "INSERT INTO runs (task, trigger, status, start, host, orc_version) \
+             VALUES (?1, 'manual', ?2, ?3, 'h', 'v')",
+            params![task, status, to_db_time(start)],
+        )
+        .unwrap();
+        conn.last_insert_rowid()
+    }
+
+    #[test]
+    fn stats_pick_the_latest_run_count_the_window_and_list_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let c = store.conn();
+        let now = Utc::now();
+        let h = |n: i64| now - Duration::hours(n);
+        insert(c, "a", "SUCCESS", h(24 * 10)); // outside the window
+        insert(c, "a", "FAILED", h(24 * 10));
+        insert(c, "a", "SUCCESS", h(5));
+        insert(c, "A", "TIMEOUT", h(4)); // same task, other case
+        insert(c, "a", "SKIPPED", h(3)); // not a verdict
+        let last_a = insert(c, "a", "SUCCESS", h(2));
+        let run_b = insert(c, "b", "RUNNING", h(1));
+        let old_b = insert(c, "b", "RUNNING", h(30)); // two running rows
+        let st = stats(c, now).unwrap();
+        let a = &st["a"];
+        assert_eq!(a.last.as_ref().unwrap().id, last_a);
+        assert_eq!((a.success_7d, a.finished_7d), (2, 3));
+        assert!((a.success_rate().unwrap() - 66.666).abs() < 0.01);
+        assert!(a.running.is_empty());
+        let b = &st["b"];
+        assert_eq!(b.last.as_ref().unwrap().id, run_b);
+        let mut ids: Vec<i64> = b.running.iter().map(|r| r.id).collect();
+        ids.sort();
+        assert_eq!(ids, vec![run_b, old_b]);
+        assert_eq!(b.success_rate(), None, "no finished runs");
+        assert!(!st.contains_key("c"));
+        let list = runs(c, Some("A"), 3).unwrap();
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[0].id, last_a, "newest first, any letter case");
+        assert_eq!(runs(c, None, 100).unwrap().len(), 8);
+        assert!(run(c, 9999).unwrap().is_none());
+    }
+
     #[test]
     fn streams_decode_lossily_and_mark_gaps() {
         let s = Stream { head: b"ab\xffc\r\n".to_vec(), tail: Vec::new(), bytes: 6 };

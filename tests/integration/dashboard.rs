@@ -260,9 +260,29 @@ fn pages_api_and_refusals() {
     assert_eq!(s, 200);
     assert!(head.contains("Content-Length:") && body.is_empty());
 
+    // parallel clients are all served by the bounded pool
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let d = &d;
+                scope.spawn(move || {
+                    let path = if i % 2 == 0 { "/".to_string() } else { format!("/run/{ok_id}") };
+                    d.get(&path).0
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap(), 200);
+        }
+    });
+
+    // a task added while the dashboard runs shows up on the next request (no stale view)
+    env.orc(["task", "add", "later", "--command", "echo later", "--schedule", "@daily"]).ok();
+    assert!(d.get("/").1.contains(r#"data-task="later""#));
+
     // the dashboard is read-only: the tasks are unchanged afterwards
     let list = env.orc(["task", "list", "--json"]).ok().json();
-    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(list.as_array().unwrap().len(), 4);
 }
 
 #[test]
