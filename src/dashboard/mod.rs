@@ -613,7 +613,20 @@ fn task_page(shared: &Shared, name: &str) -> Result<Response> {
         return not_found(shared, &format!("There is no task named {name:?}."));
     };
     let (fields, spec_error) = match &t.spec {
-        Ok(spec) => (task_fields(spec), None),
+        Ok(spec) => {
+            let mut fields = task_fields(spec);
+            let next = match data::next_run(t.enabled, &spec.schedule) {
+                (Some(n), _) => format!(
+                    "{}  ({})",
+                    n.format("%Y-%m-%d %H:%M"),
+                    relative((n.with_timezone(&chrono::Utc) - clock::now_utc()).num_seconds())
+                ),
+                (None, Some(note)) => note.to_string(),
+                (None, None) => "—".to_string(),
+            };
+            fields.insert(3, ("Next run", next, false));
+            (fields, None)
+        }
         Err(e) => (Vec::new(), Some(e.clone())),
     };
     let runs: Vec<RunRow> = runs.iter().map(run_row).collect();
@@ -642,7 +655,16 @@ fn run_page(shared: &Shared, id: &str) -> Result<Response> {
         ("Status", r.status.clone(), false),
         ("Started", local(r.start), false),
         ("Ended", opt(r.end.map(local)), false),
-        ("Duration", opt(duration_text(r.duration_ms)), false),
+        (
+            "Duration",
+            if r.status == "RUNNING" {
+                let secs = (clock::now_utc() - r.start).num_seconds();
+                format!("running for {}", relative(-secs).trim_end_matches(" ago"))
+            } else {
+                opt(duration_text(r.duration_ms))
+            },
+            false,
+        ),
         ("Exit code", opt(r.exit_code.map(data::exit_code_text)), true),
         ("Error", opt(r.error.clone()), false),
         ("Attempt", r.attempt.to_string(), false),

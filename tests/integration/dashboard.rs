@@ -193,6 +193,12 @@ fn pages_api_and_refusals() {
     assert!(html.contains('\u{FFFD}'), "invalid bytes decoded lossily");
     assert!(html.contains("0xC0000005 (access violation)"));
 
+    let (status, html) = d.get(&format!("/run/{run_id}"));
+    assert_eq!(status, 200);
+    assert!(html.contains("running for"), "a running run shows how long it has run");
+    let (_, html) = d.get("/task/backup");
+    assert!(html.contains("Next run"));
+
     // JSON
     let status_json = d.json("/api/status");
     let arr = status_json.as_array().unwrap();
@@ -312,7 +318,14 @@ fn chromium_renders_overview() {
     assert!(chromium.exists(), "Chromium not found at {}", chromium.display());
     let env = setup();
     insert_run(&env, "backup", "SUCCESS", 200, Some(0), b"ok\n");
-    insert_run(&env, "backup", "FAILED", 20, Some(1), b"<script>document.title='pwned'</script>");
+    let bad = insert_run(
+        &env,
+        "backup",
+        "FAILED",
+        20,
+        Some(1),
+        b"<script>document.title='pwned'</script>",
+    );
     insert_run(&env, "report", "SUCCESS", 90, Some(0), b"");
     insert_run(&env, "report", "RUNNING", 2, None, b"");
     let d = Dashboard::start(&env);
@@ -342,6 +355,19 @@ fn chromium_renders_overview() {
         assert!(dom.contains(&format!(r#"data-task="{name}""#)), "row for {name}");
     }
     assert!(dom.contains("s-FAILED") && dom.contains("s-RUNNING") && dom.contains("s-ON"));
+
+    // run output that looks like a script stays text in the rendered DOM
+    let run_dom = std::process::Command::new(&chromium)
+        .args(&common)
+        .arg("--dump-dom")
+        .arg(format!("{url}run/{bad}"))
+        .stderr(Stdio::null())
+        .output()
+        .expect("run chromium");
+    let run_dom = String::from_utf8_lossy(&run_dom.stdout);
+    assert!(run_dom.contains(&format!("<title>Run #{bad} · orc dashboard</title>")), "{run_dom}");
+    assert!(run_dom.contains("&lt;script&gt;document.title"), "{run_dom}");
+    assert!(!run_dom.contains("pwned</title>"));
 
     let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("test-output");
     std::fs::create_dir_all(&out_dir).unwrap();
