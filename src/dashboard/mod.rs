@@ -168,32 +168,35 @@ fn handle(mut stream: TcpStream, shared: &Shared) {
             let _ = Response::refusal(&r).write_to(&mut stream, false);
             return;
         }
+        // Closed without a request, or a read timeout / socket error: nothing to answer.
         Err(_) => return,
     };
-    let (resp, head_only) = match http::parse_head(&head) {
+    let (resp, head_only, refused) = match http::parse_head(&head) {
         Ok(req) => {
             let resp = respond(&req, shared);
             tracing::debug!(target = %req.target, status = resp.status, "dashboard request");
-            (resp, req.method == Method::Head)
+            (resp, req.method == Method::Head, false)
         }
-        Err(refusal) => (Response::refusal(&refusal), false),
+        Err(refusal) => (Response::refusal(&refusal), false, true),
     };
     let _ = resp.write_to(&mut stream, head_only);
     let _ = stream.flush();
-    if resp.status >= 400 {
+    if refused {
+        // e.g. a POST with a body: let the client read the 405 before the socket closes.
         drain(&mut stream);
     }
 }
 
-/// After refusing a request, reads (and drops) what the client still sends, briefly, so
-/// closing the socket with unread data does not reset the connection before the client has
-/// read the response.
+/// After refusing a request, reads (and drops) what the client still sends, for at most a
+/// second and 1 MiB, so closing the socket with unread data does not reset the connection
+/// before the client has read the response.
 fn drain(stream: &mut TcpStream) {
     let _ = stream.shutdown(std::net::Shutdown::Write);
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
     let mut buf = [0u8; 8192];
     let mut total = 0usize;
-    while total < 1024 * 1024 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while total < 1024 * 1024 && std::time::Instant::now() < deadline {
         match std::io::Read::read(stream, &mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => total += n,
