@@ -61,6 +61,8 @@ use crate::task::TaskSpec;
 
 pub use reconcile::{Plan, PlanEntry, plan};
 
+pub mod cronblock;
+
 /// Errors from the OS scheduler, with the program, its arguments, its exit code and stderr.
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
