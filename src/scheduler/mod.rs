@@ -46,6 +46,7 @@
 //! Everything else — loading tasks, the registrations table, dry-run, JSON, progress bar,
 //! the report — is shared.
 
+pub mod cronblock;
 pub mod reconcile;
 pub mod schtasks;
 pub mod taskxml;
@@ -60,8 +61,6 @@ use crate::error::{Error, Result};
 use crate::task::TaskSpec;
 
 pub use reconcile::{Plan, PlanEntry, plan};
-
-pub mod cronblock;
 
 /// Errors from the OS scheduler, with the program, its arguments, its exit code and stderr.
 #[derive(Debug, thiserror::Error)]

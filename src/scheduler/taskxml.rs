@@ -142,10 +142,10 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
 
     let exe = path_text("orc executable", input.exe)?;
     let home = path_text("home", input.home)?;
-    if !input.exe.is_absolute() {
+    if !is_absolute_any(&exe) {
         return Err(Error::invalid("orc executable", &exe, "must be an absolute path"));
     }
-    if !input.home.is_absolute() {
+    if !is_absolute_any(&home) {
         return Err(Error::invalid("home", &home, "must be an absolute path"));
     }
     let workdir = match spec.workdir.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -540,13 +540,13 @@ pub fn flatten(xml: &str) -> std::result::Result<Vec<Leaf>, String> {
         let event = reader.read_event().map_err(|e| format!("{e} at byte {}", reader.buffer_position()))?;
         match event {
             Event::Start(e) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let name = e.local_name().as_ref().to_string();
                 let path = open(&mut stack, name);
                 attributes(&e, &path, &mut leaves);
                 stack.push(Frame { path, children: Default::default(), has_children: false, text: String::new() });
             }
             Event::Empty(e) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let name = e.local_name().as_ref().to_string();
                 let path = open(&mut stack, name);
                 attributes(&e, &path, &mut leaves);
                 leaves.push((path, String::new()));
@@ -578,7 +578,7 @@ pub fn flatten(xml: &str) -> std::result::Result<Vec<Leaf>, String> {
             }
             Event::CData(t) => {
                 if let Some(f) = stack.last_mut() {
-                    f.text.push_str(&String::from_utf8_lossy(&t));
+                    f.text.push_str(&t.xml10_content());
                 }
             }
             Event::End(_) => {
@@ -599,11 +599,11 @@ pub fn flatten(xml: &str) -> std::result::Result<Vec<Leaf>, String> {
 
 fn attributes(e: &quick_xml::events::BytesStart<'_>, path: &str, leaves: &mut Vec<Leaf>) {
     for a in e.attributes().flatten() {
-        if a.key.as_ref() == b"xmlns" || a.key.as_ref().starts_with(b"xmlns:") {
+        if a.key.as_ref() == "xmlns" || a.key.as_ref().starts_with("xmlns:") {
             continue;
         }
-        let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
-        let v = a.unescape_value().map(|v| v.into_owned()).unwrap_or_default();
+        let key = a.key.local_name().as_ref().to_string();
+        let v = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default();
         let p = if path.is_empty() { format!("@{key}") } else { format!("{path}/@{key}") };
         leaves.push((p, v));
     }
@@ -675,22 +675,22 @@ pub fn validate_document(xml: &str) -> Vec<String> {
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
-                if e.local_name().as_ref() != b"Task" || e.name().as_ref() != b"Task" {
+                if e.local_name().as_ref() != "Task" || e.name().as_ref() != "Task" {
                     problems.push(format!(
                         "the root element is <{}>, not <Task>",
-                        String::from_utf8_lossy(e.name().as_ref())
+                        e.name().as_ref()
                     ));
                 }
-                let attr = |k: &[u8]| {
+                let attr = |k: &str| {
                     e.attributes()
                         .flatten()
                         .find(|a| a.key.as_ref() == k)
-                        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+                        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
                 };
-                if attr(b"xmlns").as_deref() != Some(TASK_NS) {
+                if attr("xmlns").as_deref() != Some(TASK_NS) {
                     problems.push(format!("the Task element is not in the namespace {TASK_NS}"));
                 }
-                match attr(b"version").as_deref() {
+                match attr("version").as_deref() {
                     Some("1.2" | "1.3" | "1.4" | "1.5" | "1.6") | None => {}
                     Some(v) => problems.push(format!("unknown task version {v:?}")),
                 }
@@ -850,6 +850,151 @@ pub fn validate_document(xml: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn built(spec: &TaskSpec) -> Result<Built> {
+        build(&Input {
+            spec,
+            exe: Path::new("C:\\Program Files\\orc\\orc.exe"),
+            home: Path::new("C:\\ProgramData\\orc"),
+        })
+    }
+
+    #[test]
+    fn document_shape_and_action() {
+        let mut spec = TaskSpec::new("nightly", "backup.cmd", "30 2 * * 1-5");
+        spec.description = Some("Nightly <backup> & \"copy\"".into());
+        let b = built(&spec).unwrap();
+        assert!(b.xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-16\"?>"), "{}", b.xml);
+        assert!(validate_document(&b.xml).is_empty(), "{:?}\n{}", validate_document(&b.xml), b.xml);
+        assert_eq!(b.command, "\"C:\\Program Files\\orc\\orc.exe\"");
+        assert_eq!(b.arguments, "--home \"C:\\ProgramData\\orc\" execute --task nightly --scheduled");
+        assert_eq!(b.workdir, "C:\\ProgramData\\orc");
+        let leaves = flatten(&b.xml).unwrap();
+        let get = |p: &str| leaves.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone());
+        assert_eq!(get("@version").as_deref(), Some("1.2"));
+        assert_eq!(get("RegistrationInfo/Author").as_deref(), Some("orc"));
+        assert_eq!(get("RegistrationInfo/Source").as_deref(), Some("orc"));
+        let desc = get("RegistrationInfo/Description").unwrap();
+        assert!(desc.starts_with("Nightly <backup> & \"copy\"\n"), "{desc}");
+        assert_eq!(extract_hash(&desc), Some(b.hash.clone()));
+        assert_eq!(get("Actions/@Context").as_deref(), Some("Author"));
+        assert_eq!(get("Principals/Principal/@id").as_deref(), Some("Author"));
+        assert_eq!(get("Principals/Principal/LogonType").as_deref(), Some("InteractiveToken"));
+        assert_eq!(get("Principals/Principal/RunLevel").as_deref(), Some("LeastPrivilege"));
+        assert_eq!(get("Settings/MultipleInstancesPolicy").as_deref(), Some("IgnoreNew"));
+        assert_eq!(get("Settings/DisallowStartIfOnBatteries").as_deref(), Some("false"));
+        assert_eq!(get("Settings/StopIfGoingOnBatteries").as_deref(), Some("false"));
+        assert_eq!(get("Settings/StartWhenAvailable").as_deref(), Some("false"));
+        assert_eq!(get("Settings/AllowStartOnDemand").as_deref(), Some("true"));
+        assert_eq!(get("Settings/Enabled").as_deref(), Some("true"));
+        assert_eq!(get("Settings/WakeToRun").as_deref(), Some("false"));
+        assert_eq!(get("Settings/ExecutionTimeLimit").as_deref(), Some("PT1H21M"));
+        assert_eq!(get("Actions/Exec/Arguments").as_deref(), Some(b.arguments.as_str()));
+        assert!(b.exact);
+        assert_eq!(b.triggers, 1);
+        // The user's text appears only in the Description, never in the action.
+        assert!(!b.arguments.contains("backup") && !b.workdir.contains("backup"));
+    }
+
+    #[test]
+    fn settings_follow_the_task() {
+        let mut spec = TaskSpec::new("t", "x", "*/15 * * * *");
+        spec.enabled = false;
+        spec.catch_up = CatchUp::Once;
+        spec.wake_to_run = true;
+        spec.overlap = Overlap::Parallel;
+        spec.workdir = Some("D:\\jobs".into());
+        spec.run_as = Some("SYSTEM".into());
+        let b = built(&spec).unwrap();
+        let leaves = flatten(&b.xml).unwrap();
+        let get = |p: &str| leaves.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone());
+        assert_eq!(get("Settings/Enabled").as_deref(), Some("false"));
+        assert_eq!(get("Settings/StartWhenAvailable").as_deref(), Some("true"));
+        assert_eq!(get("Settings/WakeToRun").as_deref(), Some("true"));
+        assert_eq!(get("Settings/MultipleInstancesPolicy").as_deref(), Some("Parallel"));
+        assert_eq!(get("Actions/Exec/WorkingDirectory").as_deref(), Some("D:\\jobs"));
+        assert_eq!(get("Principals/Principal/UserId").as_deref(), Some(SYSTEM_SID));
+        assert_eq!(get("Principals/Principal/RunLevel").as_deref(), Some("HighestAvailable"));
+        assert_eq!(get("Principals/Principal/LogonType"), None);
+        assert!(validate_document(&b.xml).is_empty(), "{:?}", validate_document(&b.xml));
+
+        spec.run_as = Some("CORP\\svc".into());
+        let b = built(&spec).unwrap();
+        assert_eq!(b.run_as, RunAs::Account("CORP\\svc".into()));
+        assert!(b.xml.contains("<LogonType>Password</LogonType>"));
+    }
+
+    #[test]
+    fn hash_is_stable_and_tracks_the_definition() {
+        let spec = TaskSpec::new("t", "x", "0 6 * * *");
+        let a = built(&spec).unwrap();
+        assert_eq!(a, built(&spec).unwrap());
+        let mut other = spec.clone();
+        other.enabled = false;
+        assert_ne!(built(&other).unwrap().hash, a.hash);
+        let mut other = spec.clone();
+        other.schedule = "0 7 * * *".into();
+        assert_ne!(built(&other).unwrap().hash, a.hash);
+        let mut other = spec.clone();
+        other.description = Some("new words".into());
+        assert_ne!(built(&other).unwrap().hash, a.hash);
+        // The command itself is not registered (orc execute reads it from the database).
+        let mut other = spec.clone();
+        other.command = "something else".into();
+        assert_eq!(built(&other).unwrap().hash, a.hash);
+    }
+
+    #[test]
+    fn refuses_what_cannot_be_registered() {
+        let mut spec = TaskSpec::new("t", "x", "0 6 * * *");
+        spec.description = Some("bell\u{7}".into());
+        assert!(built(&spec).unwrap_err().to_string().contains("XML 1.0"));
+        let mut spec = TaskSpec::new("t", "x", "61 * * * *");
+        assert_eq!(built(&spec).unwrap_err().exit_code(), 2);
+        spec.schedule = "0 6 * * *".into();
+        spec.workdir = Some("relative\\dir".into());
+        assert!(built(&spec).unwrap_err().to_string().contains("absolute"));
+        let spec = TaskSpec::new("bad name", "x", "0 6 * * *");
+        assert!(built(&spec).is_err());
+        let spec = TaskSpec::new("t", "x", "0 6 * * *");
+        let e = build(&Input { spec: &spec, exe: Path::new("orc.exe"), home: Path::new("C:\\h") }).unwrap_err();
+        assert!(e.to_string().contains("absolute"));
+    }
+
+    #[test]
+    fn validator_catches_broken_documents() {
+        let spec = TaskSpec::new("t", "x", "0 6 * * *");
+        let good = built(&spec).unwrap().xml;
+        let cases = [
+            (good.replace("encoding=\"UTF-16\"", "encoding=\"UTF-8\""), "declaration"),
+            (good.replace(crate::cron::xml::TASK_NS, "urn:wrong"), "namespace"),
+            (good.replace("<Actions Context=\"Author\">", "<Actions Context=\"Other\">"), "Context"),
+            (good.replace("<Command>", "<Command></Command><X>"), "well-formed"),
+            (good.replace("<ExecutionTimeLimit>PT1H21M", "<ExecutionTimeLimit>P30M1H"), "ExecutionTimeLimit"),
+            (good.replace("<Enabled>true</Enabled>", "<Enabled>yes</Enabled>"), "true or false"),
+            (good.replace("T06:00:00", "T6:00"), "StartBoundary"),
+            (good.replace("<Actions", "<Bogus/><Actions"), "unexpected element"),
+        ];
+        for (doc, needle) in cases {
+            let problems = validate_document(&doc);
+            assert!(problems.iter().any(|p| p.contains(needle)), "{needle}: {problems:?}");
+        }
+    }
+
+    #[test]
+    fn drift_comparison_names_the_differences() {
+        let spec = TaskSpec::new("t", "x", "0 6 * * *");
+        let xml = built(&spec).unwrap().xml;
+        assert!(compare(&xml, &xml).is_empty());
+        // What Windows exports: other element order, extra defaults, the task disabled by hand.
+        let exported = xml
+            .replace("<Enabled>true</Enabled>", "<Enabled>false</Enabled><IdleSettings><StopOnIdleEnd>true</StopOnIdleEnd></IdleSettings>")
+            .replace("T06:00:00", "T07:30:00");
+        let diffs = compare(&xml, &exported);
+        assert_eq!(diffs.len(), 2, "{diffs:?}");
+        assert!(diffs[0].contains("StartBoundary") && diffs[0].contains("07:30"), "{diffs:?}");
+        assert!(diffs[1].contains("Settings/Enabled"), "{diffs:?}");
+    }
 
     #[test]
     fn durations_round_trip() {
