@@ -281,13 +281,7 @@ fn reconcile_cmd(
         ctx.print(&summary(&plan, &target))?;
     }
     match failure {
-        Some(e) => {
-            let failed = rows.iter().filter(|r| r.result == "failed").count();
-            if failed > 1 {
-                tracing::warn!("{failed} changes failed; the first error follows");
-            }
-            Err(Error::Scheduler(e))
-        }
+        Some(e) => Err(Error::Scheduler(e)),
         None => Ok(0),
     }
 }

@@ -126,6 +126,11 @@ pub struct Fingerprint {
     pub enabled: Option<bool>,
     /// How many triggers the registration has (schtasks: rows of the verbose query).
     pub triggers: Option<usize>,
+    /// An opaque print of everything else the query shows about the registration (schtasks:
+    /// the localized trigger and settings columns). Never compared with [`Desired::expect`]:
+    /// [`plan`] compares it with the print recorded when orc last saw its own registration,
+    /// which catches hand edits that leave orc's hash in place (e.g. a trigger time).
+    pub observed: Option<String>,
 }
 
 impl Fingerprint {
@@ -212,6 +217,8 @@ pub struct History {
     pub task: String,
     pub path: String,
     pub hash: String,
+    /// [`Fingerprint::observed`] as seen when this registration was first found unchanged.
+    pub observed: Option<String>,
 }
 
 /// The result of applying one plan entry.
@@ -332,6 +339,7 @@ mod tests {
             workdir: None,
             enabled: Some(true),
             triggers: Some(2),
+            observed: None,
         };
         let mut seen = expect.clone();
         seen.command = Some("orc.exe --x".into()); // trailing space as schtasks prints it

@@ -52,6 +52,8 @@ pub struct PlanEntry {
     pub seen: Option<Fingerprint>,
     /// The hash orc last recorded registering for this task, if any.
     pub last_hash: Option<String>,
+    /// The observed print orc recorded for that registration, if any.
+    pub last_observed: Option<String>,
     /// Human-readable drift details from the backend (filled by the caller, optional).
     pub details: Vec<String>,
 }
@@ -84,7 +86,8 @@ impl Plan {
 /// * desired, not registered → `create` (drift when orc's history says it had registered it:
 ///   it was deleted outside orc);
 /// * registered, not desired → `delete`;
-/// * both, fingerprints equal → `unchanged`;
+/// * both, fingerprints equal → `unchanged`, unless orc recorded an observed print for its own
+///   registration and the OS now shows another one (`triggers or settings`: edited by hand);
 /// * both, fingerprints differ → `update`; drift when the registration is not what orc last
 ///   registered: no history, a different hash than the recorded one, or the recorded hash with
 ///   other fields that differ although the definition did not change.
@@ -100,6 +103,7 @@ pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History])
     for d in desired {
         let k = key(&d.task);
         let last_hash = hist.get(&k).map(|h| h.hash.clone());
+        let last_observed = hist.get(&k).and_then(|h| h.observed.clone());
         let entry = match regs.get(&k) {
             None => PlanEntry {
                 task: d.task.clone(),
@@ -110,10 +114,21 @@ pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History])
                 desired: Some(d.clone()),
                 seen: None,
                 last_hash,
+                last_observed,
                 details: Vec::new(),
             },
             Some(r) => {
-                let diffs = Fingerprint::differences(&d.expect, &r.seen);
+                let mut diffs = Fingerprint::differences(&d.expect, &r.seen);
+                let ours_unchanged = last_hash.as_deref() == Some(d.hash.as_str())
+                    && r.seen.hash.as_deref() == Some(d.hash.as_str());
+                if diffs.is_empty()
+                    && ours_unchanged
+                    && last_observed.is_some()
+                    && r.seen.observed.is_some()
+                    && last_observed != r.seen.observed
+                {
+                    diffs.push("triggers or settings");
+                }
                 let (action, drift) = if diffs.is_empty() {
                     (Action::Unchanged, false)
                 } else {
@@ -135,6 +150,7 @@ pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History])
                     desired: Some(d.clone()),
                     seen: Some(r.seen.clone()),
                     last_hash,
+                    last_observed,
                     details: Vec::new(),
                 }
             }
@@ -155,6 +171,7 @@ pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History])
             desired: None,
             seen: Some(r.seen.clone()),
             last_hash: hist.get(&k).map(|h| h.hash.clone()),
+            last_observed: hist.get(&k).and_then(|h| h.observed.clone()),
             details: Vec::new(),
         });
     }
@@ -193,13 +210,13 @@ pub fn load_history(store: &Store, backend: &str, host: &str) -> Result<Vec<Hist
     let conn = store.conn();
     let mut stmt = conn
         .prepare(
-            "SELECT task, path, definition_hash FROM registrations \
+            "SELECT task, path, definition_hash, observed FROM registrations \
              WHERE backend = ?1 AND host = ?2 ORDER BY task",
         )
         .map_err(|e| store.err("read registrations", e))?;
     let rows = stmt
         .query_map([backend, host], |r| {
-            Ok(History { task: r.get(0)?, path: r.get(1)?, hash: r.get(2)? })
+            Ok(History { task: r.get(0)?, path: r.get(1)?, hash: r.get(2)?, observed: r.get(3)? })
         })
         .map_err(|e| store.err("read registrations", e))?;
     rows.collect::<std::result::Result<Vec<_>, _>>()
@@ -207,7 +224,8 @@ pub fn load_history(store: &Store, backend: &str, host: &str) -> Result<Vec<Hist
 }
 
 /// Records in the `registrations` table what was applied successfully (and what unchanged
-/// registrations hold, when orc's record was missing or stale). One transaction, after every
+/// registrations hold, when orc's record was missing or stale, including the observed print
+/// the first time orc sees its own registration unchanged). One transaction, after every
 /// scheduler process has finished.
 pub fn record(
     store: &mut Store,
@@ -232,10 +250,15 @@ pub fn record(
                     .map_err(&err)?;
                 }
                 (Action::Create | Action::Update, Some(d)) if succeeded => {
-                    upsert(tx, backend, host, d, &now).map_err(&err)?;
+                    // What Windows shows for it is learnt at the next unchanged reconcile.
+                    upsert(tx, backend, host, d, None, &now).map_err(&err)?;
                 }
-                (Action::Unchanged, Some(d)) if e.last_hash.as_deref() != Some(d.hash.as_str()) => {
-                    upsert(tx, backend, host, d, &now).map_err(&err)?;
+                (Action::Unchanged, Some(d)) => {
+                    let seen = e.seen.as_ref().and_then(|s| s.observed.clone());
+                    let stale = e.last_hash.as_deref() != Some(d.hash.as_str());
+                    if stale || (e.last_observed.is_none() && seen.is_some()) {
+                        upsert(tx, backend, host, d, seen.as_deref(), &now).map_err(&err)?;
+                    }
                 }
                 _ => {}
             }
@@ -249,14 +272,17 @@ fn upsert(
     backend: &str,
     host: &str,
     d: &Desired,
+    observed: Option<&str>,
     now: &str,
 ) -> rusqlite::Result<usize> {
     tx.execute(
-        "INSERT INTO registrations (backend, host, task, path, definition_hash, registered_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+        "INSERT INTO registrations \
+         (backend, host, task, path, definition_hash, registered_at, observed) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
          ON CONFLICT (backend, host, task) DO UPDATE SET path = excluded.path, \
-         definition_hash = excluded.definition_hash, registered_at = excluded.registered_at",
-        [backend, host, d.task.as_str(), d.path.as_str(), d.hash.as_str(), now],
+         definition_hash = excluded.definition_hash, registered_at = excluded.registered_at, \
+         observed = excluded.observed",
+        rusqlite::params![backend, host, d.task, d.path, d.hash, now, observed],
     )
 }
 
@@ -341,6 +367,7 @@ mod tests {
             workdir: Some("C:\\w".into()),
             enabled: Some(enabled),
             triggers: Some(1),
+            observed: Some("seen-1".into()),
         }
     }
 
@@ -369,7 +396,12 @@ mod tests {
     }
 
     fn hist(task: &str, hash: &str) -> History {
-        History { task: task.into(), path: format!("\\Orchestrator\\Orc_{task}"), hash: hash.into() }
+        History {
+            task: task.into(),
+            path: format!("\\Orchestrator\\Orc_{task}"),
+            hash: hash.into(),
+            observed: None,
+        }
     }
 
     fn find<'a>(p: &'a Plan, task: &str) -> &'a PlanEntry {
@@ -423,6 +455,27 @@ mod tests {
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Create, true));
         assert_eq!(e.differences, vec!["missing"]);
+    }
+
+    #[test]
+    fn hand_edits_invisible_to_the_fingerprint_are_caught_by_the_observed_print() {
+        let mut h = hist("a", "h");
+        // First sighting: nothing recorded yet, so nothing to compare.
+        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
+        assert_eq!(find(&p, "a").action, Action::Unchanged);
+        h.observed = Some("seen-1".into());
+        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
+        assert_eq!(find(&p, "a").action, Action::Unchanged);
+        let mut seen = fp("h", true);
+        seen.observed = Some("seen-2".into()); // e.g. a trigger moved from 02:30 to 03:45
+        let p = plan(&[desired("a", "h", true)], &[reg("a", seen.clone())], std::slice::from_ref(&h));
+        let e = find(&p, "a");
+        assert_eq!((e.action, e.drift), (Action::Update, true));
+        assert_eq!(e.differences, vec!["triggers or settings"]);
+        // After a database change the print is not compared (it is expected to change).
+        let p = plan(&[desired("a", "h2", true)], &[reg("a", seen)], std::slice::from_ref(&h));
+        let e = find(&p, "a");
+        assert_eq!((e.action, e.drift, e.differences.clone()), (Action::Update, false, vec!["definition".to_string()]));
     }
 
     #[test]

@@ -563,6 +563,7 @@ impl SchtasksBackend {
                         workdir: text(csv::col::START_IN),
                         enabled: Some(first.enabled()),
                         triggers: Some(rows.len()),
+                        observed: Some(observed_print(&rows)),
                     },
                     status: text(csv::col::STATUS),
                     next_run: text(csv::col::NEXT_RUN_TIME),
@@ -577,10 +578,9 @@ impl SchtasksBackend {
         self.calls.fetch_add(1, Ordering::Relaxed);
         match (entry.action, &entry.desired) {
             (Action::Delete, _) => self.runner.delete(&entry.path),
-            // Only the enabled state differs: flip it and keep the task's run history.
-            (Action::Update, Some(d))
-                if entry.differences.len() == 1 && entry.differences[0] == "enabled state" =>
-            {
+            // Only the enabled state was flipped by hand, and the registered XML confirms
+            // nothing else differs: flip it back and keep the task's run history.
+            (Action::Update, Some(d)) if only_enabled_differs(entry) => {
                 self.runner.set_enabled(&entry.path, d.enabled)
             }
             (Action::Create | Action::Update, Some(d)) => {
@@ -626,6 +626,7 @@ impl Backend for SchtasksBackend {
                 enabled: Some(spec.enabled),
                 // A task without triggers still prints one ("On demand only") row.
                 triggers: Some(built.triggers.max(1)),
+                observed: None,
             },
             definition: built.xml,
             hash: built.hash,
@@ -711,6 +712,43 @@ impl Backend for SchtasksBackend {
         let registered = self.runner.query_xml(&entry.path)?;
         Ok(taskxml::compare(&d.definition, &registered))
     }
+}
+
+/// True when the only difference is the enabled state, confirmed by the XML comparison of
+/// [`Backend::drift_details`] (the verbose query cannot see every hand edit, e.g. a moved
+/// trigger time, so without that confirmation orc re-registers the whole definition).
+fn only_enabled_differs(entry: &PlanEntry) -> bool {
+    entry.differences.len() == 1
+        && entry.differences[0] == "enabled state"
+        && !entry.details.is_empty()
+        && entry.details.iter().all(|d| d.starts_with("Settings/Enabled:"))
+}
+
+/// Columns of the verbose query that change by themselves (run times, state, result) or with
+/// the machine's name; everything else about a registration is in its observed print.
+const VOLATILE: [usize; 6] = [
+    csv::col::HOST_NAME,
+    csv::col::TASK_NAME,
+    csv::col::NEXT_RUN_TIME,
+    csv::col::STATUS,
+    csv::col::LAST_RUN_TIME,
+    csv::col::LAST_RESULT,
+];
+
+/// A short hash of the non-volatile columns of a task's rows (triggers, settings, principal,
+/// action — all as localized text; compared only with an earlier print from the same machine).
+pub fn observed_print(rows: &[&csv::Row]) -> String {
+    let mut text = String::new();
+    for row in rows {
+        for (i, f) in row.fields.iter().enumerate() {
+            if !VOLATILE.contains(&i) {
+                text.push_str(f.trim());
+                text.push('\u{1f}');
+            }
+        }
+        text.push('\u{1e}');
+    }
+    super::definition_hash(&text)
 }
 
 /// The vault credential holding the password of a run-as account: `runas.` followed by the
