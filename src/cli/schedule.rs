@@ -92,7 +92,11 @@ impl Scope {
 
 /// The one place orc gets a secret from the vault for scheduling (run-as passwords and
 /// `--user` passwords). The vault is not part of this build yet, so it refuses clearly.
-pub(crate) fn vault_secret(_paths: &Paths, _store: &Store, name: &str) -> Result<Zeroizing<String>> {
+pub(crate) fn vault_secret(
+    _paths: &Paths,
+    _store: &Store,
+    name: &str,
+) -> Result<Zeroizing<String>> {
     Err(Error::Usage(format!(
         "the password in vault credential {name:?} is needed, but this build of orc has no vault \
          yet; nothing was changed"
@@ -128,7 +132,9 @@ pub(crate) fn open_backend(
         Some(host) => {
             let ok = !host.is_empty()
                 && host.len() <= 255
-                && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
             if !ok {
                 return Err(Error::invalid("--host", host, HOST_RULE));
             }
@@ -179,7 +185,9 @@ fn render_all(
             Err(prefix_error(&name, e))
         }
         n => {
-            if let Some(pos) = problems.iter().position(|(_, e)| e.exit_code() != crate::error::exit::USAGE) {
+            if let Some(pos) =
+                problems.iter().position(|(_, e)| e.exit_code() != crate::error::exit::USAGE)
+            {
                 let (name, e) = problems.remove(pos);
                 return Err(prefix_error(&name, e));
             }
@@ -293,7 +301,8 @@ fn target_name(kind: &str, host: &str) -> String {
 
 fn summary(plan: &Plan, target: &str) -> String {
     let drift = plan.drifted();
-    let drift_note = if drift > 0 { format!(" ({drift} changed outside orc)") } else { String::new() };
+    let drift_note =
+        if drift > 0 { format!(" ({drift} changed outside orc)") } else { String::new() };
     format!(
         "{}: {} created, {} updated{drift_note}, {} deleted, {} unchanged",
         target,
@@ -328,10 +337,19 @@ fn print_rows(ctx: &mut Context<'_>, rows: &[EntryReport], show_unchanged: bool)
             if let Some(e) = &r.error {
                 note.push(e.clone());
             }
-            vec![r.task.clone(), r.action.as_str().into(), r.result.into(), r.path.clone(), note.join("; ")]
+            vec![
+                r.task.clone(),
+                r.action.as_str().into(),
+                r.result.into(),
+                r.path.clone(),
+                note.join("; "),
+            ]
         })
         .collect();
-    ctx.print_raw(&crate::render::table(&["TASK", "ACTION", "RESULT", "REGISTRATION", "NOTE"], &table))?;
+    ctx.print_raw(&crate::render::table(
+        &["TASK", "ACTION", "RESULT", "REGISTRATION", "NOTE"],
+        &table,
+    ))?;
     for r in shown.iter().filter(|r| !r.details.is_empty()) {
         ctx.print(&format!("{} was changed outside orc:", r.task))?;
         for d in &r.details {
@@ -347,9 +365,9 @@ fn progress_bar(total: usize, ctx: &Context<'_>) -> Option<indicatif::ProgressBa
         return None;
     }
     let bar = indicatif::ProgressBar::new(total as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} registering {pos}/{len} {wide_bar} {eta}")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} registering {pos}/{len} {wide_bar} {eta}",
+    ) {
         bar.set_style(style);
     }
     Some(bar)
@@ -416,10 +434,32 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
             .find(|(t, _, _)| t.eq_ignore_ascii_case(&spec.name))
             .map(|(_, s, st)| (Some(s.clone()), st.clone()))
             .unwrap_or((None, None));
-        rows.push(list_row(spec.name.clone(), true, reg, in_sync, backend.path_of(&spec.name), Some(spec.enabled), next_run, status, start));
+        rows.push(list_row(
+            spec.name.clone(),
+            true,
+            reg,
+            in_sync,
+            backend.path_of(&spec.name),
+            Some(spec.enabled),
+            next_run,
+            status,
+            start,
+        ));
     }
-    for r in registered.iter().filter(|r| !tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&r.task))) {
-        rows.push(list_row(r.task.clone(), false, Some(r), Some(false), r.path.clone(), None, None, None, None));
+    for r in
+        registered.iter().filter(|r| !tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&r.task)))
+    {
+        rows.push(list_row(
+            r.task.clone(),
+            false,
+            Some(r),
+            Some(false),
+            r.path.clone(),
+            None,
+            None,
+            None,
+            None,
+        ));
     }
 
     if ctx.json {
@@ -453,7 +493,15 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         })
         .collect();
     ctx.print_raw(&crate::render::table(
-        &["TASK", "REGISTERED", "STATE", "NEXT RUN", "LAST RUN (Windows)", "LAST RESULT", "ORC LAST RUN"],
+        &[
+            "TASK",
+            "REGISTERED",
+            "STATE",
+            "NEXT RUN",
+            "LAST RUN (Windows)",
+            "LAST RESULT",
+            "ORC LAST RUN",
+        ],
         &table,
     ))?;
     if rows.is_empty() {
@@ -548,7 +596,8 @@ fn last_runs(store: &Store) -> Result<Vec<(String, String, Option<String>)>> {
             ))
         })
         .map_err(|e| store.err("read runs", e))?;
-    rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| Error::Store(store.err("read runs", e)))
+    rows.collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Store(store.err("read runs", e)))
 }
 
 fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
@@ -576,7 +625,11 @@ fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i3
         for c in &report.checks {
             let mark = if c.ok { "ok  " } else { "FAIL" };
             let mut lines = c.detail.iter();
-            ctx.print(&format!("  {mark} {:<13} {}", c.check, lines.next().map(String::as_str).unwrap_or("")))?;
+            ctx.print(&format!(
+                "  {mark} {:<13} {}",
+                c.check,
+                lines.next().map(String::as_str).unwrap_or("")
+            ))?;
             for l in lines {
                 ctx.print(&format!("       {:<13} {l}", ""))?;
             }
@@ -614,7 +667,10 @@ mod tests {
         assert_eq!(describe_result(0), (None, Some("success")));
         assert_eq!(describe_result(1), (None, None));
         assert_eq!(describe_result(267_011), (Some("0x00041303".into()), Some("has not run yet")));
-        assert_eq!(describe_result(-2_147_024_894), (Some("0x80070002".into()), Some("file not found")));
+        assert_eq!(
+            describe_result(-2_147_024_894),
+            (Some("0x80070002".into()), Some("file not found"))
+        );
         assert_eq!(
             describe_result(-1_073_741_510),
             (Some("0xC000013A".into()), Some("interrupted (Ctrl-C or console closed)"))

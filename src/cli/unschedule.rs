@@ -33,9 +33,12 @@ pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let store = ctx.store()?;
     let mut backend = open_backend(&args.remote, &paths, store)?;
     let (kind, host) = (backend.kind(), backend.host().to_string());
-    let registered: Vec<_> = backend.registered()?.into_iter().filter(|r| covers(&r.task)).collect();
-    let history: Vec<_> =
-        reconcile::load_history(store, kind, &host)?.into_iter().filter(|h| covers(&h.task)).collect();
+    let registered: Vec<_> =
+        backend.registered()?.into_iter().filter(|r| covers(&r.task)).collect();
+    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
+        .into_iter()
+        .filter(|h| covers(&h.task))
+        .collect();
     let plan = crate::scheduler::plan(&[], &registered, &history);
 
     if args.dry_run {
@@ -46,7 +49,10 @@ pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
             for r in &rows {
                 ctx.print(&format!("would delete {}", r.path))?;
             }
-            ctx.print(&format!("dry run: {} registration(s) would be removed; nothing was changed", rows.len()))?;
+            ctx.print(&format!(
+                "dry run: {} registration(s) would be removed; nothing was changed",
+                rows.len()
+            ))?;
         }
         return Ok(0);
     }

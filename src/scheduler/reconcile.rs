@@ -350,9 +350,9 @@ pub fn report(plan: &Plan, outcomes: Option<&[Outcome]>) -> Vec<EntryReport> {
 
 /// The first failure among the outcomes (the one the command exits with).
 pub fn first_failure(outcomes: &mut Vec<Outcome>) -> Option<SchedulerError> {
-    let pos = outcomes
-        .iter()
-        .position(|o| matches!(&o.result, Err(e) if !matches!(e, SchedulerError::NotAttempted { .. })))?;
+    let pos = outcomes.iter().position(
+        |o| matches!(&o.result, Err(e) if !matches!(e, SchedulerError::NotAttempted { .. })),
+    )?;
     outcomes.remove(pos).result.err()
 }
 
@@ -414,7 +414,8 @@ mod tests {
         let r = vec![reg("b", fp("h2", true)), reg("c", fp("old", true)), reg("z", fp("hz", true))];
         let h = vec![hist("b", "h2"), hist("c", "old"), hist("z", "hz")];
         let p = plan(&d, &r, &h);
-        let actions: Vec<_> = p.entries.iter().map(|e| (e.task.as_str(), e.action, e.drift)).collect();
+        let actions: Vec<_> =
+            p.entries.iter().map(|e| (e.task.as_str(), e.action, e.drift)).collect();
         assert_eq!(
             actions,
             vec![
@@ -461,27 +462,34 @@ mod tests {
     fn hand_edits_invisible_to_the_fingerprint_are_caught_by_the_observed_print() {
         let mut h = hist("a", "h");
         // First sighting: nothing recorded yet, so nothing to compare.
-        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
+        let p =
+            plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
         assert_eq!(find(&p, "a").action, Action::Unchanged);
         h.observed = Some("seen-1".into());
-        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
+        let p =
+            plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
         assert_eq!(find(&p, "a").action, Action::Unchanged);
         let mut seen = fp("h", true);
         seen.observed = Some("seen-2".into()); // e.g. a trigger moved from 02:30 to 03:45
-        let p = plan(&[desired("a", "h", true)], &[reg("a", seen.clone())], std::slice::from_ref(&h));
+        let p =
+            plan(&[desired("a", "h", true)], &[reg("a", seen.clone())], std::slice::from_ref(&h));
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Update, true));
         assert_eq!(e.differences, vec!["triggers or settings"]);
         // After a database change the print is not compared (it is expected to change).
         let p = plan(&[desired("a", "h2", true)], &[reg("a", seen)], std::slice::from_ref(&h));
         let e = find(&p, "a");
-        assert_eq!((e.action, e.drift, e.differences.clone()), (Action::Update, false, vec!["definition".to_string()]));
+        assert_eq!(
+            (e.action, e.drift, e.differences.clone()),
+            (Action::Update, false, vec!["definition".to_string()])
+        );
     }
 
     #[test]
     fn a_database_change_is_not_drift() {
         // Registered what orc recorded; the task changed in the database since.
-        let p = plan(&[desired("a", "new", false)], &[reg("a", fp("old", true))], &[hist("a", "old")]);
+        let p =
+            plan(&[desired("a", "new", false)], &[reg("a", fp("old", true))], &[hist("a", "old")]);
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Update, false));
         assert_eq!(e.differences, vec!["definition", "enabled state"]);

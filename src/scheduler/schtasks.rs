@@ -58,8 +58,7 @@ impl Default for TaskFolder {
 const FOLDER_RULE: &str = "a task folder is a path below the root such as \\Orchestrator\\ or \
      \\Ops\\Jobs\\: components of 1-100 characters, none of / : * ? \" < > | or control \
      characters, no . or .. component, no leading or trailing space";
-const PREFIX_RULE: &str =
-    "the task name prefix is 0-32 characters from A-Z a-z 0-9 . _ -";
+const PREFIX_RULE: &str = "the task name prefix is 0-32 characters from A-Z a-z 0-9 . _ -";
 
 impl TaskFolder {
     /// Validates and normalizes the settings (`Orchestrator` → `\Orchestrator\`).
@@ -227,7 +226,11 @@ impl Schtasks {
 
     /// Runs one call; returns its output whatever the exit code (errors only when it could not
     /// run or did not finish).
-    fn call_raw(&self, verb: &str, rest: Vec<Arg>) -> std::result::Result<CallOutput, SchedulerError> {
+    fn call_raw(
+        &self,
+        verb: &str,
+        rest: Vec<Arg>,
+    ) -> std::result::Result<CallOutput, SchedulerError> {
         let args = self.full_args(verb, rest);
         let shown = display_args(&args);
         tracing::debug!(program = %self.program.display(), args = %shown, "schtasks");
@@ -324,7 +327,11 @@ impl Schtasks {
     }
 
     /// `/Change /TN <path> /ENABLE|/DISABLE`.
-    pub fn set_enabled(&self, path: &str, enabled: bool) -> std::result::Result<(), SchedulerError> {
+    pub fn set_enabled(
+        &self,
+        path: &str,
+        enabled: bool,
+    ) -> std::result::Result<(), SchedulerError> {
         let switch = if enabled { "/ENABLE" } else { "/DISABLE" };
         self.call("/Change", vec![arg("/TN"), arg(path), arg(switch)]).map(|_| ())
     }
@@ -403,11 +410,17 @@ fn classify_failure(program: &str, args: &str, out: &CallOutput) -> SchedulerErr
     if ACCESS_DENIED.iter().any(|m| lower.contains(m)) || out.code as u32 == 0x8007_0005 {
         return SchedulerError::AccessDenied { program: program.into(), args: args.into() };
     }
-    let message = message_lines(if out.stderr.trim().is_empty() { &out.stdout } else { &out.stderr });
+    let message =
+        message_lines(if out.stderr.trim().is_empty() { &out.stdout } else { &out.stderr });
     if UNAVAILABLE.iter().any(|m| lower.contains(m)) {
         return SchedulerError::Unavailable { program: program.into(), reason: message };
     }
-    SchedulerError::Failed { program: program.into(), args: args.into(), code: out.code, stderr: message }
+    SchedulerError::Failed {
+        program: program.into(),
+        args: args.into(),
+        code: out.code,
+        stderr: message,
+    }
 }
 
 /// The meaningful lines of a message, joined (schtasks puts the detail on a second line).
@@ -440,7 +453,14 @@ fn decode_oem(bytes: &[u8]) -> String {
     // SAFETY: `bytes` is a valid buffer of the given length; a null output buffer with size 0
     // asks only for the required length.
     let needed = unsafe {
-        MultiByteToWideChar(CP_OEMCP, 0, bytes.as_ptr(), bytes.len() as i32, std::ptr::null_mut(), 0)
+        MultiByteToWideChar(
+            CP_OEMCP,
+            0,
+            bytes.as_ptr(),
+            bytes.len() as i32,
+            std::ptr::null_mut(),
+            0,
+        )
     };
     if needed <= 0 {
         return String::from_utf8_lossy(bytes).into_owned();
@@ -448,7 +468,14 @@ fn decode_oem(bytes: &[u8]) -> String {
     let mut wide = vec![0u16; needed as usize];
     // SAFETY: `wide` has room for `needed` UTF-16 units, as computed by the call above.
     let written = unsafe {
-        MultiByteToWideChar(CP_OEMCP, 0, bytes.as_ptr(), bytes.len() as i32, wide.as_mut_ptr(), needed)
+        MultiByteToWideChar(
+            CP_OEMCP,
+            0,
+            bytes.as_ptr(),
+            bytes.len() as i32,
+            wide.as_mut_ptr(),
+            needed,
+        )
     };
     if written <= 0 {
         return String::from_utf8_lossy(bytes).into_owned();
@@ -474,14 +501,22 @@ impl Drop for XmlFile {
 
 static FILE_SEQ: AtomicUsize = AtomicUsize::new(0);
 
-fn write_xml_file(dir: &Path, task: &str, xml: &str) -> std::result::Result<XmlFile, SchedulerError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|source| SchedulerError::Io { action: "create", path: dir.to_path_buf(), source })?;
+fn write_xml_file(
+    dir: &Path,
+    task: &str,
+    xml: &str,
+) -> std::result::Result<XmlFile, SchedulerError> {
+    std::fs::create_dir_all(dir).map_err(|source| SchedulerError::Io {
+        action: "create",
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let seq = FILE_SEQ.fetch_add(1, Ordering::Relaxed);
     let path = dir.join(format!("orc-{}-{seq}-{task}.xml", std::process::id()));
     let file = XmlFile { path };
-    std::fs::write(&file.path, taskxml::encode_utf16le_bom(xml))
-        .map_err(|source| SchedulerError::Io { action: "write", path: file.path.clone(), source })?;
+    std::fs::write(&file.path, taskxml::encode_utf16le_bom(xml)).map_err(|source| {
+        SchedulerError::Io { action: "write", path: file.path.clone(), source }
+    })?;
     Ok(file)
 }
 
@@ -502,7 +537,14 @@ impl SchtasksBackend {
     /// tasks in `folder` and writing XML files under `tmp_dir`.
     pub fn new(runner: Schtasks, folder: TaskFolder, tmp_dir: PathBuf) -> SchtasksBackend {
         let host = runner.remote.as_ref().map(|r| r.host.to_ascii_lowercase()).unwrap_or_default();
-        SchtasksBackend { runner, folder, host, tmp_dir, parallelism: PARALLELISM, calls: AtomicUsize::new(0) }
+        SchtasksBackend {
+            runner,
+            folder,
+            host,
+            tmp_dir,
+            parallelism: PARALLELISM,
+            calls: AtomicUsize::new(0),
+        }
     }
 
     /// The schtasks runner (for `/Run`, `/End` and tests).
@@ -526,7 +568,10 @@ impl SchtasksBackend {
     }
 
     /// Groups query rows into orc's registrations (one per task path, rows = triggers).
-    pub fn registrations_from(&self, parsed: &csv::Parsed) -> std::result::Result<Vec<Registered>, SchedulerError> {
+    pub fn registrations_from(
+        &self,
+        parsed: &csv::Parsed,
+    ) -> std::result::Result<Vec<Registered>, SchedulerError> {
         for raw in &parsed.skipped {
             // A record we could not read: fatal only when it is one of ours, since deciding
             // about it blindly could delete or duplicate a registration.
@@ -775,7 +820,9 @@ mod tests {
             let e = TaskFolder::new(bad, "Orc_").unwrap_err();
             assert!(e.to_string().contains("scheduler.folder"), "{bad:?}: {e}");
         }
-        assert!(TaskFolder::new("\\O\\", "a b").unwrap_err().to_string().contains("scheduler.prefix"));
+        assert!(
+            TaskFolder::new("\\O\\", "a b").unwrap_err().to_string().contains("scheduler.prefix")
+        );
         assert!(TaskFolder::new("\\O\\", &"x".repeat(33)).is_err());
     }
 
@@ -802,7 +849,11 @@ mod tests {
 
     #[test]
     fn failures_are_classified() {
-        let out = |code: i64, stderr: &str| CallOutput { code, stdout: String::new(), stderr: stderr.into() };
+        let out = |code: i64, stderr: &str| CallOutput {
+            code,
+            stdout: String::new(),
+            stderr: stderr.into(),
+        };
         assert!(matches!(
             classify_failure("schtasks", "/Create", &out(1, "ERROR: Access is denied.\r\n")),
             SchedulerError::AccessDenied { .. }
@@ -811,20 +862,36 @@ mod tests {
             classify_failure("schtasks", "/Create", &out(1, "ОШИБКА: отказано в доступе.\r\n")),
             SchedulerError::AccessDenied { .. }
         ));
-        let e = classify_failure("schtasks", "/Create", &out(1, "ERROR: The task XML is malformed.\r\n(1,2)::ERROR: incorrect document syntax\r\n"));
+        let e = classify_failure(
+            "schtasks",
+            "/Create",
+            &out(
+                1,
+                "ERROR: The task XML is malformed.\r\n(1,2)::ERROR: incorrect document syntax\r\n",
+            ),
+        );
         match e {
             SchedulerError::Failed { code, stderr, .. } => {
                 assert_eq!(code, 1);
-                assert_eq!(stderr, "ERROR: The task XML is malformed. (1,2)::ERROR: incorrect document syntax");
+                assert_eq!(
+                    stderr,
+                    "ERROR: The task XML is malformed. (1,2)::ERROR: incorrect document syntax"
+                );
             }
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            classify_failure("schtasks", "/Query", &out(1, "ERROR: The RPC server is unavailable.\r\n")),
+            classify_failure(
+                "schtasks",
+                "/Query",
+                &out(1, "ERROR: The RPC server is unavailable.\r\n")
+            ),
             SchedulerError::Unavailable { .. }
         ));
         assert!(is_not_found("ERROR: The system cannot find the file specified.\r\n"));
-        assert!(is_not_found("ERROR: The specified task name \"\\x\" does not exist in the system."));
+        assert!(is_not_found(
+            "ERROR: The specified task name \"\\x\" does not exist in the system."
+        ));
     }
 
     #[test]
@@ -841,9 +908,15 @@ mod tests {
     fn secrets_are_masked_in_messages() {
         let r = Schtasks::new(
             PathBuf::from("schtasks"),
-            Some(Remote { host: "srv".into(), user: Some("adm".into()), password: Some(Zeroizing::new("pw!".into())) }),
+            Some(Remote {
+                host: "srv".into(),
+                user: Some("adm".into()),
+                password: Some(Zeroizing::new("pw!".into())),
+            }),
         );
-        let shown = display_args(&r.full_args("/Create", vec![arg("/TN"), arg("\\a b"), arg("/RP"), secret("s3")]));
+        let shown = display_args(
+            &r.full_args("/Create", vec![arg("/TN"), arg("\\a b"), arg("/RP"), secret("s3")]),
+        );
         assert_eq!(shown, "/Create /S srv /U adm /P *** /TN \"\\a b\" /RP ***");
     }
 
@@ -868,7 +941,11 @@ mod tests {
     fn calls_capture_both_streams_and_the_exit_code() {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("fake.sh");
-        std::fs::write(&script, "#!/bin/sh\necho \"out $*\"\necho 'ERROR: Access is denied.' >&2\nexit 1\n").unwrap();
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho \"out $*\"\necho 'ERROR: Access is denied.' >&2\nexit 1\n",
+        )
+        .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let r = Schtasks::new(script.clone(), None);

@@ -74,7 +74,11 @@ pub fn validate(
     if spec.command.contains('\0') {
         detail.push("the command contains a NUL character".into());
     }
-    checks.push(Check { check: "definition", ok: detail.is_empty(), detail: ok_or(detail, "valid") });
+    checks.push(Check {
+        check: "definition",
+        ok: detail.is_empty(),
+        detail: ok_or(detail, "valid"),
+    });
 
     // Schedule.
     let mut cron = None;
@@ -112,7 +116,9 @@ pub fn validate(
             }
             warnings.extend(plan.notes.iter().cloned());
             if !spec.enabled {
-                warnings.push("the task is disabled: it is registered disabled and does not run".into());
+                warnings.push(
+                    "the task is disabled: it is registered disabled and does not run".into(),
+                );
             }
             checks.push(Check { check: "schedule", ok: !never, detail });
             cron = Some(CronSummary {
@@ -138,7 +144,11 @@ pub fn validate(
     } else {
         format!("{} dependency spec(s) well-formed", spec.depends_on.len())
     };
-    checks.push(Check { check: "dependencies", ok: detail.is_empty(), detail: ok_or(detail, &summary) });
+    checks.push(Check {
+        check: "dependencies",
+        ok: detail.is_empty(),
+        detail: ok_or(detail, &summary),
+    });
 
     // Command resolution.
     let (ok, detail, warn) = command_resolution(spec);
@@ -161,7 +171,11 @@ pub fn validate(
                  not see mapped drives; prefer a local path or a UNC path the account can reach"
             ));
         }
-        checks.push(Check { check: "workdir", ok: detail.is_empty(), detail: ok_or(detail, &format!("{w} exists")) });
+        checks.push(Check {
+            check: "workdir",
+            ok: detail.is_empty(),
+            detail: ok_or(detail, &format!("{w} exists")),
+        });
     } else {
         checks.push(Check {
             check: "workdir",
@@ -185,7 +199,11 @@ pub fn validate(
             });
         }
         Ok(taskxml::RunAs::System) => {
-            checks.push(Check { check: "run_as", ok: true, detail: vec!["SYSTEM (S-1-5-18)".into()] });
+            checks.push(Check {
+                check: "run_as",
+                ok: true,
+                detail: vec!["SYSTEM (S-1-5-18)".into()],
+            });
         }
         Ok(taskxml::RunAs::CurrentUser) => checks.push(Check {
             check: "run_as",
@@ -209,7 +227,10 @@ pub fn validate(
             Check {
                 check: "registration",
                 ok: detail.is_empty(),
-                detail: ok_or(detail, &format!("{} definition for {path} is valid", backend.kind())),
+                detail: ok_or(
+                    detail,
+                    &format!("{} definition for {path} is valid", backend.kind()),
+                ),
             }
         }
         Ok(None) => Check {
@@ -271,11 +292,14 @@ pub fn dependency_problem(spec: &str, own_name: &str, tasks: &[String]) -> Optio
                 .map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
             match host {
                 Some(h) if !h.is_empty() && !h.contains(char::is_whitespace) => None,
-                _ => Some(format!("{spec:?}: a url dependency is an http:// or https:// URL with a host")),
+                _ => Some(format!(
+                    "{spec:?}: a url dependency is an http:// or https:// URL with a host"
+                )),
             }
         }
         "tcp" => {
-            let bad = || Some(format!("{spec:?}: a tcp dependency is HOST:PORT with a port 1-65535"));
+            let bad =
+                || Some(format!("{spec:?}: a tcp dependency is HOST:PORT with a port 1-65535"));
             let Some((host, port)) = rest.rsplit_once(':') else { return bad() };
             let host = host.trim_start_matches('[').trim_end_matches(']');
             match port.parse::<u16>() {
@@ -349,10 +373,49 @@ fn shell_program(shell: Shell) -> Vec<String> {
 }
 
 const SHELL_BUILTINS: &[&str] = &[
-    "echo", "set", "cd", "call", "if", "for", "exit", "type", "copy", "del", "dir", "mkdir", "md",
-    "rd", "rmdir", "move", "ren", "start", "ver", "vol", "pushd", "popd", "title", "cls", "test",
-    "[", "export", ".", "source", "true", "false", "read", "exec", "eval", "trap", "unset", "shift",
-    "wait", "write-host", "write-output", "get-date", "invoke-webrequest", "&",
+    "echo",
+    "set",
+    "cd",
+    "call",
+    "if",
+    "for",
+    "exit",
+    "type",
+    "copy",
+    "del",
+    "dir",
+    "mkdir",
+    "md",
+    "rd",
+    "rmdir",
+    "move",
+    "ren",
+    "start",
+    "ver",
+    "vol",
+    "pushd",
+    "popd",
+    "title",
+    "cls",
+    "test",
+    "[",
+    "export",
+    ".",
+    "source",
+    "true",
+    "false",
+    "read",
+    "exec",
+    "eval",
+    "trap",
+    "unset",
+    "shift",
+    "wait",
+    "write-host",
+    "write-output",
+    "get-date",
+    "invoke-webrequest",
+    "&",
 ];
 
 /// Whether the command's program can be found; problems and warnings.
@@ -445,7 +508,8 @@ mod tests {
             ("task:me", "itself"),
             ("task:-x", "task name"),
         ] {
-            let p = dependency_problem(bad, "me", &tasks).unwrap_or_else(|| panic!("{bad} accepted"));
+            let p =
+                dependency_problem(bad, "me", &tasks).unwrap_or_else(|| panic!("{bad} accepted"));
             assert!(p.contains(needle), "{bad}: {p}");
         }
     }

@@ -6,3 +6,4 @@ mod support;
 
 mod cli_basics;
 mod schedule;
+mod schtasks_real;
