@@ -579,25 +579,10 @@ pub fn describe_result(code: i64) -> (Option<String>, Option<&'static str>) {
 
 /// (task, status, start ISO) of each task's latest run.
 fn last_runs(store: &Store) -> Result<Vec<(String, String, Option<String>)>> {
-    let mut stmt = store
-        .conn()
-        .prepare(
-            "SELECT task, status, start FROM runs r \
-             WHERE id = (SELECT max(id) FROM runs WHERE task = r.task COLLATE NOCASE)",
-        )
-        .map_err(|e| store.err("read runs", e))?;
-    let rows = stmt
-        .query_map([], |r| {
-            let start: String = r.get(2)?;
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                crate::store::from_db_time(&start).map(crate::clock::to_local_iso),
-            ))
-        })
-        .map_err(|e| store.err("read runs", e))?;
-    rows.collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Store(store.err("read runs", e)))
+    Ok(crate::task::repo::last_runs(store.conn())?
+        .into_iter()
+        .map(|(task, (status, start))| (task, status, Some(crate::clock::to_local_iso(start))))
+        .collect())
 }
 
 fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Desired, Fingerprint, History, Outcome, Registered, SchedulerError};
 use crate::error::{Error, Result};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::task::TaskSpec;
 
 /// What to do with one registration.
@@ -181,28 +181,7 @@ pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History])
 
 /// Every task of the database, by name.
 pub fn load_tasks(store: &Store) -> Result<Vec<TaskSpec>> {
-    let conn = store.conn();
-    let mut stmt = conn
-        .prepare("SELECT name, enabled, spec FROM tasks ORDER BY name COLLATE NOCASE")
-        .map_err(|e| store.err("read tasks", e))?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?))
-        })
-        .map_err(|e| store.err("read tasks", e))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (name, enabled, spec) = row.map_err(|e| store.err("read tasks", e))?;
-        let mut spec: TaskSpec = serde_json::from_str(&spec).map_err(|e| {
-            Error::Store(StoreError::Corrupt {
-                path: store.path().to_path_buf(),
-                message: format!("task {name:?} has an unreadable definition: {e}"),
-            })
-        })?;
-        spec.enabled = enabled;
-        out.push(spec);
-    }
-    Ok(out)
+    Ok(crate::task::repo::list(store.conn())?.into_iter().map(|t| t.spec).collect())
 }
 
 /// orc's record of what it registered with this backend on this host.

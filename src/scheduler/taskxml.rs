@@ -58,10 +58,6 @@ pub enum RunAs {
     Account(String),
 }
 
-const RUN_AS_RULE: &str = "run_as is SYSTEM or an account name (user, DOMAIN\\user or \
-     user@domain, at most 256 characters, none of \" / [ ] : ; | = , + * ? < > or control \
-     characters)";
-
 impl RunAs {
     /// Interprets a task's `run_as` field.
     pub fn from_spec(run_as: Option<&str>) -> Result<RunAs> {
@@ -73,14 +69,7 @@ impl RunAs {
         {
             return Ok(RunAs::System);
         }
-        let ok = raw.chars().count() <= 256
-            && raw.matches('\\').count() <= 1
-            && !raw.starts_with('\\')
-            && !raw.ends_with('\\')
-            && !raw.chars().any(|c| c.is_control() || "\"/[]:;|=,+*?<>".contains(c));
-        if !ok {
-            return Err(Error::invalid("run_as", raw, RUN_AS_RULE));
-        }
+        crate::task::validate::check_run_as(raw)?;
         Ok(RunAs::Account(raw.to_string()))
     }
 }

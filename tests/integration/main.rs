@@ -5,5 +5,9 @@
 mod support;
 
 mod cli_basics;
+mod cron_cli;
 mod schedule;
 mod schtasks_real;
+mod store;
+mod task_commands;
+mod task_input;

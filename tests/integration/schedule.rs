@@ -616,7 +616,8 @@ fn validate_reports_problems_and_exits_2() {
     bad.shell = orc::task::Shell::None;
     bad.command = "definitely-not-a-program-orc --x".into();
     bad.workdir = Some(env.root().join("missing").display().to_string());
-    bad.depends_on = vec!["task:ghost".into(), "tcp:host".into(), "file:C:\\ok".into()];
+    let file_dep = if cfg!(windows) { "file:C:\\ok.flag" } else { "file:/tmp/ok.flag" };
+    bad.depends_on = vec!["task:ghost".into(), "tcp:host".into(), file_dep.into()];
     put_task(&env, &bad);
     let out = env.orc(["schedule", "--validate", "bad"]).code(2);
     for needle in
