@@ -277,8 +277,9 @@ fn reconcile_cmd(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
-    reconcile::record(store, kind, &host, &plan, &report.outcomes)?;
+    reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
     let rows = reconcile::report(&plan, Some(&report.outcomes));
     let mut outcomes = report.outcomes;
     let failure = reconcile::first_failure(&mut outcomes);

@@ -58,8 +58,9 @@ pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
     }
 
     let report = backend.apply(&plan, &mut |_, _| {})?;
+    let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
-    reconcile::record(store, kind, &host, &plan, &report.outcomes)?;
+    reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
     // Forget registrations orc remembered but Windows no longer has (deleted by hand).
     let gone: Vec<String> = history
         .iter()

@@ -205,13 +205,15 @@ pub fn load_history(store: &Store, backend: &str, host: &str) -> Result<Vec<Hist
 /// Records in the `registrations` table what was applied successfully (and what unchanged
 /// registrations hold, when orc's record was missing or stale, including the observed print
 /// the first time orc sees its own registration unchanged). One transaction, after every
-/// scheduler process has finished.
+/// scheduler process has finished. Every applied change also gets an audit row (object
+/// `registration`) naming the command line that made it.
 pub fn record(
     store: &mut Store,
     backend: &str,
     host: &str,
     plan: &Plan,
     outcomes: &[Outcome],
+    command_line: &str,
 ) -> Result<()> {
     let ok: HashMap<usize, bool> = outcomes.iter().map(|o| (o.index, o.result.is_ok())).collect();
     let now = crate::store::now_utc();
@@ -220,6 +222,29 @@ pub fn record(
     store.write(|tx| -> Result<()> {
         for (i, e) in plan.entries.iter().enumerate() {
             let succeeded = ok.get(&i).copied().unwrap_or(false);
+            if succeeded && e.action != Action::Unchanged {
+                let state = |hash: Option<&str>, d: Option<&Desired>| {
+                    hash.map(|h| {
+                        serde_json::json!({
+                            "backend": backend,
+                            "host": host,
+                            "path": e.path,
+                            "hash": h,
+                            "enabled": d.map(|d| d.enabled),
+                            "drift": e.drift,
+                        })
+                    })
+                };
+                let before = match e.action {
+                    Action::Create => None,
+                    _ => state(Some(e.seen.as_ref().and_then(|s| s.hash.as_deref()).unwrap_or("")), None),
+                };
+                let after = match e.action {
+                    Action::Delete => None,
+                    _ => state(e.desired.as_ref().map(|d| d.hash.as_str()), e.desired.as_ref()),
+                };
+                crate::audit::record(tx, command_line, "registration", Some(&e.task), before.as_ref(), after.as_ref())?;
+            }
             match (e.action, &e.desired) {
                 (Action::Delete, _) if succeeded => {
                     tx.execute(

@@ -215,6 +215,16 @@ fn hand_edits_are_reported_as_drift_and_repaired() {
     assert_eq!(entry(&rows, "other")["drift"], false);
 
     let out = env.orc(["schedule", "--all"]).ok();
+    let audited: i64 = store(&env)
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE object = 'registration' AND name = 'nightly' \
+             AND after LIKE '%\"drift\":true%' AND command LIKE '%schedule --all%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 1, "the repair is in the audit trail");
     assert!(out.stdout.contains("DRIFT"), "{}", out.stdout);
     assert!(out.stdout.contains("changed outside orc"), "{}", out.stdout);
     assert_eq!(stored_xml(&env, "nightly"), original, "the registration was repaired");
