@@ -237,13 +237,23 @@ pub fn record(
                 };
                 let before = match e.action {
                     Action::Create => None,
-                    _ => state(Some(e.seen.as_ref().and_then(|s| s.hash.as_deref()).unwrap_or("")), None),
+                    _ => state(
+                        Some(e.seen.as_ref().and_then(|s| s.hash.as_deref()).unwrap_or("")),
+                        None,
+                    ),
                 };
                 let after = match e.action {
                     Action::Delete => None,
                     _ => state(e.desired.as_ref().map(|d| d.hash.as_str()), e.desired.as_ref()),
                 };
-                crate::audit::record(tx, command_line, "registration", Some(&e.task), before.as_ref(), after.as_ref())?;
+                crate::audit::record(
+                    tx,
+                    command_line,
+                    "registration",
+                    Some(&e.task),
+                    before.as_ref(),
+                    after.as_ref(),
+                )?;
             }
             match (e.action, &e.desired) {
                 (Action::Delete, _) if succeeded => {
