@@ -91,10 +91,14 @@ impl Scope {
 }
 
 /// The one place orc gets a secret from the vault for scheduling (run-as passwords and
-/// `--user` passwords). The vault is not part of this build yet, so it refuses clearly.
+/// `--user` passwords). The vault is not part of this build yet, so it refuses clearly; once
+/// it is merged this becomes
+/// `crate::vault::get(store, paths, interactive, name, crate::vault::Purpose::RunAs)` with the
+/// secret copied into a `Zeroizing<String>`.
 pub(crate) fn vault_secret(
     _paths: &Paths,
     _store: &Store,
+    _interactive: bool,
     name: &str,
 ) -> Result<Zeroizing<String>> {
     Err(Error::Usage(format!(
@@ -111,6 +115,7 @@ pub(crate) fn open_backend(
     remote: &RemoteArgs,
     paths: &Paths,
     store: &Store,
+    interactive: bool,
 ) -> Result<Box<dyn Backend>> {
     let kind = crate::scheduler::backend_kind()?;
     if kind != "schtasks" {
@@ -139,7 +144,7 @@ pub(crate) fn open_backend(
                 return Err(Error::invalid("--host", host, HOST_RULE));
             }
             let password = match (&remote.user, &remote.credential) {
-                (Some(_), Some(cred)) => Some(vault_secret(paths, store, cred)?),
+                (Some(_), Some(cred)) => Some(vault_secret(paths, store, interactive, cred)?),
                 (Some(user), None) => {
                     return Err(Error::Usage(format!(
                         "--user {user} needs --credential NAME: the vault credential holding its \
@@ -217,14 +222,15 @@ fn reconcile_cmd(
     ctx: &mut Context<'_>,
 ) -> Result<i32> {
     let paths = ctx.paths()?.clone();
+    let interactive = ctx.interactive;
     let store = ctx.store()?;
     let all_tasks = reconcile::load_tasks(store)?;
     let in_scope: Vec<TaskSpec> = all_tasks.into_iter().filter(|t| scope.covers(&t.name)).collect();
-    let mut backend = open_backend(remote, &paths, store)?;
+    let mut backend = open_backend(remote, &paths, store, interactive)?;
     let (kind, host) = (backend.kind(), backend.host().to_string());
 
     let store_ref: &Store = store;
-    let secrets = |name: &str| vault_secret(&paths, store_ref, name);
+    let secrets = |name: &str| vault_secret(&paths, store_ref, interactive, name);
     let env = render_env(&paths, &secrets)?;
     let desired = render_all(backend.as_ref(), &in_scope, &env)?;
 
@@ -399,10 +405,11 @@ struct ListRow {
 
 fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let paths = ctx.paths()?.clone();
+    let interactive = ctx.interactive;
     let store = ctx.store()?;
     let tasks = reconcile::load_tasks(store)?;
     let last_runs = last_runs(store)?;
-    let mut backend = open_backend(remote, &paths, store)?;
+    let mut backend = open_backend(remote, &paths, store, interactive)?;
     // The password is not part of what is compared: do not touch the vault to list.
     let no_secret = |_: &str| -> Result<Zeroizing<String>> { Ok(Zeroizing::new(String::new())) };
     let env = render_env(&paths, &no_secret)?;
@@ -589,6 +596,7 @@ fn last_runs(store: &Store) -> Result<Vec<(String, String, Option<String>)>> {
 fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     crate::task::validate_name(name)?;
     let paths = ctx.paths()?.clone();
+    let interactive = ctx.interactive;
     let store = ctx.store()?;
     let tasks = reconcile::load_tasks(store)?;
     let spec = tasks
@@ -597,9 +605,9 @@ fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i3
         .cloned()
         .ok_or_else(|| Error::NotFound { what: "task", name: name.to_string() })?;
     let names: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
-    let backend = open_backend(remote, &paths, store)?;
+    let backend = open_backend(remote, &paths, store, interactive)?;
     let store_ref: &Store = store;
-    let secrets = |c: &str| vault_secret(&paths, store_ref, c);
+    let secrets = |c: &str| vault_secret(&paths, store_ref, interactive, c);
     let env = render_env(&paths, &secrets)?;
     let now = crate::clock::now().naive_local();
     let report = crate::scheduler::validate::validate(&spec, &names, backend.as_ref(), &env, now);

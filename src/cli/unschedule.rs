@@ -30,8 +30,9 @@ pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
         None => true,
     };
     let paths = ctx.paths()?.clone();
+    let interactive = ctx.interactive;
     let store = ctx.store()?;
-    let mut backend = open_backend(&args.remote, &paths, store)?;
+    let mut backend = open_backend(&args.remote, &paths, store, interactive)?;
     let (kind, host) = (backend.kind(), backend.host().to_string());
     let registered: Vec<_> =
         backend.registered()?.into_iter().filter(|r| covers(&r.task)).collect();

@@ -55,18 +55,36 @@ impl Default for TaskFolder {
     }
 }
 
-const FOLDER_RULE: &str = "a task folder is a path below the root such as \\Orchestrator\\ or \
-     \\Ops\\Jobs\\: components of 1-100 characters, none of / : * ? \" < > | or control \
-     characters, no . or .. component, no leading or trailing space";
+const FOLDER_RULE: &str = "a task folder such as \\Orchestrator\\ or \\Ops\\Jobs\\ (\\ for \
+     the root, with a prefix): at most 200 characters, components of 1-100 characters, none of \
+     / : * ? \" < > | or control characters, no . or .. component, no leading or trailing space";
 const PREFIX_RULE: &str = "the task name prefix is 0-32 characters from A-Z a-z 0-9 . _ -";
 
 impl TaskFolder {
     /// Validates and normalizes the settings (`Orchestrator` → `\Orchestrator\`).
     pub fn new(folder: &str, prefix: &str) -> Result<TaskFolder> {
         let bad = || Error::invalid("scheduler.folder", folder, FOLDER_RULE);
+        if prefix.len() > 32
+            || !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            return Err(Error::invalid("scheduler.prefix", prefix, PREFIX_RULE));
+        }
         let trimmed = folder.trim_matches('\\');
-        if trimmed.is_empty() || folder.contains("\\\\") {
+        if folder.contains("\\\\") || folder.chars().count() > 200 {
             return Err(bad());
+        }
+        if trimmed.is_empty() {
+            // The root folder holds Windows' and other programs' tasks: only with a prefix
+            // that tells orc's apart.
+            if prefix.is_empty() {
+                return Err(Error::invalid(
+                    "scheduler.prefix",
+                    prefix,
+                    "with scheduler.folder \\ (the root folder) the prefix cannot be empty: orc \
+                     would take every task in the root folder for its own",
+                ));
+            }
+            return Ok(TaskFolder { folder: "\\".to_string(), prefix: prefix.to_string() });
         }
         for part in trimmed.split('\\') {
             let ok = !part.is_empty()
@@ -79,11 +97,6 @@ impl TaskFolder {
             if !ok {
                 return Err(bad());
             }
-        }
-        if prefix.len() > 32
-            || !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        {
-            return Err(Error::invalid("scheduler.prefix", prefix, PREFIX_RULE));
         }
         Ok(TaskFolder { folder: format!("\\{trimmed}\\"), prefix: prefix.to_string() })
     }
@@ -796,15 +809,24 @@ pub fn observed_print(rows: &[&csv::Row]) -> String {
     super::definition_hash(&text)
 }
 
-/// The vault credential holding the password of a run-as account: `runas.` followed by the
-/// account with every character outside `A-Z a-z 0-9 . _ -` replaced by `.`
-/// (`CORP\svc_backup` → `runas.CORP.svc_backup`).
+/// The vault credential holding the password of a run-as account: `run-as-` followed by the
+/// account with `@` written `-at-` and every other character outside `A-Z a-z 0-9 . _ -`
+/// written `-`, at most 64 characters, no trailing dot (`CORP\svc_orc` → `run-as-CORP-svc_orc`).
+/// The same rule as the vault's `run_as_credential_name`, which it should call once merged.
 pub fn run_as_credential(account: &str) -> String {
-    let cleaned: String = account
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '.' })
-        .collect();
-    format!("runas.{cleaned}")
+    let mut s = String::from("run-as-");
+    for c in account.chars() {
+        match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '.' | '_' | '-' => s.push(c),
+            '@' => s.push_str("-at-"),
+            _ => s.push('-'),
+        }
+    }
+    let mut s: String = s.chars().take(64).collect();
+    while s.ends_with('.') {
+        s.pop();
+    }
+    s
 }
 
 #[cfg(test)]
@@ -816,7 +838,13 @@ mod tests {
         let f = TaskFolder::new("Orchestrator", "Orc_").unwrap();
         assert_eq!(f.folder, "\\Orchestrator\\");
         assert_eq!(TaskFolder::new("\\Ops\\Jobs\\", "").unwrap().folder, "\\Ops\\Jobs\\");
-        for bad in ["\\", "", "\\a\\\\b\\", "\\a:b\\", "\\..\\", "\\ x\\", "\\a\u{7}\\"] {
+        let root = TaskFolder::new("\\", "Orc_").unwrap();
+        assert_eq!(root.path_of("x"), "\\Orc_x");
+        assert_eq!(root.task_of("\\Orc_x").as_deref(), Some("x"));
+        assert_eq!(root.task_of("\\Microsoft\\Orc_x"), None);
+        assert!(TaskFolder::new("\\", "").unwrap_err().to_string().contains("prefix"));
+        assert!(TaskFolder::new("", "").is_err());
+        for bad in ["\\a\\\\b\\", "\\a:b\\", "\\..\\", "\\ x\\", "\\a\u{7}\\"] {
             let e = TaskFolder::new(bad, "Orc_").unwrap_err();
             assert!(e.to_string().contains("scheduler.folder"), "{bad:?}: {e}");
         }
@@ -932,8 +960,9 @@ mod tests {
 
     #[test]
     fn run_as_credential_names() {
-        assert_eq!(run_as_credential("CORP\\svc_backup"), "runas.CORP.svc_backup");
-        assert_eq!(run_as_credential("svc@corp.local"), "runas.svc.corp.local");
+        assert_eq!(run_as_credential("CORP\\svc_backup"), "run-as-CORP-svc_backup");
+        assert_eq!(run_as_credential("svc@corp.local"), "run-as-svc-at-corp.local");
+        assert_eq!(run_as_credential(&"x".repeat(100)).len(), 64);
     }
 
     #[cfg(unix)]
