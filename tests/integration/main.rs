@@ -6,6 +6,7 @@ mod support;
 
 mod cli_basics;
 mod cron_cli;
+mod migrate;
 mod store;
 mod task_commands;
 mod task_input;
