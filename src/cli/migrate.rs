@@ -21,19 +21,23 @@ pub struct MigrateArgs {
     /// Stop the legacy polling loop and remove its Task Scheduler registrations
     #[arg(long)]
     pub cleanup: bool,
-    /// Re-create the legacy registrations that --cleanup removed
+    /// Re-create the legacy registrations that --cleanup removed (and unschedule orc's own)
     #[arg(long)]
     pub rollback: bool,
+    /// Do not ask for confirmation (--cleanup)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 pub fn run(args: MigrateArgs, ctx: &mut Context<'_>) -> Result<i32> {
+    if args.cleanup {
+        return cleanup(&args, ctx);
+    }
+    if args.rollback {
+        return rollback(ctx);
+    }
     let Some(path) = args.from_legacy.clone() else {
-        let which = if args.cleanup { "--cleanup" } else { "--rollback" };
-        return Err(Error::Failed(format!(
-            "orc migrate {which} is not part of this build yet; remove the legacy \\Orchestrator\\Orc_* \
-             registrations and stop `python main.py` by hand (see README, \"Migrating from the \
-             legacy orchestrator\")"
-        )));
+        return Err(Error::Usage("give --from-legacy PATH, --cleanup or --rollback".into()));
     };
     let scratch = ctx.paths()?.tmp_dir();
     let db = legacy::read(&path, &scratch)?;
@@ -182,5 +186,175 @@ fn show(
         ));
     }
     ctx.print_raw(&out)?;
+    Ok(0)
+}
+
+const FOLDER: &str = "\\Orchestrator\\";
+const PREFIX: &str = "Orc_";
+
+/// One saved legacy registration (the manifest that `--rollback` reads).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Saved {
+    path: String,
+    action: String,
+    file: String,
+}
+
+fn saved_dir(ctx: &mut Context<'_>) -> Result<std::path::PathBuf> {
+    Ok(ctx.paths()?.home.join("migrate").join("legacy-tasks"))
+}
+
+fn folder_and_prefix(ctx: &mut Context<'_>) -> Result<(String, String)> {
+    let conn = ctx.store()?.conn();
+    let get = |k: &str| -> Option<String> {
+        conn.query_row("SELECT value FROM config WHERE key = ?1", [k], |r| r.get(0)).ok()
+    };
+    Ok((
+        get("scheduler.folder").unwrap_or_else(|| FOLDER.into()),
+        get("scheduler.prefix").unwrap_or_else(|| PREFIX.into()),
+    ))
+}
+
+fn cleanup(args: &MigrateArgs, ctx: &mut Context<'_>) -> Result<i32> {
+    use crate::migrate::legacy_tasks as lt;
+    let (folder, prefix) = folder_and_prefix(ctx)?;
+    let legacy: Vec<lt::Registration> =
+        lt::list()?.into_iter().filter(|r| lt::is_legacy(r, &folder, &prefix)).collect();
+    if !legacy.is_empty() && !args.yes {
+        let question = format!(
+            "Remove {} legacy registration(s) in {folder} (their XML is saved for --rollback)?",
+            legacy.len()
+        );
+        let confirmed = ctx.interactive
+            && !ctx.json
+            && dialoguer::Confirm::new()
+                .with_prompt(question)
+                .default(false)
+                .interact()
+                .map_err(|e| Error::Failed(format!("cannot ask for confirmation: {e}")))?;
+        if !confirmed {
+            return Err(Error::Usage(format!(
+                "--cleanup would remove {} legacy registration(s) ({}); confirm interactively or \
+                 add --yes — nothing was changed",
+                legacy.len(),
+                legacy.iter().map(|r| r.path.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    let dir = saved_dir(ctx)?;
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest: Vec<Saved> = match std::fs::read(&manifest_path) {
+        Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let mut removed = Vec::new();
+    for r in &legacy {
+        let xml = lt::export_xml(&r.path)?;
+        let file = format!("{}.xml", crate::migrate::plan::orc_name(r.leaf()));
+        lt::write_utf16(&dir.join(&file), &xml)?;
+        manifest.retain(|m| !m.path.eq_ignore_ascii_case(&r.path));
+        manifest.push(Saved { path: r.path.clone(), action: r.action.clone(), file });
+        let text = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| Error::Failed(format!("cannot encode the manifest: {e}")))?;
+        std::fs::write(&manifest_path, text).map_err(|e| Error::io("write", &manifest_path, e))?;
+        lt::delete(&r.path)?;
+        removed.push(r.path.clone());
+    }
+    let loop_note = "the legacy polling loop (`python main.py`) is not stopped by this build: end \
+                     it in Task Manager or with `Stop-Process` once orc runs the jobs";
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "removed": removed,
+            "saved_to": dir.display().to_string(),
+            "notes": [loop_note],
+        }))?;
+    } else {
+        let mut out = String::new();
+        if removed.is_empty() {
+            out.push_str(&format!("No legacy registrations in {folder}.\n"));
+        }
+        for r in &removed {
+            out.push_str(&format!("removed  {r}\n"));
+        }
+        if !removed.is_empty() {
+            out.push_str(&format!(
+                "Saved their XML in {} (orc migrate --rollback restores them).\n",
+                dir.display()
+            ));
+        }
+        out.push_str(&format!("Note: {loop_note}.\n"));
+        ctx.print_raw(&out)?;
+    }
+    Ok(0)
+}
+
+fn rollback(ctx: &mut Context<'_>) -> Result<i32> {
+    use crate::migrate::legacy_tasks as lt;
+    let dir = saved_dir(ctx)?;
+    let manifest_path = dir.join("manifest.json");
+    let manifest: Vec<Saved> = match std::fs::read(&manifest_path) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+            Error::Failed(format!("{} is unreadable: {e}", manifest_path.display()))
+        })?,
+        Err(_) => {
+            return Err(Error::Usage(format!(
+                "nothing to roll back: no legacy registrations were saved in {}",
+                dir.display()
+            )));
+        }
+    };
+    // Check every saved file first, so that a missing one changes nothing.
+    for m in &manifest {
+        let f = dir.join(&m.file);
+        if !f.is_file() {
+            return Err(Error::Failed(format!(
+                "saved registration {} is missing: {}",
+                m.path,
+                f.display()
+            )));
+        }
+    }
+    let (folder, prefix) = folder_and_prefix(ctx)?;
+    let mut unscheduled = Vec::new();
+    for r in lt::list()?.into_iter().filter(|r| lt::is_orc(r, &folder, &prefix)) {
+        lt::delete(&r.path)?;
+        unscheduled.push(r.path);
+    }
+    if !unscheduled.is_empty() {
+        let paths = unscheduled.clone();
+        ctx.store()?.write(|tx| -> Result<()> {
+            for p in &paths {
+                tx.execute(
+                    "DELETE FROM registrations WHERE backend = 'schtasks' AND path = ?1",
+                    [p],
+                )
+                .map_err(|e| {
+                    Error::Store(crate::store::classify(
+                        std::path::Path::new(""),
+                        "forget registration",
+                        e,
+                    ))
+                })?;
+            }
+            Ok(())
+        })?;
+    }
+    let mut restored = Vec::new();
+    for m in &manifest {
+        lt::create_from_xml(&m.path, &dir.join(&m.file))?;
+        restored.push(m.path.clone());
+    }
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({ "unscheduled": unscheduled, "restored": restored }))?;
+    } else {
+        let mut out = String::new();
+        for p in &unscheduled {
+            out.push_str(&format!("unscheduled  {p}\n"));
+        }
+        for p in &restored {
+            out.push_str(&format!("restored     {p}\n"));
+        }
+        ctx.print_raw(&out)?;
+    }
     Ok(0)
 }

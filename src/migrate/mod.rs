@@ -9,6 +9,7 @@
 
 pub mod fernet;
 pub mod legacy;
+pub mod legacy_tasks;
 pub mod plan;
 pub mod winsched;
 

@@ -302,3 +302,121 @@ fn refuses_a_missing_or_foreign_file() {
     env.orc(["migrate"]).code(2);
     assert_eq!(env.db_bytes(), before);
 }
+
+fn fake(env: &Env, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(crate::support::helper_exe("fake_schtasks"));
+    cmd.args(args)
+        .env("FAKE_SCHTASKS_ROOT", env.root().join("schtasks"))
+        .env_remove("FAKE_SCHTASKS_MODE");
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "fake schtasks {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn registered(env: &Env) -> Vec<String> {
+    let out = fake(env, &["/Query", "/FO", "CSV", "/NH"]);
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split("\",\"").next().map(|s| s.trim_matches('"').to_string()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn cleanup_saves_and_removes_legacy_registrations_and_rollback_restores_them() {
+    let mut env = Env::new();
+    env.with_fake_schtasks();
+    let legacy = [
+        (
+            r"\Orchestrator\Orc_daily_sales_etl",
+            r"python.exe C:\orc\orc.py --task daily_sales_etl",
+            "DAILY",
+        ),
+        (
+            r"\Orchestrator\Orc_bad name with spaces",
+            r#"C:\Python311\pythonw.exe "C:\orc\orc.py" --task "bad name with spaces""#,
+            "HOURLY",
+        ),
+    ];
+    for (tn, tr, sc) in legacy {
+        fake(&env, &["/Create", "/TN", tn, "/SC", sc, "/ST", "06:00", "/TR", tr]);
+    }
+    // Not legacy: another folder, and orc's own registration.
+    fake(
+        &env,
+        &[
+            "/Create",
+            "/TN",
+            r"\Other\Orc_keep",
+            "/SC",
+            "DAILY",
+            "/ST",
+            "06:00",
+            "/TR",
+            r"python.exe C:\orc\orc.py --task keep",
+        ],
+    );
+    fake(
+        &env,
+        &[
+            "/Create",
+            "/TN",
+            r"\Orchestrator\Orc_mine",
+            "/SC",
+            "DAILY",
+            "/ST",
+            "07:00",
+            "/TR",
+            r#"C:\orc\orc.exe --home "C:\h" execute --task mine --scheduled"#,
+        ],
+    );
+    let xml_before: Vec<Vec<u8>> =
+        legacy.iter().map(|(tn, _, _)| fake(&env, &["/Query", "/TN", tn, "/XML"]).stdout).collect();
+    let all = registered(&env);
+    assert_eq!(all.len(), 4, "{all:?}");
+
+    // No confirmation (stdin is not a terminal): refused, nothing changed.
+    let e = env.orc(["migrate", "--cleanup"]).code(2);
+    assert!(e.stderr.contains("--yes"), "{}", e.stderr);
+    assert_eq!(registered(&env), all);
+
+    let out = env.orc(["migrate", "--cleanup", "--yes", "--json"]).ok().json();
+    assert_eq!(out["removed"].as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(
+        registered(&env),
+        vec![r"\Orchestrator\Orc_mine".to_string(), r"\Other\Orc_keep".to_string()]
+    );
+    let saved = env.home().join("migrate").join("legacy-tasks");
+    let file = std::fs::read(saved.join("Orc_daily_sales_etl.xml")).unwrap();
+    assert_eq!(&file[..2], &[0xFF, 0xFE], "saved XML is UTF-16LE with BOM");
+    assert!(saved.join("Orc_bad_name_with_spaces.xml").is_file());
+    // A second cleanup finds nothing more and keeps the saved copies.
+    env.orc(["migrate", "--cleanup", "--yes"]).ok();
+    assert!(saved.join("Orc_daily_sales_etl.xml").is_file());
+
+    let out = env.orc(["migrate", "--rollback", "--json"]).ok().json();
+    assert_eq!(out["unscheduled"], serde_json::json!([r"\Orchestrator\Orc_mine"]));
+    assert_eq!(out["restored"].as_array().unwrap().len(), 2);
+    let mut want =
+        vec![legacy[0].0.to_string(), legacy[1].0.to_string(), r"\Other\Orc_keep".to_string()];
+    want.sort();
+    assert_eq!(registered(&env), want);
+    for ((tn, _, _), before) in legacy.iter().zip(&xml_before) {
+        let after = fake(&env, &["/Query", "/TN", tn, "/XML"]).stdout;
+        assert_eq!(String::from_utf8_lossy(&after), String::from_utf8_lossy(before), "{tn}");
+    }
+}
+
+#[test]
+fn rollback_without_a_cleanup_is_refused() {
+    let mut env = Env::new();
+    env.with_fake_schtasks();
+    let e = env.orc(["migrate", "--rollback"]).code(2);
+    assert!(e.stderr.contains("nothing to roll back"), "{}", e.stderr);
+}
