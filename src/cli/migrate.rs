@@ -189,9 +189,6 @@ fn show(
     Ok(0)
 }
 
-const FOLDER: &str = "\\Orchestrator\\";
-const PREFIX: &str = "Orc_";
-
 /// One saved legacy registration (the manifest that `--rollback` reads).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Saved {
@@ -204,25 +201,44 @@ fn saved_dir(ctx: &mut Context<'_>) -> Result<std::path::PathBuf> {
     Ok(ctx.paths()?.home.join("migrate").join("legacy-tasks"))
 }
 
-fn folder_and_prefix(ctx: &mut Context<'_>) -> Result<(String, String)> {
-    let conn = ctx.store()?.conn();
-    let get = |k: &str| -> Option<String> {
-        conn.query_row("SELECT value FROM config WHERE key = ?1", [k], |r| r.get(0)).ok()
+/// Unschedules orc's own registrations through the scheduler backend (`orc unschedule --all`),
+/// returning the paths removed.
+fn unschedule_orc(ctx: &mut Context<'_>) -> Result<Vec<String>> {
+    let home = ctx.paths()?.home.clone();
+    let mut buf: Vec<u8> = Vec::new();
+    let result = {
+        let mut sub = Context::new(&mut buf, Some(home), true);
+        sub.command_line = ctx.command_line.clone();
+        let args = super::unschedule::UnscheduleArgs {
+            task: None,
+            all: true,
+            dry_run: false,
+            remote: super::schedule::RemoteArgs::default(),
+        };
+        super::unschedule::run(args, &mut sub)
     };
-    Ok((
-        get("scheduler.folder").unwrap_or_else(|| FOLDER.into()),
-        get("scheduler.prefix").unwrap_or_else(|| PREFIX.into()),
-    ))
+    result?;
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&buf).unwrap_or_default();
+    Ok(rows
+        .iter()
+        .filter(|r| r["result"] == "ok")
+        .filter_map(|r| r["path"].as_str().map(str::to_string))
+        .collect())
+}
+
+fn folder(ctx: &mut Context<'_>) -> Result<crate::scheduler::schtasks::TaskFolder> {
+    crate::scheduler::schtasks::TaskFolder::from_config(ctx.store()?.conn())
 }
 
 fn cleanup(args: &MigrateArgs, ctx: &mut Context<'_>) -> Result<i32> {
     use crate::migrate::legacy_tasks as lt;
-    let (folder, prefix) = folder_and_prefix(ctx)?;
+    let folder = folder(ctx)?;
+    let runner = lt::runner()?;
     let legacy: Vec<lt::Registration> =
-        lt::list()?.into_iter().filter(|r| lt::is_legacy(r, &folder, &prefix)).collect();
+        lt::list(&runner)?.into_iter().filter(|r| lt::is_legacy(r, &folder)).collect();
     if !legacy.is_empty() && !args.yes {
         let question = format!(
-            "Remove {} legacy registration(s) in {folder} (their XML is saved for --rollback)?",
+            "Remove {} legacy registration(s) (their XML is saved for --rollback)?",
             legacy.len()
         );
         let confirmed = ctx.interactive
@@ -249,7 +265,7 @@ fn cleanup(args: &MigrateArgs, ctx: &mut Context<'_>) -> Result<i32> {
     };
     let mut removed = Vec::new();
     for r in &legacy {
-        let xml = lt::export_xml(&r.path)?;
+        let xml = lt::export_xml(&runner, &r.path)?;
         let file = format!("{}.xml", crate::migrate::plan::orc_name(r.leaf()));
         lt::write_utf16(&dir.join(&file), &xml)?;
         manifest.retain(|m| !m.path.eq_ignore_ascii_case(&r.path));
@@ -257,7 +273,7 @@ fn cleanup(args: &MigrateArgs, ctx: &mut Context<'_>) -> Result<i32> {
         let text = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::Failed(format!("cannot encode the manifest: {e}")))?;
         std::fs::write(&manifest_path, text).map_err(|e| Error::io("write", &manifest_path, e))?;
-        lt::delete(&r.path)?;
+        lt::delete(&runner, &r.path)?;
         removed.push(r.path.clone());
     }
     let loop_note = "the legacy polling loop (`python main.py`) is not stopped by this build: end \
@@ -271,7 +287,7 @@ fn cleanup(args: &MigrateArgs, ctx: &mut Context<'_>) -> Result<i32> {
     } else {
         let mut out = String::new();
         if removed.is_empty() {
-            out.push_str(&format!("No legacy registrations in {folder}.\n"));
+            out.push_str("No legacy registrations found.\n");
         }
         for r in &removed {
             out.push_str(&format!("removed  {r}\n"));
@@ -314,34 +330,11 @@ fn rollback(ctx: &mut Context<'_>) -> Result<i32> {
             )));
         }
     }
-    let (folder, prefix) = folder_and_prefix(ctx)?;
-    let mut unscheduled = Vec::new();
-    for r in lt::list()?.into_iter().filter(|r| lt::is_orc(r, &folder, &prefix)) {
-        lt::delete(&r.path)?;
-        unscheduled.push(r.path);
-    }
-    if !unscheduled.is_empty() {
-        let paths = unscheduled.clone();
-        ctx.store()?.write(|tx| -> Result<()> {
-            for p in &paths {
-                tx.execute(
-                    "DELETE FROM registrations WHERE backend = 'schtasks' AND path = ?1",
-                    [p],
-                )
-                .map_err(|e| {
-                    Error::Store(crate::store::classify(
-                        std::path::Path::new(""),
-                        "forget registration",
-                        e,
-                    ))
-                })?;
-            }
-            Ok(())
-        })?;
-    }
+    let unscheduled = unschedule_orc(ctx)?;
+    let runner = lt::runner()?;
     let mut restored = Vec::new();
     for m in &manifest {
-        lt::create_from_xml(&m.path, &dir.join(&m.file))?;
+        lt::create_from_xml(&runner, &m.path, &dir.join(&m.file))?;
         restored.push(m.path.clone());
     }
     if ctx.json {

@@ -7,6 +7,8 @@ mod support;
 mod cli_basics;
 mod cron_cli;
 mod migrate;
+mod schedule;
+mod schtasks_real;
 mod store;
 mod task_commands;
 mod task_input;
