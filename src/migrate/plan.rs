@@ -710,6 +710,26 @@ pub fn credential_name(source: &str, name: &str) -> String {
     }
 }
 
+/// A `task:` dependency on a legacy task that cannot be imported is left out and its dependent
+/// comes over disabled (it would otherwise wait for a task that does not exist).
+fn drop_deps_on_skipped(mut tasks: Vec<TaskPlan>) -> Vec<TaskPlan> {
+    let skipped: Vec<String> =
+        tasks.iter().filter(|t| t.action == "skip").map(|t| format!("task:{}", t.name)).collect();
+    for t in &mut tasks {
+        let Some(spec) = t.spec.as_mut() else { continue };
+        let before = spec.depends_on.len();
+        spec.depends_on.retain(|d| !skipped.iter().any(|s| s.eq_ignore_ascii_case(d)));
+        if spec.depends_on.len() != before {
+            spec.enabled = false;
+            t.enabled = false;
+            t.disabled_reasons.push(
+                "a task it depends on cannot be imported; that dependency was left out".into(),
+            );
+        }
+    }
+    tasks
+}
+
 /// Builds the whole plan. `secrets_unlocked` is whether the caller could decrypt every secret.
 pub fn build(
     legacy: &LegacyDb,
@@ -733,6 +753,7 @@ pub fn build(
             }
         })
         .collect();
+    let tasks = drop_deps_on_skipped(tasks);
     let mut history = HistoryPlan {
         total: legacy.results.len(),
         to_import: 0,
@@ -816,6 +837,45 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(assign_names(&tasks, &existing)["a b"], "a_b-2");
+    }
+
+    #[test]
+    fn dependents_of_a_task_that_cannot_come_over_are_disabled() {
+        let db = LegacyDb {
+            tasks: vec![
+                LegacyTask {
+                    id: 1,
+                    name: "broken".into(),
+                    kind: "command".into(),
+                    command: "bad\0command".into(),
+                    schedule_type: "cron".into(),
+                    schedule: "0 1 * * *".into(),
+                    enabled: true,
+                    ..Default::default()
+                },
+                LegacyTask {
+                    id: 2,
+                    name: "after".into(),
+                    kind: "command".into(),
+                    command: "echo".into(),
+                    schedule_type: "cron".into(),
+                    schedule: "0 2 * * *".into(),
+                    enabled: true,
+                    dependencies: Some(
+                        r#"[{"type":"task","value":"broken"},{"type":"vpn","value":"h:1"}]"#.into(),
+                    ),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let plan = build(&db, &Existing::default(), Target::Windows, false);
+        assert_eq!(plan.tasks[0].action, "skip");
+        let after = &plan.tasks[1];
+        assert_eq!(after.action, "create");
+        assert!(!after.enabled);
+        assert_eq!(after.spec.as_ref().unwrap().depends_on, vec!["tcp:h:1".to_string()]);
+        assert!(after.disabled_reasons[0].contains("cannot be imported"), "{after:?}");
     }
 
     #[test]
