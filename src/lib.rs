@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod duration;
 pub mod env_vars;
 pub mod error;
+pub mod migrate;
 pub mod paths;
 pub mod render;
 pub mod scheduler;

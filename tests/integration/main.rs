@@ -7,6 +7,7 @@ mod support;
 mod cli_basics;
 mod cron_cli;
 mod dashboard;
+mod migrate;
 mod schedule;
 mod schtasks_real;
 mod store;
