@@ -5,3 +5,7 @@
 mod support;
 
 mod cli_basics;
+mod config;
+mod configure;
+mod secrets;
+mod smtp_probe;
