@@ -757,6 +757,18 @@ impl Vault {
         interactive: bool,
         actor: Actor<'_>,
     ) -> Result<Vault, VaultError> {
+        Vault::open_or_create_with(store, paths, interactive, KeyMethod::platform_default(), actor)
+    }
+
+    /// [`Vault::open_or_create`] with an explicit method for a new vault (DPAPI falls back to
+    /// a key file when it fails; a passphrase is not a valid first method).
+    fn open_or_create_with(
+        store: &mut Store,
+        paths: &Paths,
+        interactive: bool,
+        mut method: KeyMethod,
+        actor: Actor<'_>,
+    ) -> Result<Vault, VaultError> {
         if !load_keys(store)?.is_empty() {
             return Vault::unlock(store, paths, interactive);
         }
@@ -766,7 +778,6 @@ impl Vault {
         let mut dek = Zeroizing::new([0u8; 32]);
         envelope::random_bytes(dek.as_mut()).map_err(|e| key_error(e.0))?;
         let key_id = 1;
-        let mut method = KeyMethod::platform_default();
         let row = match method {
             KeyMethod::Dpapi => match wrap_dpapi(&dek, key_id) {
                 Ok(r) => r,
@@ -1422,6 +1433,12 @@ mod tests {
         (dir, paths, store)
     }
 
+    /// Creates the vault protected by a key file (the Unix default; on Windows DPAPI would be).
+    fn init_keyfile_vault(store: &mut Store, paths: &Paths) {
+        let v = Vault::open_or_create_with(store, paths, false, KeyMethod::KeyFile, ACTOR).unwrap();
+        assert_eq!(v.unlocked_by(), KeyMethod::KeyFile);
+    }
+
     const ACTOR: Actor<'static> = Actor { command: "test" };
 
     #[test]
@@ -1503,6 +1520,7 @@ mod tests {
         // SAFETY-free test setup: point the key file at the temp dir via a Paths override.
         let key = dir.path().join("keys").join("v.key");
         let paths = with_key_file(paths, &key);
+        init_keyfile_vault(&mut store, &paths);
         set(
             &mut store,
             &paths,
@@ -1555,6 +1573,7 @@ mod tests {
     fn kinds_restrict_purposes() {
         let (dir, paths, mut store) = setup();
         let paths = with_key_file(paths, &dir.path().join("k").join("v.key"));
+        init_keyfile_vault(&mut store, &paths);
         let v = Secret::from_string("pw-123456".into());
         set(&mut store, &paths, false, "smtp", Some(CredentialKind::SmtpPassword), &v, ACTOR)
             .unwrap();
@@ -1573,6 +1592,7 @@ mod tests {
         let (dir, paths, mut store) = setup();
         let key = dir.path().join("k").join("v.key");
         let paths = with_key_file(paths, &key);
+        init_keyfile_vault(&mut store, &paths);
         set(&mut store, &paths, false, "a", None, &Secret::from_string("value-a".into()), ACTOR)
             .unwrap();
         let old_key = std::fs::read(&key).unwrap();
@@ -1599,6 +1619,7 @@ mod tests {
         let (dir, paths, mut store) = setup();
         let key = dir.path().join("k").join("v.key");
         let paths = with_key_file(paths, &key);
+        init_keyfile_vault(&mut store, &paths);
         set(&mut store, &paths, false, "a", None, &Secret::from_string("value-a".into()), ACTOR)
             .unwrap();
         // Simulate: new KEK written to the side file and the database committed, then a crash
@@ -1634,6 +1655,7 @@ mod tests {
     fn resolve_secret_env_for_a_task() {
         let (dir, paths, mut store) = setup();
         let paths = with_key_file(paths, &dir.path().join("k").join("v.key"));
+        init_keyfile_vault(&mut store, &paths);
         let mut spec = TaskSpec::new("t", "echo", "* * * * *");
         assert!(resolve_secret_env(&store, &paths, &spec, false).unwrap().is_empty());
         spec.secret_env.insert("DB_PASSWORD".into(), "db".into());

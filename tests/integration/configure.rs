@@ -153,6 +153,13 @@ fn wizard_end_to_end_through_a_pty() {
         p.exp_string(expect).unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}"));
         p.send_line(answer).unwrap();
     };
+    // Hidden prompts switch echo off with TCSAFLUSH, dropping input typed before that:
+    // wait a moment after the prompt appears.
+    let hidden = |p: &mut rexpect::session::PtySession, expect: &str, answer: &str| {
+        p.exp_string(expect).unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}"));
+        std::thread::sleep(Duration::from_millis(300));
+        p.send_line(answer).unwrap();
+    };
     p.exp_string(&format!("Data directory: {}", env.home().display())).unwrap();
     p.exp_string("ORC_HOME").unwrap();
     step(&mut p, "SMTP server (empty: no e-mail)", "127.0.0.1");
@@ -162,8 +169,8 @@ fn wizard_end_to_end_through_a_pty() {
     step(&mut p, "SMTP port", &probe.port.to_string());
     step(&mut p, "Encryption", "none");
     step(&mut p, "SMTP login", "mailer");
-    step(&mut p, "SMTP password (hidden)", smtp_pw);
-    step(&mut p, "Repeat to confirm", smtp_pw);
+    hidden(&mut p, "SMTP password (hidden)", smtp_pw);
+    hidden(&mut p, "Repeat to confirm", smtp_pw);
     step(&mut p, "Sender address", "orc <orc@example.com>");
     step(&mut p, "Default recipients", "ops@example.com, dba@example.com");
     p.exp_string("Test the SMTP connection now").unwrap();
@@ -177,8 +184,8 @@ fn wizard_end_to_end_through_a_pty() {
     p.exp_string("Store the password of CORP\\svc_orc").unwrap();
     p.send("y").unwrap();
     p.flush().unwrap();
-    step(&mut p, "Password of CORP\\svc_orc (hidden)", acct_pw);
-    step(&mut p, "Repeat to confirm", acct_pw);
+    hidden(&mut p, "Password of CORP\\svc_orc (hidden)", acct_pw);
+    hidden(&mut p, "Repeat to confirm", acct_pw);
     p.exp_string("Save these settings?").unwrap();
     p.send("y").unwrap();
     p.flush().unwrap();
