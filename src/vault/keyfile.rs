@@ -149,10 +149,32 @@ pub(super) fn commit_pending(path: &Path) -> Result<(), String> {
 }
 
 /// Creates `path` (which must not exist) holding `kek`, owner-only from the first byte.
+/// The content is written to a private temporary file first and then hard-linked into place,
+/// so a concurrent reader never sees a half-written key file and a concurrent creator gets
+/// `AlreadyExists` (and then reads the winner's key).
 fn write_new(path: &Path, kek: &[u8; 32]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let _ = std::fs::remove_file(&tmp);
+    write_file(&tmp, kek)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            // A file system without hard links: write in place (create_new still refuses to
+            // overwrite).
+            tracing::debug!("hard link failed ({e}); writing the key file in place");
+            write_file(path, kek)
+        }
+        other => other,
+    }
+}
+
+fn write_file(path: &Path, kek: &[u8; 32]) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

@@ -124,6 +124,16 @@ fn rm_refuses_while_a_setting_uses_it() {
     let out = env.orc(["credential", "rm", "mailpw"]).code(2);
     assert!(out.stderr.contains("smtp.password_credential"), "{}", out.stderr);
     env.orc(["credential", "rm", "mailpw", "--force"]).ok();
+    // A task whose --secret-env names it (written directly: tasks are another module's).
+    set(&env, "sqlpw", "p2");
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    conn.execute(
+        "INSERT INTO tasks (name, enabled, spec, created_at, updated_at) VALUES ('nightly', 1, ?1, 'x', 'x')",
+        [r#"{"name":"nightly","command":"backup","schedule":"0 2 * * *","secret_env":{"SQLPASS":"SQLPW"}}"#],
+    )
+    .unwrap();
+    let out = env.orc(["credential", "rm", "sqlpw"]).code(2);
+    assert!(out.stderr.contains("task nightly"), "{}", out.stderr);
 }
 
 #[test]
@@ -518,4 +528,25 @@ fn prompts_on_a_terminal() {
     assert!(rest.contains("new data key 2"), "{rest}");
     assert!(!rest.contains("correct horse"), "{rest}");
     assert!(probe.logins().is_empty());
+}
+
+/// Eight processes storing their first credentials at once on a fresh home end up with one
+/// vault: one data key, one key file, every value encrypted under it.
+#[test]
+fn concurrent_first_use_creates_one_vault() {
+    let env = Env::new();
+    std::thread::scope(|s| {
+        for i in 0..8 {
+            let env = &env;
+            s.spawn(move || {
+                let name = format!("c{i}");
+                env.orc_with_stdin(["credential", "set", &name, "--from-stdin"], Some(b"value")).ok();
+            });
+        }
+    });
+    let keys = env.orc(["--json", "credential", "keys"]).ok().json();
+    assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
+    // Rotation decrypts every credential with the one data key.
+    let out = env.orc(["--json", "credential", "rotate-key"]).ok().json();
+    assert_eq!(out["credentials"], 8);
 }
