@@ -838,13 +838,13 @@ pub fn apply(store: &mut Store, changes: &[Change], actor: &str) -> Result<Vec<A
                     None => tx.execute("DELETE FROM config WHERE key = ?1", [k]),
                 }
                 .map_err(|e| Error::from(classify(&path, "write setting", e)))?;
-                vault::audit::record(
+                crate::audit::record(
                     tx,
                     actor,
                     "setting",
                     Some(k),
-                    before.as_deref(),
-                    v.as_deref(),
+                    before.as_ref().map(|b| serde_json::json!(b)).as_ref(),
+                    v.as_ref().map(|a| serde_json::json!(a)).as_ref(),
                 )
                 .map_err(Error::from)?;
             }

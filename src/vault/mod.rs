@@ -13,7 +13,7 @@
 //!   has no `Serialize`. Values are decrypted only when needed ([`resolve_secret_env`] just
 //!   before a spawn) and masked in output with [`Redactor`].
 
-pub(crate) mod audit;
+use crate::audit;
 mod dpapi;
 pub mod envelope;
 mod keyfile;
@@ -23,6 +23,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -803,10 +804,7 @@ impl Vault {
                 "vault",
                 None,
                 None,
-                Some(&format!(
-                    "{{\"created\":true,\"key_id\":{key_id},\"method\":\"{}\"}}",
-                    method.as_str()
-                )),
+                Some(&json!({ "created": true, "key_id": key_id, "method": method.as_str() })),
             )?;
             Ok(true)
         })?;
@@ -1012,14 +1010,14 @@ pub fn set(
             rusqlite::params![kind.as_str(), sealed, now, id],
         )
         .map_err(tx_err("store credential"))?;
-        let before = old_kind.map(|k| format!("{{\"kind\":\"{}\"}}", k.as_str()));
-        let after = format!("{{\"kind\":\"{}\",\"key_id\":{}}}", kind.as_str(), vault.key_id);
+        let before = old_kind.map(|k| json!({ "kind": k.as_str() }));
+        let after = json!({ "kind": kind.as_str(), "key_id": vault.key_id });
         audit::record(
             tx,
             actor.command,
             "credential",
             Some(&stored_name),
-            before.as_deref(),
+            before.as_ref(),
             Some(&after),
         )?;
         Ok(outcome)
@@ -1079,7 +1077,7 @@ pub fn remove(store: &mut Store, name: &str, force: bool, actor: Actor<'_>) -> R
     store.write(|tx| -> Result<(), VaultError> {
         tx.execute("DELETE FROM credentials WHERE id = ?1", [row.id])
             .map_err(tx_err("remove credential"))?;
-        let before = format!("{{\"kind\":\"{}\"}}", row.kind);
+        let before = json!({ "kind": row.kind });
         audit::record(tx, actor.command, "credential", Some(&row.name), Some(&before), None)?;
         Ok(())
     })?;
@@ -1240,7 +1238,7 @@ pub fn add_key(
     let row = new_row_for(method, &vault.dek, vault.key_id, paths, new_passphrase)?;
     store.write(|tx| -> Result<(), VaultError> {
         insert_key_row(tx, &row)?;
-        let after = format!("{{\"method\":\"{}\",\"key_id\":{}}}", method.as_str(), vault.key_id);
+        let after = json!({ "method": method.as_str(), "key_id": vault.key_id });
         audit::record(tx, actor.command, "vault_key", Some(method.as_str()), None, Some(&after))?;
         Ok(())
     })?;
@@ -1284,7 +1282,7 @@ pub fn remove_key(
     store.write(|tx| -> Result<(), VaultError> {
         tx.execute("DELETE FROM vault_keys WHERE kind = ?1", [method.as_str()])
             .map_err(tx_err("remove vault key"))?;
-        let before = format!("{{\"method\":\"{}\"}}", method.as_str());
+        let before = json!({ "method": method.as_str() });
         audit::record(tx, actor.command, "vault_key", Some(method.as_str()), Some(&before), None)?;
         Ok(())
     })?;
@@ -1394,8 +1392,8 @@ pub fn rotate_key(
         for r in &new_rows {
             insert_key_row(tx, r)?;
         }
-        let before = format!("{{\"key_id\":{}}}", old.key_id);
-        let after = format!("{{\"key_id\":{new_key_id},\"credentials\":{}}}", creds.len());
+        let before = json!({ "key_id": old.key_id });
+        let after = json!({ "key_id": new_key_id, "credentials": creds.len() });
         audit::record(tx, actor.command, "vault", None, Some(&before), Some(&after))?;
         Ok(creds.len())
     });

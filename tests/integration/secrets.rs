@@ -540,7 +540,8 @@ fn concurrent_first_use_creates_one_vault() {
             let env = &env;
             s.spawn(move || {
                 let name = format!("c{i}");
-                env.orc_with_stdin(["credential", "set", &name, "--from-stdin"], Some(b"value")).ok();
+                env.orc_with_stdin(["credential", "set", &name, "--from-stdin"], Some(b"value"))
+                    .ok();
             });
         }
     });
