@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod cron;
 pub mod dashboard;
 pub mod duration;

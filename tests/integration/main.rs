@@ -5,11 +5,15 @@
 mod support;
 
 mod cli_basics;
+mod config;
+mod configure;
 mod cron_cli;
 mod dashboard;
 mod migrate;
 mod schedule;
 mod schtasks_real;
+mod secrets;
+mod smtp_probe;
 mod store;
 mod task_commands;
 mod task_input;
