@@ -5,3 +5,9 @@
 mod support;
 
 mod cli_basics;
+mod exec_db;
+mod exec_deps;
+mod exec_faults;
+mod exec_history;
+mod exec_support;
+mod execute;
