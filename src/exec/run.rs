@@ -136,6 +136,15 @@ pub fn execute(
     opts: &ExecOptions,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<Outcome> {
+    // Many short-lived `orc execute` processes share the database: leave checkpointing to
+    // SQLite's automatic checkpoints instead of checkpointing (and deleting the WAL) every time
+    // the last connection closes. Saves four fsyncs per run; durability is unchanged.
+    if let Err(e) = store
+        .conn()
+        .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+    {
+        tracing::debug!(error = %e, "cannot turn off the checkpoint on close");
+    }
     let task = load_task(store.conn(), store.path(), name)?;
     let spec = &task.spec;
     let now = clock::now();
@@ -519,8 +528,7 @@ fn run_attempt(
 
     let (status_kind, exit_code, mut error) = if timed_out {
         let limit = crate::render::secs(spec.timeout.unwrap_or(0));
-        let what = if cfg!(windows) { "whole job" } else { "whole process group" };
-        (Status::Timeout, None, Some(format!("killed after timeout {limit} ({what})")))
+        (Status::Timeout, None, Some(format!("killed after timeout {limit} (whole process tree)")))
     } else {
         match status.map(Ended::from_status) {
             Some(Ended::Code(0)) => (Status::Success, Some(0), None),
