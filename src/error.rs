@@ -74,7 +74,7 @@ impl Error {
         value: impl Into<String>,
         rule: impl Into<String>,
     ) -> Self {
-        Error::Invalid { field: field.into(), value: value.into(), rule: rule.into() }
+        Error::Invalid { field: field.into(), value: shorten(value.into()), rule: rule.into() }
     }
 
     /// Shorthand for [`Error::Io`].
@@ -109,5 +109,34 @@ impl Error {
     }
 }
 
+/// Longest value quoted in an [`Error::Invalid`] message; longer ones are cut with a note.
+const MAX_QUOTED_CHARS: usize = 100;
+
+/// Keeps error messages readable when the refused value is huge (a 32 KiB variable, a
+/// 10,000-character schedule): the first characters and the total length.
+fn shorten(value: String) -> String {
+    let count = value.chars().count();
+    if count <= MAX_QUOTED_CHARS {
+        return value;
+    }
+    let head: String = value.chars().take(MAX_QUOTED_CHARS - 20).collect();
+    format!("{head}… ({count} characters)")
+}
+
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_invalid_values_are_shortened() {
+        let e = Error::invalid("--env", "x".repeat(40_000), "too long");
+        let text = e.to_string();
+        assert!(text.len() < 200, "{text}");
+        assert!(text.contains("(40000 characters)"), "{text}");
+        let e = Error::invalid("--env", "short", "rule");
+        assert_eq!(e.to_string(), "invalid --env \"short\": rule");
+    }
+}

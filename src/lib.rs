@@ -4,8 +4,10 @@
 //! (SQLite, processes, schtasks, SMTP) so it can be tested without them. The library never
 //! prints or exits: [`cli`] writes to the stream it is given and returns an exit code.
 
+pub mod audit;
 pub mod cli;
 pub mod clock;
+pub mod cron;
 pub mod duration;
 pub mod env_vars;
 pub mod error;

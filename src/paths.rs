@@ -33,15 +33,17 @@ impl Paths {
                 Error::Usage("cannot work out a data directory: set --home or ORC_HOME".to_string())
             })?,
         };
-        let home = absolutize(&home)?;
-        if is_unc(&home) {
+        // Checked before and after making the path absolute: on Unix `\\server\share` is a
+        // relative name that absolutize would hide under the current directory.
+        if is_unc(&home) || is_unc(&absolutize(&home)?) {
             return Err(Error::invalid(
-                "home",
+                "--home",
                 home.display().to_string(),
                 "the database cannot live on a network path (UNC); SQLite locking and WAL \
                  are unreliable there — use a local disk",
             ));
         }
+        let home = absolutize(&home)?;
         Ok(Paths { home })
     }
 
@@ -139,13 +141,13 @@ pub fn windows_key_dir(local_app_data: Option<&OsStr>) -> Option<PathBuf> {
 
 fn xdg_dir(xdg: Option<&OsStr>, home: Option<&OsStr>, fallback: &str) -> Option<PathBuf> {
     if let Some(x) = xdg.filter(|v| !v.is_empty()) {
-        let p = PathBuf::from(x);
-        if p.is_absolute() {
-            return Some(p.join("orc"));
+        // Unix rules on every platform (so they are testable anywhere): absolute = starts with /.
+        if x.to_string_lossy().starts_with('/') {
+            return Some(PathBuf::from(x).join("orc"));
         }
     }
-    let home = PathBuf::from(home.filter(|v| !v.is_empty())?);
-    home.is_absolute().then(|| home.join(fallback).join("orc"))
+    let home = home.filter(|v| !v.is_empty())?;
+    home.to_string_lossy().starts_with('/').then(|| PathBuf::from(home).join(fallback).join("orc"))
 }
 
 fn platform_default_home() -> Option<PathBuf> {
@@ -230,6 +232,16 @@ mod tests {
         assert!(!is_unc(Path::new("\\\\.\\pipe\\x")));
         assert!(!is_unc(Path::new("C:\\data")));
         assert!(!is_unc(Path::new("/var/lib/orc")));
+    }
+
+    #[test]
+    fn unc_homes_are_refused_on_every_platform() {
+        for home in ["\\\\server\\share\\orc", "//server/share/orc", "\\\\?\\UNC\\server\\share"] {
+            let e = Paths::resolve(Some(Path::new(home))).unwrap_err();
+            assert_eq!(e.exit_code(), crate::error::exit::USAGE, "{home}");
+            assert!(e.to_string().contains("network path"), "{e}");
+        }
+        assert!(Paths::resolve(Some(Path::new("relative-home"))).unwrap().home.is_absolute());
     }
 
     #[test]

@@ -1,15 +1,26 @@
 //! `orc task …`: add, edit, remove, show, list, enable, disable, export, import.
+//!
+//! Thin: flags are copied into a [`TaskPatch`]; parsing, validation, the dependency graph,
+//! storage and the export format live in [`crate::task`].
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 
 use super::Context;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::task::patch::TaskPatch;
+use crate::task::repo::{self, StoredTask};
+use crate::task::transfer::{self, ExportDocument, ImportAction};
+use crate::task::{TaskSpec, deps};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TaskCommand {
     /// Add a task
     Add(AddArgs),
-    /// Change a task (only the flags given change)
+    /// Change a task: only the flags given change (lists append; see --clear-*)
     Edit(EditArgs),
-    /// Remove a task
+    /// Remove a task (refused while other tasks depend on it)
     Rm { name: String },
     /// Show one task
     Show { name: String },
@@ -17,18 +28,22 @@ pub enum TaskCommand {
     List,
     /// Enable a task
     Enable { name: String },
-    /// Disable a task
+    /// Disable a task (its registration stays; scheduled runs are skipped)
     Disable { name: String },
-    /// Write every task as a versioned JSON document
+    /// Write every task as a versioned JSON document (stdout, or --output FILE)
     Export {
-        #[arg(long, short)]
-        output: Option<std::path::PathBuf>,
+        /// Write the document to this file (replaced atomically) instead of stdout
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
-    /// Read tasks from an export document
+    /// Read tasks from an export document (all or nothing)
     Import {
-        file: std::path::PathBuf,
+        /// The export document (`-` for standard input); UTF-8 or UTF-16 with a BOM
+        file: PathBuf,
+        /// Overwrite tasks that already exist (otherwise an existing name is an error)
         #[arg(long)]
         replace: bool,
+        /// Show the plan (create / replace / unchanged) and change nothing
         #[arg(long)]
         dry_run: bool,
     },
@@ -36,10 +51,13 @@ pub enum TaskCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct AddArgs {
+    /// Task name: 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit
     pub name: String,
-    #[arg(long)]
+    /// The command line to run
+    #[arg(long, value_name = "STR")]
     pub command: String,
-    #[arg(long)]
+    /// Cron expression (5 fields or @daily …), in local time
+    #[arg(long, value_name = "CRON")]
     pub schedule: String,
     #[command(flatten)]
     pub fields: TaskFields,
@@ -47,57 +65,727 @@ pub struct AddArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct EditArgs {
+    /// The task to change
     pub name: String,
-    #[arg(long)]
+    /// The command line to run
+    #[arg(long, value_name = "STR")]
     pub command: Option<String>,
-    #[arg(long)]
+    /// Cron expression (5 fields or @daily …), in local time
+    #[arg(long, value_name = "CRON")]
     pub schedule: Option<String>,
     #[command(flatten)]
     pub fields: TaskFields,
+    /// Enable the task
+    #[arg(long, conflicts_with = "disabled")]
+    pub enabled: bool,
+    /// Remove the working directory (run in the orc home)
+    #[arg(long, conflicts_with = "workdir")]
+    pub clear_workdir: bool,
+    /// Remove every --env variable (before adding the --env given)
+    #[arg(long)]
+    pub clear_env: bool,
+    /// Remove one --env variable
+    #[arg(long, value_name = "KEY")]
+    pub unset_env: Vec<String>,
+    /// Remove every --secret-env variable (before adding the ones given)
+    #[arg(long)]
+    pub clear_secret_env: bool,
+    /// Remove one --secret-env variable
+    #[arg(long, value_name = "KEY")]
+    pub unset_secret_env: Vec<String>,
+    /// Remove every dependency (before adding the --depends-on given)
+    #[arg(long)]
+    pub clear_deps: bool,
+    /// Remove every mail recipient (before adding the --email given)
+    #[arg(long)]
+    pub clear_email: bool,
+    /// Remove every --retry-on code (retry any failure)
+    #[arg(long)]
+    pub clear_retry_on: bool,
+    /// Remove the owner
+    #[arg(long, conflicts_with = "owner")]
+    pub clear_owner: bool,
+    /// Remove the description
+    #[arg(long, conflicts_with = "description")]
+    pub clear_description: bool,
+    /// Run as the registering user again
+    #[arg(long, conflicts_with = "run_as")]
+    pub clear_run_as: bool,
+    /// Let --env no longer override protected variables
+    #[arg(long, conflicts_with = "allow_env_override")]
+    pub no_allow_env_override: bool,
+    /// Do not wake the computer to run the task
+    #[arg(long, conflicts_with = "wake_to_run")]
+    pub no_wake_to_run: bool,
 }
 
 /// The optional fields shared by `add` and `edit`.
 #[derive(Debug, Default, clap::Args)]
 pub struct TaskFields {
-    #[arg(long)]
+    /// How the command runs [default: cmd on Windows, sh elsewhere]
+    #[arg(long, value_name = "cmd|powershell|pwsh|sh|none")]
     pub shell: Option<String>,
-    #[arg(long)]
+    /// Absolute working directory [default: the orc home]
+    #[arg(long, value_name = "DIR")]
     pub workdir: Option<String>,
-    #[arg(long)]
+    /// Kill the whole process tree after this long: 1s..7d, or none / 0 [default: 1h]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub timeout: Option<String>,
-    #[arg(long)]
+    /// Same as --timeout none
+    #[arg(long, conflicts_with = "timeout")]
+    pub no_timeout: bool,
+    /// Retries after a failure, 0..20 [default: 0]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub retries: Option<String>,
-    #[arg(long)]
+    /// Delay before a retry, 0s..24h [default: 60s]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub retry_delay: Option<String>,
-    #[arg(long)]
+    /// Delay growth between retries [default: fixed]
+    #[arg(long, value_name = "fixed|exponential")]
     pub backoff: Option<String>,
+    /// Retry only these exit codes (repeatable, comma-separated, 0x hex allowed)
+    #[arg(long, value_name = "CODES", allow_negative_numbers = true)]
+    pub retry_on: Vec<String>,
+    /// Environment variable for the command (repeatable)
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+    /// Environment variable filled from a vault credential at run time (repeatable)
     #[arg(long = "secret-env", value_name = "KEY=CREDENTIAL")]
     pub secret_env: Vec<String>,
-    #[arg(long = "depends-on", value_name = "SPEC")]
-    pub depends_on: Vec<String>,
-    #[arg(long)]
-    pub notify: Option<String>,
-    #[arg(long = "email", value_name = "ADDR")]
-    pub email: Vec<String>,
-    #[arg(long)]
-    pub owner: Option<String>,
-    #[arg(long)]
-    pub description: Option<String>,
-    #[arg(long)]
-    pub disabled: bool,
-    #[arg(long)]
-    pub overlap: Option<String>,
-    #[arg(long)]
-    pub catch_up: Option<String>,
-    #[arg(long)]
-    pub run_as: Option<String>,
+    /// Allow --env to set PATH, SystemRoot, ComSpec, LD_PRELOAD and similar
     #[arg(long)]
     pub allow_env_override: bool,
+    /// Dependency: file:PATH[?max_age=1h] url:URL tcp:HOST:PORT cmd:CMD[?timeout=30s] task:NAME[?within=24h]
+    #[arg(long = "depends-on", value_name = "SPEC")]
+    pub depends_on: Vec<String>,
+    /// When a dependency is not met: skip (exit 0) or fail (exit 7) [default: skip]
+    #[arg(long, value_name = "skip|fail")]
+    pub on_unmet: Option<String>,
+    /// When to send mail [default: the notify.default setting]
+    #[arg(long, value_name = "failure|always|never|recovery|default")]
+    pub notify: Option<String>,
+    /// Mail only after this many consecutive failures, 1..1000 [default: 1]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub notify_after: Option<String>,
+    /// Mail recipient (repeatable, at most 50) [default: the mail.to setting]
+    #[arg(long = "email", value_name = "ADDR")]
+    pub email: Vec<String>,
+    /// Who owns the task (free text, 128 characters)
+    #[arg(long, value_name = "NAME")]
+    pub owner: Option<String>,
+    /// Description (1024 characters; shown in Task Scheduler)
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Create the task disabled
+    #[arg(long)]
+    pub disabled: bool,
+    /// A run due while the previous one runs [default: skip]
+    #[arg(long, value_name = "skip|queue|parallel")]
+    pub overlap: Option<String>,
+    /// Starts missed while the machine was off [default: none]
+    #[arg(long, value_name = "none|once")]
+    pub catch_up: Option<String>,
+    /// Account Task Scheduler runs the task as: SYSTEM, DOMAIN\user, user@domain, user
+    #[arg(long, value_name = "USER|SYSTEM")]
+    pub run_as: Option<String>,
+    /// Wake the computer to run the task
+    #[arg(long)]
+    pub wake_to_run: bool,
+}
+
+impl TaskFields {
+    fn into_patch(self, command: Option<String>, schedule: Option<String>) -> TaskPatch {
+        let flag = |b: bool| b.then_some(true);
+        TaskPatch {
+            command,
+            schedule,
+            shell: self.shell,
+            workdir: self.workdir,
+            timeout: if self.no_timeout { Some("none".into()) } else { self.timeout },
+            retries: self.retries,
+            retry_delay: self.retry_delay,
+            backoff: self.backoff,
+            retry_on: self.retry_on,
+            env: self.env,
+            secret_env: self.secret_env,
+            depends_on: self.depends_on,
+            on_unmet: self.on_unmet,
+            notify: self.notify,
+            notify_after: self.notify_after,
+            email: self.email,
+            owner: self.owner,
+            description: self.description,
+            overlap: self.overlap,
+            catch_up: self.catch_up,
+            run_as: self.run_as,
+            enabled: self.disabled.then_some(false),
+            allow_env_override: flag(self.allow_env_override),
+            wake_to_run: flag(self.wake_to_run),
+            ..TaskPatch::default()
+        }
+    }
+}
+
+impl EditArgs {
+    fn into_patch(self) -> (String, TaskPatch) {
+        let mut p = self.fields.into_patch(self.command, self.schedule);
+        if self.enabled {
+            p.enabled = Some(true);
+        }
+        if self.no_allow_env_override {
+            p.allow_env_override = Some(false);
+        }
+        if self.no_wake_to_run {
+            p.wake_to_run = Some(false);
+        }
+        p.clear_workdir = self.clear_workdir;
+        p.clear_env = self.clear_env;
+        p.unset_env = self.unset_env;
+        p.clear_secret_env = self.clear_secret_env;
+        p.unset_secret_env = self.unset_secret_env;
+        p.clear_deps = self.clear_deps;
+        p.clear_email = self.clear_email;
+        p.clear_retry_on = self.clear_retry_on;
+        p.clear_owner = self.clear_owner;
+        p.clear_description = self.clear_description;
+        p.clear_run_as = self.clear_run_as;
+        (self.name, p)
+    }
+}
+
+/// A task as `show --json` and `list --json` print it: every [`TaskSpec`] field (times in
+/// seconds, `timeout` null for none) plus the store's timestamps and the latest run.
+#[derive(Debug, Serialize)]
+pub struct TaskView<'a> {
+    #[serde(flatten)]
+    pub spec: &'a TaskSpec,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_run: Option<LastRun>,
+    /// The next time the schedule fires (null when disabled or never).
+    pub next_run: Option<String>,
+}
+
+/// The latest run of a task, as shown with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastRun {
+    pub status: String,
+    pub start: String,
+}
+
+fn view<'a>(t: &'a StoredTask, last: Option<LastRun>) -> TaskView<'a> {
+    TaskView {
+        spec: &t.spec,
+        created_at: crate::clock::to_local_iso(t.created_at),
+        updated_at: crate::clock::to_local_iso(t.updated_at),
+        last_run: last,
+        next_run: next_run(&t.spec)
+            .map(|n| crate::clock::to_local_iso(n.with_timezone(&chrono::Utc))),
+    }
+}
+
+/// When an enabled task's schedule fires next (after the current time, `ORC_NOW` honoured).
+fn next_run(spec: &TaskSpec) -> Option<chrono::DateTime<chrono::Local>> {
+    if !spec.enabled {
+        return None;
+    }
+    let expr = crate::cron::CronExpr::parse(&spec.schedule).ok()?;
+    expr.next_runs(&crate::clock::now(), 1).into_iter().next()
+}
+
+fn last_run_of(ctx: &mut Context<'_>, name: &str) -> Result<Option<LastRun>> {
+    let runs = repo::last_runs(ctx.store()?.conn())?;
+    Ok(runs.get(&name.to_ascii_lowercase()).map(|(status, start)| LastRun {
+        status: status.clone(),
+        start: crate::clock::to_local_iso(*start),
+    }))
 }
 
 pub fn run(args: TaskCommand, ctx: &mut Context<'_>) -> Result<i32> {
-    let _ = (args, ctx);
-    Err(crate::error::Error::Failed("orc task: pending".into()))
+    match args {
+        TaskCommand::Add(a) => add(a, ctx),
+        TaskCommand::Edit(a) => edit(a, ctx),
+        TaskCommand::Rm { name } => rm(&name, ctx),
+        TaskCommand::Show { name } => show(&name, ctx),
+        TaskCommand::List => list(ctx),
+        TaskCommand::Enable { name } => set_enabled(&name, true, ctx),
+        TaskCommand::Disable { name } => set_enabled(&name, false, ctx),
+        TaskCommand::Export { output } => export(output.as_deref(), ctx),
+        TaskCommand::Import { file, replace, dry_run } => import(&file, replace, dry_run, ctx),
+    }
+}
+
+/// Prints the task object (with --json) or a one-line confirmation, plus a hint when the OS
+/// scheduler holds an older copy of the task.
+fn report_change(ctx: &mut Context<'_>, task: &StoredTask, message: &str) -> Result<i32> {
+    if ctx.json {
+        let last = last_run_of(ctx, &task.spec.name)?;
+        ctx.print_json(&view(task, last))?;
+        return Ok(0);
+    }
+    if ctx.verbosity >= 0 {
+        ctx.print(message)?;
+        let name = task.spec.name.clone();
+        if repo::is_registered(ctx.store()?.conn(), &name)? {
+            ctx.print(&format!(
+                "note: {name} is registered with the OS scheduler; run `orc schedule --task {name}` to apply the change"
+            ))?;
+        }
+    }
+    Ok(0)
+}
+
+fn add(args: AddArgs, ctx: &mut Context<'_>) -> Result<i32> {
+    let name = args.name.clone();
+    let spec = args.fields.into_patch(Some(args.command), Some(args.schedule)).build(&name)?;
+    let command_line = ctx.command_line.clone();
+    let stored = ctx.store()?.write(|tx| {
+        let mut all: Vec<TaskSpec> = repo::list(tx)?.into_iter().map(|t| t.spec).collect();
+        all.push(spec.clone());
+        deps::check_graph(&all, &[&spec.name])?;
+        repo::insert(tx, &spec, &command_line)
+    })?;
+    if ctx.json {
+        ctx.print_json(&view(&stored, None))?;
+    } else if ctx.verbosity >= 0 {
+        ctx.print(&format!(
+            "added task {name}; run `orc schedule --task {name}` to register it with the OS scheduler"
+        ))?;
+    }
+    Ok(0)
+}
+
+/// The names of the top-level fields that differ between two tasks.
+fn changed_fields(before: &TaskSpec, after: &TaskSpec) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return Vec::new();
+    };
+    b.iter().filter(|(k, v)| a.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect()
+}
+
+fn edit(args: EditArgs, ctx: &mut Context<'_>) -> Result<i32> {
+    let (name, patch) = args.into_patch();
+    if patch.is_empty() {
+        return Err(Error::Usage(
+            "nothing to change: give at least one flag (see `orc task edit --help`)".into(),
+        ));
+    }
+    let command_line = ctx.command_line.clone();
+    let (task, changed) = ctx.store()?.write(|tx| {
+        let current = repo::require(tx, &name)?;
+        let spec = patch.edit(&current.spec)?;
+        let changed = changed_fields(&current.spec, &spec);
+        if changed.is_empty() {
+            return Ok((current, changed));
+        }
+        let mut all: Vec<TaskSpec> = repo::list(tx)?
+            .into_iter()
+            .map(|t| if t.id == current.id { spec.clone() } else { t.spec })
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        deps::check_graph(&all, &[&spec.name])?;
+        let updated = repo::update(tx, &current, &spec, &command_line)?;
+        Ok::<_, Error>((updated, changed))
+    })?;
+    let message = if changed.is_empty() {
+        format!("task {} unchanged", task.spec.name)
+    } else {
+        format!("updated task {} ({})", task.spec.name, changed.join(", "))
+    };
+    if changed.is_empty() && !ctx.json {
+        if ctx.verbosity >= 0 {
+            ctx.print(&message)?;
+        }
+        return Ok(0);
+    }
+    report_change(ctx, &task, &message)
+}
+
+fn rm(name: &str, ctx: &mut Context<'_>) -> Result<i32> {
+    let command_line = ctx.command_line.clone();
+    let (removed, registered) = ctx.store()?.write(|tx| {
+        let target = repo::require(tx, name)?;
+        let dependents: Vec<String> = repo::list(tx)?
+            .into_iter()
+            .filter(|t| t.id != target.id)
+            .filter(|t| deps::task_refs(&t.spec).iter().any(|r| r.eq_ignore_ascii_case(name)))
+            .map(|t| t.spec.name)
+            .collect();
+        if !dependents.is_empty() {
+            return Err(Error::invalid(
+                "task name",
+                name,
+                format!(
+                    "other tasks depend on it ({}); remove those dependencies first (orc task \
+                     edit NAME --clear-deps …)",
+                    dependents.join(", ")
+                ),
+            ));
+        }
+        let registered = repo::is_registered(tx, &target.spec.name)?;
+        let removed = repo::delete(tx, name, &command_line)?;
+        Ok((removed, registered))
+    })?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({ "removed": removed.spec.name }))?;
+    } else if ctx.verbosity >= 0 {
+        ctx.print(&format!("removed task {}", removed.spec.name))?;
+        if registered {
+            ctx.print(&format!(
+                "note: {} is still registered with the OS scheduler; run `orc schedule --all` to remove the registration",
+                removed.spec.name
+            ))?;
+        }
+    }
+    Ok(0)
+}
+
+fn set_enabled(name: &str, enabled: bool, ctx: &mut Context<'_>) -> Result<i32> {
+    let command_line = ctx.command_line.clone();
+    let word = if enabled { "enabled" } else { "disabled" };
+    let (task, changed) = ctx.store()?.write(|tx| {
+        let current = repo::require(tx, name)?;
+        if current.spec.enabled == enabled {
+            return Ok::<_, Error>((current, false));
+        }
+        let spec = TaskSpec { enabled, ..current.spec.clone() };
+        Ok((repo::update(tx, &current, &spec, &command_line)?, true))
+    })?;
+    if !changed && !ctx.json {
+        if ctx.verbosity >= 0 {
+            ctx.print(&format!("task {} is already {word}", task.spec.name))?;
+        }
+        return Ok(0);
+    }
+    report_change(ctx, &task, &format!("{word} task {}", task.spec.name))
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn or_dash(s: Option<&str>) -> String {
+    s.map(str::to_string).unwrap_or_else(|| "-".to_string())
+}
+
+/// The `show` listing as (label, value) lines; multi-line values are indented by the caller.
+fn show_lines(t: &StoredTask, last: Option<&LastRun>) -> Vec<(&'static str, String)> {
+    let s = &t.spec;
+    let dur = crate::render::secs;
+    let mut lines = vec![
+        ("name", s.name.clone()),
+        ("enabled", yes_no(s.enabled).to_string()),
+        ("schedule", s.schedule.clone()),
+        (
+            "runs",
+            crate::cron::CronExpr::parse(&s.schedule).map(|e| e.describe()).unwrap_or_default(),
+        ),
+        (
+            "next run",
+            match next_run(s) {
+                Some(n) => n.format("%Y-%m-%d %H:%M:%S").to_string(),
+                None if !s.enabled => "- (disabled)".into(),
+                None => "never".into(),
+            },
+        ),
+        ("command", s.command.clone()),
+        ("shell", lower(&s.shell)),
+        ("workdir", s.workdir.clone().unwrap_or_else(|| "- (the orc home)".into())),
+        ("timeout", s.timeout.map(dur).unwrap_or_else(|| "none".into())),
+        ("retries", s.retries.to_string()),
+        ("retry delay", format!("{} ({} backoff)", dur(s.retry_delay), lower(&s.backoff))),
+        (
+            "retry on",
+            if s.retry_on.is_empty() {
+                "any failure".into()
+            } else {
+                s.retry_on.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            },
+        ),
+        (
+            "env",
+            if s.env.is_empty() {
+                "-".into()
+            } else {
+                s.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n")
+            },
+        ),
+        (
+            "secret env",
+            if s.secret_env.is_empty() {
+                "-".into()
+            } else {
+                s.secret_env
+                    .iter()
+                    .map(|(k, c)| format!("{k} ← credential {c}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            },
+        ),
+        ("env override", yes_no(s.allow_env_override).to_string()),
+        ("depends on", if s.depends_on.is_empty() { "-".into() } else { s.depends_on.join("\n") }),
+        ("on unmet", lower(&s.on_unmet)),
+        (
+            "notify",
+            format!(
+                "{} (after {} consecutive failure{})",
+                lower(&s.notify),
+                s.notify_after,
+                if s.notify_after == 1 { "" } else { "s" }
+            ),
+        ),
+        (
+            "email",
+            if s.email.is_empty() { "- (the mail.to setting)".into() } else { s.email.join(", ") },
+        ),
+        ("owner", or_dash(s.owner.as_deref())),
+        ("description", or_dash(s.description.as_deref())),
+        ("overlap", lower(&s.overlap)),
+        ("catch-up", lower(&s.catch_up)),
+        ("run as", s.run_as.clone().unwrap_or_else(|| "- (the registering user)".into())),
+        ("wake to run", yes_no(s.wake_to_run).to_string()),
+        ("created", crate::clock::to_local_human(t.created_at)),
+        ("updated", crate::clock::to_local_human(t.updated_at)),
+    ];
+    lines.push((
+        "last run",
+        last.map(|l| format!("{} at {}", l.status, l.start)).unwrap_or_else(|| "never".into()),
+    ));
+    lines
+}
+
+/// The lower-case name of a task enum, from its serde form.
+fn lower<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+fn show(name: &str, ctx: &mut Context<'_>) -> Result<i32> {
+    let task = repo::require(ctx.store()?.conn(), name)?;
+    let last = last_run_of(ctx, &task.spec.name)?;
+    if ctx.json {
+        ctx.print_json(&view(&task, last))?;
+        return Ok(0);
+    }
+    let lines = show_lines(&task, last.as_ref());
+    let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 2;
+    let mut out = String::new();
+    for (key, value) in lines {
+        let label = format!("{key}:");
+        let indent = " ".repeat(width);
+        let value = value.replace("\r\n", "\n").replace('\n', &format!("\n{indent}"));
+        out.push_str(&format!("{label:<width$}{value}\n"));
+    }
+    ctx.print_raw(&out)?;
+    Ok(0)
+}
+
+/// Longest command shown in `task list`.
+const LIST_COMMAND_WIDTH: usize = 48;
+
+fn truncate(s: &str, max: usize) -> String {
+    let flat = s.replace(['\r', '\n', '\t'], " ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let mut t: String = flat.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn list(ctx: &mut Context<'_>) -> Result<i32> {
+    let conn = ctx.store()?.conn();
+    let tasks = repo::list(conn)?;
+    let runs = repo::last_runs(conn)?;
+    let last = |t: &StoredTask| {
+        runs.get(&t.spec.name.to_ascii_lowercase()).map(|(status, start)| LastRun {
+            status: status.clone(),
+            start: crate::clock::to_local_iso(*start),
+        })
+    };
+    if ctx.json {
+        let views: Vec<TaskView<'_>> = tasks.iter().map(|t| view(t, last(t))).collect();
+        ctx.print_json(&views)?;
+        return Ok(0);
+    }
+    if tasks.is_empty() {
+        if ctx.verbosity >= 0 {
+            ctx.print("no tasks (add one with `orc task add NAME --command … --schedule …`)")?;
+        }
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = tasks
+        .iter()
+        .map(|t| {
+            let last_run = runs
+                .get(&t.spec.name.to_ascii_lowercase())
+                .map(|(status, start)| format!("{status} {}", crate::clock::to_local_human(*start)))
+                .unwrap_or_else(|| "-".into());
+            vec![
+                t.spec.name.clone(),
+                yes_no(t.spec.enabled).into(),
+                t.spec.schedule.clone(),
+                truncate(&t.spec.command, LIST_COMMAND_WIDTH),
+                last_run,
+            ]
+        })
+        .collect();
+    ctx.print_raw(&crate::render::table(
+        &["NAME", "ENABLED", "SCHEDULE", "COMMAND", "LAST RUN"],
+        &rows,
+    ))?;
+    Ok(0)
+}
+
+fn export(output: Option<&Path>, ctx: &mut Context<'_>) -> Result<i32> {
+    let tasks = repo::list(ctx.store()?.conn())?;
+    let doc = ExportDocument::new(tasks.iter().map(|t| &t.spec), crate::clock::now_utc());
+    let Some(path) = output else {
+        ctx.print_json(&doc)?;
+        return Ok(0);
+    };
+    let mut text = serde_json::to_string_pretty(&doc)
+        .map_err(|e| Error::Failed(format!("cannot encode the export: {e}")))?;
+    text.push('\n');
+    write_atomically(path, text.as_bytes())?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "exported": tasks.len(),
+            "output": path.display().to_string(),
+        }))?;
+    } else if ctx.verbosity >= 0 {
+        ctx.print(&format!("exported {} task(s) to {}", tasks.len(), path.display()))?;
+    }
+    Ok(0)
+}
+
+/// Writes a file through a temporary file in the same directory and a rename, so a reader
+/// never sees half a document and a failure leaves the old file in place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    if path.is_dir() {
+        return Err(Error::invalid(
+            "--output",
+            path.display().to_string(),
+            "is a directory; give a file name",
+        ));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.orc-tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("write", path, e));
+    }
+    Ok(())
+}
+
+fn read_document(file: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let limit = transfer::MAX_DOCUMENT_BYTES as u64;
+    let mut bytes = Vec::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io("read", "standard input", e))?;
+    } else {
+        let f = std::fs::File::open(file).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::invalid("import file", file.display().to_string(), "no such file")
+            } else {
+                Error::io("read", file, e)
+            }
+        })?;
+        f.take(limit + 1).read_to_end(&mut bytes).map_err(|e| Error::io("read", file, e))?;
+    }
+    if bytes.len() as u64 > limit {
+        return Err(Error::invalid(
+            "import file",
+            file.display().to_string(),
+            format!("larger than {} MiB", limit / (1024 * 1024)),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn import(file: &Path, replace: bool, dry_run: bool, ctx: &mut Context<'_>) -> Result<i32> {
+    let source = file.display().to_string();
+    let bytes = read_document(file)?;
+    let text = transfer::decode_text(&bytes, &source)?;
+    let incoming = transfer::parse_document(&text, &source)?;
+    let command_line = ctx.command_line.clone();
+    let check = |existing: &[StoredTask]| -> Result<Vec<transfer::PlanEntry>> {
+        let plan = transfer::plan(existing, &incoming, replace)?;
+        let changed: Vec<&str> = incoming.iter().map(|t| t.name.as_str()).collect();
+        deps::check_graph(transfer::merged(existing, &incoming), &changed)?;
+        Ok(plan)
+    };
+    let plan = if dry_run {
+        let existing = repo::list(ctx.store()?.conn())?;
+        check(&existing)?
+    } else {
+        ctx.store()?.write(|tx| {
+            let existing = repo::list(tx)?;
+            let plan = check(&existing)?;
+            for (entry, spec) in plan.iter().zip(&incoming) {
+                match entry.action {
+                    ImportAction::Create => {
+                        repo::insert(tx, spec, &command_line)?;
+                    }
+                    ImportAction::Replace => {
+                        let current = repo::require(tx, &spec.name)?;
+                        repo::update(tx, &current, spec, &command_line)?;
+                    }
+                    ImportAction::Unchanged => {}
+                }
+            }
+            Ok::<_, Error>(plan)
+        })?
+    };
+    let count = |a: ImportAction| plan.iter().filter(|e| e.action == a).count();
+    let (created, replaced, unchanged) =
+        (count(ImportAction::Create), count(ImportAction::Replace), count(ImportAction::Unchanged));
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "dry_run": dry_run,
+            "plan": plan,
+            "created": created,
+            "replaced": replaced,
+            "unchanged": unchanged,
+        }))?;
+        return Ok(0);
+    }
+    if ctx.verbosity >= 0 {
+        let rows: Vec<Vec<String>> =
+            plan.iter().map(|e| vec![e.action.as_str().to_string(), e.name.clone()]).collect();
+        if !rows.is_empty() {
+            ctx.print_raw(&crate::render::table(&["ACTION", "NAME"], &rows))?;
+        }
+        let summary = format!("{created} to create, {replaced} to replace, {unchanged} unchanged");
+        if dry_run {
+            ctx.print(&format!("dry run: {summary}; nothing was changed"))?;
+        } else {
+            ctx.print(&format!(
+                "imported: {created} created, {replaced} replaced, {unchanged} unchanged; run \
+                 `orc schedule --all` to register the changes"
+            ))?;
+        }
+    }
+    Ok(0)
 }

@@ -2,7 +2,17 @@
 //!
 //! A [`TaskSpec`] is plain data; [`validate`] checks every field and returns an
 //! [`crate::Error::Invalid`] naming the field, the value and the rule.
+//!
+//! - [`validate`]: field rules (pure);
+//! - [`deps`]: the dependency grammar, the typed [`deps::Dependency`], cycle detection;
+//! - [`patch`]: flag text → [`TaskSpec`] for add and edit;
+//! - [`repo`]: the `tasks` table, with audit rows;
+//! - [`transfer`]: the export document and the import plan.
 
+pub mod deps;
+pub mod patch;
+pub mod repo;
+pub mod transfer;
 pub mod validate;
 
 use std::collections::BTreeMap;

@@ -5,9 +5,13 @@
 mod support;
 
 mod cli_basics;
+mod cron_cli;
 mod exec_db;
 mod exec_deps;
 mod exec_faults;
 mod exec_history;
 mod exec_support;
 mod execute;
+mod store;
+mod task_commands;
+mod task_input;
