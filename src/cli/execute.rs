@@ -149,7 +149,7 @@ fn summary(last: &RunRecord, rows: usize, code: i32) -> String {
 fn check_deps(name: &str, ctx: &mut Context<'_>) -> Result<i32> {
     let paths = ctx.paths()?.clone();
     let store = ctx.store()?;
-    let task = run::load_task(store.conn(), store.path(), name)?;
+    let task = run::load_task(store.conn(), name)?;
     let spec = &task.spec;
     let dir = crate::exec::env::workdir(spec, &paths.home).unwrap_or_else(|_| paths.home.clone());
     let env = crate::exec::env::child_env(std::env::vars_os(), spec, &[]);

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 
 use crate::clock;
 use crate::error::{Error, Result, exit};
@@ -49,21 +49,10 @@ pub struct StoredTask {
     pub spec: TaskSpec,
 }
 
-/// Loads a task by name (case-insensitive).
-pub fn load_task(conn: &Connection, path: &std::path::Path, name: &str) -> Result<StoredTask> {
-    let row: Option<(i64, bool, String)> = conn
-        .query_row("SELECT id, enabled, spec FROM tasks WHERE name = ?1", [name], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()
-        .map_err(|e| classify(path, "read task", e))?;
-    let Some((id, enabled, spec)) = row else {
-        return Err(Error::NotFound { what: "task", name: name.to_string() });
-    };
-    let spec: TaskSpec = serde_json::from_str(&spec).map_err(|e| {
-        Error::Failed(format!("the stored definition of task {name:?} is unreadable: {e}"))
-    })?;
-    Ok(StoredTask { id, enabled: enabled && spec.enabled, spec })
+/// Loads a task by name (case-insensitive); [`Error::NotFound`] (exit 3) when there is none.
+pub fn load_task(conn: &Connection, name: &str) -> Result<StoredTask> {
+    let stored = crate::task::repo::require(conn, name)?;
+    Ok(StoredTask { id: stored.id, enabled: stored.spec.enabled, spec: stored.spec })
 }
 
 /// Options of one execution.
@@ -145,7 +134,7 @@ pub fn execute(
     {
         tracing::debug!(error = %e, "cannot turn off the checkpoint on close");
     }
-    let task = load_task(store.conn(), store.path(), name)?;
+    let task = load_task(store.conn(), name)?;
     let spec = &task.spec;
     let now = clock::now();
 

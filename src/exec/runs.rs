@@ -498,6 +498,19 @@ pub fn running(conn: &Connection, task: Option<&str>) -> rusqlite::Result<Vec<Ru
     rows.collect()
 }
 
+/// The newest run of `task` that is over and was not skipped (the run `task:NAME` looks at).
+pub fn last_finished(conn: &Connection, task: &str) -> rusqlite::Result<Option<RunRecord>> {
+    conn.query_row(
+        &format!(
+            "SELECT {COLUMNS} FROM runs WHERE task = ?1 COLLATE NOCASE
+             AND status NOT IN ('RUNNING', 'SKIPPED') ORDER BY start DESC, id DESC LIMIT 1"
+        ),
+        [task],
+        from_row,
+    )
+    .optional()
+}
+
 /// The end of the newest successful run of `task`.
 pub fn last_success_end(conn: &Connection, task: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
     let end: Option<Option<String>> = conn
