@@ -288,7 +288,19 @@ pub fn execute(
         let written = db(store, "record run result", |tx| {
             runs::finish(tx, current, &result.finish)?;
             match &next {
-                Some((_, new)) => runs::insert_running(tx, new).map(Some),
+                Some((_, new)) => {
+                    let id = runs::insert_running(tx, new)?;
+                    let note = format!(
+                        "retry pending: attempt {} starts at {}",
+                        new.attempt,
+                        clock::to_local_human(new.start)
+                    );
+                    tx.execute(
+                        "UPDATE runs SET error = ?2 WHERE id = ?1",
+                        rusqlite::params![id, note],
+                    )?;
+                    Ok(Some(id))
+                }
                 None => Ok(None),
             }
         });

@@ -357,7 +357,7 @@ pub fn mark_started(
     start: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
     tx.execute(
-        "UPDATE runs SET child_pid = ?2, start = ?3 WHERE id = ?1",
+        "UPDATE runs SET child_pid = ?2, start = ?3, error = NULL WHERE id = ?1",
         params![id, child_pid, to_db_time(start)],
     )?;
     Ok(())
