@@ -136,7 +136,13 @@ CREATE TABLE legacy_map (
     PRIMARY KEY (kind, legacy_key)
 );
 "#,
-    // 3: the executor's lease details. `runs.pid`/`pid_started` identify the orc process that
+    // 3: what the OS scheduler showed for a registration orc made (schtasks: a hash of the
+    // localized trigger and settings columns of the verbose query), to notice hand edits that
+    // leave orc's definition hash in place.
+    r#"
+ALTER TABLE registrations ADD COLUMN observed TEXT;
+"#,
+    // 4: the executor's lease details. `runs.pid`/`pid_started` identify the orc process that
     // owns a RUNNING row (the lease); `child_pid` is the task's main process, for display and
     // for killing by hand. Index for slot lookups.
     r#"

@@ -12,6 +12,8 @@ mod exec_faults;
 mod exec_history;
 mod exec_support;
 mod execute;
+mod schedule;
+mod schtasks_real;
 mod store;
 mod task_commands;
 mod task_input;
