@@ -49,6 +49,7 @@ pub fn run(args: ExecuteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         scheduled: args.scheduled,
         dep_wait,
         kill_grace: args.kill_grace.map(Duration::from_secs).unwrap_or(run::DEFAULT_KILL_GRACE),
+        interactive: ctx.interactive && !args.scheduled,
     };
     let paths = ctx.paths()?.clone();
     ctx.store()?;

@@ -64,11 +64,18 @@ pub struct ExecOptions {
     pub dep_wait: Option<Duration>,
     /// Grace between the polite stop and the kill on timeout.
     pub kill_grace: Duration,
+    /// A person is at a terminal (the vault may ask for a passphrase). Never for scheduled runs.
+    pub interactive: bool,
 }
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        ExecOptions { scheduled: false, dep_wait: None, kill_grace: DEFAULT_KILL_GRACE }
+        ExecOptions {
+            scheduled: false,
+            dep_wait: None,
+            kill_grace: DEFAULT_KILL_GRACE,
+            interactive: false,
+        }
     }
 }
 
@@ -448,10 +455,12 @@ fn run_attempt(
     opts: &ExecOptions,
 ) -> AttemptResult {
     let start = clock::now_utc();
-    let secrets: Vec<(String, SecretValue)> = match env::resolve_secret_env(store, spec) {
-        Ok(s) => s,
-        Err(e) => return failed_before_start(start, format!("{SECRETS_UNAVAILABLE}: {}", e.0)),
-    };
+    let interactive = opts.interactive && !opts.scheduled;
+    let secrets: Vec<(String, SecretValue)> =
+        match env::resolve_secret_env(store, paths, spec, interactive) {
+            Ok(s) => s,
+            Err(e) => return failed_before_start(start, format!("{SECRETS_UNAVAILABLE}: {}", e.0)),
+        };
     let workdir = match workdir {
         Ok(w) => w.clone(),
         Err(e) => return failed_before_start(start, e.clone()),
