@@ -6,12 +6,14 @@ mod support;
 
 mod cli_basics;
 mod cron_cli;
+mod dashboard;
 mod exec_db;
 mod exec_deps;
 mod exec_faults;
 mod exec_history;
 mod exec_support;
 mod execute;
+mod migrate;
 mod schedule;
 mod schtasks_real;
 mod store;
