@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod duration;
 pub mod env_vars;
 pub mod error;
+pub mod exec;
 pub mod migrate;
 pub mod paths;
 pub mod render;
