@@ -1,23 +1,624 @@
 //! `orc schedule`: reconcile the OS scheduler with the database; list; validate.
 
+use std::io::IsTerminal;
+
+use chrono::{Local, TimeZone};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
 use super::Context;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use crate::scheduler::reconcile::{self, Action, EntryReport, Plan};
+use crate::scheduler::schtasks::{Remote, Schtasks, SchtasksBackend, TaskFolder};
+use crate::scheduler::{Backend, RenderEnv, SchedulerError};
+use crate::store::Store;
+use crate::task::TaskSpec;
 
 #[derive(Debug, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("mode").required(true).args(["task", "all", "list", "validate"])
+))]
 pub struct ScheduleArgs {
-    #[arg(long)]
+    /// Register (or update, or remove) one task's registration
+    #[arg(long, value_name = "NAME")]
     pub task: Option<String>,
+    /// Make the OS scheduler hold exactly the tasks of the database
     #[arg(long)]
     pub all: bool,
-    #[arg(long)]
+    /// Show the plan (with the full task XML under --json) and change nothing
+    #[arg(long, conflicts_with_all = ["list", "validate"])]
     pub dry_run: bool,
+    /// Re-register even registrations that look unchanged (e.g. after a run-as password change)
+    #[arg(long, conflicts_with_all = ["list", "validate"])]
+    pub force: bool,
+    /// Show the database and the OS scheduler side by side
     #[arg(long)]
     pub list: bool,
+    /// Check a task (definition, cron, dependencies, command, registration) without registering
     #[arg(long, value_name = "NAME")]
     pub validate: Option<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Remote Task Scheduler (`schtasks /S /U /P`).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct RemoteArgs {
+    /// Work on the Task Scheduler of another Windows machine (schtasks /S)
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Account to connect to --host as (schtasks /U); its password comes from the vault
+    #[arg(long, value_name = "USER", requires = "host")]
+    pub user: Option<String>,
+    /// Vault credential holding the --user password
+    #[arg(long, value_name = "CREDENTIAL", requires = "user")]
+    pub credential: Option<String>,
 }
 
 pub fn run(args: ScheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
-    let _ = (args, ctx);
-    Err(crate::error::Error::Failed("orc schedule: pending".into()))
+    if args.list {
+        return list(&args.remote, ctx);
+    }
+    if let Some(name) = &args.validate {
+        return validate(name, &args.remote, ctx);
+    }
+    let scope = match (&args.task, args.all) {
+        (Some(name), false) => {
+            crate::task::validate_name(name)?;
+            Scope::Task(name.clone())
+        }
+        (None, true) => Scope::All,
+        _ => return Err(Error::Usage("give either --task NAME or --all".into())),
+    };
+    reconcile_cmd(scope, args.dry_run, args.force, &args.remote, ctx)
+}
+
+/// Which tasks a reconcile covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope {
+    All,
+    Task(String),
+}
+
+impl Scope {
+    fn covers(&self, task: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Task(n) => n.eq_ignore_ascii_case(task),
+        }
+    }
+}
+
+/// The one place orc gets a secret from the vault for scheduling (run-as passwords and
+/// `--user` passwords). The vault is not part of this build yet, so it refuses clearly.
+pub(crate) fn vault_secret(_paths: &Paths, _store: &Store, name: &str) -> Result<Zeroizing<String>> {
+    Err(Error::Usage(format!(
+        "the password in vault credential {name:?} is needed, but this build of orc has no vault \
+         yet; nothing was changed"
+    )))
+}
+
+const HOST_RULE: &str = "a host is a computer name, a DNS name or an IP address \
+     (letters, digits, '.', '-', ':', at most 255 characters)";
+
+/// Builds the backend for this command: `ORC_BACKEND` else the platform's, local or `--host`.
+pub(crate) fn open_backend(
+    remote: &RemoteArgs,
+    paths: &Paths,
+    store: &Store,
+) -> Result<Box<dyn Backend>> {
+    let kind = crate::scheduler::backend_kind()?;
+    if kind != "schtasks" {
+        if remote.host.is_some() {
+            return Err(Error::Usage(format!(
+                "--host works only with the schtasks backend (this run uses {kind})"
+            )));
+        }
+        return Err(Error::Scheduler(SchedulerError::Unavailable {
+            program: kind.into(),
+            reason: format!(
+                "the {kind} backend is not part of this build; set {}=schtasks to use Task Scheduler",
+                crate::env_vars::ORC_BACKEND
+            ),
+        }));
+    }
+    let remote = match &remote.host {
+        None => None,
+        Some(host) => {
+            let ok = !host.is_empty()
+                && host.len() <= 255
+                && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+            if !ok {
+                return Err(Error::invalid("--host", host, HOST_RULE));
+            }
+            let password = match (&remote.user, &remote.credential) {
+                (Some(_), Some(cred)) => Some(vault_secret(paths, store, cred)?),
+                (Some(user), None) => {
+                    return Err(Error::Usage(format!(
+                        "--user {user} needs --credential NAME: the vault credential holding its \
+                         password (orc never prompts for it or takes it on the command line)"
+                    )));
+                }
+                _ => None,
+            };
+            Some(Remote { host: host.clone(), user: remote.user.clone(), password })
+        }
+    };
+    let folder = TaskFolder::from_config(store.conn())?;
+    let runner = Schtasks::new(Schtasks::locate()?, remote);
+    Ok(Box::new(SchtasksBackend::new(runner, folder, paths.tmp_dir())))
+}
+
+fn render_env<'a>(
+    paths: &Paths,
+    password_for: &'a dyn Fn(&str) -> Result<Zeroizing<String>>,
+) -> Result<RenderEnv<'a>> {
+    Ok(RenderEnv { exe: crate::scheduler::orc_exe()?, home: paths.home.clone(), password_for })
+}
+
+/// Renders every task in scope; refuses (nothing changed) when any cannot be registered.
+fn render_all(
+    backend: &dyn Backend,
+    tasks: &[TaskSpec],
+    env: &RenderEnv<'_>,
+) -> Result<Vec<crate::scheduler::Desired>> {
+    let mut desired = Vec::new();
+    let mut problems: Vec<(String, Error)> = Vec::new();
+    for spec in tasks {
+        match backend.render(spec, env) {
+            Ok(Some(d)) => desired.push(d),
+            Ok(None) => {}
+            Err(e) => problems.push((spec.name.clone(), e)),
+        }
+    }
+    match problems.len() {
+        0 => Ok(desired),
+        1 => {
+            let (name, e) = problems.remove(0);
+            Err(prefix_error(&name, e))
+        }
+        n => {
+            if let Some(pos) = problems.iter().position(|(_, e)| e.exit_code() != crate::error::exit::USAGE) {
+                let (name, e) = problems.remove(pos);
+                return Err(prefix_error(&name, e));
+            }
+            let list: Vec<String> = problems.iter().map(|(t, e)| format!("{t}: {e}")).collect();
+            Err(Error::Usage(format!(
+                "{n} tasks cannot be registered; nothing was changed:\n{}",
+                list.join("\n")
+            )))
+        }
+    }
+}
+
+fn prefix_error(task: &str, e: Error) -> Error {
+    match e {
+        Error::Invalid { field, value, rule } => {
+            Error::Invalid { field: format!("{field} of task {task}"), value, rule }
+        }
+        other => other,
+    }
+}
+
+fn reconcile_cmd(
+    scope: Scope,
+    dry_run: bool,
+    force: bool,
+    remote: &RemoteArgs,
+    ctx: &mut Context<'_>,
+) -> Result<i32> {
+    let paths = ctx.paths()?.clone();
+    let store = ctx.store()?;
+    let all_tasks = reconcile::load_tasks(store)?;
+    let in_scope: Vec<TaskSpec> = all_tasks.into_iter().filter(|t| scope.covers(&t.name)).collect();
+    let mut backend = open_backend(remote, &paths, store)?;
+    let (kind, host) = (backend.kind(), backend.host().to_string());
+
+    let store_ref: &Store = store;
+    let secrets = |name: &str| vault_secret(&paths, store_ref, name);
+    let env = render_env(&paths, &secrets)?;
+    let desired = render_all(backend.as_ref(), &in_scope, &env)?;
+
+    let registered: Vec<_> =
+        backend.registered()?.into_iter().filter(|r| scope.covers(&r.task)).collect();
+    if let Scope::Task(name) = &scope
+        && in_scope.is_empty()
+        && registered.is_empty()
+    {
+        return Err(Error::NotFound { what: "task", name: name.clone() });
+    }
+    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
+        .into_iter()
+        .filter(|h| scope.covers(&h.task))
+        .collect();
+    let mut plan = crate::scheduler::plan(&desired, &registered, &history);
+    if force {
+        for e in plan.entries.iter_mut().filter(|e| e.action == Action::Unchanged) {
+            e.action = Action::Update;
+            e.differences.push("forced".into());
+        }
+    }
+    for e in plan.entries.iter_mut().filter(|e| e.drift && e.action == Action::Update) {
+        e.details = match backend.drift_details(e) {
+            Ok(d) => d,
+            Err(err) => vec![format!("(details unavailable: {err})")],
+        };
+    }
+    let target = target_name(kind, &host);
+
+    if dry_run {
+        let rows = reconcile::report(&plan, None);
+        if ctx.json {
+            ctx.print_json(&rows)?;
+        } else if ctx.verbosity >= 0 {
+            print_rows(ctx, &rows, true)?;
+            ctx.print(&format!("dry run: {} — nothing was changed", summary(&plan, &target)))?;
+        }
+        return Ok(0);
+    }
+
+    let total = plan.changes().count();
+    let bar = progress_bar(total, ctx);
+    let mut on_progress = |done: usize, _total: usize| {
+        if let Some(b) = &bar {
+            b.set_position(done as u64);
+        }
+    };
+    let report = backend.apply(&plan, &mut on_progress)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let store = ctx.store()?;
+    reconcile::record(store, kind, &host, &plan, &report.outcomes)?;
+    let rows = reconcile::report(&plan, Some(&report.outcomes));
+    let mut outcomes = report.outcomes;
+    let failure = reconcile::first_failure(&mut outcomes);
+    if ctx.json {
+        ctx.print_json(&rows)?;
+    } else if ctx.verbosity >= 0 {
+        print_rows(ctx, &rows, ctx.verbosity > 0)?;
+        ctx.print(&summary(&plan, &target))?;
+    }
+    match failure {
+        Some(e) => Err(Error::Scheduler(e)),
+        None => Ok(0),
+    }
+}
+
+fn target_name(kind: &str, host: &str) -> String {
+    let what = if kind == "schtasks" { "Task Scheduler" } else { kind };
+    if host.is_empty() { format!("{what} on this computer") } else { format!("{what} on {host}") }
+}
+
+fn summary(plan: &Plan, target: &str) -> String {
+    let drift = plan.drifted();
+    let drift_note = if drift > 0 { format!(" ({drift} changed outside orc)") } else { String::new() };
+    format!(
+        "{}: {} created, {} updated{drift_note}, {} deleted, {} unchanged",
+        target,
+        plan.count(Action::Create),
+        plan.count(Action::Update),
+        plan.count(Action::Delete),
+        plan.count(Action::Unchanged),
+    )
+}
+
+fn print_rows(ctx: &mut Context<'_>, rows: &[EntryReport], show_unchanged: bool) -> Result<()> {
+    let shown: Vec<&EntryReport> =
+        rows.iter().filter(|r| show_unchanged || r.action != Action::Unchanged).collect();
+    if shown.is_empty() {
+        return Ok(());
+    }
+    let table: Vec<Vec<String>> = shown
+        .iter()
+        .map(|r| {
+            let mut note = Vec::new();
+            if r.drift {
+                note.push(format!("DRIFT: {} changed outside orc", r.differences.join(", ")));
+            } else if r.action == Action::Update {
+                note.push(r.differences.join(", "));
+            }
+            if r.exact == Some(false) {
+                note.push("inexact: orc execute filters extra slots".into());
+            }
+            if r.enabled == Some(false) {
+                note.push("disabled".into());
+            }
+            if let Some(e) = &r.error {
+                note.push(e.clone());
+            }
+            vec![r.task.clone(), r.action.as_str().into(), r.result.into(), r.path.clone(), note.join("; ")]
+        })
+        .collect();
+    ctx.print_raw(&crate::render::table(&["TASK", "ACTION", "RESULT", "REGISTRATION", "NOTE"], &table))?;
+    for r in shown.iter().filter(|r| !r.details.is_empty()) {
+        ctx.print(&format!("{} was changed outside orc:", r.task))?;
+        for d in &r.details {
+            ctx.print(&format!("  {d}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn progress_bar(total: usize, ctx: &Context<'_>) -> Option<indicatif::ProgressBar> {
+    const LONG_RUN: usize = 20;
+    if total < LONG_RUN || ctx.json || ctx.verbosity < 0 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} registering {pos}/{len} {wide_bar} {eta}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// One row of `orc schedule --list`.
+#[derive(Debug, Serialize)]
+struct ListRow {
+    task: String,
+    in_database: bool,
+    registered: bool,
+    /// Whether the registration matches what orc would register (`null` when unknown).
+    in_sync: Option<bool>,
+    path: String,
+    enabled: Option<bool>,
+    /// State as Windows prints it (localized words passed through).
+    state: Option<String>,
+    /// Next run from orc's cron engine (ISO 8601 with offset).
+    next_run: Option<String>,
+    /// Last run time exactly as Windows prints it (locale format; never parsed).
+    last_run: Option<String>,
+    last_result: Option<i64>,
+    last_result_hex: Option<String>,
+    last_result_meaning: Option<&'static str>,
+    orc_last_status: Option<String>,
+    orc_last_start: Option<String>,
+}
+
+fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
+    let paths = ctx.paths()?.clone();
+    let store = ctx.store()?;
+    let tasks = reconcile::load_tasks(store)?;
+    let last_runs = last_runs(store)?;
+    let mut backend = open_backend(remote, &paths, store)?;
+    // The password is not part of what is compared: do not touch the vault to list.
+    let no_secret = |_: &str| -> Result<Zeroizing<String>> { Ok(Zeroizing::new(String::new())) };
+    let env = render_env(&paths, &no_secret)?;
+    let registered = backend.registered()?;
+    let now = crate::clock::now().naive_local();
+
+    let mut rows = Vec::new();
+    for spec in &tasks {
+        let reg = registered.iter().find(|r| r.task.eq_ignore_ascii_case(&spec.name));
+        let desired = backend.render(spec, &env).ok().flatten();
+        let in_sync = match (reg, &desired) {
+            (Some(r), Some(d)) => {
+                Some(crate::scheduler::Fingerprint::differences(&d.expect, &r.seen).is_empty())
+            }
+            (None, Some(_)) => Some(false),
+            (None, None) => Some(true),
+            (Some(_), None) => Some(false),
+        };
+        let next_run = if spec.enabled && reg.is_some() {
+            crate::cron::CronExpr::parse(&spec.schedule)
+                .ok()
+                .and_then(|e| e.next_after(now))
+                .and_then(|n| Local.from_local_datetime(&n).earliest())
+                .map(|t| crate::clock::to_local_iso(t.with_timezone(&chrono::Utc)))
+        } else {
+            None
+        };
+        let (status, start) = last_runs
+            .iter()
+            .find(|(t, _, _)| t.eq_ignore_ascii_case(&spec.name))
+            .map(|(_, s, st)| (Some(s.clone()), st.clone()))
+            .unwrap_or((None, None));
+        rows.push(list_row(spec.name.clone(), true, reg, in_sync, backend.path_of(&spec.name), Some(spec.enabled), next_run, status, start));
+    }
+    for r in registered.iter().filter(|r| !tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&r.task))) {
+        rows.push(list_row(r.task.clone(), false, Some(r), Some(false), r.path.clone(), None, None, None, None));
+    }
+
+    if ctx.json {
+        ctx.print_json(&rows)?;
+        return Ok(0);
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let registered = match (r.in_database, r.registered, r.in_sync) {
+                (false, _, _) => "orphan (not in database)".to_string(),
+                (true, false, _) => "no".to_string(),
+                (true, true, Some(false)) => "yes, differs".to_string(),
+                (true, true, _) => "yes".to_string(),
+            };
+            let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+            let result = match (r.last_result, &r.last_result_hex, r.last_result_meaning) {
+                (None, _, _) => "-".to_string(),
+                (Some(v), Some(h), Some(m)) => format!("{v} ({h}: {m})"),
+                (Some(v), Some(h), None) => format!("{v} ({h})"),
+                (Some(v), None, Some(m)) => format!("{v} ({m})"),
+                (Some(v), None, None) => v.to_string(),
+            };
+            let orc = match (&r.orc_last_status, &r.orc_last_start) {
+                (Some(s), Some(t)) => format!("{s} {}", short_time(t)),
+                (Some(s), None) => s.clone(),
+                _ => "-".into(),
+            };
+            let next = r.next_run.as_deref().map(short_time).unwrap_or_else(|| "-".into());
+            vec![r.task.clone(), registered, dash(&r.state), next, dash(&r.last_run), result, orc]
+        })
+        .collect();
+    ctx.print_raw(&crate::render::table(
+        &["TASK", "REGISTERED", "STATE", "NEXT RUN", "LAST RUN (Windows)", "LAST RESULT", "ORC LAST RUN"],
+        &table,
+    ))?;
+    if rows.is_empty() {
+        ctx.print("no tasks in the database and none registered")?;
+    }
+    Ok(0)
+}
+
+fn short_time(iso: &str) -> String {
+    // 2026-03-01T02:30:00+01:00 → 2026-03-01 02:30
+    iso.get(..16).map(|s| s.replace('T', " ")).unwrap_or_else(|| iso.to_string())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn list_row(
+    task: String,
+    in_database: bool,
+    reg: Option<&crate::scheduler::Registered>,
+    in_sync: Option<bool>,
+    path: String,
+    enabled: Option<bool>,
+    next_run: Option<String>,
+    orc_last_status: Option<String>,
+    orc_last_start: Option<String>,
+) -> ListRow {
+    let last_result = reg.and_then(|r| r.last_result);
+    let (hex, meaning) = last_result.map(describe_result).unwrap_or((None, None));
+    ListRow {
+        task,
+        in_database,
+        registered: reg.is_some(),
+        in_sync,
+        path: reg.map(|r| r.path.clone()).unwrap_or(path),
+        enabled,
+        state: reg.and_then(|r| r.status.clone()),
+        next_run,
+        last_run: reg.and_then(|r| r.last_run.clone()),
+        last_result,
+        last_result_hex: hex,
+        last_result_meaning: meaning,
+        orc_last_status,
+        orc_last_start,
+    }
+}
+
+/// Task Scheduler's "Last Result": hex for HRESULT/NTSTATUS/SCHED_S codes, and what the
+/// well-known values mean.
+pub fn describe_result(code: i64) -> (Option<String>, Option<&'static str>) {
+    let unsigned = code as u32;
+    let meaning = match unsigned {
+        0 => Some("success"),
+        7 => Some("orc: dependencies not met"),
+        124 => Some("orc: timed out"),
+        0x0004_1300 => Some("ready"),
+        0x0004_1301 => Some("running"),
+        0x0004_1302 => Some("disabled"),
+        0x0004_1303 => Some("has not run yet"),
+        0x0004_1304 => Some("no more runs scheduled"),
+        0x0004_1306 => Some("terminated"),
+        0x0004_1325 => Some("queued"),
+        0x8007_0002 => Some("file not found"),
+        0x8007_0005 => Some("access denied"),
+        0x8004_131F => Some("an instance is already running"),
+        0x8007_10E0 => Some("refused by the operator or administrator"),
+        0xC000_013A => Some("interrupted (Ctrl-C or console closed)"),
+        0xC000_0005 => Some("crashed (access violation)"),
+        0xC000_0135 => Some("a DLL was not found"),
+        0xC000_00FD => Some("crashed (stack overflow)"),
+        0xC000_0409 => Some("crashed (buffer overrun)"),
+        _ => None,
+    };
+    let hex = (code < 0 || unsigned >= 0x0004_0000).then(|| format!("0x{unsigned:08X}"));
+    (hex, meaning)
+}
+
+/// (task, status, start ISO) of each task's latest run.
+fn last_runs(store: &Store) -> Result<Vec<(String, String, Option<String>)>> {
+    let mut stmt = store
+        .conn()
+        .prepare(
+            "SELECT task, status, start FROM runs r \
+             WHERE id = (SELECT max(id) FROM runs WHERE task = r.task COLLATE NOCASE)",
+        )
+        .map_err(|e| store.err("read runs", e))?;
+    let rows = stmt
+        .query_map([], |r| {
+            let start: String = r.get(2)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                crate::store::from_db_time(&start).map(crate::clock::to_local_iso),
+            ))
+        })
+        .map_err(|e| store.err("read runs", e))?;
+    rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| Error::Store(store.err("read runs", e)))
+}
+
+fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
+    crate::task::validate_name(name)?;
+    let paths = ctx.paths()?.clone();
+    let store = ctx.store()?;
+    let tasks = reconcile::load_tasks(store)?;
+    let spec = tasks
+        .iter()
+        .find(|t| t.name.eq_ignore_ascii_case(name))
+        .cloned()
+        .ok_or_else(|| Error::NotFound { what: "task", name: name.to_string() })?;
+    let names: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
+    let backend = open_backend(remote, &paths, store)?;
+    let store_ref: &Store = store;
+    let secrets = |c: &str| vault_secret(&paths, store_ref, c);
+    let env = render_env(&paths, &secrets)?;
+    let now = crate::clock::now().naive_local();
+    let report = crate::scheduler::validate::validate(&spec, &names, backend.as_ref(), &env, now);
+
+    if ctx.json {
+        ctx.print_json(&report)?;
+    } else {
+        ctx.print(&format!("task {} → {} ({})", report.task, report.path, report.backend))?;
+        for c in &report.checks {
+            let mark = if c.ok { "ok  " } else { "FAIL" };
+            let mut lines = c.detail.iter();
+            ctx.print(&format!("  {mark} {:<13} {}", c.check, lines.next().map(String::as_str).unwrap_or("")))?;
+            for l in lines {
+                ctx.print(&format!("       {:<13} {l}", ""))?;
+            }
+        }
+        for w in &report.warnings {
+            ctx.print(&format!("  note: {w}"))?;
+        }
+        if ctx.verbosity > 0
+            && let Some(d) = &report.definition
+        {
+            ctx.print(d)?;
+        }
+    }
+    if report.ok {
+        if !ctx.json {
+            ctx.print("valid: ready to schedule")?;
+        }
+        Ok(0)
+    } else {
+        Err(Error::Usage(format!(
+            "task {} has {} problem(s): {}",
+            report.task,
+            report.problems.len(),
+            report.problems.join("; ")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_results_are_explained() {
+        assert_eq!(describe_result(0), (None, Some("success")));
+        assert_eq!(describe_result(1), (None, None));
+        assert_eq!(describe_result(267_011), (Some("0x00041303".into()), Some("has not run yet")));
+        assert_eq!(describe_result(-2_147_024_894), (Some("0x80070002".into()), Some("file not found")));
+        assert_eq!(
+            describe_result(-1_073_741_510),
+            (Some("0xC000013A".into()), Some("interrupted (Ctrl-C or console closed)"))
+        );
+        assert_eq!(describe_result(3_221_225_786), describe_result(-1_073_741_510));
+    }
 }

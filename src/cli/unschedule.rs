@@ -1,17 +1,98 @@
-//! `orc unschedule`: remove registrations from the OS scheduler.
+//! `orc unschedule`: remove registrations from the OS scheduler (only orc's own).
 
 use super::Context;
-use crate::error::Result;
+use super::schedule::{RemoteArgs, open_backend};
+use crate::error::{Error, Result};
+use crate::scheduler::reconcile::{self, Action};
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["task", "all"])))]
 pub struct UnscheduleArgs {
-    #[arg(long)]
+    /// Remove one task's registration (the task stays in the database)
+    #[arg(long, value_name = "NAME")]
     pub task: Option<String>,
+    /// Remove every registration in orc's folder (tasks stay in the database)
     #[arg(long)]
     pub all: bool,
+    /// Show what would be removed and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
-    let _ = (args, ctx);
-    Err(crate::error::Error::Failed("orc unschedule: pending".into()))
+    if let Some(name) = &args.task {
+        crate::task::validate_name(name)?;
+    }
+    let covers = |task: &str| match &args.task {
+        Some(n) => n.eq_ignore_ascii_case(task),
+        None => true,
+    };
+    let paths = ctx.paths()?.clone();
+    let store = ctx.store()?;
+    let mut backend = open_backend(&args.remote, &paths, store)?;
+    let (kind, host) = (backend.kind(), backend.host().to_string());
+    let registered: Vec<_> = backend.registered()?.into_iter().filter(|r| covers(&r.task)).collect();
+    let history: Vec<_> =
+        reconcile::load_history(store, kind, &host)?.into_iter().filter(|h| covers(&h.task)).collect();
+    let plan = crate::scheduler::plan(&[], &registered, &history);
+
+    if args.dry_run {
+        let rows = reconcile::report(&plan, None);
+        if ctx.json {
+            ctx.print_json(&rows)?;
+        } else {
+            for r in &rows {
+                ctx.print(&format!("would delete {}", r.path))?;
+            }
+            ctx.print(&format!("dry run: {} registration(s) would be removed; nothing was changed", rows.len()))?;
+        }
+        return Ok(0);
+    }
+
+    let report = backend.apply(&plan, &mut |_, _| {})?;
+    let store = ctx.store()?;
+    reconcile::record(store, kind, &host, &plan, &report.outcomes)?;
+    // Forget registrations orc remembered but Windows no longer has (deleted by hand).
+    let gone: Vec<String> = history
+        .iter()
+        .filter(|h| !registered.iter().any(|r| r.task.eq_ignore_ascii_case(&h.task)))
+        .map(|h| h.task.clone())
+        .collect();
+    if !gone.is_empty() {
+        let path = store.path().to_path_buf();
+        store.write(|tx| -> Result<()> {
+            for t in &gone {
+                tx.execute(
+                    "DELETE FROM registrations WHERE backend = ?1 AND host = ?2 AND task = ?3",
+                    [kind, host.as_str(), t.as_str()],
+                )
+                .map_err(|e| crate::store::classify(&path, "forget registration", e))?;
+            }
+            Ok(())
+        })?;
+    }
+    let rows = reconcile::report(&plan, Some(&report.outcomes));
+    let mut outcomes = report.outcomes;
+    let failure = reconcile::first_failure(&mut outcomes);
+    if ctx.json {
+        ctx.print_json(&rows)?;
+    } else if ctx.verbosity >= 0 {
+        for r in rows.iter().filter(|r| r.action == Action::Delete) {
+            match &r.error {
+                None => ctx.print(&format!("deleted {}", r.path))?,
+                Some(e) => ctx.print(&format!("NOT deleted {}: {e}", r.path))?,
+            }
+        }
+        let deleted = rows.iter().filter(|r| r.result == "ok").count();
+        match (&args.task, rows.is_empty()) {
+            (Some(n), true) => ctx.print(&format!("{n} is not registered; nothing to remove"))?,
+            _ => ctx.print(&format!("{deleted} registration(s) removed"))?,
+        }
+    }
+    match failure {
+        Some(e) => Err(Error::Scheduler(e)),
+        None => Ok(0),
+    }
 }

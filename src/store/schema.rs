@@ -136,4 +136,10 @@ CREATE TABLE legacy_map (
     PRIMARY KEY (kind, legacy_key)
 );
 "#,
+    // 3: what the OS scheduler showed for a registration orc made (schtasks: a hash of the
+    // localized trigger and settings columns of the verbose query), to notice hand edits that
+    // leave orc's definition hash in place.
+    r#"
+ALTER TABLE registrations ADD COLUMN observed TEXT;
+"#,
 ];

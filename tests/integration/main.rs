@@ -5,6 +5,7 @@
 mod support;
 
 mod cli_basics;
+mod schedule;
 mod store;
 mod task_commands;
 mod task_input;

@@ -55,6 +55,7 @@ impl Env {
     pub fn with_fake_schtasks(&mut self) -> &mut Self {
         let root = self.root().join("schtasks");
         std::fs::create_dir_all(&root).unwrap();
+        self.set_env("ORC_BACKEND", "schtasks");
         self.set_env("ORC_SCHTASKS", helper_exe("fake_schtasks"));
         self.set_env("FAKE_SCHTASKS_ROOT", root);
         self
@@ -99,7 +100,15 @@ impl Env {
         for (name, _) in orc::env_vars::ALL {
             cmd.env_remove(name);
         }
-        for var in ["FAKE_SCHTASKS_ROOT", "FAKE_SCHTASKS_MODE", "FAKE_SCHTASKS_LOCALE", "TZ"] {
+        for var in [
+            "FAKE_SCHTASKS_ROOT",
+            "FAKE_SCHTASKS_MODE",
+            "FAKE_SCHTASKS_LOCALE",
+            "FAKE_SCHTASKS_CALL_LOG",
+            "FAKE_SCHTASKS_DELAY_MS",
+            "FAKE_SCHTASKS_RUN",
+            "TZ",
+        ] {
             cmd.env_remove(var);
         }
         cmd.env("ORC_HOME", self.home());

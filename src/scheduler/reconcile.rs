@@ -1,0 +1,531 @@
+//! Backend-independent reconciliation: the pure [`plan`], loading tasks and orc's
+//! registration history from the store, recording what was applied, and the report rows
+//! (human table and `--json`).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::{Desired, Fingerprint, History, Outcome, Registered, SchedulerError};
+use crate::error::{Error, Result};
+use crate::store::{Store, StoreError};
+use crate::task::TaskSpec;
+
+/// What to do with one registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    Unchanged,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One line of a [`Plan`].
+#[derive(Debug, Clone)]
+pub struct PlanEntry {
+    /// The orc task name.
+    pub task: String,
+    /// The registration's identity (schtasks: task path).
+    pub path: String,
+    pub action: Action,
+    /// The OS scheduler holds something orc did not register: edited or deleted by hand, or
+    /// registered by someone else.
+    pub drift: bool,
+    /// Which compared fields differ (`definition`, `command`, `working directory`,
+    /// `enabled state`, `triggers`), or `missing` for a registration deleted outside orc.
+    pub differences: Vec<String>,
+    /// What orc registers (absent for `delete`).
+    pub desired: Option<Desired>,
+    /// What the OS scheduler showed (absent for `create`).
+    pub seen: Option<Fingerprint>,
+    /// The hash orc last recorded registering for this task, if any.
+    pub last_hash: Option<String>,
+    /// The observed print orc recorded for that registration, if any.
+    pub last_observed: Option<String>,
+    /// Human-readable drift details from the backend (filled by the caller, optional).
+    pub details: Vec<String>,
+}
+
+/// The changes that make the OS scheduler match the database.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub entries: Vec<PlanEntry>,
+}
+
+impl Plan {
+    /// Entries that need a change (create, update or delete).
+    pub fn changes(&self) -> impl Iterator<Item = (usize, &PlanEntry)> {
+        self.entries.iter().enumerate().filter(|(_, e)| e.action != Action::Unchanged)
+    }
+
+    /// Number of entries with this action.
+    pub fn count(&self, action: Action) -> usize {
+        self.entries.iter().filter(|e| e.action == action).count()
+    }
+
+    /// Number of drifted entries.
+    pub fn drifted(&self) -> usize {
+        self.entries.iter().filter(|e| e.drift).count()
+    }
+}
+
+/// Decides, per task, what to change. Pure.
+///
+/// * desired, not registered → `create` (drift when orc's history says it had registered it:
+///   it was deleted outside orc);
+/// * registered, not desired → `delete`;
+/// * both, fingerprints equal → `unchanged`, unless orc recorded an observed print for its own
+///   registration and the OS now shows another one (`triggers or settings`: edited by hand);
+/// * both, fingerprints differ → `update`; drift when the registration is not what orc last
+///   registered: no history, a different hash than the recorded one, or the recorded hash with
+///   other fields that differ although the definition did not change.
+///
+/// Names are compared case-insensitively (Task Scheduler and orc task names both are).
+pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History]) -> Plan {
+    let key = |s: &str| s.to_ascii_lowercase();
+    let hist: HashMap<String, &History> = history.iter().map(|h| (key(&h.task), h)).collect();
+    let regs: HashMap<String, &Registered> = registered.iter().map(|r| (key(&r.task), r)).collect();
+    let wanted: HashMap<String, &Desired> = desired.iter().map(|d| (key(&d.task), d)).collect();
+    let mut entries = Vec::new();
+
+    for d in desired {
+        let k = key(&d.task);
+        let last_hash = hist.get(&k).map(|h| h.hash.clone());
+        let last_observed = hist.get(&k).and_then(|h| h.observed.clone());
+        let entry = match regs.get(&k) {
+            None => PlanEntry {
+                task: d.task.clone(),
+                path: d.path.clone(),
+                action: Action::Create,
+                drift: last_hash.is_some(),
+                differences: if last_hash.is_some() { vec!["missing".into()] } else { vec![] },
+                desired: Some(d.clone()),
+                seen: None,
+                last_hash,
+                last_observed,
+                details: Vec::new(),
+            },
+            Some(r) => {
+                let mut diffs = Fingerprint::differences(&d.expect, &r.seen);
+                let ours_unchanged = last_hash.as_deref() == Some(d.hash.as_str())
+                    && r.seen.hash.as_deref() == Some(d.hash.as_str());
+                if diffs.is_empty()
+                    && ours_unchanged
+                    && last_observed.is_some()
+                    && r.seen.observed.is_some()
+                    && last_observed != r.seen.observed
+                {
+                    diffs.push("triggers or settings");
+                }
+                let (action, drift) = if diffs.is_empty() {
+                    (Action::Unchanged, false)
+                } else {
+                    let drift = match &last_hash {
+                        None => true,
+                        Some(h) if r.seen.hash.as_deref() != Some(h.as_str()) => true,
+                        // The recorded definition is still there; if it is also what orc wants,
+                        // something else about it was changed by hand.
+                        Some(h) => h == &d.hash,
+                    };
+                    (Action::Update, drift)
+                };
+                PlanEntry {
+                    task: d.task.clone(),
+                    path: r.path.clone(),
+                    action,
+                    drift,
+                    differences: diffs.into_iter().map(String::from).collect(),
+                    desired: Some(d.clone()),
+                    seen: Some(r.seen.clone()),
+                    last_hash,
+                    last_observed,
+                    details: Vec::new(),
+                }
+            }
+        };
+        entries.push(entry);
+    }
+    for r in registered {
+        let k = key(&r.task);
+        if wanted.contains_key(&k) {
+            continue;
+        }
+        entries.push(PlanEntry {
+            task: r.task.clone(),
+            path: r.path.clone(),
+            action: Action::Delete,
+            drift: false,
+            differences: Vec::new(),
+            desired: None,
+            seen: Some(r.seen.clone()),
+            last_hash: hist.get(&k).map(|h| h.hash.clone()),
+            last_observed: hist.get(&k).and_then(|h| h.observed.clone()),
+            details: Vec::new(),
+        });
+    }
+    entries.sort_by(|a, b| key(&a.task).cmp(&key(&b.task)).then(a.path.cmp(&b.path)));
+    Plan { entries }
+}
+
+/// Every task of the database, by name.
+pub fn load_tasks(store: &Store) -> Result<Vec<TaskSpec>> {
+    let conn = store.conn();
+    let mut stmt = conn
+        .prepare("SELECT name, enabled, spec FROM tasks ORDER BY name COLLATE NOCASE")
+        .map_err(|e| store.err("read tasks", e))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?))
+        })
+        .map_err(|e| store.err("read tasks", e))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (name, enabled, spec) = row.map_err(|e| store.err("read tasks", e))?;
+        let mut spec: TaskSpec = serde_json::from_str(&spec).map_err(|e| {
+            Error::Store(StoreError::Corrupt {
+                path: store.path().to_path_buf(),
+                message: format!("task {name:?} has an unreadable definition: {e}"),
+            })
+        })?;
+        spec.enabled = enabled;
+        out.push(spec);
+    }
+    Ok(out)
+}
+
+/// orc's record of what it registered with this backend on this host.
+pub fn load_history(store: &Store, backend: &str, host: &str) -> Result<Vec<History>> {
+    let conn = store.conn();
+    let mut stmt = conn
+        .prepare(
+            "SELECT task, path, definition_hash, observed FROM registrations \
+             WHERE backend = ?1 AND host = ?2 ORDER BY task",
+        )
+        .map_err(|e| store.err("read registrations", e))?;
+    let rows = stmt
+        .query_map([backend, host], |r| {
+            Ok(History { task: r.get(0)?, path: r.get(1)?, hash: r.get(2)?, observed: r.get(3)? })
+        })
+        .map_err(|e| store.err("read registrations", e))?;
+    rows.collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Store(store.err("read registrations", e)))
+}
+
+/// Records in the `registrations` table what was applied successfully (and what unchanged
+/// registrations hold, when orc's record was missing or stale, including the observed print
+/// the first time orc sees its own registration unchanged). One transaction, after every
+/// scheduler process has finished.
+pub fn record(
+    store: &mut Store,
+    backend: &str,
+    host: &str,
+    plan: &Plan,
+    outcomes: &[Outcome],
+) -> Result<()> {
+    let ok: HashMap<usize, bool> = outcomes.iter().map(|o| (o.index, o.result.is_ok())).collect();
+    let now = crate::store::now_utc();
+    let path = store.path().to_path_buf();
+    let err = move |e: rusqlite::Error| crate::store::classify(&path, "record registrations", e);
+    store.write(|tx| -> Result<()> {
+        for (i, e) in plan.entries.iter().enumerate() {
+            let succeeded = ok.get(&i).copied().unwrap_or(false);
+            match (e.action, &e.desired) {
+                (Action::Delete, _) if succeeded => {
+                    tx.execute(
+                        "DELETE FROM registrations WHERE backend = ?1 AND host = ?2 AND task = ?3",
+                        [backend, host, e.task.as_str()],
+                    )
+                    .map_err(&err)?;
+                }
+                (Action::Create | Action::Update, Some(d)) if succeeded => {
+                    // What Windows shows for it is learnt at the next unchanged reconcile.
+                    upsert(tx, backend, host, d, None, &now).map_err(&err)?;
+                }
+                (Action::Unchanged, Some(d)) => {
+                    let seen = e.seen.as_ref().and_then(|s| s.observed.clone());
+                    let stale = e.last_hash.as_deref() != Some(d.hash.as_str());
+                    if stale || (e.last_observed.is_none() && seen.is_some()) {
+                        upsert(tx, backend, host, d, seen.as_deref(), &now).map_err(&err)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    })
+}
+
+fn upsert(
+    tx: &rusqlite::Transaction<'_>,
+    backend: &str,
+    host: &str,
+    d: &Desired,
+    observed: Option<&str>,
+    now: &str,
+) -> rusqlite::Result<usize> {
+    tx.execute(
+        "INSERT INTO registrations \
+         (backend, host, task, path, definition_hash, registered_at, observed) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (backend, host, task) DO UPDATE SET path = excluded.path, \
+         definition_hash = excluded.definition_hash, registered_at = excluded.registered_at, \
+         observed = excluded.observed",
+        rusqlite::params![backend, host, d.task, d.path, d.hash, now, observed],
+    )
+}
+
+/// One line of the report (`orc schedule` output and `--json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryReport {
+    pub task: String,
+    pub action: Action,
+    pub path: String,
+    pub drift: bool,
+    /// `null` for deletions.
+    pub exact: Option<bool>,
+    pub triggers: Option<usize>,
+    pub enabled: Option<bool>,
+    pub differences: Vec<String>,
+    pub details: Vec<String>,
+    pub notes: Vec<String>,
+    /// `planned` (dry run), `ok`, `failed`, `not attempted` or `unchanged`.
+    pub result: &'static str,
+    pub error: Option<String>,
+    /// The full definition orc registers (task XML); `null` for deletions.
+    pub xml: Option<String>,
+}
+
+/// The report rows for a plan and (unless it was a dry run) the outcomes of applying it.
+pub fn report(plan: &Plan, outcomes: Option<&[Outcome]>) -> Vec<EntryReport> {
+    let by_index: HashMap<usize, &std::result::Result<(), SchedulerError>> =
+        outcomes.unwrap_or(&[]).iter().map(|o| (o.index, &o.result)).collect();
+    plan.entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let (result, error) = if e.action == Action::Unchanged {
+                ("unchanged", None)
+            } else if outcomes.is_none() {
+                ("planned", None)
+            } else {
+                match by_index.get(&i) {
+                    Some(Ok(())) => ("ok", None),
+                    Some(Err(SchedulerError::NotAttempted { reason })) => {
+                        ("not attempted", Some(reason.clone()))
+                    }
+                    Some(Err(err)) => ("failed", Some(err.to_string())),
+                    None => ("not attempted", Some("the backend did not report it".into())),
+                }
+            };
+            EntryReport {
+                task: e.task.clone(),
+                action: e.action,
+                path: e.path.clone(),
+                drift: e.drift,
+                exact: e.desired.as_ref().map(|d| d.exact),
+                triggers: e.desired.as_ref().map(|d| d.triggers),
+                enabled: e.desired.as_ref().map(|d| d.enabled),
+                differences: e.differences.clone(),
+                details: e.details.clone(),
+                notes: e.desired.as_ref().map(|d| d.notes.clone()).unwrap_or_default(),
+                result,
+                error,
+                xml: e.desired.as_ref().map(|d| d.definition.clone()),
+            }
+        })
+        .collect()
+}
+
+/// The first failure among the outcomes (the one the command exits with).
+pub fn first_failure(outcomes: &mut Vec<Outcome>) -> Option<SchedulerError> {
+    let pos = outcomes
+        .iter()
+        .position(|o| matches!(&o.result, Err(e) if !matches!(e, SchedulerError::NotAttempted { .. })))?;
+    outcomes.remove(pos).result.err()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(hash: &str, enabled: bool) -> Fingerprint {
+        Fingerprint {
+            hash: Some(hash.into()),
+            command: Some("orc execute".into()),
+            workdir: Some("C:\\w".into()),
+            enabled: Some(enabled),
+            triggers: Some(1),
+            observed: Some("seen-1".into()),
+        }
+    }
+
+    fn desired(task: &str, hash: &str, enabled: bool) -> Desired {
+        Desired {
+            task: task.into(),
+            path: format!("\\Orchestrator\\Orc_{task}"),
+            enabled,
+            definition: format!("<Task>{task}</Task>"),
+            hash: hash.into(),
+            expect: fp(hash, enabled),
+            exact: true,
+            triggers: 1,
+            notes: vec![],
+            logon: None,
+        }
+    }
+
+    fn reg(task: &str, seen: Fingerprint) -> Registered {
+        Registered {
+            task: task.into(),
+            path: format!("\\Orchestrator\\Orc_{task}"),
+            seen,
+            ..Registered::default()
+        }
+    }
+
+    fn hist(task: &str, hash: &str) -> History {
+        History {
+            task: task.into(),
+            path: format!("\\Orchestrator\\Orc_{task}"),
+            hash: hash.into(),
+            observed: None,
+        }
+    }
+
+    fn find<'a>(p: &'a Plan, task: &str) -> &'a PlanEntry {
+        p.entries.iter().find(|e| e.task == task).unwrap()
+    }
+
+    #[test]
+    fn creates_updates_deletes_and_leaves_unchanged() {
+        let d = vec![desired("a", "h1", true), desired("b", "h2", true), desired("c", "h3", true)];
+        let r = vec![reg("b", fp("h2", true)), reg("c", fp("old", true)), reg("z", fp("hz", true))];
+        let h = vec![hist("b", "h2"), hist("c", "old"), hist("z", "hz")];
+        let p = plan(&d, &r, &h);
+        let actions: Vec<_> = p.entries.iter().map(|e| (e.task.as_str(), e.action, e.drift)).collect();
+        assert_eq!(
+            actions,
+            vec![
+                ("a", Action::Create, false),
+                ("b", Action::Unchanged, false),
+                ("c", Action::Update, false),
+                ("z", Action::Delete, false),
+            ]
+        );
+        assert_eq!(find(&p, "c").differences, vec!["definition"]);
+        assert_eq!(p.changes().count(), 3);
+    }
+
+    #[test]
+    fn hand_edits_are_drift() {
+        // Same hash as recorded and desired, but disabled by hand in the console.
+        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("h", false))], &[hist("a", "h")]);
+        let e = find(&p, "a");
+        assert_eq!((e.action, e.drift), (Action::Update, true));
+        assert_eq!(e.differences, vec!["enabled state"]);
+
+        // The registration carries a hash orc never recorded.
+        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("x", true))], &[hist("a", "h")]);
+        assert!(find(&p, "a").drift);
+
+        // Description rewritten: no hash at all.
+        let mut seen = fp("h", true);
+        seen.hash = None;
+        let p = plan(&[desired("a", "h", true)], &[reg("a", seen)], &[hist("a", "h")]);
+        assert!(find(&p, "a").drift);
+
+        // orc has no record of registering it.
+        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("other", true))], &[]);
+        assert!(find(&p, "a").drift);
+
+        // Deleted by hand.
+        let p = plan(&[desired("a", "h", true)], &[], &[hist("a", "h")]);
+        let e = find(&p, "a");
+        assert_eq!((e.action, e.drift), (Action::Create, true));
+        assert_eq!(e.differences, vec!["missing"]);
+    }
+
+    #[test]
+    fn hand_edits_invisible_to_the_fingerprint_are_caught_by_the_observed_print() {
+        let mut h = hist("a", "h");
+        // First sighting: nothing recorded yet, so nothing to compare.
+        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
+        assert_eq!(find(&p, "a").action, Action::Unchanged);
+        h.observed = Some("seen-1".into());
+        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
+        assert_eq!(find(&p, "a").action, Action::Unchanged);
+        let mut seen = fp("h", true);
+        seen.observed = Some("seen-2".into()); // e.g. a trigger moved from 02:30 to 03:45
+        let p = plan(&[desired("a", "h", true)], &[reg("a", seen.clone())], std::slice::from_ref(&h));
+        let e = find(&p, "a");
+        assert_eq!((e.action, e.drift), (Action::Update, true));
+        assert_eq!(e.differences, vec!["triggers or settings"]);
+        // After a database change the print is not compared (it is expected to change).
+        let p = plan(&[desired("a", "h2", true)], &[reg("a", seen)], std::slice::from_ref(&h));
+        let e = find(&p, "a");
+        assert_eq!((e.action, e.drift, e.differences.clone()), (Action::Update, false, vec!["definition".to_string()]));
+    }
+
+    #[test]
+    fn a_database_change_is_not_drift() {
+        // Registered what orc recorded; the task changed in the database since.
+        let p = plan(&[desired("a", "new", false)], &[reg("a", fp("old", true))], &[hist("a", "old")]);
+        let e = find(&p, "a");
+        assert_eq!((e.action, e.drift), (Action::Update, false));
+        assert_eq!(e.differences, vec!["definition", "enabled state"]);
+    }
+
+    #[test]
+    fn names_match_case_insensitively_and_output_is_sorted() {
+        let p = plan(
+            &[desired("Beta", "h", true), desired("alpha", "h", true)],
+            &[reg("BETA", fp("h", true))],
+            &[],
+        );
+        assert_eq!(p.entries[0].task, "alpha");
+        assert_eq!(p.entries[1].action, Action::Unchanged);
+        assert_eq!(p.entries.len(), 2);
+    }
+
+    #[test]
+    fn empty_desired_deletes_everything_registered() {
+        let p = plan(&[], &[reg("a", fp("h", true)), reg("b", fp("h", true))], &[]);
+        assert_eq!(p.count(Action::Delete), 2);
+        assert_eq!(p.drifted(), 0);
+    }
+
+    #[test]
+    fn report_rows_carry_outcomes() {
+        let p = plan(&[desired("a", "h", true), desired("b", "h", true)], &[], &[]);
+        let planned = report(&p, None);
+        assert!(planned.iter().all(|r| r.result == "planned" && r.xml.is_some()));
+        let outcomes = vec![
+            Outcome { index: 0, result: Ok(()) },
+            Outcome {
+                index: 1,
+                result: Err(SchedulerError::Failed {
+                    program: "schtasks".into(),
+                    args: "/Create".into(),
+                    code: 1,
+                    stderr: "ERROR: boom".into(),
+                }),
+            },
+        ];
+        let rows = report(&p, Some(&outcomes));
+        assert_eq!(rows[0].result, "ok");
+        assert_eq!(rows[1].result, "failed");
+        assert!(rows[1].error.as_deref().unwrap().contains("boom"));
+    }
+}
