@@ -142,4 +142,11 @@ CREATE TABLE legacy_map (
     r#"
 ALTER TABLE registrations ADD COLUMN observed TEXT;
 "#,
+    // 4: the executor's lease details. `runs.pid`/`pid_started` identify the orc process that
+    // owns a RUNNING row (the lease); `child_pid` is the task's main process, for display and
+    // for killing by hand. Index for slot lookups.
+    r#"
+ALTER TABLE runs ADD COLUMN child_pid INTEGER;
+CREATE INDEX runs_by_task_slot ON runs(task, slot);
+"#,
 ];

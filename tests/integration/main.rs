@@ -5,6 +5,12 @@
 mod support;
 
 mod cli_basics;
+mod exec_db;
+mod exec_deps;
+mod exec_faults;
+mod exec_history;
+mod exec_support;
+mod execute;
 mod schedule;
 mod store;
 mod task_commands;
