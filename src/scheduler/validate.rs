@@ -93,7 +93,14 @@ pub fn validate(
                 }
             }
             let mut detail = vec![format!("{:?}: {}", spec.schedule, expr.describe())];
-            detail.push(format!(
+            if backend.kind() == "crontab" {
+                detail.push(
+                    "one crontab line: cron starts it at exactly these minutes, in the system's \
+                     local time zone"
+                        .to_string(),
+                );
+            } else {
+                detail.push(format!(
                 "{} Task Scheduler trigger(s), {}",
                 plan.triggers.len(),
                 if plan.exact {
@@ -104,13 +111,16 @@ pub fn validate(
                         .to_string()
                 }
             ));
+            }
             let never = next.is_empty();
             if never {
                 detail.push("the expression never fires".into());
             } else {
                 detail.push(format!("next: {}", next.join(", ")));
             }
-            warnings.extend(plan.notes.iter().cloned());
+            if backend.kind() != "crontab" {
+                warnings.extend(plan.notes.iter().cloned());
+            }
             if !spec.enabled {
                 warnings.push("the task is disabled: it is registered disabled and does not run".into());
             }
