@@ -5,6 +5,8 @@
 mod support;
 
 mod cli_basics;
+mod crontab;
+mod crontab_real;
 mod exec_db;
 mod exec_deps;
 mod exec_faults;
