@@ -88,7 +88,12 @@ pub enum Command {
     /// Database maintenance: backup, restore, check, prune
     #[command(subcommand)]
     Db(db::DbCommand),
-    /// Local web dashboard
+    /// Local web dashboard (read-only)
+    ///
+    /// Serves a read-only web view of tasks and runs on http://127.0.0.1:5000/. It has NO
+    /// authentication: anyone who can reach the address can read task definitions (commands,
+    /// environment values, secret names) and run output, so it listens on loopback only
+    /// unless --allow-remote is given. Stop it with Ctrl+C.
     Dashboard(dashboard::DashboardArgs),
     /// Shell completion scripts
     Completions(completions::CompletionsArgs),

@@ -92,8 +92,16 @@ impl Scope {
 }
 
 /// The one place orc gets a secret from the vault for scheduling (run-as passwords and
-/// `--user` passwords). The vault is not part of this build yet, so it refuses clearly.
-pub(crate) fn vault_secret(_paths: &Paths, _store: &Store, name: &str) -> Result<Zeroizing<String>> {
+/// `--user` passwords). The vault is not part of this build yet, so it refuses clearly; once
+/// it is merged this becomes
+/// `crate::vault::get(store, paths, interactive, name, crate::vault::Purpose::RunAs)` with the
+/// secret copied into a `Zeroizing<String>`.
+pub(crate) fn vault_secret(
+    _paths: &Paths,
+    _store: &Store,
+    _interactive: bool,
+    name: &str,
+) -> Result<Zeroizing<String>> {
     Err(Error::Usage(format!(
         "the password in vault credential {name:?} is needed, but this build of orc has no vault \
          yet; nothing was changed"
@@ -108,6 +116,7 @@ pub(crate) fn open_backend(
     remote: &RemoteArgs,
     paths: &Paths,
     store: &Store,
+    interactive: bool,
 ) -> Result<Box<dyn Backend>> {
     let kind = crate::scheduler::backend_kind()?;
     if kind == "crontab" {
@@ -124,12 +133,14 @@ pub(crate) fn open_backend(
         Some(host) => {
             let ok = !host.is_empty()
                 && host.len() <= 255
-                && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
             if !ok {
                 return Err(Error::invalid("--host", host, HOST_RULE));
             }
             let password = match (&remote.user, &remote.credential) {
-                (Some(_), Some(cred)) => Some(vault_secret(paths, store, cred)?),
+                (Some(_), Some(cred)) => Some(vault_secret(paths, store, interactive, cred)?),
                 (Some(user), None) => {
                     return Err(Error::Usage(format!(
                         "--user {user} needs --credential NAME: the vault credential holding its \
@@ -175,7 +186,9 @@ fn render_all(
             Err(prefix_error(&name, e))
         }
         n => {
-            if let Some(pos) = problems.iter().position(|(_, e)| e.exit_code() != crate::error::exit::USAGE) {
+            if let Some(pos) =
+                problems.iter().position(|(_, e)| e.exit_code() != crate::error::exit::USAGE)
+            {
                 let (name, e) = problems.remove(pos);
                 return Err(prefix_error(&name, e));
             }
@@ -205,14 +218,15 @@ fn reconcile_cmd(
     ctx: &mut Context<'_>,
 ) -> Result<i32> {
     let paths = ctx.paths()?.clone();
+    let interactive = ctx.interactive;
     let store = ctx.store()?;
     let all_tasks = reconcile::load_tasks(store)?;
     let in_scope: Vec<TaskSpec> = all_tasks.into_iter().filter(|t| scope.covers(&t.name)).collect();
-    let mut backend = open_backend(remote, &paths, store)?;
+    let mut backend = open_backend(remote, &paths, store, interactive)?;
     let (kind, host) = (backend.kind(), backend.host().to_string());
 
     let store_ref: &Store = store;
-    let secrets = |name: &str| vault_secret(&paths, store_ref, name);
+    let secrets = |name: &str| vault_secret(&paths, store_ref, interactive, name);
     let env = render_env(&paths, &secrets)?;
     let desired = render_all(backend.as_ref(), &in_scope, &env)?;
 
@@ -265,8 +279,9 @@ fn reconcile_cmd(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
-    reconcile::record(store, kind, &host, &plan, &report.outcomes)?;
+    reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
     let rows = reconcile::report(&plan, Some(&report.outcomes));
     let mut outcomes = report.outcomes;
     let failure = reconcile::first_failure(&mut outcomes);
@@ -289,7 +304,8 @@ fn target_name(kind: &str, host: &str) -> String {
 
 fn summary(plan: &Plan, target: &str) -> String {
     let drift = plan.drifted();
-    let drift_note = if drift > 0 { format!(" ({drift} changed outside orc)") } else { String::new() };
+    let drift_note =
+        if drift > 0 { format!(" ({drift} changed outside orc)") } else { String::new() };
     format!(
         "{}: {} created, {} updated{drift_note}, {} deleted, {} unchanged",
         target,
@@ -324,10 +340,19 @@ fn print_rows(ctx: &mut Context<'_>, rows: &[EntryReport], show_unchanged: bool)
             if let Some(e) = &r.error {
                 note.push(e.clone());
             }
-            vec![r.task.clone(), r.action.as_str().into(), r.result.into(), r.path.clone(), note.join("; ")]
+            vec![
+                r.task.clone(),
+                r.action.as_str().into(),
+                r.result.into(),
+                r.path.clone(),
+                note.join("; "),
+            ]
         })
         .collect();
-    ctx.print_raw(&crate::render::table(&["TASK", "ACTION", "RESULT", "REGISTRATION", "NOTE"], &table))?;
+    ctx.print_raw(&crate::render::table(
+        &["TASK", "ACTION", "RESULT", "REGISTRATION", "NOTE"],
+        &table,
+    ))?;
     for r in shown.iter().filter(|r| !r.details.is_empty()) {
         ctx.print(&format!("{} was changed outside orc:", r.task))?;
         for d in &r.details {
@@ -343,9 +368,9 @@ fn progress_bar(total: usize, ctx: &Context<'_>) -> Option<indicatif::ProgressBa
         return None;
     }
     let bar = indicatif::ProgressBar::new(total as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} registering {pos}/{len} {wide_bar} {eta}")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} registering {pos}/{len} {wide_bar} {eta}",
+    ) {
         bar.set_style(style);
     }
     Some(bar)
@@ -376,10 +401,11 @@ struct ListRow {
 
 fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let paths = ctx.paths()?.clone();
+    let interactive = ctx.interactive;
     let store = ctx.store()?;
     let tasks = reconcile::load_tasks(store)?;
     let last_runs = last_runs(store)?;
-    let mut backend = open_backend(remote, &paths, store)?;
+    let mut backend = open_backend(remote, &paths, store, interactive)?;
     if backend.kind() == "crontab" {
         return list_crontab(backend.as_mut(), &paths, &tasks, &last_runs, ctx);
     }
@@ -415,10 +441,32 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
             .find(|(t, _, _)| t.eq_ignore_ascii_case(&spec.name))
             .map(|(_, s, st)| (Some(s.clone()), st.clone()))
             .unwrap_or((None, None));
-        rows.push(list_row(spec.name.clone(), true, reg, in_sync, backend.path_of(&spec.name), Some(spec.enabled), next_run, status, start));
+        rows.push(list_row(
+            spec.name.clone(),
+            true,
+            reg,
+            in_sync,
+            backend.path_of(&spec.name),
+            Some(spec.enabled),
+            next_run,
+            status,
+            start,
+        ));
     }
-    for r in registered.iter().filter(|r| !tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&r.task))) {
-        rows.push(list_row(r.task.clone(), false, Some(r), Some(false), r.path.clone(), None, None, None, None));
+    for r in
+        registered.iter().filter(|r| !tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&r.task)))
+    {
+        rows.push(list_row(
+            r.task.clone(),
+            false,
+            Some(r),
+            Some(false),
+            r.path.clone(),
+            None,
+            None,
+            None,
+            None,
+        ));
     }
 
     if ctx.json {
@@ -452,7 +500,15 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         })
         .collect();
     ctx.print_raw(&crate::render::table(
-        &["TASK", "REGISTERED", "STATE", "NEXT RUN", "LAST RUN (Windows)", "LAST RESULT", "ORC LAST RUN"],
+        &[
+            "TASK",
+            "REGISTERED",
+            "STATE",
+            "NEXT RUN",
+            "LAST RUN (Windows)",
+            "LAST RESULT",
+            "ORC LAST RUN",
+        ],
         &table,
     ))?;
     if rows.is_empty() {
@@ -530,29 +586,16 @@ pub fn describe_result(code: i64) -> (Option<String>, Option<&'static str>) {
 
 /// (task, status, start ISO) of each task's latest run.
 fn last_runs(store: &Store) -> Result<Vec<(String, String, Option<String>)>> {
-    let mut stmt = store
-        .conn()
-        .prepare(
-            "SELECT task, status, start FROM runs r \
-             WHERE id = (SELECT max(id) FROM runs WHERE task = r.task COLLATE NOCASE)",
-        )
-        .map_err(|e| store.err("read runs", e))?;
-    let rows = stmt
-        .query_map([], |r| {
-            let start: String = r.get(2)?;
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                crate::store::from_db_time(&start).map(crate::clock::to_local_iso),
-            ))
-        })
-        .map_err(|e| store.err("read runs", e))?;
-    rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| Error::Store(store.err("read runs", e)))
+    Ok(crate::task::repo::last_runs(store.conn())?
+        .into_iter()
+        .map(|(task, (status, start))| (task, status, Some(crate::clock::to_local_iso(start))))
+        .collect())
 }
 
 fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     crate::task::validate_name(name)?;
     let paths = ctx.paths()?.clone();
+    let interactive = ctx.interactive;
     let store = ctx.store()?;
     let tasks = reconcile::load_tasks(store)?;
     let spec = tasks
@@ -561,9 +604,9 @@ fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i3
         .cloned()
         .ok_or_else(|| Error::NotFound { what: "task", name: name.to_string() })?;
     let names: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
-    let backend = open_backend(remote, &paths, store)?;
+    let backend = open_backend(remote, &paths, store, interactive)?;
     let store_ref: &Store = store;
-    let secrets = |c: &str| vault_secret(&paths, store_ref, c);
+    let secrets = |c: &str| vault_secret(&paths, store_ref, interactive, c);
     let env = render_env(&paths, &secrets)?;
     let now = crate::clock::now().naive_local();
     let report = crate::scheduler::validate::validate(&spec, &names, backend.as_ref(), &env, now);
@@ -575,7 +618,11 @@ fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i3
         for c in &report.checks {
             let mark = if c.ok { "ok  " } else { "FAIL" };
             let mut lines = c.detail.iter();
-            ctx.print(&format!("  {mark} {:<13} {}", c.check, lines.next().map(String::as_str).unwrap_or("")))?;
+            ctx.print(&format!(
+                "  {mark} {:<13} {}",
+                c.check,
+                lines.next().map(String::as_str).unwrap_or("")
+            ))?;
             for l in lines {
                 ctx.print(&format!("       {:<13} {l}", ""))?;
             }
@@ -755,7 +802,10 @@ mod tests {
         assert_eq!(describe_result(0), (None, Some("success")));
         assert_eq!(describe_result(1), (None, None));
         assert_eq!(describe_result(267_011), (Some("0x00041303".into()), Some("has not run yet")));
-        assert_eq!(describe_result(-2_147_024_894), (Some("0x80070002".into()), Some("file not found")));
+        assert_eq!(
+            describe_result(-2_147_024_894),
+            (Some("0x80070002".into()), Some("file not found"))
+        );
         assert_eq!(
             describe_result(-1_073_741_510),
             (Some("0xC000013A".into()), Some("interrupted (Ctrl-C or console closed)"))

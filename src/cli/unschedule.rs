@@ -30,12 +30,16 @@ pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
         None => true,
     };
     let paths = ctx.paths()?.clone();
+    let interactive = ctx.interactive;
     let store = ctx.store()?;
-    let mut backend = open_backend(&args.remote, &paths, store)?;
+    let mut backend = open_backend(&args.remote, &paths, store, interactive)?;
     let (kind, host) = (backend.kind(), backend.host().to_string());
-    let registered: Vec<_> = backend.registered()?.into_iter().filter(|r| covers(&r.task)).collect();
-    let history: Vec<_> =
-        reconcile::load_history(store, kind, &host)?.into_iter().filter(|h| covers(&h.task)).collect();
+    let registered: Vec<_> =
+        backend.registered()?.into_iter().filter(|r| covers(&r.task)).collect();
+    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
+        .into_iter()
+        .filter(|h| covers(&h.task))
+        .collect();
     let plan = crate::scheduler::plan(&[], &registered, &history);
 
     if args.dry_run {
@@ -46,14 +50,18 @@ pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
             for r in &rows {
                 ctx.print(&format!("would delete {}", r.path))?;
             }
-            ctx.print(&format!("dry run: {} registration(s) would be removed; nothing was changed", rows.len()))?;
+            ctx.print(&format!(
+                "dry run: {} registration(s) would be removed; nothing was changed",
+                rows.len()
+            ))?;
         }
         return Ok(0);
     }
 
     let report = backend.apply(&plan, &mut |_, _| {})?;
+    let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
-    reconcile::record(store, kind, &host, &plan, &report.outcomes)?;
+    reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
     // Forget registrations orc remembered but Windows no longer has (deleted by hand).
     let gone: Vec<String> = history
         .iter()

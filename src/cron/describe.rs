@@ -96,13 +96,39 @@ fn join_and(items: &[String]) -> String {
     join_with(items, "and")
 }
 
-/// Numbers as a list; long progressions are abbreviated `0, 7, 14, …, 56`.
+/// Numbers as a list: long progressions are abbreviated `0, 7, 14, …, 56`, and runs of
+/// three or more consecutive numbers become `16–43`.
 pub(super) fn number_list(values: &[u32]) -> String {
     if values.len() > 10 && is_progression(values) {
         let shown: Vec<String> = values[..3].iter().map(u32::to_string).collect();
         return format!("{}, …, {}", shown.join(", "), values[values.len() - 1]);
     }
-    join_and(&values.iter().map(u32::to_string).collect::<Vec<_>>())
+    let parts: Vec<String> = runs(values)
+        .into_iter()
+        .flat_map(|(first, last)| match last - first {
+            0 => vec![first.to_string()],
+            1 => vec![first.to_string(), last.to_string()],
+            _ => vec![format!("{first}–{last}")],
+        })
+        .collect();
+    join_and(&parts)
+}
+
+/// Whether [`number_list`] writes at least one `a–b` run.
+fn has_long_run(values: &[u32]) -> bool {
+    runs(values).iter().any(|(first, last)| last - first >= 2)
+}
+
+/// Maximal runs of consecutive values (sorted input): `(first, last)` pairs.
+fn runs(values: &[u32]) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for &value in values {
+        match out.last_mut() {
+            Some((_, last)) if *last + 1 == value => *last = value,
+            _ => out.push((value, value)),
+        }
+    }
+    out
 }
 
 /// `2nd`, `3rd`, `11th`, `21st`.
@@ -188,7 +214,20 @@ fn hour_window(hours: &[u32], hour_shape: &Shape) -> String {
         Shape::One(hour) => format!(", {} through {}", hm(hour, 0), hm(hour, 59)),
         Shape::Range(first, last) => format!(", {} through {}", hm(first, 0), hm(last, 59)),
         Shape::Step { .. } | Shape::List => {
-            let starts: Vec<String> = hours.iter().map(|h| hm(*h, 0)).collect();
+            let windows = runs(hours);
+            if windows.len() <= 4 && windows.iter().any(|(first, last)| last > first) {
+                let text: Vec<String> = windows
+                    .iter()
+                    .map(|(first, last)| format!("{} through {}", hm(*first, 0), hm(*last, 59)))
+                    .collect();
+                return format!(", {}", join_and(&text));
+            }
+            let mut starts: Vec<String> = hours.iter().map(|h| hm(*h, 0)).collect();
+            if starts.len() > 5 && is_progression(hours) {
+                starts.drain(3..starts.len() - 1);
+                starts.insert(3, "…".to_owned());
+                return format!(", during the hours starting {}", starts.join(", "));
+            }
             format!(", during the hours starting {}", join_and(&starts))
         }
     }
@@ -244,11 +283,17 @@ fn dom_phrase(dom: u32) -> String {
                 (1, 2) => format!("on odd days of the month {sample}"),
                 (2, 2) => format!("on even days of the month {sample}"),
                 (1, _) => format!("on every {} day of the month {sample}", ordinal(step)),
-                _ => format!("on day {} of the month", number_list(&days)),
+                _ => listed_days(&days),
             }
         }
-        _ => format!("on day {} of the month", number_list(&days)),
+        _ => listed_days(&days),
     }
+}
+
+/// `on day 1 and 15 of the month`, `on days 1–7 and 15–28 of the month`.
+fn listed_days(days: &[u32]) -> String {
+    let noun = if has_long_run(days) { "days" } else { "day" };
+    format!("on {noun} {} of the month", number_list(days))
 }
 
 /// The weekdays of `dow` as contiguous (cyclic) runs: returns the days in run order when

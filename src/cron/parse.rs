@@ -236,11 +236,12 @@ fn parse_step(item: &str, text: &str) -> Result<u32, ItemError> {
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         return error("has a step that is not a number (steps are plain numbers, e.g. */15)");
     }
-    if text.len() > 9 {
+    let significant = text.trim_start_matches('0');
+    if significant.len() > 9 {
         return error("has a step that is too large");
     }
-    match text.parse::<u32>() {
-        Ok(0) => error("has a step of 0 (the step must be at least 1)"),
+    match significant.parse::<u32>() {
+        _ if significant.is_empty() => error("has a step of 0 (the step must be at least 1)"),
         Ok(step) => Ok(step),
         Err(_) => error("has a step that is too large"),
     }
@@ -338,8 +339,11 @@ fn parse_value(field: Field, token: &str) -> Result<u32, ItemError> {
     let (low, high) = bounds(field);
     let error = |rule: String| Err((token.to_owned(), rule));
     if token.bytes().all(|b| b.is_ascii_digit()) {
-        return match token.parse::<u32>() {
-            Ok(value) if token.len() <= 4 && (low..=high).contains(&value) => Ok(value),
+        // Leading zeros are fine, as in cronie (`atoi`).
+        let significant = token.trim_start_matches('0');
+        return match significant.parse::<u32>() {
+            _ if significant.is_empty() && low == 0 => Ok(0),
+            Ok(value) if significant.len() <= 4 && (low..=high).contains(&value) => Ok(value),
             _ => error(out_of_range_rule(field)),
         };
     }

@@ -140,7 +140,12 @@ impl Fingerprint {
     /// The names of the fields that `expect` fills and `seen` does not match, in a fixed order.
     pub fn differences(expect: &Fingerprint, seen: &Fingerprint) -> Vec<&'static str> {
         let mut out = Vec::new();
-        fn cmp<T: PartialEq>(out: &mut Vec<&'static str>, name: &'static str, e: &Option<T>, s: &Option<T>) {
+        fn cmp<T: PartialEq>(
+            out: &mut Vec<&'static str>,
+            name: &'static str,
+            e: &Option<T>,
+            s: &Option<T>,
+        ) {
             if e.is_some() && e != s {
                 out.push(name);
             }
@@ -328,8 +333,7 @@ pub fn orc_exe() -> Result<PathBuf> {
 
 /// Reads a setting from the `config` table (`None` when unset or when the table is absent).
 pub fn config_value(conn: &rusqlite::Connection, key: &str) -> Option<String> {
-    conn.query_row("SELECT value FROM config WHERE key = ?1", [key], |r| r.get::<_, String>(0))
-        .ok()
+    conn.query_row("SELECT value FROM config WHERE key = ?1", [key], |r| r.get::<_, String>(0)).ok()
 }
 
 #[cfg(test)]

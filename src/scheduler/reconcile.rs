@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Desired, Fingerprint, History, Outcome, Registered, SchedulerError};
 use crate::error::{Error, Result};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::task::TaskSpec;
 
 /// What to do with one registration.
@@ -181,28 +181,7 @@ pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History])
 
 /// Every task of the database, by name.
 pub fn load_tasks(store: &Store) -> Result<Vec<TaskSpec>> {
-    let conn = store.conn();
-    let mut stmt = conn
-        .prepare("SELECT name, enabled, spec FROM tasks ORDER BY name COLLATE NOCASE")
-        .map_err(|e| store.err("read tasks", e))?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?))
-        })
-        .map_err(|e| store.err("read tasks", e))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (name, enabled, spec) = row.map_err(|e| store.err("read tasks", e))?;
-        let mut spec: TaskSpec = serde_json::from_str(&spec).map_err(|e| {
-            Error::Store(StoreError::Corrupt {
-                path: store.path().to_path_buf(),
-                message: format!("task {name:?} has an unreadable definition: {e}"),
-            })
-        })?;
-        spec.enabled = enabled;
-        out.push(spec);
-    }
-    Ok(out)
+    Ok(crate::task::repo::list(store.conn())?.into_iter().map(|t| t.spec).collect())
 }
 
 /// orc's record of what it registered with this backend on this host.
@@ -226,13 +205,15 @@ pub fn load_history(store: &Store, backend: &str, host: &str) -> Result<Vec<Hist
 /// Records in the `registrations` table what was applied successfully (and what unchanged
 /// registrations hold, when orc's record was missing or stale, including the observed print
 /// the first time orc sees its own registration unchanged). One transaction, after every
-/// scheduler process has finished.
+/// scheduler process has finished. Every applied change also gets an audit row (object
+/// `registration`) naming the command line that made it.
 pub fn record(
     store: &mut Store,
     backend: &str,
     host: &str,
     plan: &Plan,
     outcomes: &[Outcome],
+    command_line: &str,
 ) -> Result<()> {
     let ok: HashMap<usize, bool> = outcomes.iter().map(|o| (o.index, o.result.is_ok())).collect();
     let now = crate::store::now_utc();
@@ -241,6 +222,39 @@ pub fn record(
     store.write(|tx| -> Result<()> {
         for (i, e) in plan.entries.iter().enumerate() {
             let succeeded = ok.get(&i).copied().unwrap_or(false);
+            if succeeded && e.action != Action::Unchanged {
+                let state = |hash: Option<&str>, d: Option<&Desired>| {
+                    hash.map(|h| {
+                        serde_json::json!({
+                            "backend": backend,
+                            "host": host,
+                            "path": e.path,
+                            "hash": h,
+                            "enabled": d.map(|d| d.enabled),
+                            "drift": e.drift,
+                        })
+                    })
+                };
+                let before = match e.action {
+                    Action::Create => None,
+                    _ => state(
+                        Some(e.seen.as_ref().and_then(|s| s.hash.as_deref()).unwrap_or("")),
+                        None,
+                    ),
+                };
+                let after = match e.action {
+                    Action::Delete => None,
+                    _ => state(e.desired.as_ref().map(|d| d.hash.as_str()), e.desired.as_ref()),
+                };
+                crate::audit::record(
+                    tx,
+                    command_line,
+                    "registration",
+                    Some(&e.task),
+                    before.as_ref(),
+                    after.as_ref(),
+                )?;
+            }
             match (e.action, &e.desired) {
                 (Action::Delete, _) if succeeded => {
                     tx.execute(
@@ -359,9 +373,9 @@ pub fn report(plan: &Plan, outcomes: Option<&[Outcome]>) -> Vec<EntryReport> {
 
 /// The first failure among the outcomes (the one the command exits with).
 pub fn first_failure(outcomes: &mut Vec<Outcome>) -> Option<SchedulerError> {
-    let pos = outcomes
-        .iter()
-        .position(|o| matches!(&o.result, Err(e) if !matches!(e, SchedulerError::NotAttempted { .. })))?;
+    let pos = outcomes.iter().position(
+        |o| matches!(&o.result, Err(e) if !matches!(e, SchedulerError::NotAttempted { .. })),
+    )?;
     outcomes.remove(pos).result.err()
 }
 
@@ -423,7 +437,8 @@ mod tests {
         let r = vec![reg("b", fp("h2", true)), reg("c", fp("old", true)), reg("z", fp("hz", true))];
         let h = vec![hist("b", "h2"), hist("c", "old"), hist("z", "hz")];
         let p = plan(&d, &r, &h);
-        let actions: Vec<_> = p.entries.iter().map(|e| (e.task.as_str(), e.action, e.drift)).collect();
+        let actions: Vec<_> =
+            p.entries.iter().map(|e| (e.task.as_str(), e.action, e.drift)).collect();
         assert_eq!(
             actions,
             vec![
@@ -470,27 +485,34 @@ mod tests {
     fn hand_edits_invisible_to_the_fingerprint_are_caught_by_the_observed_print() {
         let mut h = hist("a", "h");
         // First sighting: nothing recorded yet, so nothing to compare.
-        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
+        let p =
+            plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
         assert_eq!(find(&p, "a").action, Action::Unchanged);
         h.observed = Some("seen-1".into());
-        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
+        let p =
+            plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
         assert_eq!(find(&p, "a").action, Action::Unchanged);
         let mut seen = fp("h", true);
         seen.observed = Some("seen-2".into()); // e.g. a trigger moved from 02:30 to 03:45
-        let p = plan(&[desired("a", "h", true)], &[reg("a", seen.clone())], std::slice::from_ref(&h));
+        let p =
+            plan(&[desired("a", "h", true)], &[reg("a", seen.clone())], std::slice::from_ref(&h));
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Update, true));
         assert_eq!(e.differences, vec!["triggers or settings"]);
         // After a database change the print is not compared (it is expected to change).
         let p = plan(&[desired("a", "h2", true)], &[reg("a", seen)], std::slice::from_ref(&h));
         let e = find(&p, "a");
-        assert_eq!((e.action, e.drift, e.differences.clone()), (Action::Update, false, vec!["definition".to_string()]));
+        assert_eq!(
+            (e.action, e.drift, e.differences.clone()),
+            (Action::Update, false, vec!["definition".to_string()])
+        );
     }
 
     #[test]
     fn a_database_change_is_not_drift() {
         // Registered what orc recorded; the task changed in the database since.
-        let p = plan(&[desired("a", "new", false)], &[reg("a", fp("old", true))], &[hist("a", "old")]);
+        let p =
+            plan(&[desired("a", "new", false)], &[reg("a", fp("old", true))], &[hist("a", "old")]);
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Update, false));
         assert_eq!(e.differences, vec!["definition", "enabled state"]);

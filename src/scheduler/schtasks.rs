@@ -55,19 +55,36 @@ impl Default for TaskFolder {
     }
 }
 
-const FOLDER_RULE: &str = "a task folder is a path below the root such as \\Orchestrator\\ or \
-     \\Ops\\Jobs\\: components of 1-100 characters, none of / : * ? \" < > | or control \
-     characters, no . or .. component, no leading or trailing space";
-const PREFIX_RULE: &str =
-    "the task name prefix is 0-32 characters from A-Z a-z 0-9 . _ -";
+const FOLDER_RULE: &str = "a task folder such as \\Orchestrator\\ or \\Ops\\Jobs\\ (\\ for \
+     the root, with a prefix): at most 200 characters, components of 1-100 characters, none of \
+     / : * ? \" < > | or control characters, no . or .. component, no leading or trailing space";
+const PREFIX_RULE: &str = "the task name prefix is 0-32 characters from A-Z a-z 0-9 . _ -";
 
 impl TaskFolder {
     /// Validates and normalizes the settings (`Orchestrator` → `\Orchestrator\`).
     pub fn new(folder: &str, prefix: &str) -> Result<TaskFolder> {
         let bad = || Error::invalid("scheduler.folder", folder, FOLDER_RULE);
+        if prefix.len() > 32
+            || !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            return Err(Error::invalid("scheduler.prefix", prefix, PREFIX_RULE));
+        }
         let trimmed = folder.trim_matches('\\');
-        if trimmed.is_empty() || folder.contains("\\\\") {
+        if folder.contains("\\\\") || folder.chars().count() > 200 {
             return Err(bad());
+        }
+        if trimmed.is_empty() {
+            // The root folder holds Windows' and other programs' tasks: only with a prefix
+            // that tells orc's apart.
+            if prefix.is_empty() {
+                return Err(Error::invalid(
+                    "scheduler.prefix",
+                    prefix,
+                    "with scheduler.folder \\ (the root folder) the prefix cannot be empty: orc \
+                     would take every task in the root folder for its own",
+                ));
+            }
+            return Ok(TaskFolder { folder: "\\".to_string(), prefix: prefix.to_string() });
         }
         for part in trimmed.split('\\') {
             let ok = !part.is_empty()
@@ -80,11 +97,6 @@ impl TaskFolder {
             if !ok {
                 return Err(bad());
             }
-        }
-        if prefix.len() > 32
-            || !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        {
-            return Err(Error::invalid("scheduler.prefix", prefix, PREFIX_RULE));
         }
         Ok(TaskFolder { folder: format!("\\{trimmed}\\"), prefix: prefix.to_string() })
     }
@@ -227,7 +239,11 @@ impl Schtasks {
 
     /// Runs one call; returns its output whatever the exit code (errors only when it could not
     /// run or did not finish).
-    fn call_raw(&self, verb: &str, rest: Vec<Arg>) -> std::result::Result<CallOutput, SchedulerError> {
+    fn call_raw(
+        &self,
+        verb: &str,
+        rest: Vec<Arg>,
+    ) -> std::result::Result<CallOutput, SchedulerError> {
         let args = self.full_args(verb, rest);
         let shown = display_args(&args);
         tracing::debug!(program = %self.program.display(), args = %shown, "schtasks");
@@ -324,7 +340,11 @@ impl Schtasks {
     }
 
     /// `/Change /TN <path> /ENABLE|/DISABLE`.
-    pub fn set_enabled(&self, path: &str, enabled: bool) -> std::result::Result<(), SchedulerError> {
+    pub fn set_enabled(
+        &self,
+        path: &str,
+        enabled: bool,
+    ) -> std::result::Result<(), SchedulerError> {
         let switch = if enabled { "/ENABLE" } else { "/DISABLE" };
         self.call("/Change", vec![arg("/TN"), arg(path), arg(switch)]).map(|_| ())
     }
@@ -403,11 +423,17 @@ fn classify_failure(program: &str, args: &str, out: &CallOutput) -> SchedulerErr
     if ACCESS_DENIED.iter().any(|m| lower.contains(m)) || out.code as u32 == 0x8007_0005 {
         return SchedulerError::AccessDenied { program: program.into(), args: args.into() };
     }
-    let message = message_lines(if out.stderr.trim().is_empty() { &out.stdout } else { &out.stderr });
+    let message =
+        message_lines(if out.stderr.trim().is_empty() { &out.stdout } else { &out.stderr });
     if UNAVAILABLE.iter().any(|m| lower.contains(m)) {
         return SchedulerError::Unavailable { program: program.into(), reason: message };
     }
-    SchedulerError::Failed { program: program.into(), args: args.into(), code: out.code, stderr: message }
+    SchedulerError::Failed {
+        program: program.into(),
+        args: args.into(),
+        code: out.code,
+        stderr: message,
+    }
 }
 
 /// The meaningful lines of a message, joined (schtasks puts the detail on a second line).
@@ -440,7 +466,14 @@ fn decode_oem(bytes: &[u8]) -> String {
     // SAFETY: `bytes` is a valid buffer of the given length; a null output buffer with size 0
     // asks only for the required length.
     let needed = unsafe {
-        MultiByteToWideChar(CP_OEMCP, 0, bytes.as_ptr(), bytes.len() as i32, std::ptr::null_mut(), 0)
+        MultiByteToWideChar(
+            CP_OEMCP,
+            0,
+            bytes.as_ptr(),
+            bytes.len() as i32,
+            std::ptr::null_mut(),
+            0,
+        )
     };
     if needed <= 0 {
         return String::from_utf8_lossy(bytes).into_owned();
@@ -448,7 +481,14 @@ fn decode_oem(bytes: &[u8]) -> String {
     let mut wide = vec![0u16; needed as usize];
     // SAFETY: `wide` has room for `needed` UTF-16 units, as computed by the call above.
     let written = unsafe {
-        MultiByteToWideChar(CP_OEMCP, 0, bytes.as_ptr(), bytes.len() as i32, wide.as_mut_ptr(), needed)
+        MultiByteToWideChar(
+            CP_OEMCP,
+            0,
+            bytes.as_ptr(),
+            bytes.len() as i32,
+            wide.as_mut_ptr(),
+            needed,
+        )
     };
     if written <= 0 {
         return String::from_utf8_lossy(bytes).into_owned();
@@ -474,14 +514,22 @@ impl Drop for XmlFile {
 
 static FILE_SEQ: AtomicUsize = AtomicUsize::new(0);
 
-fn write_xml_file(dir: &Path, task: &str, xml: &str) -> std::result::Result<XmlFile, SchedulerError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|source| SchedulerError::Io { action: "create", path: dir.to_path_buf(), source })?;
+fn write_xml_file(
+    dir: &Path,
+    task: &str,
+    xml: &str,
+) -> std::result::Result<XmlFile, SchedulerError> {
+    std::fs::create_dir_all(dir).map_err(|source| SchedulerError::Io {
+        action: "create",
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let seq = FILE_SEQ.fetch_add(1, Ordering::Relaxed);
     let path = dir.join(format!("orc-{}-{seq}-{task}.xml", std::process::id()));
     let file = XmlFile { path };
-    std::fs::write(&file.path, taskxml::encode_utf16le_bom(xml))
-        .map_err(|source| SchedulerError::Io { action: "write", path: file.path.clone(), source })?;
+    std::fs::write(&file.path, taskxml::encode_utf16le_bom(xml)).map_err(|source| {
+        SchedulerError::Io { action: "write", path: file.path.clone(), source }
+    })?;
     Ok(file)
 }
 
@@ -502,7 +550,14 @@ impl SchtasksBackend {
     /// tasks in `folder` and writing XML files under `tmp_dir`.
     pub fn new(runner: Schtasks, folder: TaskFolder, tmp_dir: PathBuf) -> SchtasksBackend {
         let host = runner.remote.as_ref().map(|r| r.host.to_ascii_lowercase()).unwrap_or_default();
-        SchtasksBackend { runner, folder, host, tmp_dir, parallelism: PARALLELISM, calls: AtomicUsize::new(0) }
+        SchtasksBackend {
+            runner,
+            folder,
+            host,
+            tmp_dir,
+            parallelism: PARALLELISM,
+            calls: AtomicUsize::new(0),
+        }
     }
 
     /// The schtasks runner (for `/Run`, `/End` and tests).
@@ -526,7 +581,10 @@ impl SchtasksBackend {
     }
 
     /// Groups query rows into orc's registrations (one per task path, rows = triggers).
-    pub fn registrations_from(&self, parsed: &csv::Parsed) -> std::result::Result<Vec<Registered>, SchedulerError> {
+    pub fn registrations_from(
+        &self,
+        parsed: &csv::Parsed,
+    ) -> std::result::Result<Vec<Registered>, SchedulerError> {
         for raw in &parsed.skipped {
             // A record we could not read: fatal only when it is one of ours, since deciding
             // about it blindly could delete or duplicate a registration.
@@ -752,15 +810,24 @@ pub fn observed_print(rows: &[&csv::Row]) -> String {
     super::definition_hash(&text)
 }
 
-/// The vault credential holding the password of a run-as account: `runas.` followed by the
-/// account with every character outside `A-Z a-z 0-9 . _ -` replaced by `.`
-/// (`CORP\svc_backup` → `runas.CORP.svc_backup`).
+/// The vault credential holding the password of a run-as account: `run-as-` followed by the
+/// account with `@` written `-at-` and every other character outside `A-Z a-z 0-9 . _ -`
+/// written `-`, at most 64 characters, no trailing dot (`CORP\svc_orc` → `run-as-CORP-svc_orc`).
+/// The same rule as the vault's `run_as_credential_name`, which it should call once merged.
 pub fn run_as_credential(account: &str) -> String {
-    let cleaned: String = account
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '.' })
-        .collect();
-    format!("runas.{cleaned}")
+    let mut s = String::from("run-as-");
+    for c in account.chars() {
+        match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '.' | '_' | '-' => s.push(c),
+            '@' => s.push_str("-at-"),
+            _ => s.push('-'),
+        }
+    }
+    let mut s: String = s.chars().take(64).collect();
+    while s.ends_with('.') {
+        s.pop();
+    }
+    s
 }
 
 #[cfg(test)]
@@ -772,11 +839,19 @@ mod tests {
         let f = TaskFolder::new("Orchestrator", "Orc_").unwrap();
         assert_eq!(f.folder, "\\Orchestrator\\");
         assert_eq!(TaskFolder::new("\\Ops\\Jobs\\", "").unwrap().folder, "\\Ops\\Jobs\\");
-        for bad in ["\\", "", "\\a\\\\b\\", "\\a:b\\", "\\..\\", "\\ x\\", "\\a\u{7}\\"] {
+        let root = TaskFolder::new("\\", "Orc_").unwrap();
+        assert_eq!(root.path_of("x"), "\\Orc_x");
+        assert_eq!(root.task_of("\\Orc_x").as_deref(), Some("x"));
+        assert_eq!(root.task_of("\\Microsoft\\Orc_x"), None);
+        assert!(TaskFolder::new("\\", "").unwrap_err().to_string().contains("prefix"));
+        assert!(TaskFolder::new("", "").is_err());
+        for bad in ["\\a\\\\b\\", "\\a:b\\", "\\..\\", "\\ x\\", "\\a\u{7}\\"] {
             let e = TaskFolder::new(bad, "Orc_").unwrap_err();
             assert!(e.to_string().contains("scheduler.folder"), "{bad:?}: {e}");
         }
-        assert!(TaskFolder::new("\\O\\", "a b").unwrap_err().to_string().contains("scheduler.prefix"));
+        assert!(
+            TaskFolder::new("\\O\\", "a b").unwrap_err().to_string().contains("scheduler.prefix")
+        );
         assert!(TaskFolder::new("\\O\\", &"x".repeat(33)).is_err());
     }
 
@@ -803,7 +878,11 @@ mod tests {
 
     #[test]
     fn failures_are_classified() {
-        let out = |code: i64, stderr: &str| CallOutput { code, stdout: String::new(), stderr: stderr.into() };
+        let out = |code: i64, stderr: &str| CallOutput {
+            code,
+            stdout: String::new(),
+            stderr: stderr.into(),
+        };
         assert!(matches!(
             classify_failure("schtasks", "/Create", &out(1, "ERROR: Access is denied.\r\n")),
             SchedulerError::AccessDenied { .. }
@@ -812,20 +891,36 @@ mod tests {
             classify_failure("schtasks", "/Create", &out(1, "ОШИБКА: отказано в доступе.\r\n")),
             SchedulerError::AccessDenied { .. }
         ));
-        let e = classify_failure("schtasks", "/Create", &out(1, "ERROR: The task XML is malformed.\r\n(1,2)::ERROR: incorrect document syntax\r\n"));
+        let e = classify_failure(
+            "schtasks",
+            "/Create",
+            &out(
+                1,
+                "ERROR: The task XML is malformed.\r\n(1,2)::ERROR: incorrect document syntax\r\n",
+            ),
+        );
         match e {
             SchedulerError::Failed { code, stderr, .. } => {
                 assert_eq!(code, 1);
-                assert_eq!(stderr, "ERROR: The task XML is malformed. (1,2)::ERROR: incorrect document syntax");
+                assert_eq!(
+                    stderr,
+                    "ERROR: The task XML is malformed. (1,2)::ERROR: incorrect document syntax"
+                );
             }
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            classify_failure("schtasks", "/Query", &out(1, "ERROR: The RPC server is unavailable.\r\n")),
+            classify_failure(
+                "schtasks",
+                "/Query",
+                &out(1, "ERROR: The RPC server is unavailable.\r\n")
+            ),
             SchedulerError::Unavailable { .. }
         ));
         assert!(is_not_found("ERROR: The system cannot find the file specified.\r\n"));
-        assert!(is_not_found("ERROR: The specified task name \"\\x\" does not exist in the system."));
+        assert!(is_not_found(
+            "ERROR: The specified task name \"\\x\" does not exist in the system."
+        ));
     }
 
     #[test]
@@ -842,9 +937,15 @@ mod tests {
     fn secrets_are_masked_in_messages() {
         let r = Schtasks::new(
             PathBuf::from("schtasks"),
-            Some(Remote { host: "srv".into(), user: Some("adm".into()), password: Some(Zeroizing::new("pw!".into())) }),
+            Some(Remote {
+                host: "srv".into(),
+                user: Some("adm".into()),
+                password: Some(Zeroizing::new("pw!".into())),
+            }),
         );
-        let shown = display_args(&r.full_args("/Create", vec![arg("/TN"), arg("\\a b"), arg("/RP"), secret("s3")]));
+        let shown = display_args(
+            &r.full_args("/Create", vec![arg("/TN"), arg("\\a b"), arg("/RP"), secret("s3")]),
+        );
         assert_eq!(shown, "/Create /S srv /U adm /P *** /TN \"\\a b\" /RP ***");
     }
 
@@ -860,8 +961,9 @@ mod tests {
 
     #[test]
     fn run_as_credential_names() {
-        assert_eq!(run_as_credential("CORP\\svc_backup"), "runas.CORP.svc_backup");
-        assert_eq!(run_as_credential("svc@corp.local"), "runas.svc.corp.local");
+        assert_eq!(run_as_credential("CORP\\svc_backup"), "run-as-CORP-svc_backup");
+        assert_eq!(run_as_credential("svc@corp.local"), "run-as-svc-at-corp.local");
+        assert_eq!(run_as_credential(&"x".repeat(100)).len(), 64);
     }
 
     #[cfg(unix)]
@@ -869,7 +971,11 @@ mod tests {
     fn calls_capture_both_streams_and_the_exit_code() {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("fake.sh");
-        std::fs::write(&script, "#!/bin/sh\necho \"out $*\"\necho 'ERROR: Access is denied.' >&2\nexit 1\n").unwrap();
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho \"out $*\"\necho 'ERROR: Access is denied.' >&2\nexit 1\n",
+        )
+        .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let r = Schtasks::new(script.clone(), None);

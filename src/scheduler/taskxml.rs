@@ -58,10 +58,6 @@ pub enum RunAs {
     Account(String),
 }
 
-const RUN_AS_RULE: &str = "run_as is SYSTEM or an account name (user, DOMAIN\\user or \
-     user@domain, at most 256 characters, none of \" / [ ] : ; | = , + * ? < > or control \
-     characters)";
-
 impl RunAs {
     /// Interprets a task's `run_as` field.
     pub fn from_spec(run_as: Option<&str>) -> Result<RunAs> {
@@ -69,17 +65,11 @@ impl RunAs {
             return Ok(RunAs::CurrentUser);
         };
         let upper = raw.to_ascii_uppercase();
-        if matches!(upper.as_str(), "SYSTEM" | "NT AUTHORITY\\SYSTEM" | "LOCALSYSTEM" | SYSTEM_SID) {
+        if matches!(upper.as_str(), "SYSTEM" | "NT AUTHORITY\\SYSTEM" | "LOCALSYSTEM" | SYSTEM_SID)
+        {
             return Ok(RunAs::System);
         }
-        let ok = raw.chars().count() <= 256
-            && raw.matches('\\').count() <= 1
-            && !raw.starts_with('\\')
-            && !raw.ends_with('\\')
-            && !raw.chars().any(|c| c.is_control() || "\"/[]:;|=,+*?<>".contains(c));
-        if !ok {
-            return Err(Error::invalid("run_as", raw, RUN_AS_RULE));
-        }
+        crate::task::validate::check_run_as(raw)?;
         Ok(RunAs::Account(raw.to_string()))
     }
 }
@@ -168,12 +158,10 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
     if let Some(d) = &spec.description {
         check_xml_chars("description", d)?;
     }
-    let command = if exe.contains(char::is_whitespace) { format!("\"{exe}\"") } else { exe.clone() };
-    let arguments = format!(
-        "--home {} execute --task {} --scheduled",
-        quote_arg("home", &home)?,
-        spec.name
-    );
+    let command =
+        if exe.contains(char::is_whitespace) { format!("\"{exe}\"") } else { exe.clone() };
+    let arguments =
+        format!("--home {} execute --task {} --scheduled", quote_arg("home", &home)?, spec.name);
 
     let (y, m, d) = ANCHOR_DATE;
     let anchor = NaiveDate::from_ymd_opt(y, m, d).expect("valid constant date");
@@ -263,16 +251,16 @@ impl Doc<'_> {
                 crate::cron::xml::write_triggers(w, self.plan, self.anchor)?;
                 self.write_settings(w)?;
                 self.write_principals(w)?;
-                w.create_element("Actions").with_attribute(("Context", "Author")).write_inner_content(
-                    |w| {
+                w.create_element("Actions")
+                    .with_attribute(("Context", "Author"))
+                    .write_inner_content(|w| {
                         w.create_element("Exec").write_inner_content(|w| {
                             el(w, "Command", self.command)?;
                             el(w, "Arguments", self.arguments)?;
                             el(w, "WorkingDirectory", self.workdir)
                         })?;
                         Ok(())
-                    },
-                )?;
+                    })?;
                 Ok(())
             })?;
         Ok(())
@@ -437,9 +425,9 @@ pub fn quote_arg(field: &str, value: &str) -> Result<String> {
 }
 
 fn path_text(field: &str, p: &Path) -> Result<String> {
-    let s = p
-        .to_str()
-        .ok_or_else(|| Error::invalid(field, p.to_string_lossy(), "the path is not valid Unicode"))?;
+    let s = p.to_str().ok_or_else(|| {
+        Error::invalid(field, p.to_string_lossy(), "the path is not valid Unicode")
+    })?;
     check_xml_chars(field, s)?;
     Ok(s.to_string())
 }
@@ -447,7 +435,10 @@ fn path_text(field: &str, p: &Path) -> Result<String> {
 /// Absolute on Windows (`C:\…`, `\\server\share`) or on this platform.
 fn is_absolute_any(p: &str) -> bool {
     let b = p.as_bytes();
-    let drive = b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/');
+    let drive = b.len() >= 3
+        && b[0].is_ascii_alphabetic()
+        && b[1] == b':'
+        && (b[2] == b'\\' || b[2] == b'/');
     drive || p.starts_with("\\\\") || Path::new(p).is_absolute()
 }
 
@@ -497,7 +488,8 @@ pub fn extract_hash(text: &str) -> Option<String> {
     text.rmatch_indices(HASH_PREFIX).find_map(|(i, _)| {
         let rest = &text[i + HASH_PREFIX.len()..];
         let hex: String = rest.chars().take(16).collect();
-        (hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| hex.to_ascii_lowercase())
+        (hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| hex.to_ascii_lowercase())
     })
 }
 
@@ -537,13 +529,19 @@ pub fn flatten(xml: &str) -> std::result::Result<Vec<Leaf>, String> {
         }
     };
     loop {
-        let event = reader.read_event().map_err(|e| format!("{e} at byte {}", reader.buffer_position()))?;
+        let event =
+            reader.read_event().map_err(|e| format!("{e} at byte {}", reader.buffer_position()))?;
         match event {
             Event::Start(e) => {
                 let name = e.local_name().as_ref().to_string();
                 let path = open(&mut stack, name);
                 attributes(&e, &path, &mut leaves);
-                stack.push(Frame { path, children: Default::default(), has_children: false, text: String::new() });
+                stack.push(Frame {
+                    path,
+                    children: Default::default(),
+                    has_children: false,
+                    text: String::new(),
+                });
             }
             Event::Empty(e) => {
                 let name = e.local_name().as_ref().to_string();
@@ -603,7 +601,10 @@ fn attributes(e: &quick_xml::events::BytesStart<'_>, path: &str, leaves: &mut Ve
             continue;
         }
         let key = a.key.local_name().as_ref().to_string();
-        let v = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default();
+        let v = a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map(|v| v.into_owned())
+            .unwrap_or_default();
         let p = if path.is_empty() { format!("@{key}") } else { format!("{path}/@{key}") };
         leaves.push((p, v));
     }
@@ -628,11 +629,18 @@ pub fn compare(desired: &str, registered: &str) -> Vec<String> {
     let mut out = Vec::new();
     let short = |s: &str| {
         let one = s.replace('\n', " ⏎ ");
-        if one.chars().count() > 80 { format!("{}…", one.chars().take(80).collect::<String>()) } else { one }
+        if one.chars().count() > 80 {
+            format!("{}…", one.chars().take(80).collect::<String>())
+        } else {
+            one
+        }
     };
     for (path, value) in &want {
         match have_map.get(path.as_str()) {
-            None => out.push(format!("{path}: missing in Task Scheduler (orc registers {:?})", short(value))),
+            None => out.push(format!(
+                "{path}: missing in Task Scheduler (orc registers {:?})",
+                short(value)
+            )),
             Some(v) if v != value => out.push(format!(
                 "{path}: Task Scheduler has {:?}, orc registers {:?}",
                 short(v),
@@ -676,16 +684,15 @@ pub fn validate_document(xml: &str) -> Vec<String> {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
                 if e.local_name().as_ref() != "Task" || e.name().as_ref() != "Task" {
-                    problems.push(format!(
-                        "the root element is <{}>, not <Task>",
-                        e.name().as_ref()
-                    ));
+                    problems
+                        .push(format!("the root element is <{}>, not <Task>", e.name().as_ref()));
                 }
                 let attr = |k: &str| {
-                    e.attributes()
-                        .flatten()
-                        .find(|a| a.key.as_ref() == k)
-                        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+                    e.attributes().flatten().find(|a| a.key.as_ref() == k).and_then(|a| {
+                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .ok()
+                            .map(|v| v.into_owned())
+                    })
                 };
                 if attr("xmlns").as_deref() != Some(TASK_NS) {
                     problems.push(format!("the Task element is not in the namespace {TASK_NS}"));
@@ -703,8 +710,10 @@ pub fn validate_document(xml: &str) -> Vec<String> {
             _ => {}
         }
     }
-    let top = |p: &str| p.split('/').next().unwrap_or("").split('[').next().unwrap_or("").to_string();
-    const TOP: &[&str] = &["RegistrationInfo", "Triggers", "Settings", "Data", "Principals", "Actions", "@version"];
+    let top =
+        |p: &str| p.split('/').next().unwrap_or("").split('[').next().unwrap_or("").to_string();
+    const TOP: &[&str] =
+        &["RegistrationInfo", "Triggers", "Settings", "Data", "Principals", "Actions", "@version"];
     for (path, _) in &leaves {
         let t = top(path);
         if !path.starts_with('@') && !TOP.contains(&t.as_str()) {
@@ -735,16 +744,25 @@ pub fn validate_document(xml: &str) -> Vec<String> {
         let kind = t.split('[').next().unwrap_or("");
         if !matches!(
             kind,
-            "CalendarTrigger" | "TimeTrigger" | "BootTrigger" | "LogonTrigger" | "IdleTrigger"
-                | "RegistrationTrigger" | "EventTrigger" | "SessionStateChangeTrigger"
+            "CalendarTrigger"
+                | "TimeTrigger"
+                | "BootTrigger"
+                | "LogonTrigger"
+                | "IdleTrigger"
+                | "RegistrationTrigger"
+                | "EventTrigger"
+                | "SessionStateChangeTrigger"
         ) {
             problems.push(format!("{base}: unknown trigger type"));
             continue;
         }
         if matches!(kind, "CalendarTrigger" | "TimeTrigger") {
             match get(&format!("{base}/StartBoundary")) {
-                Some(v) if chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S").is_ok() => {}
-                Some(v) => problems.push(format!("{base}/StartBoundary {v:?} is not YYYY-MM-DDTHH:MM:SS")),
+                Some(v)
+                    if chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S").is_ok() => {}
+                Some(v) => {
+                    problems.push(format!("{base}/StartBoundary {v:?} is not YYYY-MM-DDTHH:MM:SS"))
+                }
                 None => problems.push(format!("{base}: StartBoundary is required")),
             }
         }
@@ -754,7 +772,9 @@ pub fn validate_document(xml: &str) -> Vec<String> {
                 .filter(|s| s.starts_with("ScheduleBy"))
                 .count();
             if schedules != 1 {
-                problems.push(format!("{base}: needs exactly one ScheduleBy… element, has {schedules}"));
+                problems.push(format!(
+                    "{base}: needs exactly one ScheduleBy… element, has {schedules}"
+                ));
             }
             if let Some(v) = get(&format!("{base}/ScheduleByDay/DaysInterval")) {
                 if !v.parse::<u32>().is_ok_and(|n| (1..=365).contains(&n)) {
@@ -766,11 +786,14 @@ pub fn validate_document(xml: &str) -> Vec<String> {
                     problems.push(format!("{base}: WeeksInterval {v:?} is not 1-52"));
                 }
             }
-            for (p, v) in leaves.iter().filter(|(p, _)| p.starts_with(&format!("{base}/")) && p.contains("/Day")) {
-                if p.ends_with("/Day") || p.contains("/Day[") {
-                    if !(v == "Last" || v.parse::<u32>().is_ok_and(|n| (1..=31).contains(&n))) {
-                        problems.push(format!("{p}: {v:?} is not a day 1-31 or Last"));
-                    }
+            for (p, v) in leaves
+                .iter()
+                .filter(|(p, _)| p.starts_with(&format!("{base}/")) && p.contains("/Day"))
+            {
+                if (p.ends_with("/Day") || p.contains("/Day["))
+                    && !(v == "Last" || v.parse::<u32>().is_ok_and(|n| (1..=31).contains(&n)))
+                {
+                    problems.push(format!("{p}: {v:?} is not a day 1-31 or Last"));
                 }
             }
         }
@@ -778,12 +801,14 @@ pub fn validate_document(xml: &str) -> Vec<String> {
         if let Some(v) = get(&format!("{rep}Interval")) {
             match parse_iso_duration(v) {
                 Some(s) if (60..=31 * 86_400).contains(&s) => {}
-                _ => problems.push(format!("{rep}Interval {v:?} is not a duration from PT1M to P31D")),
+                _ => problems
+                    .push(format!("{rep}Interval {v:?} is not a duration from PT1M to P31D")),
             }
             if let Some(d) = get(&format!("{rep}Duration")) {
                 match parse_iso_duration(d) {
                     Some(s) if s >= 60 => {}
-                    _ => problems.push(format!("{rep}Duration {d:?} is not a duration of at least PT1M")),
+                    _ => problems
+                        .push(format!("{rep}Duration {d:?} is not a duration of at least PT1M")),
                 }
             }
         } else if leaves.iter().any(|(p, _)| p.starts_with(&rep)) {
@@ -803,11 +828,20 @@ pub fn validate_document(xml: &str) -> Vec<String> {
     }
     for (p, v) in leaves.iter().filter(|(p, _)| p.starts_with("Settings/")) {
         let bools = [
-            "Enabled", "Hidden", "WakeToRun", "StartWhenAvailable", "AllowStartOnDemand",
-            "AllowHardTerminate", "DisallowStartIfOnBatteries", "StopIfGoingOnBatteries",
-            "RunOnlyIfIdle", "RunOnlyIfNetworkAvailable",
+            "Enabled",
+            "Hidden",
+            "WakeToRun",
+            "StartWhenAvailable",
+            "AllowStartOnDemand",
+            "AllowHardTerminate",
+            "DisallowStartIfOnBatteries",
+            "StopIfGoingOnBatteries",
+            "RunOnlyIfIdle",
+            "RunOnlyIfNetworkAvailable",
         ];
-        if bools.iter().any(|b| p == &format!("Settings/{b}")) && !matches!(v.as_str(), "true" | "false") {
+        if bools.iter().any(|b| p == &format!("Settings/{b}"))
+            && !matches!(v.as_str(), "true" | "false")
+        {
             problems.push(format!("{p} {v:?} is not true or false"));
         }
     }
@@ -819,7 +853,8 @@ pub fn validate_document(xml: &str) -> Vec<String> {
     let principal_id = get("Principals/Principal/@id");
     if let Some(v) = get("Principals/Principal/LogonType") {
         if !matches!(v, "S4U" | "Password" | "InteractiveToken" | "InteractiveTokenOrPassword") {
-            problems.push(format!("Principals/Principal/LogonType {v:?} is not a known logon type"));
+            problems
+                .push(format!("Principals/Principal/LogonType {v:?} is not a known logon type"));
         }
     }
     if let Some(v) = get("Principals/Principal/RunLevel") {
@@ -827,7 +862,8 @@ pub fn validate_document(xml: &str) -> Vec<String> {
             problems.push(format!("Principals/Principal/RunLevel {v:?} is not a known run level"));
         }
     }
-    let actions: Vec<String> = count_prefix("Actions/").into_iter().filter(|a| !a.starts_with('@')).collect();
+    let actions: Vec<String> =
+        count_prefix("Actions/").into_iter().filter(|a| !a.starts_with('@')).collect();
     if actions.is_empty() {
         problems.push("no actions (Actions is required)".into());
     }
@@ -867,7 +903,10 @@ mod tests {
         assert!(b.xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-16\"?>"), "{}", b.xml);
         assert!(validate_document(&b.xml).is_empty(), "{:?}\n{}", validate_document(&b.xml), b.xml);
         assert_eq!(b.command, "\"C:\\Program Files\\orc\\orc.exe\"");
-        assert_eq!(b.arguments, "--home \"C:\\ProgramData\\orc\" execute --task nightly --scheduled");
+        assert_eq!(
+            b.arguments,
+            "--home \"C:\\ProgramData\\orc\" execute --task nightly --scheduled"
+        );
         assert_eq!(b.workdir, "C:\\ProgramData\\orc");
         let leaves = flatten(&b.xml).unwrap();
         let get = |p: &str| leaves.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone());
@@ -957,7 +996,8 @@ mod tests {
         let spec = TaskSpec::new("bad name", "x", "0 6 * * *");
         assert!(built(&spec).is_err());
         let spec = TaskSpec::new("t", "x", "0 6 * * *");
-        let e = build(&Input { spec: &spec, exe: Path::new("orc.exe"), home: Path::new("C:\\h") }).unwrap_err();
+        let e = build(&Input { spec: &spec, exe: Path::new("orc.exe"), home: Path::new("C:\\h") })
+            .unwrap_err();
         assert!(e.to_string().contains("absolute"));
     }
 
@@ -968,9 +1008,15 @@ mod tests {
         let cases = [
             (good.replace("encoding=\"UTF-16\"", "encoding=\"UTF-8\""), "declaration"),
             (good.replace(crate::cron::xml::TASK_NS, "urn:wrong"), "namespace"),
-            (good.replace("<Actions Context=\"Author\">", "<Actions Context=\"Other\">"), "Context"),
+            (
+                good.replace("<Actions Context=\"Author\">", "<Actions Context=\"Other\">"),
+                "Context",
+            ),
             (good.replace("<Command>", "<Command></Command><X>"), "well-formed"),
-            (good.replace("<ExecutionTimeLimit>PT1H21M", "<ExecutionTimeLimit>P30M1H"), "ExecutionTimeLimit"),
+            (
+                good.replace("<ExecutionTimeLimit>PT1H21M", "<ExecutionTimeLimit>P30M1H"),
+                "ExecutionTimeLimit",
+            ),
             (good.replace("<Enabled>true</Enabled>", "<Enabled>yes</Enabled>"), "true or false"),
             (good.replace("T06:00:00", "T6:00"), "StartBoundary"),
             (good.replace("<Actions", "<Bogus/><Actions"), "unexpected element"),
@@ -998,7 +1044,9 @@ mod tests {
 
     #[test]
     fn durations_round_trip() {
-        for (secs, text) in [(0, "PT0S"), (60, "PT1M"), (5400, "PT1H30M"), (86_400, "P1D"), (93_784, "P1DT2H3M4S")] {
+        for (secs, text) in
+            [(0, "PT0S"), (60, "PT1M"), (5400, "PT1H30M"), (86_400, "P1D"), (93_784, "P1DT2H3M4S")]
+        {
             assert_eq!(iso_duration(secs), text);
             assert_eq!(parse_iso_duration(text), Some(secs));
         }
@@ -1050,8 +1098,14 @@ mod tests {
         for s in ["SYSTEM", "system", "NT AUTHORITY\\SYSTEM", "S-1-5-18"] {
             assert_eq!(RunAs::from_spec(Some(s)).unwrap(), RunAs::System, "{s}");
         }
-        assert_eq!(RunAs::from_spec(Some("CORP\\svc")).unwrap(), RunAs::Account("CORP\\svc".into()));
-        assert_eq!(RunAs::from_spec(Some("svc@corp.local")).unwrap(), RunAs::Account("svc@corp.local".into()));
+        assert_eq!(
+            RunAs::from_spec(Some("CORP\\svc")).unwrap(),
+            RunAs::Account("CORP\\svc".into())
+        );
+        assert_eq!(
+            RunAs::from_spec(Some("svc@corp.local")).unwrap(),
+            RunAs::Account("svc@corp.local".into())
+        );
         for bad in ["a\\b\\c", "\\x", "x\"y", "a<b", "x\u{1}"] {
             assert!(RunAs::from_spec(Some(bad)).is_err(), "{bad}");
         }
@@ -1059,7 +1113,10 @@ mod tests {
 
     #[test]
     fn hash_extraction() {
-        assert_eq!(extract_hash("desc\norc-hash: 0123456789ABCDEF"), Some("0123456789abcdef".into()));
+        assert_eq!(
+            extract_hash("desc\norc-hash: 0123456789ABCDEF"),
+            Some("0123456789abcdef".into())
+        );
         assert_eq!(
             extract_hash("orc-hash: 1111111111111111 user text\norc-hash: 2222222222222222"),
             Some("2222222222222222".into())

@@ -301,10 +301,23 @@ pub fn check_command(command: &str, shell: Shell) -> Result<()> {
 /// `--schedule`: the one place a schedule is checked — cronie's grammar through
 /// [`crate::cron::CronExpr::parse`], whose message (field, token, rule) becomes the rule here.
 pub fn check_schedule(text: &str) -> Result<()> {
-    crate::cron::CronExpr::parse(text).map(|_| ()).map_err(|e| schedule_error(text, &e))
+    let expr = parse_cron("--schedule", text)?;
+    if expr.never_fires() {
+        return Err(Error::invalid(
+            "--schedule",
+            text,
+            format!("this schedule never fires ({})", expr.describe()),
+        ));
+    }
+    Ok(())
 }
 
-fn schedule_error(text: &str, e: &crate::cron::CronError) -> Error {
+/// Parses a cron expression, turning the parser's error into [`Error::Invalid`] for `field`.
+pub fn parse_cron(field: &str, text: &str) -> Result<crate::cron::CronExpr> {
+    crate::cron::CronExpr::parse(text).map_err(|e| schedule_error(field, text, &e))
+}
+
+fn schedule_error(field: &str, text: &str, e: &crate::cron::CronError) -> Error {
     use crate::cron::CronError;
     let full = e.to_string();
     // The parser's sentences start with "invalid cron expression <expr>: "; keep the rule.
@@ -319,7 +332,7 @@ fn schedule_error(text: &str, e: &crate::cron::CronError) -> Error {
             full.split_once(": ").map(|(_, rule)| rule.to_string())
         }
     };
-    Error::invalid("--schedule", text, rule.unwrap_or(full))
+    Error::invalid(field, text, rule.unwrap_or(full))
 }
 
 /// How paths are judged: by the rules of the platform orc runs on.

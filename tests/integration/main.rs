@@ -5,15 +5,19 @@
 mod support;
 
 mod cli_basics;
+mod cron_cli;
 mod crontab;
 mod crontab_real;
+mod dashboard;
 mod exec_db;
 mod exec_deps;
 mod exec_faults;
 mod exec_history;
 mod exec_support;
 mod execute;
+mod migrate;
 mod schedule;
+mod schtasks_real;
 mod store;
 mod task_commands;
 mod task_input;

@@ -11,9 +11,8 @@ use orc::task::TaskSpec;
 use crate::support::{Env, Output, helper_exe};
 
 #[path = "../support/trigger_sim.rs"]
+#[allow(clippy::wrong_self_convention)]
 mod trigger_sim;
-
-const FOLDER: &str = "\\Orchestrator\\";
 
 /// An env with the fake schtasks and a call log.
 fn env() -> Env {
@@ -78,7 +77,12 @@ fn calls_during(env: &Env, f: impl FnOnce()) -> Vec<String> {
 fn fake(env: &Env, args: &[&str]) -> Output {
     let mut cmd = Command::new(helper_exe("fake_schtasks"));
     cmd.args(args).env("FAKE_SCHTASKS_ROOT", env.root().join("schtasks"));
-    for var in ["FAKE_SCHTASKS_MODE", "FAKE_SCHTASKS_LOCALE", "FAKE_SCHTASKS_CALL_LOG", "FAKE_SCHTASKS_DELAY_MS"] {
+    for var in [
+        "FAKE_SCHTASKS_MODE",
+        "FAKE_SCHTASKS_LOCALE",
+        "FAKE_SCHTASKS_CALL_LOG",
+        "FAKE_SCHTASKS_DELAY_MS",
+    ] {
         cmd.env_remove(var);
     }
     let out = cmd.output().expect("run fake_schtasks");
@@ -114,11 +118,16 @@ fn stored_xml(env: &Env, task: &str) -> String {
 
 fn edit_stored_xml(env: &Env, task: &str, edit: impl FnOnce(String) -> String) {
     let xml = edit(stored_xml(env, task));
-    std::fs::write(stored_xml_path(env, task), orc::scheduler::taskxml::encode_utf16le_bom(&xml)).unwrap();
+    std::fs::write(stored_xml_path(env, task), orc::scheduler::taskxml::encode_utf16le_bom(&xml))
+        .unwrap();
 }
 
 fn entry<'a>(rows: &'a serde_json::Value, task: &str) -> &'a serde_json::Value {
-    rows.as_array().unwrap().iter().find(|r| r["task"] == task).unwrap_or_else(|| panic!("no {task} in {rows}"))
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["task"] == task)
+        .unwrap_or_else(|| panic!("no {task} in {rows}"))
 }
 
 #[test]
@@ -190,8 +199,11 @@ fn hand_edits_are_reported_as_drift_and_repaired() {
 
     // Someone disables the task and moves its trigger in the Task Scheduler console.
     edit_stored_xml(&env, "nightly", |x| {
-        x.replace("T02:30:00", "T03:45:00")
-            .replacen("<Enabled>true</Enabled>", "<Enabled>false</Enabled>", 1)
+        x.replace("T02:30:00", "T03:45:00").replacen(
+            "<Enabled>true</Enabled>",
+            "<Enabled>false</Enabled>",
+            1,
+        )
     });
     let out = env.orc(["schedule", "--all", "--dry-run", "--json"]).ok();
     let rows = out.json();
@@ -203,6 +215,16 @@ fn hand_edits_are_reported_as_drift_and_repaired() {
     assert_eq!(entry(&rows, "other")["drift"], false);
 
     let out = env.orc(["schedule", "--all"]).ok();
+    let audited: i64 = store(&env)
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE object = 'registration' AND name = 'nightly' \
+             AND after LIKE '%\"drift\":true%' AND command LIKE '%schedule --all%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 1, "the repair is in the audit trail");
     assert!(out.stdout.contains("DRIFT"), "{}", out.stdout);
     assert!(out.stdout.contains("changed outside orc"), "{}", out.stdout);
     assert_eq!(stored_xml(&env, "nightly"), original, "the registration was repaired");
@@ -255,7 +277,11 @@ fn removed_tasks_are_deleted_and_foreign_tasks_are_never_touched() {
         "\\Orc_root",
     ];
     for tn in foreign {
-        fake(&env, &["/Create", "/TN", tn, "/SC", "DAILY", "/ST", "05:00", "/TR", "C:\\x.exe", "/F"]).ok();
+        fake(
+            &env,
+            &["/Create", "/TN", tn, "/SC", "DAILY", "/ST", "05:00", "/TR", "C:\\x.exe", "/F"],
+        )
+        .ok();
     }
     for name in ["a", "b"] {
         put_task(&env, &task(name, "0 6 * * *"));
@@ -404,7 +430,11 @@ fn service_unavailable_exits_4() {
     put_task(&env, &task("t", "0 6 * * *"));
     env.set_env("FAKE_SCHTASKS_MODE", "service-unavailable");
     let out = env.orc(["schedule", "--all"]).code(4);
-    assert!(out.stderr.contains("not available") || out.stderr.contains("not running"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not available") || out.stderr.contains("not running"),
+        "{}",
+        out.stderr
+    );
     env.orc(["schedule", "--list"]).code(4);
 }
 
@@ -437,7 +467,9 @@ fn french_output_is_parsed_by_position() {
 fn descriptions_with_quotes_and_line_breaks_survive_the_csv() {
     let env = env();
     let mut t = task("quoted", "0 6 * * *");
-    t.description = Some("Copies \"reports\",\"archives\" to \\\\srv\\share\nsecond line \"with quotes\"".into());
+    t.description = Some(
+        "Copies \"reports\",\"archives\" to \\\\srv\\share\nsecond line \"with quotes\"".into(),
+    );
     put_task(&env, &t);
     put_task(&env, &task("after", "0 7 * * *"));
     env.orc(["schedule", "--all"]).ok();
@@ -464,13 +496,20 @@ fn registered_xml_is_utf16_with_bom_and_well_formed() {
     assert_eq!(orc::scheduler::taskxml::validate_document(&xml), Vec::<String>::new());
     assert!(xml.contains("Ünïcödé &lt;&amp;&gt; 🙂"), "{xml}");
     let home = env.home().display().to_string();
-    let exe = crate::support::orc_exe().display().to_string();
-    assert!(xml.contains(&format!("<Command>{exe}</Command>")), "{xml}");
+    // The running orc's own absolute path (under Wine it is seen as Z:\…, not as built).
+    let leaves = orc::scheduler::taskxml::flatten(&xml).unwrap();
+    let command = &leaves.iter().find(|(p, _)| p == "Actions/Exec/Command").unwrap().1;
+    assert!(Path::new(command).is_absolute(), "{command}");
+    assert_eq!(Path::new(command).file_name(), crate::support::orc_exe().file_name(), "{xml}");
     assert!(
-        xml.contains(&format!("<Arguments>--home &quot;{home}&quot; execute --task shape --scheduled</Arguments>")),
+        xml.contains(&format!(
+            "<Arguments>--home &quot;{home}&quot; execute --task shape --scheduled</Arguments>"
+        )),
         "{xml}"
     );
-    assert!(xml.contains(&format!("<WorkingDirectory>{}</WorkingDirectory>", env.root().display())));
+    assert!(
+        xml.contains(&format!("<WorkingDirectory>{}</WorkingDirectory>", env.root().display()))
+    );
     assert!(!xml.contains("echo hello"), "the command is not registered, only orc itself");
 }
 
@@ -536,10 +575,30 @@ fn list_shows_database_and_windows_side_by_side() {
     put_task(&env, &task("new", "0 8 * * *"));
     fake(
         &env,
-        &["--fake-set", "\\Orchestrator\\Orc_ran", "last_result=-2147024894", "last_run=2026-01-05T06:00:00"],
+        &[
+            "--fake-set",
+            "\\Orchestrator\\Orc_ran",
+            "last_result=-2147024894",
+            "last_run=2026-01-05T06:00:00",
+        ],
     )
     .ok();
-    fake(&env, &["/Create", "/TN", "\\Orchestrator\\Orc_orphan", "/SC", "DAILY", "/ST", "05:00", "/TR", "C:\\x.exe", "/F"]).ok();
+    fake(
+        &env,
+        &[
+            "/Create",
+            "/TN",
+            "\\Orchestrator\\Orc_orphan",
+            "/SC",
+            "DAILY",
+            "/ST",
+            "05:00",
+            "/TR",
+            "C:\\x.exe",
+            "/F",
+        ],
+    )
+    .ok();
     let list = env.orc(["schedule", "--list", "--json"]).ok().json();
     let ran = entry(&list, "ran");
     assert_eq!(ran["last_result"], -2_147_024_894_i64);
@@ -570,11 +629,19 @@ fn validate_reports_problems_and_exits_2() {
     bad.shell = orc::task::Shell::None;
     bad.command = "definitely-not-a-program-orc --x".into();
     bad.workdir = Some(env.root().join("missing").display().to_string());
-    bad.depends_on = vec!["task:ghost".into(), "tcp:host".into(), "file:C:\\ok".into()];
+    let file_dep = if cfg!(windows) { "file:C:\\ok.flag" } else { "file:/tmp/ok.flag" };
+    bad.depends_on = vec!["task:ghost".into(), "tcp:host".into(), file_dep.into()];
     put_task(&env, &bad);
     let out = env.orc(["schedule", "--validate", "bad"]).code(2);
-    for needle in ["definitely-not-a-program-orc", "does not exist", "ghost", "HOST:PORT", "inexact"] {
-        assert!(out.stdout.contains(needle) || out.stderr.contains(needle), "{needle}:\n{}\n{}", out.stdout, out.stderr);
+    for needle in
+        ["definitely-not-a-program-orc", "does not exist", "ghost", "HOST:PORT", "inexact"]
+    {
+        assert!(
+            out.stdout.contains(needle) || out.stderr.contains(needle),
+            "{needle}:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
     }
     let report = env.orc(["schedule", "--validate", "bad", "--json"]).code(2).json();
     assert_eq!(report["ok"], false);
@@ -605,7 +672,9 @@ fn remote_hosts_are_validated_and_passwords_need_the_vault() {
     env.orc(["schedule", "--all", "--host", "bad host;x"]).code(2);
     let out = env.orc(["schedule", "--all", "--host", "srv01", "--user", "adm"]).code(2);
     assert!(out.stderr.contains("--credential"), "{}", out.stderr);
-    let out = env.orc(["schedule", "--all", "--host", "srv01", "--user", "adm", "--credential", "adm-pw"]).code(2);
+    let out = env
+        .orc(["schedule", "--all", "--host", "srv01", "--user", "adm", "--credential", "adm-pw"])
+        .code(2);
     assert!(out.stderr.contains("vault"), "{}", out.stderr);
 }
 
@@ -690,11 +759,15 @@ fn xml_snapshots() {
     system.description = None;
     put_task(&env, &system);
     let rows = env.orc(["schedule", "--all", "--dry-run", "--json"]).ok().json();
-    let exe = crate::support::orc_exe().display().to_string();
+    let filters = vec![
+        (r"orc-hash: [0-9a-f]{16}", "orc-hash: [HASH]"),
+        (r"<Command>[^<]*</Command>", "<Command>[ORC_EXE]</Command>"),
+        (r"\[ROOT\]\\", "[ROOT]/"),
+    ];
     for name in ["nightly", "business-hours", "quarterly"] {
-        let xml = entry(&rows, name)["xml"].as_str().unwrap().replace(&exe, "[ORC_EXE]");
+        let xml = entry(&rows, name)["xml"].as_str().unwrap().to_string();
         let xml = crate::support::redact(&env, &xml);
-        insta::with_settings!({filters => vec![(r"orc-hash: [0-9a-f]{16}", "orc-hash: [HASH]")]}, {
+        insta::with_settings!({filters => filters.clone()}, {
             insta::assert_snapshot!(format!("schedule_xml_{name}"), xml);
         });
     }
@@ -712,7 +785,10 @@ fn firing_a_registered_task_runs_orc_execute() {
     let record = env.root().join("fired.txt");
     std::fs::write(
         &recorder,
-        format!("#!/bin/sh\n{{ pwd; for a in \"$@\"; do echo \"[$a]\"; done; }} > '{}'\nexit 3\n", record.display()),
+        format!(
+            "#!/bin/sh\n{{ pwd; for a in \"$@\"; do echo \"[$a]\"; done; }} > '{}'\nexit 3\n",
+            record.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&recorder, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -35,7 +35,16 @@ const SHAPES: &[(&str, &str)] = &[
     ("0-30/10 * * * *", "Every 10 minutes from minute 0 through 30 of the hour"),
     ("1,2,4,8,16,32 * * * *", "At minutes 1, 2, 4, 8, 16 and 32 past the hour"),
     ("*/20 8,12,17 * * *", "Every 20 minutes, during the hours starting 08:00, 12:00 and 17:00"),
+    ("5,16-43 * * * *", "At minutes 5 and 16–43 past the hour"),
+    ("0,1,3-5 * * * *", "At minutes 0, 1 and 3–5 past the hour"),
+    ("* 3-6,17-18 * * *", "Every minute, 03:00 through 06:59 and 17:00 through 18:59"),
+    ("*/15 */2 * * *", "Every 15 minutes, during the hours starting 00:00, 02:00, 04:00, …, 22:00"),
     // Days of the month.
+    (
+        "0 0 1-7,15-21,22-28 * */4",
+        "At 00:00 on days 1–7 and 15–28 of the month if it is a Sunday or Thursday",
+    ),
+    ("0 0 1,2,15 * *", "At 00:00 on day 1, 2 and 15 of the month"),
     ("0 0 1,15 * *", "At 00:00 on day 1 and 15 of the month"),
     ("0 0 1 * *", "At 00:00 on day 1 of the month"),
     ("@monthly", "At 00:00 on day 1 of the month"),

@@ -113,7 +113,17 @@ pub(super) fn expression() -> BoxedStrategy<String> {
         "@hourly",
     ])
     .prop_map(str::to_owned);
-    prop_oneof![40 => five, 1 => macros].boxed()
+    prop_oneof![40 => five, 1 => macros, 3 => week_block_expression()].boxed()
+}
+
+/// The AND case that maps to `ScheduleByMonthDayOfWeek`: a day-of-month made of whole week
+/// blocks (1–7, 8–14, 15–21, 22–28) with a restricted day-of-week that starts with `*`.
+fn week_block_expression() -> BoxedStrategy<String> {
+    let blocks = prop::sample::subsequence(vec!["1-7", "8-14", "15-21", "22-28"], 1..=4)
+        .prop_map(|blocks| blocks.join(","));
+    (field(Field::Minute, 2), field(Field::Hour, 4), blocks, field(Field::Month, 12), 2..=7u32)
+        .prop_map(|(m, h, dom, mon, step)| format!("{m} {h} {dom} {mon} */{step}"))
+        .boxed()
 }
 
 /// Expressions with many scattered minutes and hours, to exercise the 48-trigger limit.

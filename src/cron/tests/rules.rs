@@ -93,6 +93,8 @@ const ACCEPTED: &[Accept] = &[
     accept("0 0 1-31 * 4", &[0], &[0], ALL_DOM, ALL_MON, &[4], (false, false)),
     // Leading zeros, tabs, repeated blanks, surrounding whitespace.
     accept(" 00\t09  01 * *\n", &[0], &[9], &[1], ALL_MON, ALL_DOW, (false, true)),
+    accept("00005 0 * * *", &[5], &[0], ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
+    accept("*/0015 0 * * *", &[0, 15, 30, 45], &[0], ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
     accept(
         "1,2,3,5-7 0-23/6 1,15 2,8 1-5",
         &[1, 2, 3, 5, 6, 7],
@@ -179,6 +181,9 @@ const REJECTED: &[(&str, Option<Field>, &str, &str)] = &[
     ("0 0 * * mon/2", Some(Field::DayOfWeek), "mon/2", "single value"),
     ("*/0 * * * *", Some(Field::Minute), "*/0", "step of 0"),
     ("0 0 1-10/0 * *", Some(Field::DayOfMonth), "1-10/0", "step of 0"),
+    ("*/000 * * * *", Some(Field::Minute), "*/000", "step of 0"),
+    ("*/1234567890 * * * *", Some(Field::Minute), "*/1234567890", "too large"),
+    ("0 0 00 * *", Some(Field::DayOfMonth), "00", "out of range 1-31"),
     ("*/a * * * *", Some(Field::Minute), "*/a", "not a number"),
     ("*/ * * * *", Some(Field::Minute), "*/", "empty step"),
     ("*/5/2 * * * *", Some(Field::Minute), "*/5/2", "more than one /"),

@@ -216,11 +216,36 @@ mod tests {
     }
 
     fn orc_row(name: &str, comment: &str, state: &str, idle: &str) -> String {
-        let mut f = vec!["HOST", name, "N/A", "Ready", "Interactive only", "30/11/1999 00:00:00", "267011", "orc",
-            "C:\\orc\\orc.exe --home \"C:\\ProgramData\\orc\" execute --task x --scheduled", "C:\\work", comment,
-            state, idle, "", "user", idle, "02:10:00", "Scheduling data is not available in this format.",
-            "Daily ", "02:00:00", "01/01/2024", "N/A", "Every 1 day(s)", "N/A", "Disabled", "Disabled",
-            "Disabled", "Disabled"];
+        let mut f = vec![
+            "HOST",
+            name,
+            "N/A",
+            "Ready",
+            "Interactive only",
+            "30/11/1999 00:00:00",
+            "267011",
+            "orc",
+            "C:\\orc\\orc.exe --home \"C:\\ProgramData\\orc\" execute --task x --scheduled",
+            "C:\\work",
+            comment,
+            state,
+            idle,
+            "",
+            "user",
+            idle,
+            "02:10:00",
+            "Scheduling data is not available in this format.",
+            "Daily ",
+            "02:00:00",
+            "01/01/2024",
+            "N/A",
+            "Every 1 day(s)",
+            "N/A",
+            "Disabled",
+            "Disabled",
+            "Disabled",
+            "Disabled",
+        ];
         f.truncate(COLUMNS);
         row(&f)
     }
@@ -258,7 +283,9 @@ mod tests {
 
     #[test]
     fn header_only_and_info_lines_give_no_rows() {
-        let text = format!("\r\n{HEADER}\r\nINFO: There are no scheduled tasks presently available at your access level.\r\n\r\n");
+        let text = format!(
+            "\r\n{HEADER}\r\nINFO: There are no scheduled tasks presently available at your access level.\r\n\r\n"
+        );
         let p = parse(&text);
         assert!(p.rows.is_empty());
         assert!(p.skipped.is_empty());
@@ -269,8 +296,18 @@ mod tests {
         let fr_header = r#""Nom de l'hôte","Nom de la tâche","Prochaine exécution","Statut","Mode d'ouverture de session","Heure de la dernière exécution","Dernier résultat","Auteur","Tâche à exécuter","Démarrer dans","Commentaire","État de la tâche planifiée","Temps d'inactivité","Gestion de l'alimentation","Exécuter en tant qu'utilisateur","Supprimer la tâche si elle n'est pas replanifiée","Arrêter la tâche si elle s'exécute X heures et X minutes","Planification","Type de planification","Heure de début","Date de début","Date de fin","Jours","Mois","Répéter : chaque","Répéter : jusqu'à : heure","Répéter : jusqu'à : durée","Répéter : arrêter si toujours en cours d'exécution""#;
         let text = format!(
             "\r\n{fr_header}\r\n{}\r\n{}\r\n",
-            orc_row("\\Orchestrator\\Orc_a", "Sauvegarde\norc-hash: 0123456789abcdef", "Activé", "Désactivé"),
-            orc_row("\\Orchestrator\\Orc_b", "orc-hash: 0123456789abcdef", "Désactivé", "Désactivé"),
+            orc_row(
+                "\\Orchestrator\\Orc_a",
+                "Sauvegarde\norc-hash: 0123456789abcdef",
+                "Activé",
+                "Désactivé"
+            ),
+            orc_row(
+                "\\Orchestrator\\Orc_b",
+                "orc-hash: 0123456789abcdef",
+                "Désactivé",
+                "Désactivé"
+            ),
         );
         let p = parse(&text);
         assert_eq!(p.rows.len(), 2, "{p:?}");
@@ -320,13 +357,23 @@ mod tests {
     fn lf_only_and_missing_final_newline() {
         let text = orc_row("\\Orchestrator\\Orc_a", "x", "Enabled", "Disabled");
         assert_eq!(parse(&text).rows.len(), 1);
-        let text = format!("\n{}\n{}", text, orc_row("\\Orchestrator\\Orc_b", "y", "Enabled", "Disabled"));
+        let text =
+            format!("\n{}\n{}", text, orc_row("\\Orchestrator\\Orc_b", "y", "Enabled", "Disabled"));
         assert_eq!(parse(&text).rows.len(), 2);
     }
 
     #[test]
     fn never_panics_on_garbage() {
-        for s in ["", "\"", "\"\"", "\",\"", "\"a\",\"b", "\u{0}\u{1}\"", &"\",\"".repeat(100), "\r\r\n\n"] {
+        for s in [
+            "",
+            "\"",
+            "\"\"",
+            "\",\"",
+            "\"a\",\"b",
+            "\u{0}\u{1}\"",
+            &"\",\"".repeat(100),
+            "\r\r\n\n",
+        ] {
             let _ = parse(s);
         }
     }

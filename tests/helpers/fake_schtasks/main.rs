@@ -38,6 +38,8 @@
 //!   exit code). Refuses a disabled task (exit 1); with MultipleInstancesPolicy IgnoreNew
 //!   and an instance running, does nothing. Prints `FAKE: …` on stdout.
 //! * `fake_schtasks --fake-set [--host H] <\path> status=Running|Ready last_result=N last_run=YYYY-MM-DDTHH:MM:SS|never`
+//! * `fake_schtasks --fake-sleep <ms> [exit-code]`: sleeps, then exits with the code
+//!   (default 0). A portable long-running or failing Exec action for tests.
 //! * `fake_schtasks --fake-supervise …`: internal (the detached runner of `FAKE_SCHTASKS_RUN=spawn`).
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
@@ -335,7 +337,8 @@ fn hook_usage(msg: &str) -> i32 {
     eprintln!("fake_schtasks: {msg}");
     eprintln!(
         "usage: fake_schtasks --fake-fire [--host H] <\\path>\n       \
-         fake_schtasks --fake-set [--host H] <\\path> status=Running|Ready last_result=N last_run=YYYY-MM-DDTHH:MM:SS|never"
+         fake_schtasks --fake-set [--host H] <\\path> status=Running|Ready last_result=N last_run=YYYY-MM-DDTHH:MM:SS|never\n       \
+         fake_schtasks --fake-sleep <ms> [exit-code]"
     );
     2
 }
@@ -351,6 +354,17 @@ fn parse_result(v: &str) -> Option<i32> {
 }
 
 fn fake_hook(argv: &[String]) -> i32 {
+    if argv[0] == "--fake-sleep" {
+        let ms = argv.get(1).and_then(|v| v.parse::<u64>().ok());
+        let code = argv.get(2).map(|v| v.parse::<i32>().ok());
+        return match (ms, code) {
+            (Some(ms), None | Some(Some(_))) => {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                code.flatten().unwrap_or(0)
+            }
+            _ => hook_usage("--fake-sleep needs <ms> [exit-code]"),
+        };
+    }
     let cfg = Config::from_env();
     let now = cfg.now();
     let mut rest: Vec<String> = argv[1..].to_vec();

@@ -315,12 +315,10 @@ struct Block {
 fn render_text(ctx: &Ctx, host: &str, blocks: &[Block], o: &QueryOpts) -> Vec<String> {
     let loc = ctx.loc;
     let fields = loc.fields();
-    let cols: Vec<usize> = if o.verbose {
-        (0..28).collect()
-    } else if o.fo == Fo::Table {
-        vec![1, 2, 3]
-    } else {
-        vec![0, 1, 2, 3, 4]
+    let cols: Vec<usize> = match (o.verbose, o.fo) {
+        (true, _) => (0..28).collect(),
+        (false, Fo::List) => vec![0, 1, 2, 3, 4],
+        (false, _) => vec![1, 2, 3],
     };
     let mut lines = vec![String::new()];
     let mut first_block = true;

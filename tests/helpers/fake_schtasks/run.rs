@@ -20,6 +20,8 @@ pub(crate) const TIME_LIMIT_KILLED: i32 = 0x8007_10E0_u32 as i32;
 const SIGNALLED: i32 = 0xC000_013A_u32 as i32;
 
 /// Windows `CommandLineToArgvW` splitting (for the arguments after the program name).
+/// On Windows the raw argument string is handed to CreateProcess instead.
+#[cfg_attr(windows, allow(dead_code))]
 pub(crate) fn split_windows_args(s: &str) -> Vec<String> {
     let chars: Vec<char> = s.chars().collect();
     let mut args = Vec::new();
@@ -133,10 +135,42 @@ enum Launch {
     Nothing,
 }
 
+/// On Windows every inheritable handle of this process goes to a child started with
+/// `Command` (bInheritHandles is TRUE), including the stdout/stderr pipes of whoever ran
+/// the fake: a detached action would keep the caller's pipes open until it exits. Real
+/// tasks run inside the Task Scheduler service and never see schtasks' handles, so the
+/// fake marks its standard handles non-inheritable before starting anything.
+#[cfg(windows)]
+fn detach_std_handles() {
+    use windows_sys::Win32::Foundation::{
+        HANDLE_FLAG_INHERIT, INVALID_HANDLE_VALUE, SetHandleInformation,
+    };
+    use windows_sys::Win32::System::Console::{
+        GetStdHandle, STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+    };
+    for id in [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
+        // SAFETY: GetStdHandle has no preconditions and returns a handle owned by this
+        // process (or null/INVALID_HANDLE_VALUE, which are skipped); SetHandleInformation
+        // only clears the inheritance flag of that handle and fails harmlessly otherwise.
+        unsafe {
+            let h = GetStdHandle(id);
+            if !h.is_null() && h != INVALID_HANDLE_VALUE {
+                SetHandleInformation(h, HANDLE_FLAG_INHERIT, 0);
+            }
+        }
+    }
+}
+
+/// On Unix the standard library already closes every descriptor but the child's own
+/// (null) stdio.
+#[cfg(not(windows))]
+fn detach_std_handles() {}
+
 fn launch(action: &Action) -> Launch {
     let Action::Exec { command, arguments, workdir } = action else {
         return Launch::Nothing;
     };
+    detach_std_handles();
     let program = expand_env(&strip_quotes(command));
     let mut cmd = Command::new(&program);
     let args = arguments.as_deref().map(expand_env).unwrap_or_default();
