@@ -49,6 +49,7 @@ pub fn run(args: ExecuteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         scheduled: args.scheduled,
         dep_wait,
         kill_grace: args.kill_grace.map(Duration::from_secs).unwrap_or(run::DEFAULT_KILL_GRACE),
+        interactive: ctx.interactive && !args.scheduled,
     };
     let paths = ctx.paths()?.clone();
     ctx.store()?;
@@ -149,7 +150,7 @@ fn summary(last: &RunRecord, rows: usize, code: i32) -> String {
 fn check_deps(name: &str, ctx: &mut Context<'_>) -> Result<i32> {
     let paths = ctx.paths()?.clone();
     let store = ctx.store()?;
-    let task = run::load_task(store.conn(), store.path(), name)?;
+    let task = run::load_task(store.conn(), name)?;
     let spec = &task.spec;
     let dir = crate::exec::env::workdir(spec, &paths.home).unwrap_or_else(|_| paths.home.clone());
     let env = crate::exec::env::child_env(std::env::vars_os(), spec, &[]);

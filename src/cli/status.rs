@@ -8,7 +8,6 @@ use crate::clock;
 use crate::error::Result;
 use crate::exec::runs;
 use crate::render;
-use crate::task::TaskSpec;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {}
@@ -27,22 +26,13 @@ pub fn run(args: StatusArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let StatusArgs {} = args;
     let store = ctx.store()?;
     let reaped = runs::reap_stale(store, None)?;
-    let tasks: Vec<(String, bool, String)> = {
-        let mut stmt = store
-            .conn()
-            .prepare("SELECT name, enabled, spec FROM tasks ORDER BY name COLLATE NOCASE")
-            .map_err(|e| store.err("read tasks", e))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(|e| store.err("read tasks", e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| store.err("read tasks", e))?
-    };
+    let tasks = crate::task::repo::list(store.conn())?;
     let now = clock::now();
     let mut rows = Vec::new();
-    for (name, enabled_col, spec_text) in tasks {
-        let spec: Option<TaskSpec> = serde_json::from_str(&spec_text).ok();
-        let enabled = enabled_col && spec.as_ref().is_none_or(|s| s.enabled);
-        let schedule = spec.as_ref().map(|s| s.schedule.clone()).unwrap_or_default();
+    for task in tasks {
+        let name = task.spec.name.clone();
+        let enabled = task.spec.enabled;
+        let schedule = task.spec.schedule.clone();
         let (next, next_note) = if !enabled {
             (None, Some("disabled".to_string()))
         } else {

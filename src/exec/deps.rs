@@ -1,17 +1,15 @@
 //! Dependency checks before a run.
 //!
-//! Spec forms (as stored in `TaskSpec::depends_on`):
+//! The grammar is [`crate::task::deps`] (`file:`, `url:`, `tcp:`, `cmd:`, `task:`); this module
+//! checks parsed dependencies:
 //!
 //! | spec | met when |
 //! |---|---|
-//! | `file:PATH[?max_age=DUR]` | the path exists (and was modified within `DUR`); relative to the task's directory |
+//! | `file:PATH[?max_age=DUR]` | the path exists (and was modified within `DUR`) |
 //! | `url:http(s)://…` | a GET answers 2xx (connect 5 s, total 30 s, ≤ 5 redirects, no credentials, ≤ 64 KiB read) |
 //! | `tcp:HOST:PORT` | a TCP connection opens within 5 s |
 //! | `cmd:COMMAND[?timeout=DUR]` | the command (task's shell, directory and environment) exits 0 within `DUR` (default 30 s); killed as a tree otherwise |
-//! | `task:NAME[?within=DUR]` | `NAME`'s last success ended within `DUR` (default 24 h) |
-//!
-//! [`parse`] is the one entry point for the grammar (the typed parser in `crate::task` can
-//! replace it without touching the checks).
+//! | `task:NAME[?within=DUR]` | `NAME`'s latest finished run succeeded; with `within`, a success ended within `DUR` |
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -22,14 +20,9 @@ use std::time::{Duration, Instant, SystemTime};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::duration;
-use crate::error::{Error, Result};
 use crate::exec::{process, runs};
 use crate::task::Shell;
-
-/// The rule shown when a dependency spec is refused.
-pub const DEP_RULE: &str = "a dependency is file:PATH[?max_age=DURATION], url:http(s)://HOST/…, \
-     tcp:HOST:PORT, cmd:COMMAND[?timeout=DURATION] or task:NAME[?within=DURATION]";
+pub use crate::task::deps::{Dependency, parse};
 
 /// URL checks: connect timeout.
 pub const URL_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,115 +34,6 @@ pub const URL_MAX_REDIRECTS: u32 = 5;
 pub const URL_MAX_BODY: u64 = 64 * 1024;
 /// TCP checks: connect timeout.
 pub const TCP_TIMEOUT: Duration = Duration::from_secs(5);
-/// Command checks: default timeout.
-pub const CMD_DEFAULT_TIMEOUT_SECS: u64 = 30;
-/// Task checks: default window.
-pub const TASK_DEFAULT_WITHIN_SECS: u64 = 24 * 3600;
-
-/// One parsed dependency.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dependency {
-    File { path: String, max_age: Option<u64> },
-    Url { url: String },
-    Tcp { host: String, port: u16 },
-    Cmd { command: String, timeout: u64 },
-    Task { name: String, within: u64 },
-}
-
-impl Dependency {
-    /// The kind as shown (`file`, `url`, `tcp`, `cmd`, `task`).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Dependency::File { .. } => "file",
-            Dependency::Url { .. } => "url",
-            Dependency::Tcp { .. } => "tcp",
-            Dependency::Cmd { .. } => "cmd",
-            Dependency::Task { .. } => "task",
-        }
-    }
-}
-
-/// Parses one spec. Refusals name the spec and the rule.
-pub fn parse(spec: &str) -> Result<Dependency> {
-    let bad = |why: &str| Error::invalid("dependency", spec, format!("{why}; {DEP_RULE}"));
-    let (kind, rest) = spec.split_once(':').ok_or_else(|| bad("missing KIND:"))?;
-    let kind = kind.trim().to_ascii_lowercase();
-    match kind.as_str() {
-        "file" => {
-            let (path, opts) = split_options(rest, &["max_age"]);
-            if path.trim().is_empty() {
-                return Err(bad("the path is empty"));
-            }
-            let max_age = option_secs(spec, &opts, "max_age")?;
-            Ok(Dependency::File { path: path.to_string(), max_age })
-        }
-        "url" | "http" | "https" => {
-            let url = if kind == "url" { rest.trim().to_string() } else { spec.trim().to_string() };
-            let lower = url.to_ascii_lowercase();
-            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-                return Err(bad("only http:// and https:// URLs are checked"));
-            }
-            let uri: ureq::http::Uri = url.parse().map_err(|_| bad("not a valid URL"))?;
-            let authority = uri.authority().ok_or_else(|| bad("the URL has no host"))?;
-            if authority.as_str().contains('@') {
-                return Err(bad("credentials in the URL are not allowed"));
-            }
-            Ok(Dependency::Url { url })
-        }
-        "tcp" => {
-            let rest = rest.trim();
-            let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("expected HOST:PORT"))?;
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let port: u16 = port.parse().map_err(|_| bad("the port must be 1-65535"))?;
-            if host.is_empty() || port == 0 {
-                return Err(bad("expected HOST:PORT with a port 1-65535"));
-            }
-            Ok(Dependency::Tcp { host: host.to_string(), port })
-        }
-        "cmd" | "command" => {
-            let (command, opts) = split_options(rest, &["timeout"]);
-            if command.trim().is_empty() {
-                return Err(bad("the command is empty"));
-            }
-            let timeout = option_secs(spec, &opts, "timeout")?.unwrap_or(CMD_DEFAULT_TIMEOUT_SECS);
-            if timeout == 0 {
-                return Err(bad("timeout must be at least 1s"));
-            }
-            Ok(Dependency::Cmd { command: command.trim().to_string(), timeout })
-        }
-        "task" => {
-            let (name, opts) = split_options(rest, &["within"]);
-            let name = name.trim();
-            crate::task::validate_name(name)
-                .map_err(|_| bad(&format!("{name:?} is not a valid task name")))?;
-            let within = option_secs(spec, &opts, "within")?.unwrap_or(TASK_DEFAULT_WITHIN_SECS);
-            Ok(Dependency::Task { name: name.to_string(), within })
-        }
-        _ => Err(bad(&format!("unknown kind {kind:?}"))),
-    }
-}
-
-/// Splits `value?key=v&key=v` when everything after the last `?` is made of known keys;
-/// otherwise the `?` belongs to the value.
-fn split_options<'a>(rest: &'a str, known: &[&str]) -> (&'a str, Vec<(&'a str, &'a str)>) {
-    if let Some((value, query)) = rest.rsplit_once('?') {
-        let pairs: Option<Vec<(&str, &str)>> = query
-            .split('&')
-            .map(|kv| kv.split_once('=').filter(|(k, _)| known.contains(&k.trim())))
-            .collect();
-        if let Some(pairs) = pairs {
-            return (value, pairs.into_iter().map(|(k, v)| (k.trim(), v.trim())).collect());
-        }
-    }
-    (rest, Vec::new())
-}
-
-fn option_secs(spec: &str, opts: &[(&str, &str)], key: &str) -> Result<Option<u64>> {
-    match opts.iter().rev().find(|(k, _)| *k == key) {
-        None => Ok(None),
-        Some((_, v)) => duration::parse_secs(&format!("dependency {spec:?} {key}"), v).map(Some),
-    }
-}
 
 /// The outcome of one dependency check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -197,9 +81,9 @@ pub fn check_all(specs: &[String], ctx: &DepContext<'_>) -> Vec<DepCheck> {
 pub fn check(dep: &Dependency, ctx: &DepContext<'_>) -> (bool, String) {
     match dep {
         Dependency::File { path, max_age } => check_file(&resolve(ctx.workdir, path), *max_age),
-        Dependency::Url { url } => check_url(url),
+        Dependency::Url { url, .. } => check_url(url),
         Dependency::Tcp { host, port } => check_tcp(host, *port),
-        Dependency::Cmd { command, timeout } => check_cmd(command, *timeout, ctx),
+        Dependency::Cmd { command, .. } => check_cmd(command, dep.cmd_timeout().unwrap_or(30), ctx),
         Dependency::Task { name, within } => check_task(name, *within, ctx),
     }
 }
@@ -328,7 +212,21 @@ fn check_cmd(command: &str, timeout: u64, ctx: &DepContext<'_>) -> (bool, String
     result
 }
 
-fn check_task(name: &str, within: u64, ctx: &DepContext<'_>) -> (bool, String) {
+fn check_task(name: &str, within: Option<u64>, ctx: &DepContext<'_>) -> (bool, String) {
+    let Some(within) = within else {
+        return match runs::last_finished(ctx.conn, name) {
+            Err(e) => (false, format!("cannot read the history of {name}: {e}")),
+            Ok(None) => (false, format!("{name} has never run")),
+            Ok(Some(run)) => {
+                let when = crate::clock::to_local_human(run.end.unwrap_or(run.start));
+                if run.status == runs::Status::Success {
+                    (true, format!("{name}'s latest run succeeded at {when}"))
+                } else {
+                    (false, format!("{name}'s latest run is {} ({when})", run.status.as_str()))
+                }
+            }
+        };
+    };
     match runs::last_success_end(ctx.conn, name) {
         Err(e) => (false, format!("cannot read the history of {name}: {e}")),
         Ok(None) => (false, format!("{name} has never succeeded")),
@@ -362,67 +260,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_every_kind() {
-        assert_eq!(
-            parse("file:C:\\data\\in.csv?max_age=2h").unwrap(),
-            Dependency::File { path: "C:\\data\\in.csv".into(), max_age: Some(7200) }
-        );
-        assert_eq!(
-            parse("file:/srv/a?b").unwrap(),
-            Dependency::File { path: "/srv/a?b".into(), max_age: None }
-        );
-        assert_eq!(
-            parse("url:https://example.com/health?x=1").unwrap(),
-            Dependency::Url { url: "https://example.com/health?x=1".into() }
-        );
-        assert_eq!(
-            parse("tcp:db.local:5432").unwrap(),
-            Dependency::Tcp { host: "db.local".into(), port: 5432 }
-        );
-        assert_eq!(
-            parse("tcp:[::1]:80").unwrap(),
-            Dependency::Tcp { host: "::1".into(), port: 80 }
-        );
-        assert_eq!(
-            parse("cmd:ping -n 1 host?timeout=10s").unwrap(),
-            Dependency::Cmd { command: "ping -n 1 host".into(), timeout: 10 }
-        );
-        assert_eq!(
-            parse("cmd:test -f x").unwrap(),
-            Dependency::Cmd { command: "test -f x".into(), timeout: 30 }
-        );
-        assert_eq!(
-            parse("task:extract?within=6h").unwrap(),
-            Dependency::Task { name: "extract".into(), within: 6 * 3600 }
-        );
-        assert_eq!(
-            parse("task:extract").unwrap(),
-            Dependency::Task { name: "extract".into(), within: 86400 }
-        );
-    }
-
-    #[test]
-    fn refuses_bad_specs_with_the_rule() {
-        for bad in [
-            "nothing",
-            "ftp:x",
-            "url:ftp://x",
-            "url:https://user:pw@host/",
-            "tcp:host",
-            "tcp:host:0",
-            "tcp:host:99999",
-            "cmd:",
-            "task:bad name",
-            "file:",
-            "file:x?max_age=soon",
-        ] {
-            let e = parse(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad}");
-            assert!(e.to_string().contains("dependency"), "{bad}: {e}");
-        }
-    }
-
-    #[test]
     fn file_and_task_checks() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(dir.path()).unwrap();
@@ -435,12 +272,14 @@ mod tests {
             now: chrono::Utc::now(),
         };
         std::fs::write(dir.path().join("ready.flag"), "x").unwrap();
+        let flag = dir.path().join("ready.flag").to_string_lossy().into_owned();
+        let missing = dir.path().join("missing.flag").to_string_lossy().into_owned();
         let checks = check_all(
             &[
-                "file:ready.flag".into(),
-                "file:ready.flag?max_age=1h".into(),
-                "file:missing.flag".into(),
-                "task:upstream".into(),
+                format!("file:{flag}"),
+                format!("file:{flag}?max_age=1h"),
+                format!("file:{missing}"),
+                "task:upstream?within=1h".into(),
                 "bogus".into(),
             ],
             &ctx,
@@ -451,7 +290,8 @@ mod tests {
         assert!(checks[3].reason.contains("never succeeded"), "{:?}", checks[3]);
         assert_eq!(checks[4].kind, "invalid");
         let text = unmet_text(&checks);
-        assert!(text.contains("file:missing.flag: ") && text.contains("task:upstream: "), "{text}");
+        assert!(text.contains(&format!("file:{missing}: ")), "{text}");
+        assert!(text.contains("task:upstream?within=1h: "), "{text}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use crate::paths::Paths;
 use crate::store::Store;
 use crate::task::TaskSpec;
 
@@ -21,15 +22,19 @@ pub type SecretValue = Zeroizing<String>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretsUnavailable(pub String);
 
-/// Resolves the task's `secret_env` (variable → credential name) into values.
+/// Resolves the task's `secret_env` (variable → credential name) into values, just before the
+/// spawn. `interactive`: a passphrase may be asked for on the terminal (never for scheduled
+/// runs).
 ///
 /// This is the one place the vault is wired into the executor. Until the vault lands, any
 /// task that names a secret is refused: it never runs without the secrets it asked for.
 pub fn resolve_secret_env(
-    store: &mut Store,
+    store: &Store,
+    paths: &Paths,
     spec: &TaskSpec,
+    interactive: bool,
 ) -> Result<Vec<(String, SecretValue)>, SecretsUnavailable> {
-    let _ = store;
+    let _ = (store, paths, interactive);
     if spec.secret_env.is_empty() {
         return Ok(Vec::new());
     }
@@ -144,11 +149,12 @@ mod tests {
     #[test]
     fn secrets_are_refused_until_the_vault_is_wired() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let paths = Paths::at(dir.path());
         let mut spec = TaskSpec::new("t", "x", "* * * * *");
-        assert!(resolve_secret_env(&mut store, &spec).unwrap().is_empty());
+        assert!(resolve_secret_env(&store, &paths, &spec, false).unwrap().is_empty());
         spec.secret_env.insert("PASSWORD".into(), "db-password".into());
-        let err = resolve_secret_env(&mut store, &spec).unwrap_err();
+        let err = resolve_secret_env(&store, &paths, &spec, false).unwrap_err();
         assert!(err.0.contains("db-password"), "{err:?}");
     }
 }

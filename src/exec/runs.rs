@@ -357,7 +357,7 @@ pub fn mark_started(
     start: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
     tx.execute(
-        "UPDATE runs SET child_pid = ?2, start = ?3 WHERE id = ?1",
+        "UPDATE runs SET child_pid = ?2, start = ?3, error = NULL WHERE id = ?1",
         params![id, child_pid, to_db_time(start)],
     )?;
     Ok(())
@@ -496,6 +496,19 @@ pub fn running(conn: &Connection, task: Option<&str>) -> rusqlite::Result<Vec<Ru
     ))?;
     let rows = stmt.query_map([task], from_row)?;
     rows.collect()
+}
+
+/// The newest run of `task` that is over and was not skipped (the run `task:NAME` looks at).
+pub fn last_finished(conn: &Connection, task: &str) -> rusqlite::Result<Option<RunRecord>> {
+    conn.query_row(
+        &format!(
+            "SELECT {COLUMNS} FROM runs WHERE task = ?1 COLLATE NOCASE
+             AND status NOT IN ('RUNNING', 'SKIPPED') ORDER BY start DESC, id DESC LIMIT 1"
+        ),
+        [task],
+        from_row,
+    )
+    .optional()
 }
 
 /// The end of the newest successful run of `task`.

@@ -74,6 +74,8 @@ fn unmet_dependencies_skip_with_a_reason_per_dependency() {
     let url = http_server(503);
     let missing = scratch(&env, "missing.flag");
     let counter = scratch(&env, "c");
+    add_task(&env, "broken", &child(&["exit", "9"]), |_| {});
+    env.orc(["execute", "--task", "broken"]).code(9);
     add_task(&env, "blocked", &child(&["count", &counter]), |s| {
         s.depends_on = vec![
             format!("file:{missing}"),
@@ -81,9 +83,11 @@ fn unmet_dependencies_skip_with_a_reason_per_dependency() {
             format!("url:{url}"),
             format!("cmd:{}", child(&["exit", "1"])),
             "task:never-ran".into(),
+            "task:broken".into(),
         ];
     });
     let before = rows(&env).len();
+    assert_eq!(before, 1);
     let out = env.orc(["--json", "execute", "--task", "blocked", "--check-deps"]).code(7);
     let checks = out.json();
     assert!(checks.as_array().unwrap().iter().all(|c| c["met"] == false), "{checks}");
@@ -93,15 +97,16 @@ fn unmet_dependencies_skip_with_a_reason_per_dependency() {
     assert!(out.stdout.contains("SKIPPED"), "{}", out.stdout);
     assert_eq!(count(&counter), 0);
     let r = rows(&env);
-    assert_eq!(r.len(), 1);
-    assert_eq!(r[0].1, "SKIPPED");
-    let err = r[0].6.clone().unwrap();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[1].1, "SKIPPED");
+    let err = r[1].6.clone().unwrap();
     assert!(err.starts_with("dependencies not met: "), "{err}");
     assert!(err.contains(&format!("file:{missing}: {missing} does not exist")), "{err}");
     assert!(err.contains(&format!("tcp:127.0.0.1:{port}: cannot connect")), "{err}");
     assert!(err.contains("HTTP 503 from 127.0.0.1"), "{err}");
     assert!(err.contains("exit code 1"), "{err}");
-    assert!(err.contains("never-ran has never succeeded"), "{err}");
+    assert!(err.contains("never-ran has never run"), "{err}");
+    assert!(err.contains("task:broken: broken's latest run is FAILED"), "{err}");
 }
 
 #[test]

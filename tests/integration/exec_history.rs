@@ -51,7 +51,9 @@ fn history_run_snapshot() {
     let env = setup();
     let id = rows(&env).iter().find(|r| r.1 == "FAILED").unwrap().0.to_string();
     let out = env.orc(["history", "--run", &id]).ok();
-    let text = redact(&env, &out.stdout).replace(&orc::exec::runs::hostname(), "[HOST]");
+    let text = redact(&env, &out.stdout)
+        .replace(&orc::exec::runs::hostname(), "[HOST]")
+        .replace('\\', "/");
     insta::with_settings!({ filters => filters() }, {
         insta::assert_snapshot!("history_run", text);
     });

@@ -610,6 +610,7 @@ fn arguments_pass_exactly_and_nothing_is_injected() {
         format!("; touch {canary}"),
         format!("& echo x > {canary}"),
         "two words".into(),
+        "cr\r\nlf".into(),
     ];
     let mut cases: Vec<(orc::task::Shell, String)> = Vec::new();
     if cfg!(unix) {
