@@ -9,8 +9,8 @@ use zeroize::Zeroizing;
 use super::Context;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
-use crate::scheduler::reconcile::{self, Action, EntryReport, Plan};
 use crate::scheduler::crontab::{Crontab, CrontabBackend};
+use crate::scheduler::reconcile::{self, Action, EntryReport, Plan};
 use crate::scheduler::schtasks::{Remote, Schtasks, SchtasksBackend, TaskFolder};
 use crate::scheduler::{Backend, RenderEnv};
 use crate::store::Store;
@@ -731,7 +731,9 @@ fn list_crontab(
             orc_last_start: start,
         });
     }
-    for r in registered.iter().filter(|r| !tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&r.task))) {
+    for r in
+        registered.iter().filter(|r| !tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&r.task)))
+    {
         let enabled = r.seen.enabled.unwrap_or(true);
         let (status, start) = last_of(&r.task);
         rows.push(CrontabListRow {

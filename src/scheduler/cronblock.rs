@@ -308,11 +308,15 @@ mod tests {
             .unwrap();
         assert!(block.starts_with("# BEGIN orc abc "));
         assert!(block.ends_with("# END orc abc\n"));
-        assert!(block.contains(
+        // The log path is joined with the platform's separator (these tests also run on
+        // Windows).
+        let log = Path::new("/var/lib/orc").join("logs").join("cron.log");
+        assert!(block.contains(&format!(
             "0 2 * * * PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
              '/usr/bin/orc' --home '/var/lib/orc' execute --task nightly --scheduled \
-             >>'/var/lib/orc/logs/cron.log' 2>&1\n"
-        ));
+             >>'{}' 2>&1\n",
+            log.display()
+        )));
         let found = parse_block(&block);
         assert_eq!(found.len(), 2);
         assert_eq!(
@@ -374,7 +378,9 @@ mod tests {
         assert_eq!(locate(twice.as_bytes(), "abc"), BlockState::Duplicated { first: 1, second: 6 });
         // CRLF line ends around the markers are fine (a crontab edited on Windows).
         let crlf = block.replace('\n', "\r\n");
-        assert!(matches!(locate(crlf.as_bytes(), "abc"), BlockState::Found(0, n) if n == crlf.len()));
+        assert!(
+            matches!(locate(crlf.as_bytes(), "abc"), BlockState::Found(0, n) if n == crlf.len())
+        );
         // A marker for an id that merely starts with ours is not ours.
         let longer = render("abcd", Path::new("/o"), Path::new("/h"), &entries()).unwrap();
         assert_eq!(locate(longer.as_bytes(), "abc"), BlockState::Absent);
@@ -402,7 +408,13 @@ mod tests {
         let off = line(Path::new("/usr/bin/orc"), Path::new("/h"), &entries()[1]);
         assert!(on.starts_with("0 2 * * * PATH="));
         assert!(off.starts_with("# disabled: @hourly PATH="));
-        assert_eq!(command_of(&on), command_line(Path::new("/usr/bin/orc"), Path::new("/h"), "nightly"));
-        assert_eq!(command_of(&off), command_line(Path::new("/usr/bin/orc"), Path::new("/h"), "hourly"));
+        assert_eq!(
+            command_of(&on),
+            command_line(Path::new("/usr/bin/orc"), Path::new("/h"), "nightly")
+        );
+        assert_eq!(
+            command_of(&off),
+            command_line(Path::new("/usr/bin/orc"), Path::new("/h"), "hourly")
+        );
     }
 }

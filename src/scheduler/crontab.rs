@@ -181,7 +181,12 @@ impl Crontab {
 
     fn failed(&self, args: &[&str], out: CallOutput) -> SchedulerError {
         let stderr = if out.stderr.is_empty() { "(no message)".to_string() } else { out.stderr };
-        SchedulerError::Failed { program: self.program_name(), args: args.join(" "), code: out.code, stderr }
+        SchedulerError::Failed {
+            program: self.program_name(),
+            args: args.join(" "),
+            code: out.code,
+            stderr,
+        }
     }
 
     /// `crontab -l`: the current crontab's raw bytes (empty when the user has none).
@@ -208,7 +213,11 @@ impl Crontab {
     pub fn remove(&self) -> SResult<()> {
         let args = ["-r"];
         let out = self.call_raw(&args, None)?;
-        if out.code == 0 || is_no_crontab(&out.stderr) { Ok(()) } else { Err(self.failed(&args, out)) }
+        if out.code == 0 || is_no_crontab(&out.stderr) {
+            Ok(())
+        } else {
+            Err(self.failed(&args, out))
+        }
     }
 }
 
@@ -337,7 +346,9 @@ impl CrontabBackend {
     fn has_live_line(&self, text: &[u8]) -> bool {
         match cronblock::locate(text, &self.id) {
             BlockState::Found(a, b) => {
-                cronblock::parse_block(&String::from_utf8_lossy(&text[a..b])).iter().any(|f| f.enabled)
+                cronblock::parse_block(&String::from_utf8_lossy(&text[a..b]))
+                    .iter()
+                    .any(|f| f.enabled)
             }
             _ => false,
         }
@@ -369,7 +380,9 @@ fn copy_error(e: &SchedulerError) -> SchedulerError {
         SchedulerError::Timeout { program, args, secs } => {
             SchedulerError::Timeout { program: program.clone(), args: args.clone(), secs: *secs }
         }
-        SchedulerError::NotAttempted { reason } => SchedulerError::NotAttempted { reason: reason.clone() },
+        SchedulerError::NotAttempted { reason } => {
+            SchedulerError::NotAttempted { reason: reason.clone() }
+        }
         SchedulerError::Io { action, path, source } => {
             SchedulerError::Io { action, path: path.clone(), source: io(source) }
         }
@@ -492,8 +505,11 @@ impl Backend for CrontabBackend {
                 ),
             ));
         }
-        let entry =
-            Entry { task: spec.name.clone(), schedule: cron_text(expr.source()), enabled: spec.enabled };
+        let entry = Entry {
+            task: spec.name.clone(),
+            schedule: cron_text(expr.source()),
+            enabled: spec.enabled,
+        };
         let line = cronblock::line(&env.exe, &env.home, &entry);
         let hash = definition_hash(&line);
         let mut notes = Vec::new();
@@ -525,12 +541,15 @@ impl Backend for CrontabBackend {
     fn registered(&mut self) -> SResult<Vec<Registered>> {
         let (text, state) = self.read()?;
         let found = match state {
-            BlockState::Found(a, b) => cronblock::parse_block(&String::from_utf8_lossy(&text[a..b])),
+            BlockState::Found(a, b) => {
+                cronblock::parse_block(&String::from_utf8_lossy(&text[a..b]))
+            }
             _ => Vec::new(),
         };
         let mut out: Vec<Registered> = Vec::new();
         for f in &found {
-            let duplicate = found.iter().filter(|g| g.task.eq_ignore_ascii_case(&f.task)).count() > 1;
+            let duplicate =
+                found.iter().filter(|g| g.task.eq_ignore_ascii_case(&f.task)).count() > 1;
             if out.iter().any(|r| r.task.eq_ignore_ascii_case(&f.task)) {
                 continue;
             }
@@ -555,7 +574,11 @@ impl Backend for CrontabBackend {
         Ok(out)
     }
 
-    fn apply(&mut self, plan: &Plan, progress: &mut dyn FnMut(usize, usize)) -> SResult<ApplyReport> {
+    fn apply(
+        &mut self,
+        plan: &Plan,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> SResult<ApplyReport> {
         let changes: Vec<usize> = plan.changes().map(|(i, _)| i).collect();
         let mut report = ApplyReport::default();
         if changes.is_empty() {
@@ -572,7 +595,8 @@ impl Backend for CrontabBackend {
         let total = changes.len();
         match result {
             Ok(()) => {
-                report.outcomes = changes.into_iter().map(|index| Outcome { index, result: Ok(()) }).collect();
+                report.outcomes =
+                    changes.into_iter().map(|index| Outcome { index, result: Ok(()) }).collect();
             }
             Err(e) => {
                 report.outcomes = changes
@@ -597,11 +621,18 @@ impl Backend for CrontabBackend {
         let want = cronblock::parse_block(&d.definition);
         let Some(w) = want.first() else { return Ok(out) };
         if f.schedule != w.schedule {
-            out.push(format!("schedule: crontab has {:?}, orc registers {:?}", f.schedule, w.schedule));
+            out.push(format!(
+                "schedule: crontab has {:?}, orc registers {:?}",
+                f.schedule, w.schedule
+            ));
         }
         if f.enabled != w.enabled {
             let word = |e: bool| if e { "enabled" } else { "disabled (commented out)" };
-            out.push(format!("state: crontab has it {}, orc registers it {}", word(f.enabled), word(w.enabled)));
+            out.push(format!(
+                "state: crontab has it {}, orc registers it {}",
+                word(f.enabled),
+                word(w.enabled)
+            ));
         }
         let (fc, wc) = (cronblock::command_of(&f.line), cronblock::command_of(&d.definition));
         if fc != wc {
@@ -621,7 +652,10 @@ mod tests {
     use zeroize::Zeroizing;
 
     fn backend() -> CrontabBackend {
-        CrontabBackend::new(Crontab::new(PathBuf::from("/nonexistent/crontab")), Path::new("/srv/orc"))
+        CrontabBackend::new(
+            Crontab::new(PathBuf::from("/nonexistent/crontab")),
+            Path::new("/srv/orc"),
+        )
     }
 
     fn no_secret(_: &str) -> Result<Zeroizing<String>> {
@@ -629,7 +663,11 @@ mod tests {
     }
 
     fn desired(b: &CrontabBackend, name: &str, schedule: &str, enabled: bool) -> Desired {
-        let env = RenderEnv { exe: PathBuf::from("/usr/bin/orc"), home: PathBuf::from("/srv/orc"), password_for: &no_secret };
+        let env = RenderEnv {
+            exe: PathBuf::from("/usr/bin/orc"),
+            home: PathBuf::from("/srv/orc"),
+            password_for: &no_secret,
+        };
         let mut spec = TaskSpec::new(name, "echo hi", schedule);
         spec.enabled = enabled;
         b.render(&spec, &env).unwrap().unwrap()
@@ -639,14 +677,21 @@ mod tests {
     fn render_makes_one_line_with_its_hash() {
         let b = backend();
         let d = desired(&b, "nightly", "0  2 * * *", true);
+        let log = Path::new("/srv/orc").join("logs").join("cron.log"); // platform separator
         assert_eq!(
             d.definition,
-            "0 2 * * * PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-             '/usr/bin/orc' --home '/srv/orc' execute --task nightly --scheduled \
-             >>'/srv/orc/logs/cron.log' 2>&1"
+            format!(
+                "0 2 * * * PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+                 '/usr/bin/orc' --home '/srv/orc' execute --task nightly --scheduled \
+                 >>'{}' 2>&1",
+                log.display()
+            )
         );
         assert_eq!(d.hash, definition_hash(&d.definition));
-        assert_eq!(d.path, format!("crontab:{}/nightly", crate::paths::home_id(Path::new("/srv/orc"))));
+        assert_eq!(
+            d.path,
+            format!("crontab:{}/nightly", crate::paths::home_id(Path::new("/srv/orc")))
+        );
         let off = desired(&b, "nightly", "0 2 * * *", false);
         assert_eq!(off.definition, format!("# disabled: {}", d.definition));
         assert_ne!(off.hash, d.hash);
@@ -673,7 +718,11 @@ mod tests {
         assert!(e.to_string().contains("at most 998"), "{e}");
         let mut other = TaskSpec::new("t", "echo", "@daily");
         other.run_as = Some("CORP\\someone-else-entirely".into());
-        let ok_env = RenderEnv { exe: PathBuf::from("/usr/bin/orc"), home: PathBuf::from("/srv/orc"), password_for: &no_secret };
+        let ok_env = RenderEnv {
+            exe: PathBuf::from("/usr/bin/orc"),
+            home: PathBuf::from("/srv/orc"),
+            password_for: &no_secret,
+        };
         let e = b.render(&other, &ok_env).unwrap_err();
         assert!(e.to_string().contains("owner of the crontab"), "{e}");
     }
@@ -695,7 +744,10 @@ mod tests {
         assert_eq!(cron_text("0 9 * * 1-5"), "0 9 * * 1-5");
         assert_eq!(cron_text("@weekly"), "@weekly");
         for (a, b) in [("0 9 * * fri-sun", "0 9 * * fri-7"), ("0 9 * * 5-0,2", "0 9 * * 5-7,2")] {
-            let (x, y) = (crate::cron::CronExpr::parse(a).unwrap(), crate::cron::CronExpr::parse(b).unwrap());
+            let (x, y) = (
+                crate::cron::CronExpr::parse(a).unwrap(),
+                crate::cron::CronExpr::parse(b).unwrap(),
+            );
             assert_eq!((x.dow, x.dom_star, x.dow_star), (y.dow, y.dom_star, y.dow_star), "{a}");
         }
     }
@@ -711,7 +763,10 @@ mod tests {
         let first = b.next_crontab(foreign, BlockState::Absent, &p);
         assert!(first.starts_with(b"MAILTO=x\r\n# mine\n5 5 * * * /bin/true\n# BEGIN orc "));
         let text = String::from_utf8(first.clone()).unwrap();
-        assert!(text.contains(&format!("\n{}\n{}\n# END orc ", a.definition, c.definition)), "{text}");
+        assert!(
+            text.contains(&format!("\n{}\n{}\n# END orc ", a.definition, c.definition)),
+            "{text}"
+        );
         // Delete only a (scope --task a): c stays as it is.
         let state = cronblock::locate(&first, b.id());
         let reg_a = Registered { task: "a".into(), path: a.path.clone(), ..Registered::default() };
@@ -725,7 +780,8 @@ mod tests {
         let third = b.next_crontab(&second, state, &plan(&[], &[reg_c], &[]));
         assert_eq!(third, b"MAILTO=x\r\n# mine\n5 5 * * * /bin/true\n");
         // Nothing but orc's block: nothing left at all.
-        let only = b.next_crontab(b"", BlockState::Absent, &plan(&[a.clone()], &[], &[]));
+        let only =
+            b.next_crontab(b"", BlockState::Absent, &plan(std::slice::from_ref(&a), &[], &[]));
         let reg_a = Registered { task: "a".into(), path: a.path.clone(), ..Registered::default() };
         let state = cronblock::locate(&only, b.id());
         assert_eq!(b.next_crontab(&only, state, &plan(&[], &[reg_a], &[])), b"");
@@ -749,9 +805,17 @@ mod tests {
 
     #[test]
     fn copied_errors_keep_their_message() {
-        let e = SchedulerError::Failed { program: "crontab".into(), args: "-".into(), code: 1, stderr: "boom".into() };
+        let e = SchedulerError::Failed {
+            program: "crontab".into(),
+            args: "-".into(),
+            code: 1,
+            stderr: "boom".into(),
+        };
         assert_eq!(copy_error(&e).to_string(), e.to_string());
-        let s = SchedulerError::Spawn { program: "x".into(), source: std::io::Error::from(std::io::ErrorKind::NotFound) };
+        let s = SchedulerError::Spawn {
+            program: "x".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
         assert_eq!(copy_error(&s).to_string(), s.to_string());
     }
 }

@@ -108,7 +108,8 @@ fn id(env: &Env) -> String {
 }
 
 fn add(env: &Env, name: &str, schedule: &str, extra: &[&str]) {
-    let mut args = vec!["task", "add", name, "--shell", "sh", "--command", "true", "--schedule", schedule];
+    let mut args =
+        vec!["task", "add", name, "--shell", "sh", "--command", "true", "--schedule", schedule];
     args.extend_from_slice(extra);
     env.orc(&args).ok();
 }
@@ -283,7 +284,11 @@ fn a_refusal_is_exit_4_with_crontabs_own_message() {
 
     // Refused at write time (e.g. cron found an error): exit 4, the JSON error names it,
     // nothing was installed and orc records no registration.
-    std::fs::write(fake.dir.join("refuse-write"), "\"-\":3: bad minute\nerrors in crontab file, can't install.").unwrap();
+    std::fs::write(
+        fake.dir.join("refuse-write"),
+        "\"-\":3: bad minute\nerrors in crontab file, can't install.",
+    )
+    .unwrap();
     let out = env.orc(["--json", "schedule", "--all"]).code(4);
     assert!(out.stderr.contains("bad minute"), "{}", out.stderr);
     let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).unwrap();
@@ -313,7 +318,10 @@ fn a_missing_crontab_program_is_exit_4() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
-    assert!(stderr.contains("not found on PATH") && stderr.contains("apt-get install cron"), "{stderr}");
+    assert!(
+        stderr.contains("not found on PATH") && stderr.contains("apt-get install cron"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -326,7 +334,9 @@ fn dry_run_json_shows_the_plan_and_changes_nothing() {
         let rows = rows.as_array().unwrap();
         assert_eq!(rows.len(), 2);
         for r in rows {
-            for key in ["task", "action", "path", "drift", "exact", "enabled", "definition", "result"] {
+            for key in
+                ["task", "action", "path", "drift", "exact", "enabled", "definition", "result"]
+            {
                 assert!(r.get(key).is_some(), "{key} missing in {r}");
             }
             assert_eq!(r["action"], "create");
@@ -335,7 +345,12 @@ fn dry_run_json_shows_the_plan_and_changes_nothing() {
             assert!(r["xml"].is_null());
             let task = r["task"].as_str().unwrap();
             assert_eq!(r["path"], format!("crontab:{}/{task}", id(&env)));
-            assert!(r["definition"].as_str().unwrap().contains(&format!(" execute --task {task} --scheduled")));
+            assert!(
+                r["definition"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!(" execute --task {task} --scheduled"))
+            );
         }
         assert!(rows[1]["definition"].as_str().unwrap().starts_with("# disabled: @daily "));
         assert_eq!(rows[1]["enabled"], false);
@@ -361,7 +376,10 @@ fn a_hand_edit_inside_the_block_is_drift_and_is_restored() {
     assert_eq!(rows[0]["action"], "update");
     assert_eq!(rows[0]["drift"], true);
     let details = rows[0]["details"].to_string();
-    assert!(details.contains("crontab has \\\"9 * * * *\\\", orc registers \\\"1 * * * *\\\""), "{details}");
+    assert!(
+        details.contains("crontab has \\\"9 * * * *\\\", orc registers \\\"1 * * * *\\\""),
+        "{details}"
+    );
     let out = env.orc(["schedule", "--all"]).ok();
     assert!(out.stdout.contains("changed outside orc"), "{}", out.stdout);
     assert_eq!(fake.bytes().unwrap(), original);
@@ -433,7 +451,10 @@ fn list_shows_the_registered_schedule_next_run_and_last_status() {
     let new = row("new");
     assert_eq!((new["registered"].as_bool(), new["next_run"].is_null()), (Some(false), true));
     let gone = row("gone");
-    assert_eq!((gone["in_database"].as_bool(), gone["enabled"].as_bool()), (Some(false), Some(false)));
+    assert_eq!(
+        (gone["in_database"].as_bool(), gone["enabled"].as_bool()),
+        (Some(false), Some(false))
+    );
     assert_eq!(gone["schedule"], "0 3 * * *");
     let off = row("off");
     assert_eq!(off["registered"], false);
@@ -453,7 +474,9 @@ fn the_registered_line_runs_orc_the_way_cron_does() {
     add(&env, "tick", "* * * * *", &[]);
     env.orc(["schedule", "--all"]).ok();
     let text = fake.text();
-    let shown = redact(&env, &text).replace(&orc_exe_dir(), "[ORC_EXE_DIR]").replace(&orc::paths::home_id(&home), "[ID]");
+    let shown = redact(&env, &text)
+        .replace(&orc_exe_dir(), "[ORC_EXE_DIR]")
+        .replace(&orc::paths::home_id(&home), "[ID]");
     insta::assert_snapshot!("crontab_block", shown);
     let line = line_of(&text, "tick").unwrap();
     // What cron does with the line: the five fields go, an unescaped `%` would end the
