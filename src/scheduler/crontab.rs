@@ -447,6 +447,31 @@ pub fn run_as_allowed(run_as: &str, user: &str) -> bool {
     name == user
 }
 
+/// The `run_as` line of `orc schedule --validate` for the crontab backend.
+pub fn run_as_check(run_as: Option<&str>) -> super::validate::Check {
+    let user = current_user().unwrap_or_else(|| "the current user".into());
+    match run_as.filter(|r| !r.is_empty()) {
+        None => super::validate::Check {
+            check: "run_as",
+            ok: true,
+            detail: vec![format!("{user}, the crontab's owner (whether logged on or not)")],
+        },
+        Some(r) if run_as_allowed(r, &user) => super::validate::Check {
+            check: "run_as",
+            ok: true,
+            detail: vec![format!("{r}: the crontab's owner")],
+        },
+        Some(r) => super::validate::Check {
+            check: "run_as",
+            ok: false,
+            detail: vec![format!(
+                "{r}: a crontab line runs as the crontab's owner ({user}); schedule this task \
+                 from {r}'s own crontab or clear --run-as"
+            )],
+        },
+    }
+}
+
 fn no_newline(field: &str, value: &Path) -> Result<()> {
     let text = value.to_string_lossy();
     if text.contains(['\n', '\r']) {

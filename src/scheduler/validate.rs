@@ -224,6 +224,12 @@ pub fn validate(
         }),
         Err(e) => checks.push(Check { check: "run_as", ok: false, detail: vec![e.to_string()] }),
     }
+    if backend.kind() == "crontab"
+        && let Some(c) = checks.iter_mut().find(|c| c.check == "run_as")
+    {
+        // A crontab line runs as the crontab's owner, logged on or not.
+        *c = super::crontab::run_as_check(spec.run_as.as_deref());
+    }
 
     // The registration itself.
     let mut definition = None;

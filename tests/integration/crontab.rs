@@ -505,3 +505,18 @@ fn the_registered_line_runs_orc_the_way_cron_does() {
 fn orc_exe_dir() -> String {
     crate::support::orc_exe().parent().unwrap().display().to_string()
 }
+
+#[test]
+fn validate_speaks_about_cron_and_the_crontab_owner() {
+    let (env, fake) = env();
+    add(&env, "v", "0 9 * * mon-fri", &[]);
+    let out = env.orc(["schedule", "--validate", "v"]).ok();
+    assert!(out.stdout.contains("one crontab line"), "{}", out.stdout);
+    assert!(out.stdout.contains("the crontab's owner"), "{}", out.stdout);
+    assert!(!out.stdout.contains("Task Scheduler"), "{}", out.stdout);
+    env.orc(["task", "edit", "v", "--run-as", "CORP\\nobody_here_at_all"]).ok();
+    let out = env.orc(["schedule", "--validate", "v"]).code(2);
+    assert!(out.stdout.contains("FAIL run_as"), "{}", out.stdout);
+    // Validation only reads: nothing was installed.
+    assert_eq!(fake.bytes(), None);
+}
