@@ -9,9 +9,10 @@ use zeroize::Zeroizing;
 use super::Context;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
+use crate::scheduler::crontab::{Crontab, CrontabBackend};
 use crate::scheduler::reconcile::{self, Action, EntryReport, Plan};
 use crate::scheduler::schtasks::{Remote, Schtasks, SchtasksBackend, TaskFolder};
-use crate::scheduler::{Backend, RenderEnv, SchedulerError};
+use crate::scheduler::{Backend, RenderEnv};
 use crate::store::Store;
 use crate::task::TaskSpec;
 
@@ -118,19 +119,14 @@ pub(crate) fn open_backend(
     interactive: bool,
 ) -> Result<Box<dyn Backend>> {
     let kind = crate::scheduler::backend_kind()?;
-    if kind != "schtasks" {
+    if kind == "crontab" {
         if remote.host.is_some() {
             return Err(Error::Usage(format!(
                 "--host works only with the schtasks backend (this run uses {kind})"
             )));
         }
-        return Err(Error::Scheduler(SchedulerError::Unavailable {
-            program: kind.into(),
-            reason: format!(
-                "the {kind} backend is not part of this build; set {}=schtasks to use Task Scheduler",
-                crate::env_vars::ORC_BACKEND
-            ),
-        }));
+        let runner = Crontab::new(Crontab::locate()?);
+        return Ok(Box::new(CrontabBackend::new(runner, &paths.home)));
     }
     let remote = match &remote.host {
         None => None,
@@ -410,6 +406,9 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let tasks = reconcile::load_tasks(store)?;
     let last_runs = last_runs(store)?;
     let mut backend = open_backend(remote, &paths, store, interactive)?;
+    if backend.kind() == "crontab" {
+        return list_crontab(backend.as_mut(), &paths, &tasks, &last_runs, ctx);
+    }
     // The password is not part of what is compared: do not touch the vault to list.
     let no_secret = |_: &str| -> Result<Zeroizing<String>> { Ok(Zeroizing::new(String::new())) };
     let env = render_env(&paths, &no_secret)?;
@@ -650,6 +649,150 @@ fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i3
             report.problems.join("; ")
         )))
     }
+}
+
+/// One row of `orc schedule --list` with the crontab backend.
+#[derive(Debug, Serialize)]
+struct CrontabListRow {
+    task: String,
+    in_database: bool,
+    registered: bool,
+    /// Whether the crontab line is what orc would register now (`null` when unknown).
+    in_sync: Option<bool>,
+    path: String,
+    /// As registered when registered (a live line, or a `# disabled:` comment), else as in
+    /// the database.
+    enabled: Option<bool>,
+    enabled_in_database: Option<bool>,
+    /// The schedule as it stands in the crontab.
+    schedule: Option<String>,
+    schedule_in_database: Option<String>,
+    /// Next run from orc's cron engine for the registered schedule (ISO 8601 with offset).
+    next_run: Option<String>,
+    orc_last_status: Option<String>,
+    orc_last_start: Option<String>,
+}
+
+/// `orc schedule --list` for the crontab backend: the block's lines next to the database.
+fn list_crontab(
+    backend: &mut dyn Backend,
+    paths: &Paths,
+    tasks: &[TaskSpec],
+    last_runs: &[(String, String, Option<String>)],
+    ctx: &mut Context<'_>,
+) -> Result<i32> {
+    let no_secret = |_: &str| -> Result<Zeroizing<String>> { Ok(Zeroizing::new(String::new())) };
+    let env = render_env(paths, &no_secret)?;
+    let registered = backend.registered()?;
+    let now = crate::clock::now();
+    let next_of = |schedule: &str| {
+        crate::cron::CronExpr::parse(schedule)
+            .ok()
+            .and_then(|e| e.next_runs(&now, 1).into_iter().next())
+            .map(|t| crate::clock::to_local_iso(t.with_timezone(&chrono::Utc)))
+    };
+    let last_of = |name: &str| {
+        last_runs
+            .iter()
+            .find(|(t, _, _)| t.eq_ignore_ascii_case(name))
+            .map(|(_, s, st)| (Some(s.clone()), st.clone()))
+            .unwrap_or((None, None))
+    };
+    let mut rows = Vec::new();
+    for spec in tasks {
+        let reg = registered.iter().find(|r| r.task.eq_ignore_ascii_case(&spec.name));
+        let desired = backend.render(spec, &env).ok().flatten();
+        let in_sync = match (reg, &desired) {
+            (Some(r), Some(d)) => {
+                Some(crate::scheduler::Fingerprint::differences(&d.expect, &r.seen).is_empty())
+            }
+            (None, None) => Some(true),
+            _ => Some(false),
+        };
+        let enabled = reg.and_then(|r| r.seen.enabled).unwrap_or(spec.enabled);
+        let schedule = reg.and_then(|r| r.schedule.clone());
+        let next_run = match (&schedule, enabled && reg.is_some()) {
+            (Some(s), true) => next_of(s),
+            _ => None,
+        };
+        let (status, start) = last_of(&spec.name);
+        rows.push(CrontabListRow {
+            task: spec.name.clone(),
+            in_database: true,
+            registered: reg.is_some(),
+            in_sync,
+            path: backend.path_of(&spec.name),
+            enabled: Some(enabled),
+            enabled_in_database: Some(spec.enabled),
+            schedule,
+            schedule_in_database: Some(spec.schedule.clone()),
+            next_run,
+            orc_last_status: status,
+            orc_last_start: start,
+        });
+    }
+    for r in
+        registered.iter().filter(|r| !tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&r.task)))
+    {
+        let enabled = r.seen.enabled.unwrap_or(true);
+        let (status, start) = last_of(&r.task);
+        rows.push(CrontabListRow {
+            task: r.task.clone(),
+            in_database: false,
+            registered: true,
+            in_sync: Some(false),
+            path: r.path.clone(),
+            enabled: Some(enabled),
+            enabled_in_database: None,
+            schedule: r.schedule.clone(),
+            schedule_in_database: None,
+            next_run: if enabled { r.schedule.as_deref().and_then(next_of) } else { None },
+            orc_last_status: status,
+            orc_last_start: start,
+        });
+    }
+    if ctx.json {
+        ctx.print_json(&rows)?;
+        return Ok(0);
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let registered = match (r.in_database, r.registered, r.in_sync) {
+                (false, _, _) => "orphan (not in database)".to_string(),
+                (true, false, _) => "no".to_string(),
+                (true, true, Some(false)) => "yes, differs".to_string(),
+                (true, true, _) => "yes".to_string(),
+            };
+            let enabled = match (r.enabled, r.registered) {
+                (Some(true), _) => "yes",
+                (Some(false), true) => "no (commented out)",
+                (Some(false), false) => "no",
+                (None, _) => "-",
+            };
+            let orc = match (&r.orc_last_status, &r.orc_last_start) {
+                (Some(s), Some(t)) => format!("{s} {}", short_time(t)),
+                (Some(s), None) => s.clone(),
+                _ => "-".into(),
+            };
+            vec![
+                r.task.clone(),
+                registered,
+                enabled.to_string(),
+                r.schedule.clone().unwrap_or_else(|| "-".into()),
+                r.next_run.as_deref().map(short_time).unwrap_or_else(|| "-".into()),
+                orc,
+            ]
+        })
+        .collect();
+    ctx.print_raw(&crate::render::table(
+        &["TASK", "REGISTERED", "ENABLED", "SCHEDULE (crontab)", "NEXT RUN", "LAST RUN (orc)"],
+        &table,
+    ))?;
+    if rows.is_empty() {
+        ctx.print("no tasks in the database and none in this home's crontab block")?;
+    }
+    Ok(0)
 }
 
 #[cfg(test)]

@@ -65,10 +65,31 @@ pub fn command_line(orc_exe: &Path, home: &Path, task: &str) -> String {
     )
 }
 
+/// One task's line as it stands in the block (without a newline): the schedule and the
+/// command, behind `# disabled: ` when the task is disabled.
+pub fn line(orc_exe: &Path, home: &Path, entry: &Entry) -> String {
+    let live = format!(
+        "{} {}",
+        normalise_spaces(&entry.schedule),
+        command_line(orc_exe, home, &entry.task)
+    );
+    if entry.enabled { live } else { format!("{DISABLED}{live}") }
+}
+
+/// The prefix of a disabled task's line.
+pub const DISABLED: &str = "# disabled: ";
+
 /// Renders the whole block (with a trailing newline), or `None` when there is nothing to
 /// register (no block at all is better than an empty one).
 pub fn render(id: &str, orc_exe: &Path, home: &Path, entries: &[Entry]) -> Option<String> {
-    if entries.is_empty() {
+    let lines: Vec<String> = entries.iter().map(|e| line(orc_exe, home, e)).collect();
+    render_lines(id, home, &lines)
+}
+
+/// Renders a block around task lines made by [`line`] (kept as given, in the given order), or
+/// `None` when there are none.
+pub fn render_lines(id: &str, home: &Path, lines: &[String]) -> Option<String> {
+    if lines.is_empty() {
         return None;
     }
     let mut out = format!(
@@ -76,15 +97,8 @@ pub fn render(id: &str, orc_exe: &Path, home: &Path, entries: &[Entry]) -> Optio
         begin_marker(id),
         home.display()
     );
-    for e in entries {
-        let line =
-            format!("{} {}", normalise_spaces(&e.schedule), command_line(orc_exe, home, &e.task));
-        if e.enabled {
-            out.push_str(&line);
-        } else {
-            out.push_str("# disabled: ");
-            out.push_str(&line);
-        }
+    for l in lines {
+        out.push_str(l);
         out.push('\n');
     }
     out.push_str(&end_marker(id));
@@ -96,7 +110,73 @@ fn normalise_spaces(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Byte range of the block (from its BEGIN line to the end of its END line) in `crontab`.
+/// Where orc's block is in a crontab, or why it cannot be edited safely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockState {
+    /// No block for this id.
+    Absent,
+    /// The block spans this byte range (from its BEGIN line to the end of its END line).
+    Found(usize, usize),
+    /// A BEGIN line without a matching END line (hand-damaged): where the block ends cannot
+    /// be known, so nothing after the BEGIN line may be touched.
+    Unterminated {
+        /// 1-based line number of the BEGIN line.
+        line: usize,
+    },
+    /// More than one BEGIN line for this id (e.g. copied by hand).
+    Duplicated {
+        /// 1-based line numbers of the BEGIN lines.
+        first: usize,
+        second: usize,
+    },
+}
+
+/// Finds orc's block in the raw bytes of a crontab (any encoding outside the block; lines end
+/// with `\n` or `\r\n`).
+pub fn locate(crontab: &[u8], id: &str) -> BlockState {
+    let begin = begin_marker(id);
+    let begin_sp = format!("{begin} ");
+    let end = end_marker(id);
+    let mut offset = 0;
+    let mut open: Option<(usize, usize)> = None; // (byte offset, line number)
+    let mut found: Option<(usize, usize, usize)> = None; // (start, end, begin line)
+    for (i, raw) in crontab.split_inclusive(|b| *b == b'\n').enumerate() {
+        let n = i + 1;
+        let bare = trim_eol(raw);
+        let is_begin = bare == begin.as_bytes() || bare.starts_with(begin_sp.as_bytes());
+        if is_begin {
+            if let Some((_, first)) = open {
+                return BlockState::Duplicated { first, second: n };
+            }
+            if let Some((_, _, first)) = found {
+                return BlockState::Duplicated { first, second: n };
+            }
+            open = Some((offset, n));
+        } else if bare == end.as_bytes()
+            && let Some((start, first)) = open.take()
+        {
+            found = Some((start, offset + raw.len(), first));
+        }
+        offset += raw.len();
+    }
+    match (open, found) {
+        (Some((_, line)), _) => BlockState::Unterminated { line },
+        (None, Some((a, b, _))) => BlockState::Found(a, b),
+        (None, None) => BlockState::Absent,
+    }
+}
+
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let mut l = line;
+    while let [rest @ .., b'\n' | b'\r'] = l {
+        l = rest;
+    }
+    l
+}
+
+/// Byte range of the block in `crontab` (from its BEGIN line to the end of its END line).
+/// A BEGIN without END (hand-damaged) is taken to run to the end of the text; callers that
+/// edit a user's crontab check [`locate`] first and refuse that case.
 fn block_range(crontab: &str, id: &str) -> Option<(usize, usize)> {
     let begin = begin_marker(id);
     let end = end_marker(id);
@@ -111,7 +191,6 @@ fn block_range(crontab: &str, id: &str) -> Option<(usize, usize)> {
         }
         offset += line.len();
     }
-    // A BEGIN without END (hand-damaged): treat the rest of the file as the block.
     start.map(|s| (s, crontab.len()))
 }
 
@@ -123,35 +202,52 @@ pub fn current_block<'a>(crontab: &'a str, id: &str) -> Option<&'a str> {
 /// Returns `crontab` with orc's block replaced by `block` (or removed when `None`; appended
 /// when there was none). Everything else is preserved byte for byte.
 pub fn splice(crontab: &str, id: &str, block: Option<&str>) -> String {
-    match block_range(crontab, id) {
+    let range = block_range(crontab, id);
+    let bytes = splice_at(crontab.as_bytes(), range, block);
+    // Only whole UTF-8 pieces were joined.
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// [`splice`] on raw bytes (the crontab may hold text in any encoding outside orc's block),
+/// for a crontab whose block [`locate`] found as `state` (`Absent` or `Found`; the other
+/// states are treated as `Absent` and must be refused by the caller).
+pub fn splice_bytes(crontab: &[u8], state: BlockState, block: Option<&str>) -> Vec<u8> {
+    let range = match state {
+        BlockState::Found(a, b) => Some((a, b)),
+        _ => None,
+    };
+    splice_at(crontab, range, block)
+}
+
+fn splice_at(crontab: &[u8], range: Option<(usize, usize)>, block: Option<&str>) -> Vec<u8> {
+    let block = block.map(str::as_bytes);
+    let mut out = Vec::with_capacity(crontab.len() + block.map_or(0, <[u8]>::len) + 1);
+    match range {
         Some((a, b)) => {
-            let mut out = String::with_capacity(crontab.len());
-            out.push_str(&crontab[..a]);
+            out.extend_from_slice(&crontab[..a]);
             if let Some(block) = block {
-                out.push_str(block);
+                out.extend_from_slice(block);
             }
-            out.push_str(&crontab[b..]);
-            out
+            out.extend_from_slice(&crontab[b..]);
         }
-        None => match block {
-            None => crontab.to_string(),
-            Some(block) => {
-                let mut out = crontab.to_string();
-                if !out.is_empty() && !out.ends_with('\n') {
-                    out.push('\n');
+        None => {
+            out.extend_from_slice(crontab);
+            if let Some(block) = block {
+                if !out.is_empty() && !out.ends_with(b"\n") {
+                    out.push(b'\n');
                 }
-                out.push_str(block);
-                out
+                out.extend_from_slice(block);
             }
-        },
+        }
     }
+    out
 }
 
 /// Parses the task lines of orc's block.
 pub fn parse_block(block: &str) -> Vec<Found> {
     let mut found = Vec::new();
     for line in block.lines() {
-        let (enabled, body) = match line.strip_prefix("# disabled: ") {
+        let (enabled, body) = match line.strip_prefix(DISABLED) {
             Some(rest) => (false, rest),
             None if line.starts_with('#') => continue,
             None => (true, line),
@@ -161,6 +257,18 @@ pub fn parse_block(block: &str) -> Vec<Found> {
         found.push(Found { task, schedule, enabled, line: line.to_string() });
     }
     found
+}
+
+/// The command part of a task line (after the schedule; without the `# disabled: ` prefix).
+pub fn command_of(line: &str) -> String {
+    let body = line.strip_prefix(DISABLED).unwrap_or(line).trim_start();
+    let fields = if body.starts_with('@') { 1 } else { 5 };
+    let mut rest = body;
+    for _ in 0..fields {
+        rest = rest.trim_start();
+        rest = rest.find(char::is_whitespace).map_or("", |i| &rest[i..]);
+    }
+    rest.trim().to_string()
 }
 
 fn task_of(line: &str) -> Option<String> {
@@ -200,11 +308,15 @@ mod tests {
             .unwrap();
         assert!(block.starts_with("# BEGIN orc abc "));
         assert!(block.ends_with("# END orc abc\n"));
-        assert!(block.contains(
+        // The log path is joined with the platform's separator (these tests also run on
+        // Windows).
+        let log = Path::new("/var/lib/orc").join("logs").join("cron.log");
+        assert!(block.contains(&format!(
             "0 2 * * * PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
              '/usr/bin/orc' --home '/var/lib/orc' execute --task nightly --scheduled \
-             >>'/var/lib/orc/logs/cron.log' 2>&1\n"
-        ));
+             >>'{}' 2>&1\n",
+            log.display()
+        )));
         let found = parse_block(&block);
         assert_eq!(found.len(), 2);
         assert_eq!(
@@ -248,5 +360,61 @@ mod tests {
     fn damaged_block_without_end_is_replaced_to_the_end() {
         let text = "1 1 * * * keep\n# BEGIN orc abc — x\n0 2 * * * junk\n";
         assert_eq!(splice(text, "abc", None), "1 1 * * * keep\n");
+    }
+
+    #[test]
+    fn locate_finds_the_block_and_refuses_damage() {
+        let block = render("abc", Path::new("/o"), Path::new("/h"), &entries()).unwrap();
+        let text = format!("x\r\n{block}y\n");
+        match locate(text.as_bytes(), "abc") {
+            BlockState::Found(a, b) => assert_eq!(&text[a..b], block),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(locate(b"x\n", "abc"), BlockState::Absent);
+        assert_eq!(locate(text.as_bytes(), "zzz"), BlockState::Absent);
+        let unterminated = "1 1 * * * keep\n# BEGIN orc abc \u{2014} x\n0 2 * * * junk\n";
+        assert_eq!(locate(unterminated.as_bytes(), "abc"), BlockState::Unterminated { line: 2 });
+        let twice = format!("{block}{block}");
+        assert_eq!(locate(twice.as_bytes(), "abc"), BlockState::Duplicated { first: 1, second: 6 });
+        // CRLF line ends around the markers are fine (a crontab edited on Windows).
+        let crlf = block.replace('\n', "\r\n");
+        assert!(
+            matches!(locate(crlf.as_bytes(), "abc"), BlockState::Found(0, n) if n == crlf.len())
+        );
+        // A marker for an id that merely starts with ours is not ours.
+        let longer = render("abcd", Path::new("/o"), Path::new("/h"), &entries()).unwrap();
+        assert_eq!(locate(longer.as_bytes(), "abc"), BlockState::Absent);
+    }
+
+    #[test]
+    fn splice_bytes_keeps_any_encoding_outside_the_block() {
+        let block = render("abc", Path::new("/o"), Path::new("/h"), &entries()).unwrap();
+        let head: &[u8] = b"# caf\xe9\r\n";
+        let tail: &[u8] = b"\xff\xfe 5 5 * * * x";
+        let mut text = head.to_vec();
+        text.extend_from_slice(block.as_bytes());
+        text.extend_from_slice(tail);
+        let state = locate(&text, "abc");
+        let removed = splice_bytes(&text, state, None);
+        assert_eq!(removed, [head, tail].concat());
+        assert_eq!(splice_bytes(&text, state, Some(&block)), text);
+        let appended = splice_bytes(tail, BlockState::Absent, Some(&block));
+        assert_eq!(appended, [tail, b"\n", block.as_bytes()].concat());
+    }
+
+    #[test]
+    fn lines_and_their_command_part() {
+        let on = line(Path::new("/usr/bin/orc"), Path::new("/h"), &entries()[0]);
+        let off = line(Path::new("/usr/bin/orc"), Path::new("/h"), &entries()[1]);
+        assert!(on.starts_with("0 2 * * * PATH="));
+        assert!(off.starts_with("# disabled: @hourly PATH="));
+        assert_eq!(
+            command_of(&on),
+            command_line(Path::new("/usr/bin/orc"), Path::new("/h"), "nightly")
+        );
+        assert_eq!(
+            command_of(&off),
+            command_line(Path::new("/usr/bin/orc"), Path::new("/h"), "hourly")
+        );
     }
 }

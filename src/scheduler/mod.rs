@@ -19,27 +19,29 @@
 //! Steps 3 and 5 are backend-independent and live in [`reconcile`]; a backend implements
 //! only rendering, one query and applying.
 //!
-//! # Writing a backend (e.g. crontab)
+//! # Writing a backend
 //!
-//! Implement [`Backend`]:
+//! Implement [`Backend`] (the two implementations: [`schtasks::SchtasksBackend`] and
+//! [`crontab::CrontabBackend`]):
 //!
 //! * [`Backend::kind`] is the `backend` column of the `registrations` table (`"schtasks"`,
 //!   `"crontab"`); [`Backend::host`] its `host` column (`""` for the local machine).
 //! * [`Backend::render`] turns a task into a [`Desired`]: `path` is the identity of the
-//!   registration in the OS scheduler (for crontab e.g. the marker `orc:<name>`),
+//!   registration in the OS scheduler (crontab: `crontab:<home id>/<name>`),
 //!   `definition` the exact text installed (the crontab line), `hash` a short hash of it
 //!   ([`definition_hash`]), and `expect` the fields of a [`Fingerprint`] the backend can read
-//!   back from the OS (for crontab: the hash written in the line's marker comment, the command
-//!   part of the line). Return `Ok(None)` for a task the backend does not register at all
-//!   (crontab: a disabled task) — [`plan`] then deletes any registration it still has.
+//!   back from the OS (crontab: the hash of the line as it stands, its command part, whether
+//!   it is commented out). Return `Ok(None)` for a task the backend does not register at all
+//!   — [`plan`] then deletes any registration it still has. (Both backends register disabled
+//!   tasks: schtasks disabled, crontab as a `# disabled:` comment.)
 //! * [`Backend::registered`] lists, with one query, the registrations that belong to orc
 //!   (for crontab: the lines inside orc's marked block), each with the same fingerprint fields
 //!   filled from what the OS shows. Anything that does not belong to orc is never returned and
 //!   never touched.
 //! * [`Backend::apply`] performs the `create`/`update`/`delete` entries of a [`Plan`] (it must
 //!   skip `unchanged` ones), calling `progress(done, total)` as it goes, and returns one
-//!   [`Outcome`] per entry it was asked to change. A crontab backend naturally applies the
-//!   whole plan in one write of the block: it then reports the same result for every entry.
+//!   [`Outcome`] per entry it was asked to change. The crontab backend applies the whole
+//!   plan in one write of the crontab, and reports the same result for every entry.
 //! * [`Backend::drift_details`] is optional: human-readable lines saying what differs in a
 //!   drifted registration.
 //!
@@ -47,6 +49,7 @@
 //! the report — is shared.
 
 pub mod cronblock;
+pub mod crontab;
 pub mod reconcile;
 pub mod schtasks;
 pub mod taskxml;
@@ -214,6 +217,8 @@ pub struct Registered {
     pub last_run: Option<String>,
     /// Last result as the OS reports it (schtasks: signed 32-bit decimal).
     pub last_result: Option<i64>,
+    /// The schedule as registered, when the OS shows it as a cron expression (crontab).
+    pub schedule: Option<String>,
 }
 
 /// orc's own record of what it last registered for a task (the `registrations` table).

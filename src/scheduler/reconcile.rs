@@ -317,8 +317,11 @@ pub struct EntryReport {
     /// `planned` (dry run), `ok`, `failed`, `not attempted` or `unchanged`.
     pub result: &'static str,
     pub error: Option<String>,
-    /// The full definition orc registers (task XML); `null` for deletions.
+    /// The full task XML orc registers (schtasks); `null` for deletions and for crontab.
     pub xml: Option<String>,
+    /// The full definition orc registers, whatever the backend (task XML, crontab line);
+    /// `null` for deletions.
+    pub definition: Option<String>,
 }
 
 /// The report rows for a plan and (unless it was a dry run) the outcomes of applying it.
@@ -356,7 +359,13 @@ pub fn report(plan: &Plan, outcomes: Option<&[Outcome]>) -> Vec<EntryReport> {
                 notes: e.desired.as_ref().map(|d| d.notes.clone()).unwrap_or_default(),
                 result,
                 error,
-                xml: e.desired.as_ref().map(|d| d.definition.clone()),
+                xml: e
+                    .desired
+                    .as_ref()
+                    // A crontab line never starts with `<`.
+                    .filter(|d| d.definition.trim_start().starts_with('<'))
+                    .map(|d| d.definition.clone()),
+                definition: e.desired.as_ref().map(|d| d.definition.clone()),
             }
         })
         .collect()

@@ -627,6 +627,7 @@ impl SchtasksBackend {
                     next_run: text(csv::col::NEXT_RUN_TIME),
                     last_run: text(csv::col::LAST_RUN_TIME),
                     last_result: first.last_result(),
+                    schedule: None,
                 }
             })
             .collect())

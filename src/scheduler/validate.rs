@@ -99,7 +99,14 @@ pub fn validate(
                 }
             }
             let mut detail = vec![format!("{:?}: {}", spec.schedule, expr.describe())];
-            detail.push(format!(
+            if backend.kind() == "crontab" {
+                detail.push(
+                    "one crontab line: cron starts it at exactly these minutes, in the system's \
+                     local time zone"
+                        .to_string(),
+                );
+            } else {
+                detail.push(format!(
                 "{} Task Scheduler trigger(s), {}",
                 plan.triggers.len(),
                 if plan.exact {
@@ -110,13 +117,16 @@ pub fn validate(
                         .to_string()
                 }
             ));
+            }
             let never = next.is_empty();
             if never {
                 detail.push("the expression never fires".into());
             } else {
                 detail.push(format!("next: {}", next.join(", ")));
             }
-            warnings.extend(plan.notes.iter().cloned());
+            if backend.kind() != "crontab" {
+                warnings.extend(plan.notes.iter().cloned());
+            }
             if !spec.enabled {
                 warnings.push(
                     "the task is disabled: it is registered disabled and does not run".into(),
@@ -213,6 +223,12 @@ pub fn validate(
             detail: vec!["the registering user, while logged on".into()],
         }),
         Err(e) => checks.push(Check { check: "run_as", ok: false, detail: vec![e.to_string()] }),
+    }
+    if backend.kind() == "crontab"
+        && let Some(c) = checks.iter_mut().find(|c| c.check == "run_as")
+    {
+        // A crontab line runs as the crontab's owner, logged on or not.
+        *c = super::crontab::run_as_check(spec.run_as.as_deref());
     }
 
     // The registration itself.

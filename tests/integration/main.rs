@@ -8,6 +8,8 @@ mod cli_basics;
 mod config;
 mod configure;
 mod cron_cli;
+mod crontab;
+mod crontab_real;
 mod dashboard;
 mod exec_db;
 mod exec_deps;

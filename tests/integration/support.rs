@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 pub struct Env {
     dir: tempfile::TempDir,
     extra_env: Vec<(OsString, OsString)>,
+    /// Whether orc may find the machine's real `crontab` (see [`Env::with_real_crontab`]).
+    real_crontab: bool,
 }
 
 /// The result of one orc invocation.
@@ -27,7 +29,7 @@ impl Env {
     pub fn new() -> Env {
         let dir = tempfile::Builder::new().prefix("orc-test-").tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("keys")).unwrap();
-        Env { dir, extra_env: Vec::new() }
+        Env { dir, extra_env: Vec::new(), real_crontab: false }
     }
 
     /// The scratch root (holds `home/`, `keys/`, …).
@@ -58,6 +60,15 @@ impl Env {
         self.set_env("ORC_BACKEND", "schtasks");
         self.set_env("ORC_SCHTASKS", helper_exe("fake_schtasks"));
         self.set_env("FAKE_SCHTASKS_ROOT", root);
+        self
+    }
+
+    /// Lets orc use the machine's real `crontab` (found on PATH). Without this, every
+    /// invocation points `ORC_CRONTAB` at a program that does not exist, so that no test can
+    /// touch the real crontab by accident (the default backend on Unix is crontab).
+    pub fn with_real_crontab(&mut self) -> &mut Self {
+        self.real_crontab = true;
+        self.set_env("ORC_BACKEND", "crontab");
         self
     }
 
@@ -114,6 +125,9 @@ impl Env {
         cmd.env("ORC_HOME", self.home());
         cmd.env("ORC_KEY_FILE", self.root().join("keys").join("vault.key"));
         cmd.env("NO_COLOR", "1");
+        if !self.real_crontab {
+            cmd.env("ORC_CRONTAB", self.root().join("no-real-crontab-in-tests"));
+        }
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
