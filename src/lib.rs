@@ -9,6 +9,7 @@ pub mod clock;
 pub mod duration;
 pub mod env_vars;
 pub mod error;
+pub mod notify;
 pub mod paths;
 pub mod render;
 pub mod scheduler;

@@ -136,4 +136,13 @@ CREATE TABLE legacy_map (
     PRIMARY KEY (kind, legacy_key)
 );
 "#,
+    // 3 (mail): alert bookkeeping for storm control, and an index for the outbox scan.
+    r#"
+ALTER TABLE notify_state ADD COLUMN failing_since TEXT;
+ALTER TABLE notify_state ADD COLUMN suppressed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notify_state ADD COLUMN last_run_id INTEGER;
+ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
+CREATE INDEX outbox_pending ON outbox(next_attempt_at)
+    WHERE sent_at IS NULL AND gave_up_at IS NULL;
+"#,
 ];
