@@ -304,6 +304,7 @@ pub fn build(
         .from(from.clone())
         .subject(clean_subject(subject))
         .header(AutoSubmitted)
+        .message_id(None)
         .user_agent(format!("orc {}", env!("CARGO_PKG_VERSION")));
     for a in to {
         b = b.to(Mailbox::new(None, a.clone()));

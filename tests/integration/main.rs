@@ -5,3 +5,6 @@
 mod support;
 
 mod cli_basics;
+mod mail_seed;
+mod mailserver;
+mod notify;
