@@ -1,5 +1,7 @@
 //! OS scheduler backends: Windows Task Scheduler (through schtasks.exe) and crontab.
 
+pub mod cronblock;
+
 /// Errors from the OS scheduler, with the program, its arguments, its exit code and stderr.
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
