@@ -12,6 +12,7 @@ pub mod error;
 pub mod notify;
 pub mod paths;
 pub mod render;
+pub mod report;
 pub mod scheduler;
 pub mod store;
 pub mod task;

@@ -133,6 +133,8 @@ const SUCCESS_TXT: &str = include_str!("../../templates/success.txt.j2");
 const SUCCESS_HTML: &str = include_str!("../../templates/success.html.j2");
 const TEST_TXT: &str = include_str!("../../templates/test.txt.j2");
 const TEST_HTML: &str = include_str!("../../templates/test.html.j2");
+const REPORT_TXT: &str = include_str!("../../templates/report_daily.txt.j2");
+const REPORT_HTML: &str = include_str!("../../templates/report_daily.html.j2");
 const RUN_TABLE_HTML: &str = include_str!("../../templates/_run_table.html.j2");
 const RUN_TABLE_TXT: &str = include_str!("../../templates/_run_table.txt.j2");
 
@@ -160,6 +162,8 @@ pub fn environment() -> minijinja::Environment<'static> {
         ("success.html.j2", SUCCESS_HTML),
         ("test.txt.j2", TEST_TXT),
         ("test.html.j2", TEST_HTML),
+        ("report_daily.txt.j2", REPORT_TXT),
+        ("report_daily.html.j2", REPORT_HTML),
         ("_run_table.html.j2", RUN_TABLE_HTML),
         ("_run_table.txt.j2", RUN_TABLE_TXT),
     ] {
