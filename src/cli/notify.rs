@@ -45,7 +45,11 @@ fn flush(retry_given_up: bool, ctx: &mut Context<'_>) -> Result<i32> {
             report.sent,
             report.attempted,
             report.failed,
-            if report.gave_up > 0 { format!(" ({} given up)", report.gave_up) } else { String::new() }
+            if report.gave_up > 0 {
+                format!(" ({} given up)", report.gave_up)
+            } else {
+                String::new()
+            }
         ))?;
     }
     for f in &report.failures {
@@ -115,11 +119,7 @@ fn test(to: Option<&str>, ctx: &mut Context<'_>) -> Result<i32> {
     if ctx.json {
         ctx.print_json(&report)?;
     } else {
-        ctx.print(&format!(
-            "Test message sent to {} via {}.",
-            report.to.join(", "),
-            report.relay
-        ))?;
+        ctx.print(&format!("Test message sent to {} via {}.", report.to.join(", "), report.relay))?;
     }
     Ok(exit::SUCCESS)
 }

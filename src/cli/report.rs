@@ -46,7 +46,12 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
     })
 }
 
-fn daily(send: bool, output: Option<PathBuf>, date: Option<String>, ctx: &mut Context<'_>) -> Result<i32> {
+fn daily(
+    send: bool,
+    output: Option<PathBuf>,
+    date: Option<String>,
+    ctx: &mut Context<'_>,
+) -> Result<i32> {
     let now = crate::clock::now();
     let window = match &date {
         Some(d) => {
@@ -59,13 +64,19 @@ fn daily(send: bool, output: Option<PathBuf>, date: Option<String>, ctx: &mut Co
     if let Some(out) = &output
         && out.is_dir()
     {
-        return Err(Error::invalid("--output", out.display().to_string(), "is a directory; give a file name"));
+        return Err(Error::invalid(
+            "--output",
+            out.display().to_string(),
+            "is a directory; give a file name",
+        ));
     }
     let store = ctx.store()?;
     let settings = if send { Some(MailSettings::load(store)?) } else { None };
     if let Some(s) = &settings {
         if s.smtp.is_none() {
-            return Err(Error::Usage("--send: mail is not configured: set smtp.host (see `orc configure`)".into()));
+            return Err(Error::Usage(
+                "--send: mail is not configured: set smtp.host (see `orc configure`)".into(),
+            ));
         }
         if s.to.is_empty() {
             return Err(Error::Usage("--send: no recipients: set mail.to".into()));
@@ -119,7 +130,13 @@ fn daily(send: bool, output: Option<PathBuf>, date: Option<String>, ctx: &mut Co
     }
     if let Some(s) = sent {
         if s["delivered"] == true {
-            ctx.print(&format!("Report mailed to {}.", s["to"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()))?;
+            ctx.print(&format!(
+                "Report mailed to {}.",
+                s["to"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default()
+            ))?;
         } else {
             ctx.print(&format!(
                 "Report not delivered yet ({}); it is queued and will be retried (orc notify flush).",

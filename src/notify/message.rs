@@ -263,8 +263,7 @@ struct TestCtx<'a> {
 /// Renders the `orc notify test` message.
 pub fn render_test(host: &str, time: &str, relay: &str) -> Result<Rendered> {
     let subject = clean_subject(&format!("[orc] Test message from {host}"));
-    let ctx =
-        TestCtx { subject: &subject, host, time, relay, version: env!("CARGO_PKG_VERSION") };
+    let ctx = TestCtx { subject: &subject, host, time, relay, version: env!("CARGO_PKG_VERSION") };
     Ok(Rendered {
         text: render("test.txt.j2", &ctx)?,
         html: render("test.html.j2", &ctx)?,
@@ -569,7 +568,8 @@ mod tests {
     fn subject_cannot_inject_headers() {
         let from: Mailbox = "orc <orc@example.com>".parse().unwrap();
         let to = vec!["ops@example.com".parse::<Address>().unwrap()];
-        for subject in ["x\r\nBcc: evil@x", "x\nBcc: evil@x", "x\rBcc: evil@x", "x\0\r\nBcc: evil@x"]
+        for subject in
+            ["x\r\nBcc: evil@x", "x\nBcc: evil@x", "x\rBcc: evil@x", "x\0\r\nBcc: evil@x"]
         {
             let m = build(&from, &to, subject, "body", Some("<p>body</p>")).unwrap();
             let text = raw(&m);

@@ -106,7 +106,10 @@ pub fn after_final_attempt_at(store: &mut Store, run_id: i64, now: DateTime<Utc>
         match send_one(store, &relay, from.as_ref(), id, now, deadline, false) {
             Ok(SendResult::Sent) => out.sent = true,
             Ok(SendResult::Failed(e, _)) => {
-                tracing::warn!("mail about run {run_id} not sent (queued for retry): {}", e.message);
+                tracing::warn!(
+                    "mail about run {run_id} not sent (queued for retry): {}",
+                    e.message
+                );
                 out.error = Some(e.message);
                 return out;
             }
@@ -198,9 +201,9 @@ fn read_spec(
     name: &str,
 ) -> rusqlite::Result<Option<TaskSpec>> {
     let text: Option<String> = match task_id {
-        Some(id) => conn
-            .query_row("SELECT spec FROM tasks WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?,
+        Some(id) => {
+            conn.query_row("SELECT spec FROM tasks WHERE id = ?1", [id], |r| r.get(0)).optional()?
+        }
         None => None,
     };
     let text = match text {
@@ -212,7 +215,10 @@ fn read_spec(
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
 
-fn read_state(conn: &rusqlite::Connection, task: &str) -> rusqlite::Result<(policy::State, Option<i64>)> {
+fn read_state(
+    conn: &rusqlite::Connection,
+    task: &str,
+) -> rusqlite::Result<(policy::State, Option<i64>)> {
     let row = conn
         .query_row(
             "SELECT consecutive_failures, alerting, last_alert_at, failing_since, suppressed, \
@@ -223,8 +229,14 @@ fn read_state(conn: &rusqlite::Connection, task: &str) -> rusqlite::Result<(poli
                     policy::State {
                         consecutive_failures: r.get::<_, i64>(0)?.max(0) as u32,
                         alerting: r.get::<_, i64>(1)? != 0,
-                        last_alert_at: r.get::<_, Option<String>>(2)?.as_deref().and_then(from_db_time),
-                        failing_since: r.get::<_, Option<String>>(3)?.as_deref().and_then(from_db_time),
+                        last_alert_at: r
+                            .get::<_, Option<String>>(2)?
+                            .as_deref()
+                            .and_then(from_db_time),
+                        failing_since: r
+                            .get::<_, Option<String>>(3)?
+                            .as_deref()
+                            .and_then(from_db_time),
                         suppressed: r.get::<_, i64>(4)?.max(0) as u32,
                     },
                     r.get::<_, Option<i64>>(5)?,
@@ -308,7 +320,8 @@ fn record_and_queue(
                 "run {run_id} is still RUNNING: mail is decided only once its result is recorded"
             )));
         }
-        let (state, last_run_id) = read_state(tx, &run.task).map_err(classify("read alert state"))?;
+        let (state, last_run_id) =
+            read_state(tx, &run.task).map_err(classify("read alert state"))?;
         if last_run_id.is_some_and(|id| id >= run_id) {
             // Already handled (the hook ran twice for this run, or runs came in out of order).
             return Ok((None, None));
@@ -348,7 +361,10 @@ fn record_and_queue(
             return Ok((None, None));
         };
         if settings.smtp.is_none() {
-            tracing::info!("mail is not configured (smtp.host is not set): no {} mail", kind.as_str());
+            tracing::info!(
+                "mail is not configured (smtp.host is not set): no {} mail",
+                kind.as_str()
+            );
             return Ok((Some(kind), None));
         }
         let recipients = match spec.as_ref().filter(|s| !s.email.is_empty()) {
@@ -519,10 +535,8 @@ pub fn flush_with(
     let mut report = FlushReport::default();
     for (i, id) in ids.iter().enumerate() {
         if opts.start_budget.is_some_and(|b| started.elapsed() >= b) {
-            report.stopped = Some(format!(
-                "time budget spent; {} message(s) left for later",
-                ids.len() - i
-            ));
+            report.stopped =
+                Some(format!("time budget spent; {} message(s) left for later", ids.len() - i));
             break;
         }
         let per_message = Instant::now() + relay.timeout();
@@ -620,7 +634,13 @@ pub fn send_test(store: &Store, to: Option<&str>) -> Result<TestReport> {
         &crate::clock::now().format("%Y-%m-%d %H:%M:%S %:z").to_string(),
         &relay.describe(),
     )?;
-    let msg = message::build(&from, &recipients, &rendered.subject, &rendered.text, Some(&rendered.html))?;
+    let msg = message::build(
+        &from,
+        &recipients,
+        &rendered.subject,
+        &rendered.text,
+        Some(&rendered.html),
+    )?;
     let timeout = settings.smtp.as_ref().map(|s| s.timeout).unwrap_or(settings::DEFAULT_TIMEOUT);
     relay
         .deliver(&msg, Instant::now() + timeout)
@@ -641,7 +661,8 @@ pub fn queue_and_send(store: &mut Store, msg: NewMessage) -> Result<(i64, Option
     let relay = relay_for(store, &settings)?;
     let id = outbox::enqueue(store, &msg, now)?;
     let timeout = settings.smtp.as_ref().map(|s| s.timeout).unwrap_or(settings::DEFAULT_TIMEOUT);
-    match send_one(store, &relay, settings.from.as_ref(), id, now, Instant::now() + timeout, true)? {
+    match send_one(store, &relay, settings.from.as_ref(), id, now, Instant::now() + timeout, true)?
+    {
         SendResult::Sent | SendResult::NotClaimed => Ok((id, None)),
         SendResult::Failed(e, _) => Ok((id, Some(e.message))),
     }

@@ -283,7 +283,11 @@ pub fn requeue_given_up(store: &mut Store, now: DateTime<Utc>) -> Result<usize> 
 /// Reads one message.
 pub fn get(store: &Store, id: i64) -> Result<Option<OutboxRow>> {
     let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1");
-    Ok(store.conn().query_row(&sql, [id], row).optional().map_err(|e| store.err("read outbox", e))?)
+    Ok(store
+        .conn()
+        .query_row(&sql, [id], row)
+        .optional()
+        .map_err(|e| store.err("read outbox", e))?)
 }
 
 /// The state of the outbox, for `orc notify status` and `orc notify flush`.
@@ -318,9 +322,7 @@ pub fn summary(store: &Store, now: DateTime<Utc>) -> Result<Summary> {
         count("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NOT NULL", &[])?;
     let since = to_db_time(now - chrono::Duration::hours(24));
     let sent_last_24h = count("SELECT count(*) FROM outbox WHERE sent_at >= ?1", &[&since])?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 200"
-    );
+    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 200");
     let mut stmt = c.prepare(&sql).map_err(|e| store.err("read outbox", e))?;
     let messages = stmt
         .query_map([], row)
@@ -406,7 +408,11 @@ mod tests {
             outcomes.push(o);
             now += chrono::Duration::hours(1);
         }
-        assert!(outcomes[..MAX_TRIES as usize - 1].iter().all(|o| matches!(o, AfterFailure::RetryAt(_))));
+        assert!(
+            outcomes[..MAX_TRIES as usize - 1]
+                .iter()
+                .all(|o| matches!(o, AfterFailure::RetryAt(_)))
+        );
         assert_eq!(outcomes.last(), Some(&AfterFailure::GaveUp));
         assert!(claim(&mut s, id, now, now, true).unwrap().is_none());
         assert_eq!(summary(&s, now).unwrap().given_up, 1);

@@ -164,16 +164,20 @@ pub fn decide(p: Policy, prev: &State, outcome: Outcome, now: DateTime<Utc>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
     use MessageKind::*;
     use Outcome::{Failure as F, Neutral as N, Success as S};
+    use chrono::TimeZone;
 
     fn at(min: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap() + Duration::minutes(min)
     }
 
     fn policy(policy: NotifyPolicy, after: u32, reminder_min: Option<i64>) -> Policy {
-        Policy { policy, notify_after: after, reminder_interval: reminder_min.map(Duration::minutes) }
+        Policy {
+            policy,
+            notify_after: after,
+            reminder_interval: reminder_min.map(Duration::minutes),
+        }
     }
 
     /// Runs a sequence of (minute, outcome) and returns the mails as (minute, kind).
@@ -198,17 +202,72 @@ mod tests {
     fn table() {
         use NotifyPolicy as P;
         let cases: Vec<(&str, Policy, Vec<Outcome>, Vec<(i64, MessageKind)>)> = vec![
-            ("failure: first failure alerts", policy(P::Failure, 1, Some(60)), vec![S, F], vec![(1, Failure)]),
-            ("failure: success without alert is silent", policy(P::Failure, 1, Some(60)), vec![S, S, S], vec![]),
-            ("failure: recovery after alert", policy(P::Failure, 1, Some(60)), vec![F, S, S], vec![(0, Failure), (1, Recovery)]),
-            ("failure: N=3 waits for three in a row", policy(P::Failure, 3, Some(60)), vec![F, F, S, F, F, F, F], vec![(5, Failure)]),
-            ("failure: no recovery mail if never alerted", policy(P::Failure, 3, Some(60)), vec![F, F, S], vec![]),
-            ("failure: skipped runs change nothing", policy(P::Failure, 2, Some(60)), vec![F, N, F, N, S], vec![(2, Failure), (4, Recovery)]),
-            ("failure: a new streak alerts again", policy(P::Failure, 1, Some(60)), vec![F, S, F], vec![(0, Failure), (1, Recovery), (2, Failure)]),
-            ("failure: ten failures, no reminders", policy(P::Failure, 1, None), vec![F; 10], vec![(0, Failure)]),
-            ("recovery: only the resolved mail", policy(P::Recovery, 1, Some(1)), vec![F, F, F, S, S], vec![(3, Recovery)]),
-            ("recovery: streak below threshold is silent", policy(P::Recovery, 3, Some(1)), vec![F, F, S], vec![]),
-            ("always: every run", policy(P::Always, 1, Some(60)), vec![S, F, F, S, S], vec![(0, Success), (1, Failure), (2, Failure), (3, Recovery), (4, Success)]),
+            (
+                "failure: first failure alerts",
+                policy(P::Failure, 1, Some(60)),
+                vec![S, F],
+                vec![(1, Failure)],
+            ),
+            (
+                "failure: success without alert is silent",
+                policy(P::Failure, 1, Some(60)),
+                vec![S, S, S],
+                vec![],
+            ),
+            (
+                "failure: recovery after alert",
+                policy(P::Failure, 1, Some(60)),
+                vec![F, S, S],
+                vec![(0, Failure), (1, Recovery)],
+            ),
+            (
+                "failure: N=3 waits for three in a row",
+                policy(P::Failure, 3, Some(60)),
+                vec![F, F, S, F, F, F, F],
+                vec![(5, Failure)],
+            ),
+            (
+                "failure: no recovery mail if never alerted",
+                policy(P::Failure, 3, Some(60)),
+                vec![F, F, S],
+                vec![],
+            ),
+            (
+                "failure: skipped runs change nothing",
+                policy(P::Failure, 2, Some(60)),
+                vec![F, N, F, N, S],
+                vec![(2, Failure), (4, Recovery)],
+            ),
+            (
+                "failure: a new streak alerts again",
+                policy(P::Failure, 1, Some(60)),
+                vec![F, S, F],
+                vec![(0, Failure), (1, Recovery), (2, Failure)],
+            ),
+            (
+                "failure: ten failures, no reminders",
+                policy(P::Failure, 1, None),
+                vec![F; 10],
+                vec![(0, Failure)],
+            ),
+            (
+                "recovery: only the resolved mail",
+                policy(P::Recovery, 1, Some(1)),
+                vec![F, F, F, S, S],
+                vec![(3, Recovery)],
+            ),
+            (
+                "recovery: streak below threshold is silent",
+                policy(P::Recovery, 3, Some(1)),
+                vec![F, F, S],
+                vec![],
+            ),
+            (
+                "always: every run",
+                policy(P::Always, 1, Some(60)),
+                vec![S, F, F, S, S],
+                vec![(0, Success), (1, Failure), (2, Failure), (3, Recovery), (4, Success)],
+            ),
             ("never: nothing", policy(P::Never, 1, Some(1)), vec![F, F, S, F], vec![]),
         ];
         for (name, p, outcomes, want) in cases {

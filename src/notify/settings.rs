@@ -182,14 +182,18 @@ impl MailSettings {
             };
         }
         if let Some(r) = get("notify.reminder_interval") {
-            s.reminder_interval = if matches!(r.to_ascii_lowercase().as_str(), "0" | "off" | "never")
-            {
-                None
-            } else {
-                let secs =
-                    crate::duration::parse_secs_in("notify.reminder_interval", r, 60, 30 * 86_400)?;
-                Some(chrono::Duration::seconds(secs as i64))
-            };
+            s.reminder_interval =
+                if matches!(r.to_ascii_lowercase().as_str(), "0" | "off" | "never") {
+                    None
+                } else {
+                    let secs = crate::duration::parse_secs_in(
+                        "notify.reminder_interval",
+                        r,
+                        60,
+                        30 * 86_400,
+                    )?;
+                    Some(chrono::Duration::seconds(secs as i64))
+                };
         }
         if let Some(t) = get("report.daily_time") {
             s.report_daily_time = Some(parse_hh_mm("report.daily_time", t)?);
@@ -237,7 +241,9 @@ mod tests {
     fn load(pairs: &[(&str, &str)]) -> Result<MailSettings> {
         let pairs: Vec<(String, String)> =
             pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        MailSettings::from_pairs(|k| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str()))
+        MailSettings::from_pairs(|k| {
+            pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
+        })
     }
 
     #[test]

@@ -91,7 +91,8 @@ impl SmtpRelay {
             mode => {
                 let mut b = TlsParameters::builder(host.clone());
                 if let Some(ca) = &s.ca_file {
-                    let pem = std::fs::read(ca).map_err(|e| Error::io("read smtp.ca_file", ca, e))?;
+                    let pem =
+                        std::fs::read(ca).map_err(|e| Error::io("read smtp.ca_file", ca, e))?;
                     if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
                         return Err(Error::invalid(
                             "smtp.ca_file",
@@ -211,7 +212,9 @@ fn classify(relay: &str, e: &lettre::transport::smtp::Error) -> SendError {
     };
     let mut message = format!("{relay}: {what}: {text}");
     if text.contains("STARTTLS") || (e.is_client() && text.to_ascii_lowercase().contains("tls")) {
-        message.push_str(" (the relay does not offer STARTTLS; orc requires it with smtp.tls=starttls)");
+        message.push_str(
+            " (the relay does not offer STARTTLS; orc requires it with smtp.tls=starttls)",
+        );
     }
     SendError { message, permanent: e.is_permanent(), unreachable }
 }

@@ -43,7 +43,9 @@ impl Window {
         let midnight = |d: NaiveDate| {
             Local.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).earliest()
         };
-        let next = date.succ_opt().ok_or_else(|| Error::invalid("--date", date.to_string(), "out of range"))?;
+        let next = date
+            .succ_opt()
+            .ok_or_else(|| Error::invalid("--date", date.to_string(), "out of range"))?;
         match (midnight(date), midnight(next)) {
             (Some(start), Some(end)) => Ok(Window { start, end, calendar_day: true }),
             _ => Err(Error::invalid("--date", date.to_string(), "has no local midnight")),
@@ -254,7 +256,12 @@ fn read_tasks(store: &Store) -> Result<BTreeMap<String, TaskInfo>> {
         .map_err(|e| store.err("read tasks", e))?;
     let rows = stmt
         .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
         })
         .map_err(|e| store.err("read tasks", e))?;
     let mut out = BTreeMap::new();
@@ -308,7 +315,9 @@ fn served_slots(
 ) -> Result<BTreeMap<String, BTreeSet<i64>>> {
     let mut stmt = store
         .conn()
-        .prepare("SELECT task, slot FROM runs WHERE slot IS NOT NULL AND start >= ?1 AND start < ?2")
+        .prepare(
+            "SELECT task, slot FROM runs WHERE slot IS NOT NULL AND start >= ?1 AND start < ?2",
+        )
         .map_err(|e| store.err("read runs", e))?;
     let rows = stmt
         .query_map([to_db_time(from), to_db_time(to)], |r| {
@@ -339,7 +348,12 @@ pub fn missed_slots(
 }
 
 /// Builds the report for `window`, as of `now`.
-pub fn build(store: &Store, window: Window, now: DateTime<Local>, host: &str) -> Result<DailyReport> {
+pub fn build(
+    store: &Store,
+    window: Window,
+    now: DateTime<Local>,
+    host: &str,
+) -> Result<DailyReport> {
     let tasks = read_tasks(store)?;
     let from_utc = window.start.with_timezone(&Utc);
     let to_utc = window.end.with_timezone(&Utc);
@@ -435,7 +449,12 @@ pub fn build(store: &Store, window: Window, now: DateTime<Local>, host: &str) ->
                 None => window.start,
             };
             let empty = BTreeSet::new();
-            match missed_slots(&spec.schedule, from, missed_until, served.get(key).unwrap_or(&empty)) {
+            match missed_slots(
+                &spec.schedule,
+                from,
+                missed_until,
+                served.get(key).unwrap_or(&empty),
+            ) {
                 Ok(m) => {
                     row.missed = m.len();
                     if !m.is_empty() {
@@ -449,7 +468,8 @@ pub fn build(store: &Store, window: Window, now: DateTime<Local>, host: &str) ->
                 }
                 Err(e) => warnings.push(format!("task {name}: schedule cannot be evaluated: {e}")),
             }
-            if let Ok(next) = slots_between(&spec.schedule, now, now + Duration::hours(24), MAX_SLOTS)
+            if let Ok(next) =
+                slots_between(&spec.schedule, now, now + Duration::hours(24), MAX_SLOTS)
                 && let Some(first) = next.first()
             {
                 upcoming.push(UpcomingRow {
@@ -526,7 +546,14 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap()
     }
 
-    fn attempt(id: i64, task: &str, slot: Option<&str>, n: u32, status: &str, start: DateTime<Utc>) -> Attempt {
+    fn attempt(
+        id: i64,
+        task: &str,
+        slot: Option<&str>,
+        n: u32,
+        status: &str,
+        start: DateTime<Utc>,
+    ) -> Attempt {
         Attempt {
             id,
             task: task.into(),
@@ -581,7 +608,10 @@ mod tests {
             .map(|t| t.timestamp() / 60)
             .collect();
         let missed = missed_slots("0 */6 * * *", day.start, day.end, &served).unwrap();
-        assert_eq!(missed.iter().map(|t| t.format("%H:%M").to_string()).collect::<Vec<_>>(), vec!["12:00"]);
+        assert_eq!(
+            missed.iter().map(|t| t.format("%H:%M").to_string()).collect::<Vec<_>>(),
+            vec!["12:00"]
+        );
         let none = BTreeSet::new();
         assert_eq!(missed_slots("0 */6 * * *", day.start, day.end, &none).unwrap().len(), 4);
         assert!(missed_slots("bad", day.start, day.end, &none).is_err());

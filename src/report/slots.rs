@@ -73,7 +73,10 @@ mod mini {
             let (a, b) = if range == "*" {
                 (lo, hi)
             } else if let Some((a, b)) = range.split_once('-') {
-                (value(a, names, base).ok_or("bad value")?, value(b, names, base).ok_or("bad value")?)
+                (
+                    value(a, names, base).ok_or("bad value")?,
+                    value(b, names, base).ok_or("bad value")?,
+                )
             } else {
                 let v = value(range, names, base).ok_or("bad value")?;
                 (v, if item.contains('/') { hi } else { v })
@@ -156,13 +159,25 @@ mod tests {
         assert_eq!(slots_between("*/15 * * * *", from, to, 1000).unwrap().len(), 96);
         assert_eq!(slots_between("* * * * *", from, to, 10).unwrap().len(), 10, "capped");
         // 2026-03-02 is a Monday.
-        assert_eq!(hm(&slots_between("30 9 * * mon-fri", from, to, 100).unwrap()), vec!["02 09:30"]);
+        assert_eq!(
+            hm(&slots_between("30 9 * * mon-fri", from, to, 100).unwrap()),
+            vec!["02 09:30"]
+        );
         assert!(slots_between("30 9 * * sat,sun", from, to, 100).unwrap().is_empty());
         // cronie's OR rule when both day fields are restricted.
         assert_eq!(slots_between("0 0 15 * 1", from, to, 100).unwrap().len(), 1);
-        assert_eq!(hm(&slots_between("@hourly", local("2026-03-02T10:30"), local("2026-03-02T12:30"), 9).unwrap()), vec!["02 11:00", "02 12:00"]);
+        assert_eq!(
+            hm(&slots_between("@hourly", local("2026-03-02T10:30"), local("2026-03-02T12:30"), 9)
+                .unwrap()),
+            vec!["02 11:00", "02 12:00"]
+        );
         // Window bounds: start inclusive, end exclusive.
-        assert_eq!(slots_between("0 * * * *", local("2026-03-02T10:00"), local("2026-03-02T11:00"), 9).unwrap().len(), 1);
+        assert_eq!(
+            slots_between("0 * * * *", local("2026-03-02T10:00"), local("2026-03-02T11:00"), 9)
+                .unwrap()
+                .len(),
+            1
+        );
         assert!(slots_between("61 * * * *", from, to, 9).is_err());
         assert!(slots_between("nonsense", from, to, 9).is_err());
     }

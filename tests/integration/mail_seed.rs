@@ -76,7 +76,12 @@ pub struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    pub fn new(task: &'a str, status: &'a str, exit_code: Option<i64>, start: DateTime<Utc>) -> Self {
+    pub fn new(
+        task: &'a str,
+        status: &'a str,
+        exit_code: Option<i64>,
+        start: DateTime<Utc>,
+    ) -> Self {
         Run {
             task,
             status,
@@ -97,9 +102,8 @@ pub fn add_run(env: &Env, run: &Run<'_>) -> i64 {
     let mut s = store(env);
     let end = run.start + chrono::Duration::milliseconds(run.duration_ms);
     s.write(|tx| {
-        let task_id: Option<i64> = tx
-            .query_row("SELECT id FROM tasks WHERE name = ?1", [run.task], |r| r.get(0))
-            .ok();
+        let task_id: Option<i64> =
+            tx.query_row("SELECT id FROM tasks WHERE name = ?1", [run.task], |r| r.get(0)).ok();
         tx.execute(
             "INSERT INTO runs (task_id, task, slot, attempt, trigger, status, start, end, \
              duration_ms, exit_code, killed_by_timeout, error, stderr_tail, stderr_bytes, host, \

@@ -8,3 +8,4 @@ mod cli_basics;
 mod mail_seed;
 mod mailserver;
 mod notify;
+mod report;

@@ -8,7 +8,7 @@ use orc::notify::{self, message::MessageKind};
 use orc::task::{NotifyPolicy, TaskSpec};
 
 use crate::mail_seed::{self, Run, add_run, add_task, mail_config, minutes, outbox, set_config};
-use crate::mailserver::{self, SmtpServer, closed_port};
+use crate::mailserver::{SmtpServer, closed_port};
 use crate::require_smtp;
 use crate::support::Env;
 
@@ -53,7 +53,10 @@ fn notify_test_refuses_bad_input_and_missing_configuration() {
     let env = Env::new();
     let out = env.orc(["notify", "test", "--to", "ops@example.com"]).code(2);
     assert!(out.stderr.contains("smtp.host"), "{}", out.stderr);
-    set_config(&env, &[("smtp.host", "127.0.0.1"), ("smtp.tls", "none"), ("mail.from", "orc@example.com")]);
+    set_config(
+        &env,
+        &[("smtp.host", "127.0.0.1"), ("smtp.tls", "none"), ("mail.from", "orc@example.com")],
+    );
     let before = env.db_bytes();
     for bad in ["x\r\nBcc: evil@x", "ops@example.com\nBcc: evil@x", "not-an-address"] {
         let out = env.orc(["notify", "test", "--to", bad]).code(2);
@@ -63,7 +66,12 @@ fn notify_test_refuses_bad_input_and_missing_configuration() {
     // Plain SMTP to a remote relay is refused.
     set_config(&env, &[("smtp.host", "mail.example.com")]);
     let out = env.orc(["notify", "test", "--to", "ops@example.com"]).code(2);
-    assert!(out.stderr.contains("smtp.tls") && out.stderr.contains("loopback") || out.stderr.contains("this machine"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("smtp.tls") && out.stderr.contains("loopback")
+            || out.stderr.contains("this machine"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -143,7 +151,8 @@ fn failure_mail_over_starttls_is_well_formed() {
     r.attempt = 3;
     r.trigger = "retry";
     r.slot = Some("2026-03-02T01:00+00:00".into());
-    r.stderr = b"ERROR 53 <script>alert(1)</script> & \"quoted\"\nThe network path was not found.\n";
+    r.stderr =
+        b"ERROR 53 <script>alert(1)</script> & \"quoted\"\nThe network path was not found.\n";
     let id = add_run(&env, &r);
     let o = hook(&env, id, 1);
     assert!(o.sent, "{o:?}");
@@ -163,8 +172,12 @@ fn failure_mail_over_starttls_is_well_formed() {
     assert!(m.header("Message-ID").is_some() && m.header("Date").is_some());
     assert!(!m.header_names().iter().any(|h| h.eq_ignore_ascii_case("bcc")));
     assert_eq!(m.meta["content_type"], "multipart/alternative");
-    let parts: Vec<&str> =
-        m.meta["parts"].as_array().unwrap().iter().map(|p| p["content_type"].as_str().unwrap()).collect();
+    let parts: Vec<&str> = m.meta["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["content_type"].as_str().unwrap())
+        .collect();
     assert_eq!(parts, vec!["text/plain", "text/html"]);
     let text = m.part("text/plain").unwrap();
     for want in [
@@ -176,7 +189,10 @@ fn failure_mail_over_starttls_is_well_formed() {
         assert!(text.contains(want), "text part lacks {want:?}:\n{text}");
     }
     let html = m.part("text/html").unwrap();
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt; &amp; &quot;quoted&quot;"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt; &amp; &quot;quoted&quot;"),
+        "{html}"
+    );
     assert!(!html.contains("<script"), "no script in the HTML part");
     assert!(html.contains("Copies the data share to the NAS"));
     let rows = outbox(&env);
@@ -194,11 +210,18 @@ fn implicit_tls_delivery_and_certificate_checks() {
     assert!(out.stdout.contains("Test message sent to me@example.com"), "{}", out.stdout);
     let m = &srv.wait_for(1, Duration::from_secs(5))[0];
     assert_eq!(m.meta["tls"], true);
-    assert_eq!(m.header("Subject").unwrap(), format!("[orc] Test message from {}", notify::host_name()));
+    assert_eq!(
+        m.header("Subject").unwrap(),
+        format!("[orc] Test message from {}", notify::host_name())
+    );
     // Without the test CA the self-made certificate is refused: checks are on.
     set_config(&env, &[("smtp.ca_file", "")]);
     let out = env.orc(["notify", "test", "--to", "me@example.com"]).code(1);
-    assert!(out.stderr.contains("TLS") || out.stderr.to_lowercase().contains("certificate"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("TLS") || out.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(srv.messages().len(), 1);
 }
 
@@ -220,7 +243,9 @@ fn notify_after_n_consecutive_failures() {
     assert_eq!(mailed, vec![false, false, false, false, false, true, false]);
     let msgs = srv.wait_for(1, Duration::from_secs(5));
     assert_eq!(msgs.len(), 1);
-    assert!(msgs[0].part("text/plain").unwrap().contains("flaky failed on TESTHOST with exit code 1"));
+    assert!(
+        msgs[0].part("text/plain").unwrap().contains("flaky failed on TESTHOST with exit code 1")
+    );
 }
 
 #[test]
@@ -280,9 +305,11 @@ fn policies_always_never_recovery() {
     let env = Env::new();
     let srv = server(&env, &[]);
     mail_config(&env, srv.port, "none");
-    for (name, policy) in
-        [("t-always", NotifyPolicy::Always), ("t-never", NotifyPolicy::Never), ("t-recovery", NotifyPolicy::Recovery)]
-    {
+    for (name, policy) in [
+        ("t-always", NotifyPolicy::Always),
+        ("t-never", NotifyPolicy::Never),
+        ("t-recovery", NotifyPolicy::Recovery),
+    ] {
         let mut spec = task(name);
         spec.notify = policy;
         add_task(&env, &spec);
@@ -326,12 +353,18 @@ fn relay_down_then_back_flush_delivers_everything() {
     // connection failure instead of waiting on each message.
     let out = env.orc(["--json", "notify", "flush"]).code(1);
     let j = out.json();
-    assert_eq!((j["attempted"].as_u64(), j["sent"].as_u64(), j["pending"].as_u64()), (Some(1), Some(0), Some(3)));
+    assert_eq!(
+        (j["attempted"].as_u64(), j["sent"].as_u64(), j["pending"].as_u64()),
+        (Some(1), Some(0), Some(3))
+    );
     assert!(j["stopped"].as_str().unwrap().contains("cannot be reached"), "{j}");
     // The relay comes back on the same port.
     let srv = SmtpServer::start_on(&env.root().join("mailbox"), port, &[]);
     let j = env.orc(["--json", "notify", "flush"]).ok().json();
-    assert_eq!((j["sent"].as_u64(), j["failed"].as_u64(), j["pending"].as_u64()), (Some(3), Some(0), Some(0)));
+    assert_eq!(
+        (j["sent"].as_u64(), j["failed"].as_u64(), j["pending"].as_u64()),
+        (Some(3), Some(0), Some(0))
+    );
     let msgs = srv.wait_for(3, Duration::from_secs(5));
     assert_eq!(msgs.len(), 3);
     let rows = outbox(&env);
@@ -378,7 +411,8 @@ fn fault_blackhole_gives_up_within_the_timeout() {
     assert!(err.contains("timed out") || err.contains("no complete answer"), "{err}");
     // The run row was final before, and is unchanged by the mail failure.
     let s = mail_seed::store(&env);
-    let status: String = s.conn().query_row("SELECT status FROM runs WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+    let status: String =
+        s.conn().query_row("SELECT status FROM runs WHERE id = ?1", [id], |r| r.get(0)).unwrap();
     assert_eq!(status, "FAILED");
     assert_eq!(outbox(&env)[0].2, 1, "the failed try is recorded on the message");
     // The CLI gives up in time too.
@@ -446,13 +480,19 @@ fn fault_header_injection_in_subject_and_recipients() {
     assert!(hook(&env, id, 0).sent);
     let m = &srv.wait_for(1, Duration::from_secs(5))[0];
     assert_eq!(m.rcpt_tos(), vec!["ops@example.com", "oncall@example.com"]);
-    assert!(!m.header_names().iter().any(|h| h.eq_ignore_ascii_case("bcc")), "{:?}", m.header_names());
+    assert!(
+        !m.header_names().iter().any(|h| h.eq_ignore_ascii_case("bcc")),
+        "{:?}",
+        m.header_names()
+    );
     for line in m.raw_headers().split("\r\n") {
         assert!(!line.to_ascii_lowercase().starts_with("bcc:"), "{line}");
     }
     assert_eq!(m.header("Subject").unwrap(), "[orc] FAILED inject on SRV Bcc: evil@x (exit 1)");
     // Configured and typed recipients with CR/LF are refused outright.
-    assert!(env.orc(["notify", "test", "--to", "x\r\nBcc: evil@x"]).code(2).stderr.contains("--to"));
+    assert!(
+        env.orc(["notify", "test", "--to", "x\r\nBcc: evil@x"]).code(2).stderr.contains("--to")
+    );
     set_config(&env, &[("mail.to", "ops@example.com\r\nBcc: evil@x")]);
     assert!(env.orc(["notify", "test"]).code(2).stderr.contains("mail.to"));
     assert_eq!(srv.messages().len(), 1);
