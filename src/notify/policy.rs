@@ -201,7 +201,8 @@ mod tests {
     #[test]
     fn table() {
         use NotifyPolicy as P;
-        let cases: Vec<(&str, Policy, Vec<Outcome>, Vec<(i64, MessageKind)>)> = vec![
+        type Case = (&'static str, Policy, Vec<Outcome>, Vec<(i64, MessageKind)>);
+        let cases: Vec<Case> = vec![
             (
                 "failure: first failure alerts",
                 policy(P::Failure, 1, Some(60)),

@@ -30,6 +30,7 @@ fn utc(t: DateTime<Local>) -> DateTime<Utc> {
 /// * `nightly-backup` (02:00): failed once, succeeded on the retry;
 /// * `hourly-sync` (hourly): 24 slots, 05:00 and 06:00 never ran, 13:00 failed, 14:00 timed out;
 /// * `month-end` (disabled): never expected.
+///
 /// The 13:00 failure's output holds markup, to check escaping.
 fn seed_day(env: &Env) {
     let mut backup = TaskSpec::new("nightly-backup", "backup.cmd", "0 2 * * *");
