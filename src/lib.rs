@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod cron;
 pub mod duration;
 pub mod env_vars;
 pub mod error;
