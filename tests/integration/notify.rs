@@ -515,3 +515,42 @@ fn hook_is_bounded_even_when_the_relay_hangs_with_several_queued_messages() {
     }
     assert_eq!(outbox(&env).len(), 4);
 }
+
+#[test]
+#[ignore = "needs python3 + aiosmtpd (real SMTP server)"]
+fn auth_over_starttls_and_the_password_never_shows() {
+    use orc::notify::settings::{SmtpSettings, TlsMode};
+    use orc::notify::smtp::{Deliver, SmtpRelay};
+    require_smtp!();
+    let env = Env::new();
+    let srv = server(&env, &["--tls", "starttls", "--auth", "orc-mailer:S3cret-Pw!"]);
+    let settings = |user: &str| SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: srv.port,
+        tls: TlsMode::Starttls,
+        user: Some(user.into()),
+        password_credential: Some("smtp".into()),
+        timeout: Duration::from_secs(5),
+        ca_file: Some(mailserver_ca()),
+    };
+    let from: lettre::message::Mailbox = "orc <orc@example.com>".parse().unwrap();
+    let to = vec!["ops@example.com".parse().unwrap()];
+    let msg = orc::notify::message::build(&from, &to, "auth test", "body", None).unwrap();
+    let relay = SmtpRelay::new(&settings("orc-mailer"), Some("S3cret-Pw!".to_string().into())).unwrap();
+    relay.deliver(&msg, Instant::now() + Duration::from_secs(5)).unwrap();
+    let m = &srv.wait_for(1, Duration::from_secs(5))[0];
+    assert_eq!(m.meta["authenticated"], true);
+    assert_eq!(m.meta["tls"], true);
+    assert_eq!(m.meta["login"], "orc-mailer");
+    // A wrong password: a clear rejection that does not echo the password.
+    let relay = SmtpRelay::new(&settings("orc-mailer"), Some("wrong-Pw-123".to_string().into())).unwrap();
+    let err = relay.deliver(&msg, Instant::now() + Duration::from_secs(5)).unwrap_err();
+    assert!(err.message.contains("535") || err.message.contains("rejected"), "{err:?}");
+    assert!(!err.message.contains("wrong-Pw-123"), "{err:?}");
+    assert!(!format!("{relay:?}").contains("S3cret"), "Debug never shows credentials");
+    assert_eq!(srv.messages().len(), 1);
+}
+
+fn mailserver_ca() -> std::path::PathBuf {
+    crate::mailserver::test_ca()
+}
