@@ -536,14 +536,16 @@ fn auth_over_starttls_and_the_password_never_shows() {
     let from: lettre::message::Mailbox = "orc <orc@example.com>".parse().unwrap();
     let to = vec!["ops@example.com".parse().unwrap()];
     let msg = orc::notify::message::build(&from, &to, "auth test", "body", None).unwrap();
-    let relay = SmtpRelay::new(&settings("orc-mailer"), Some("S3cret-Pw!".to_string().into())).unwrap();
+    let relay =
+        SmtpRelay::new(&settings("orc-mailer"), Some("S3cret-Pw!".to_string().into())).unwrap();
     relay.deliver(&msg, Instant::now() + Duration::from_secs(5)).unwrap();
     let m = &srv.wait_for(1, Duration::from_secs(5))[0];
     assert_eq!(m.meta["authenticated"], true);
     assert_eq!(m.meta["tls"], true);
     assert_eq!(m.meta["login"], "orc-mailer");
     // A wrong password: a clear rejection that does not echo the password.
-    let relay = SmtpRelay::new(&settings("orc-mailer"), Some("wrong-Pw-123".to_string().into())).unwrap();
+    let relay =
+        SmtpRelay::new(&settings("orc-mailer"), Some("wrong-Pw-123".to_string().into())).unwrap();
     let err = relay.deliver(&msg, Instant::now() + Duration::from_secs(5)).unwrap_err();
     assert!(err.message.contains("535") || err.message.contains("rejected"), "{err:?}");
     assert!(!err.message.contains("wrong-Pw-123"), "{err:?}");
