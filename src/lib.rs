@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod clock;
 pub mod cron;
+pub mod config;
 pub mod duration;
 pub mod env_vars;
 pub mod error;

@@ -17,6 +17,9 @@ pub const DB_FILE: &str = "orc.db";
 pub struct Paths {
     /// The data directory.
     pub home: PathBuf,
+    /// An explicit vault key file, overriding `ORC_KEY_FILE` and the default (see
+    /// [`Paths::with_key_file`]).
+    key_file_override: Option<PathBuf>,
 }
 
 impl Paths {
@@ -42,12 +45,18 @@ impl Paths {
                  are unreliable there — use a local disk",
             ));
         }
-        Ok(Paths { home })
+        Ok(Paths { home, key_file_override: None })
     }
 
     /// A `Paths` for an explicit directory, without consulting the environment.
     pub fn at(home: impl Into<PathBuf>) -> Paths {
-        Paths { home: home.into() }
+        Paths { home: home.into(), key_file_override: None }
+    }
+
+    /// The same paths with an explicit vault key file (used by tests and embedders).
+    pub fn with_key_file(mut self, key_file: PathBuf) -> Paths {
+        self.key_file_override = Some(key_file);
+        self
     }
 
     /// The SQLite database.
@@ -73,6 +82,9 @@ impl Paths {
     /// The default vault key file for this home: never inside the home itself, so that a
     /// copy of the data directory does not carry the key. `ORC_KEY_FILE` overrides it.
     pub fn key_file(&self) -> Option<PathBuf> {
+        if let Some(p) = &self.key_file_override {
+            return Some(p.clone());
+        }
         if let Some(p) = env_vars::get(env_vars::ORC_KEY_FILE) {
             return Some(PathBuf::from(p));
         }

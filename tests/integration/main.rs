@@ -9,3 +9,7 @@ mod mail_seed;
 mod mailserver;
 mod notify;
 mod report;
+mod config;
+mod configure;
+mod secrets;
+mod smtp_probe;

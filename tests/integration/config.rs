@@ -1,0 +1,157 @@
+//! `orc config get|set|list|unset`: every key, defaults, validation, nothing changed on refusal.
+
+use crate::support::{Env, redact};
+
+const DEFAULTS: &[(&str, Option<&str>)] = &[
+    ("smtp.host", None),
+    ("smtp.port", Some("587")),
+    ("smtp.tls", Some("starttls")),
+    ("smtp.user", None),
+    ("smtp.password_credential", None),
+    ("smtp.timeout", Some("20s")),
+    ("mail.from", None),
+    ("mail.to", None),
+    ("notify.default", Some("failure")),
+    ("notify.reminder_interval", Some("4h")),
+    ("report.daily_time", None),
+    ("scheduler.folder", Some("\\Orchestrator\\")),
+    ("scheduler.prefix", Some("Orc_")),
+    ("retention.days", Some("90")),
+    ("run_as.default", None),
+];
+
+#[test]
+fn defaults_are_listed_and_gettable() {
+    let env = Env::new();
+    let list = env.orc(["--json", "config", "list"]).ok().json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), DEFAULTS.len());
+    for ((key, default), item) in DEFAULTS.iter().zip(list) {
+        assert_eq!(item["key"], *key);
+        assert_eq!(item["value"].as_str(), *default, "{key}");
+        assert_eq!(item["source"], "default");
+        assert_eq!(item["default"], true);
+        let got = env.orc(["--json", "config", "get", key]).ok().json();
+        assert_eq!(got["key"], *key);
+        assert_eq!(got["value"].as_str(), *default);
+        assert_eq!(got["default"], true);
+        let plain = env.orc(["config", "get", key]).ok();
+        assert_eq!(plain.stdout.trim_end_matches('\n'), default.unwrap_or(""));
+    }
+    let out = env.orc(["config", "list"]).ok();
+    insta::assert_snapshot!("config_list_defaults", redact(&env, &out.stdout));
+}
+
+#[test]
+fn every_key_can_be_set_read_back_and_unset() {
+    let env = Env::new();
+    env.orc_with_stdin(["credential", "set", "mailpw", "--from-stdin"], Some(b"pw")).ok();
+    let values = [
+        ("smtp.host", "Mail.Example.com", "mail.example.com"),
+        ("smtp.port", "465", "465"),
+        ("smtp.tls", "TLS", "tls"),
+        ("smtp.user", "orc@example.com", "orc@example.com"),
+        ("smtp.password_credential", "mailpw", "mailpw"),
+        ("smtp.timeout", "15", "15s"),
+        ("mail.from", "Orc Alerts <orc@example.com>", "Orc Alerts <orc@example.com>"),
+        ("mail.to", "ops@example.com,dba@example.com", "ops@example.com, dba@example.com"),
+        ("notify.default", "always", "always"),
+        ("notify.reminder_interval", "90m", "1h30m"),
+        ("report.daily_time", "6:45", "06:45"),
+        ("scheduler.folder", "\\Ops\\Jobs\\", "\\Ops\\Jobs\\"),
+        ("scheduler.prefix", "", ""),
+        ("retention.days", "30", "30"),
+        ("run_as.default", "CORP\\svc_orc", "CORP\\svc_orc"),
+    ];
+    assert_eq!(values.len(), DEFAULTS.len());
+    for (key, input, canon) in values {
+        let out = env.orc(["--json", "config", "set", key, input]).ok().json();
+        assert_eq!(out["value"], canon, "{key}");
+        assert_eq!(out["changed"], true, "{key}");
+        let got = env.orc(["--json", "config", "get", key]).ok().json();
+        assert_eq!(got["value"], canon);
+        assert_eq!(got["default"], false, "{key}");
+    }
+    let list = env.orc(["--json", "config", "list"]).ok().json();
+    assert!(list.as_array().unwrap().iter().all(|e| e["source"] == "set"));
+    // Setting the same value again changes nothing.
+    let out = env.orc(["config", "set", "smtp.port", "465"]).ok();
+    assert!(out.stdout.contains("unchanged"), "{}", out.stdout);
+    // Unset returns each to its default.
+    for (key, default) in DEFAULTS {
+        env.orc(["config", "unset", key]).ok();
+        let got = env.orc(["--json", "config", "get", key]).ok().json();
+        assert_eq!(got["value"].as_str(), *default, "{key}");
+        assert_eq!(got["default"], true);
+    }
+    // Audit: one row per change, with before/after values (settings are not secret).
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM audit WHERE object='setting'", [], |r| r.get(0))
+        .unwrap();
+    // 15 sets + 15 unsets (scheduler.prefix "" differs from its default "Orc_", so it counts).
+    assert_eq!(n, 30);
+}
+
+#[test]
+fn bad_values_exit_2_and_change_nothing() {
+    let env = Env::new();
+    env.orc(["config", "set", "smtp.host", "mail.example.com"]).ok();
+    let before = env.db_bytes();
+    let cases = [
+        ("smtp.host", "mail.example.com:587", "smtp.port"),
+        ("smtp.host", "bad host", "host name"),
+        ("smtp.port", "0", "1 to 65535"),
+        ("smtp.port", "70000", "1 to 65535"),
+        ("smtp.port", "-1", "1 to 65535"),
+        ("smtp.tls", "ssl", "starttls, tls, none"),
+        ("smtp.tls", "none", "loopback"),
+        ("smtp.timeout", "60s", "1s to 20s"),
+        ("smtp.password_credential", "missing", "orc credential set"),
+        ("mail.from", "nobody", "e-mail address"),
+        ("mail.from", "a@example.com\r\nBcc: evil@example.com", "no line breaks"),
+        ("mail.to", "a@example.com, not an address", "not an e-mail address"),
+        ("notify.default", "sometimes", "failure, always, never"),
+        ("notify.reminder_interval", "10s", "5m to 30d"),
+        ("report.daily_time", "25:00", "HH:MM"),
+        ("scheduler.folder", "Orchestrator", "starts and ends with \\"),
+        ("scheduler.folder", "\\a\\..\\", ".."),
+        ("scheduler.folder", "\\a/b\\", "no /"),
+        ("scheduler.prefix", "has space", "A-Z a-z 0-9"),
+        ("retention.days", "0", "1 to 3650"),
+        ("retention.days", "ninety", "1 to 3650"),
+        ("run_as.default", "a<b>", "DOMAIN\\user"),
+    ];
+    for (key, value, rule_part) in cases {
+        let out = env.orc(["config", "set", key, value]).code(2);
+        assert!(out.stderr.contains(key), "{key}={value:?}: {}", out.stderr);
+        assert!(out.stderr.contains(rule_part), "{key}={value:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
+    for args in [
+        &["config", "set", "smtp.hots", "x"][..],
+        &["config", "get", "nope"][..],
+        &["config", "unset", "nope"][..],
+        &["config", "set", "smtp.port"][..],
+    ] {
+        let out = env.orc(args).code(2);
+        assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    }
+    let out = env.orc(["--json", "config", "set", "smtp.hots", "x"]).code(2);
+    let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(err["error"]["kind"], "invalid_input");
+    assert!(err["error"]["message"].as_str().unwrap().contains("did you mean smtp.host"));
+    assert!(env.db_bytes() == before, "a refused change modified the database");
+}
+
+#[test]
+fn tls_none_follows_the_host() {
+    let env = Env::new();
+    env.orc(["config", "set", "smtp.host", "localhost"]).ok();
+    env.orc(["config", "set", "smtp.tls", "none"]).ok();
+    // Moving the host off loopback while tls is none is refused too.
+    let out = env.orc(["config", "set", "smtp.host", "relay.example.com"]).code(2);
+    assert!(out.stderr.contains("loopback"), "{}", out.stderr);
+    env.orc(["config", "set", "smtp.host", "127.0.0.1"]).ok();
+    env.orc(["config", "set", "smtp.host", "::1"]).ok();
+}
