@@ -556,3 +556,22 @@ fn auth_over_starttls_and_the_password_never_shows() {
 fn mailserver_ca() -> std::path::PathBuf {
     crate::mailserver::test_ca()
 }
+
+#[test]
+fn smtp_ca_file_setting_is_checked_when_set() {
+    let env = Env::new();
+    let ca = crate::mailserver::test_ca();
+    env.orc(["config", "set", "smtp.ca_file", ca.to_str().unwrap()]).ok();
+    let got = env.orc(["config", "get", "smtp.ca_file"]).ok();
+    assert!(got.stdout.contains("ca.pem"), "{}", got.stdout);
+    let before = env.db_bytes();
+    let missing = env.root().join("missing.pem");
+    let out = env.orc(["config", "set", "smtp.ca_file", missing.to_str().unwrap()]).code(2);
+    assert!(out.stderr.contains("smtp.ca_file"), "{}", out.stderr);
+    let not_pem = env.root().join("x.txt");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let out = env.orc(["config", "set", "smtp.ca_file", not_pem.to_str().unwrap()]).code(2);
+    assert!(out.stderr.contains("no certificate"), "{}", out.stderr);
+    env.orc(["config", "set", "smtp.ca_file", "relative.pem"]).code(2);
+    assert!(env.db_bytes() == before, "nothing changed");
+}
