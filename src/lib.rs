@@ -6,8 +6,8 @@
 
 pub mod cli;
 pub mod clock;
-pub mod cron;
 pub mod config;
+pub mod cron;
 pub mod duration;
 pub mod env_vars;
 pub mod error;

@@ -412,13 +412,17 @@ fn record_and_queue(
     })
 }
 
-/// The SMTP password from the vault. The single seam to the vault module.
+/// The SMTP password from the vault (never prompts: mail is sent from scheduled runs).
 fn smtp_password(store: &Store, credential: &str) -> Result<Zeroizing<String>> {
-    let _ = store;
-    Err(crate::vault::VaultError::Locked {
-        reason: format!("credential {credential:?} cannot be read: the vault is not available"),
-    }
-    .into())
+    let home = store.path().parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let secret = crate::vault::get(
+        store,
+        &crate::paths::Paths::at(home),
+        false,
+        credential,
+        crate::vault::Purpose::Smtp,
+    )?;
+    Ok(Zeroizing::new(secret.expose_str().to_string()))
 }
 
 /// A relay for the current settings (errors when mail is not configured).

@@ -91,7 +91,7 @@ pub struct MailSettings {
 }
 
 /// The timeout used when `smtp.timeout` is not set.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// The largest accepted `smtp.timeout`: mail must never hold a run up for longer.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(20);
 /// The reminder interval used when `notify.reminder_interval` is not set.

@@ -5,11 +5,11 @@
 mod support;
 
 mod cli_basics;
+mod config;
+mod configure;
 mod mail_seed;
 mod mailserver;
 mod notify;
 mod report;
-mod config;
-mod configure;
 mod secrets;
 mod smtp_probe;

@@ -575,3 +575,40 @@ fn smtp_ca_file_setting_is_checked_when_set() {
     env.orc(["config", "set", "smtp.ca_file", "relative.pem"]).code(2);
     assert!(env.db_bytes() == before, "nothing changed");
 }
+
+#[test]
+#[ignore = "needs python3 + aiosmtpd (real SMTP server)"]
+fn end_to_end_configuration_with_a_vault_password() {
+    require_smtp!();
+    let env = Env::new();
+    let srv = server(&env, &["--tls", "starttls", "--auth", "orc-mailer:Vault-Pw-9"]);
+    env.orc_with_stdin(
+        ["credential", "set", "smtp-pw", "--from-stdin", "--kind", "smtp_password"],
+        Some(b"Vault-Pw-9"),
+    )
+    .ok();
+    let ca = crate::mailserver::test_ca();
+    let port = srv.port.to_string();
+    for (k, v) in [
+        ("smtp.host", "127.0.0.1"),
+        ("smtp.port", port.as_str()),
+        ("smtp.tls", "starttls"),
+        ("smtp.user", "orc-mailer"),
+        ("smtp.password_credential", "smtp-pw"),
+        ("smtp.timeout", "5s"),
+        ("smtp.ca_file", ca.to_str().unwrap()),
+        ("mail.from", "orc <orc@example.com>"),
+        ("mail.to", "ops@example.com"),
+    ] {
+        env.orc(["config", "set", k, v]).ok();
+    }
+    let out = env.orc(["notify", "test"]).ok();
+    assert!(out.stdout.contains("Test message sent to ops@example.com"), "{}", out.stdout);
+    assert!(!out.stdout.contains("Vault-Pw-9") && !out.stderr.contains("Vault-Pw-9"));
+    let m = &srv.wait_for(1, Duration::from_secs(5))[0];
+    assert_eq!(
+        (m.meta["tls"].as_bool(), m.meta["authenticated"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(m.meta["login"], "orc-mailer");
+}

@@ -38,7 +38,10 @@ impl SmtpProbe {
     /// True if a client greeted the probe and then tried to send a message.
     pub fn sent_mail(&self) -> bool {
         let commands = self.commands.lock().unwrap();
-        assert!(commands.iter().any(|c| c.to_ascii_uppercase().starts_with("EHLO")), "{commands:?}");
+        assert!(
+            commands.iter().any(|c| c.to_ascii_uppercase().starts_with("EHLO")),
+            "{commands:?}"
+        );
         commands.iter().any(|c| {
             let c = c.to_ascii_uppercase();
             c.starts_with("MAIL") || c.starts_with("RCPT") || c.starts_with("DATA")
