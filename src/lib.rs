@@ -11,6 +11,7 @@ pub mod cron;
 pub mod duration;
 pub mod env_vars;
 pub mod error;
+pub mod exec;
 pub mod notify;
 pub mod paths;
 pub mod render;

@@ -1,24 +1,128 @@
 //! `orc db backup|restore|check|prune`.
 
+use std::path::PathBuf;
+
 use super::Context;
-use crate::error::Result;
+use crate::clock;
+use crate::error::{Result, exit};
+use crate::store::maint;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum DbCommand {
-    /// Consistent online backup
-    Backup { file: std::path::PathBuf },
-    /// Replace the database with a backup
-    Restore { file: std::path::PathBuf },
-    /// Integrity check
+    /// Consistent online backup to a new file, checked with integrity_check
+    Backup {
+        /// The backup file to create (must not exist)
+        file: PathBuf,
+    },
+    /// Replace the database with a backup (validated first; the current one is kept as
+    /// orc.db.bak). Refused while a task is running.
+    Restore {
+        /// The backup file to restore
+        file: PathBuf,
+    },
+    /// Integrity check (exit 5 when the database is damaged)
     Check,
-    /// Delete old run history
+    /// Delete finished runs (and their output files) that started before a cutoff
     Prune {
-        #[arg(long)]
+        /// Age of the runs to delete, e.g. 90d (at least 1d)
+        #[arg(long, value_name = "DURATION")]
         older_than: String,
+        /// Only report what would be deleted
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
 pub fn run(args: DbCommand, ctx: &mut Context<'_>) -> Result<i32> {
-    let _ = (args, ctx);
-    Err(crate::error::Error::Failed("orc db: pending".into()))
+    match args {
+        DbCommand::Backup { file } => {
+            let store = ctx.store()?;
+            let report = maint::backup(store, &file)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({
+                    "backup": report.path.display().to_string(),
+                    "bytes": report.bytes,
+                    "integrity_check": "ok",
+                }))?;
+            } else {
+                ctx.print(&format!(
+                    "backup written to {} ({} bytes); integrity_check: ok",
+                    report.path.display(),
+                    report.bytes
+                ))?;
+            }
+            Ok(exit::SUCCESS)
+        }
+        DbCommand::Restore { file } => {
+            let home = ctx.paths()?.home.clone();
+            let report = maint::restore(&home, &file)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({
+                    "restored": file.display().to_string(),
+                    "previous": report.previous.display().to_string(),
+                    "backup_schema_version": report.backup_version,
+                    "tasks": report.tasks,
+                    "runs": report.runs,
+                    "integrity_check": "ok",
+                }))?;
+            } else {
+                ctx.print(&format!(
+                    "restored {} ({} tasks, {} runs); the previous database is saved as {}",
+                    file.display(),
+                    report.tasks,
+                    report.runs,
+                    report.previous.display()
+                ))?;
+            }
+            Ok(exit::SUCCESS)
+        }
+        DbCommand::Check => {
+            let store = ctx.store()?;
+            let report = maint::check(store)?;
+            if ctx.json {
+                ctx.print_json(&report)?;
+            } else {
+                if report.ok {
+                    ctx.print("integrity_check: ok")?;
+                } else {
+                    ctx.print("integrity_check: PROBLEMS")?;
+                    for p in &report.problems {
+                        ctx.print(&format!("  {p}"))?;
+                    }
+                }
+                ctx.print(&format!(
+                    "schema version {}, {} tasks, {} runs ({} running), database {} bytes, WAL {} bytes",
+                    report.schema_version,
+                    report.tasks,
+                    report.runs,
+                    report.running,
+                    report.db_bytes,
+                    report.wal_bytes
+                ))?;
+            }
+            Ok(if report.ok { exit::SUCCESS } else { exit::STORAGE })
+        }
+        DbCommand::Prune { older_than, dry_run } => {
+            let secs = crate::duration::parse_secs_in(
+                "--older-than",
+                &older_than,
+                86_400,
+                100 * 365 * 86_400,
+            )?;
+            let cutoff = clock::now_utc() - chrono::Duration::seconds(secs as i64);
+            let runs_dir = ctx.paths()?.runs_dir();
+            let store = ctx.store()?;
+            let report = maint::prune(store, &runs_dir, cutoff, dry_run)?;
+            if ctx.json {
+                ctx.print_json(&report)?;
+            } else {
+                let verb = if dry_run { "would delete" } else { "deleted" };
+                ctx.print(&format!(
+                    "{verb} {} runs started before {}, {} output files and {} slot claims",
+                    report.runs, report.cutoff, report.files, report.slot_claims
+                ))?;
+            }
+            Ok(exit::SUCCESS)
+        }
+    }
 }

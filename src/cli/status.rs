@@ -1,12 +1,144 @@
-//! `orc status`: one row per task.
+//! `orc status`: one row per task — enabled, last run, next run, running now. Reaps stale
+//! leases (RUNNING rows whose orc process is gone become ABANDONED) first.
+
+use serde_json::json;
 
 use super::Context;
+use crate::clock;
 use crate::error::Result;
+use crate::exec::runs;
+use crate::render;
+use crate::task::TaskSpec;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {}
 
+struct Row {
+    name: String,
+    enabled: bool,
+    schedule: String,
+    last: Option<runs::RunRecord>,
+    next: Option<chrono::DateTime<chrono::Local>>,
+    next_note: Option<String>,
+    running: Vec<runs::RunRecord>,
+}
+
 pub fn run(args: StatusArgs, ctx: &mut Context<'_>) -> Result<i32> {
-    let _ = (args, ctx);
-    Err(crate::error::Error::Failed("orc status: pending".into()))
+    let StatusArgs {} = args;
+    let store = ctx.store()?;
+    let reaped = runs::reap_stale(store, None)?;
+    let tasks: Vec<(String, bool, String)> = {
+        let mut stmt = store
+            .conn()
+            .prepare("SELECT name, enabled, spec FROM tasks ORDER BY name COLLATE NOCASE")
+            .map_err(|e| store.err("read tasks", e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| store.err("read tasks", e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| store.err("read tasks", e))?
+    };
+    let now = clock::now();
+    let mut rows = Vec::new();
+    for (name, enabled_col, spec_text) in tasks {
+        let spec: Option<TaskSpec> = serde_json::from_str(&spec_text).ok();
+        let enabled = enabled_col && spec.as_ref().is_none_or(|s| s.enabled);
+        let schedule = spec.as_ref().map(|s| s.schedule.clone()).unwrap_or_default();
+        let (next, next_note) = if !enabled {
+            (None, Some("disabled".to_string()))
+        } else {
+            match crate::cron::CronExpr::parse(&schedule) {
+                Ok(expr) => match expr.next_runs(&now, 1).into_iter().next() {
+                    Some(t) => (Some(t), None),
+                    None => (None, Some("never".to_string())),
+                },
+                Err(_) => (None, Some("invalid schedule".to_string())),
+            }
+        };
+        let last =
+            runs::last_for_task(store.conn(), &name).map_err(|e| store.err("read runs", e))?;
+        let running =
+            runs::running(store.conn(), Some(&name)).map_err(|e| store.err("read runs", e))?;
+        rows.push(Row { name, enabled, schedule, last, next, next_note, running });
+    }
+    if ctx.json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "name": r.name,
+                    "enabled": r.enabled,
+                    "schedule": r.schedule,
+                    "last_run": r.last.as_ref().map(|l| json!({
+                        "id": l.id,
+                        "status": l.status.as_str(),
+                        "start": clock::to_local_iso(l.start),
+                        "end": l.end.map(clock::to_local_iso),
+                        "exit_code": l.exit_code,
+                        "error": l.error,
+                    })),
+                    "next_run": r.next.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)),
+                    "running": r.running.iter().map(|x| json!({
+                        "id": x.id,
+                        "attempt": x.attempt,
+                        "start": clock::to_local_iso(x.start),
+                        "pid": x.pid,
+                        "child_pid": x.child_pid,
+                        "host": x.host,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        ctx.print_json(&v)?;
+        return Ok(0);
+    }
+    for r in &reaped {
+        ctx.print(&format!(
+            "run {} of {} was still marked RUNNING but its orc process is gone: marked ABANDONED",
+            r.id, r.task
+        ))?;
+    }
+    if rows.is_empty() {
+        ctx.print("no tasks (add one with `orc task add`)")?;
+        return Ok(0);
+    }
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let (last_status, last_time) = match &r.last {
+                Some(l) => (l.status.as_str().to_string(), l.start_human()),
+                None => ("-".to_string(), "never".to_string()),
+            };
+            let next = match (&r.next, &r.next_note) {
+                (Some(t), _) => t.format("%Y-%m-%d %H:%M").to_string(),
+                (None, Some(n)) => n.clone(),
+                (None, None) => "-".to_string(),
+            };
+            let running = if r.running.is_empty() {
+                "-".to_string()
+            } else {
+                r.running
+                    .iter()
+                    .map(|x| match x.child_pid {
+                        Some(p) => format!("run {} (pid {p})", x.id),
+                        None => format!("run {}", x.id),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            vec![
+                r.name.clone(),
+                if r.enabled { "yes".into() } else { "no".into() },
+                r.schedule.clone(),
+                last_status,
+                last_time,
+                next,
+                running,
+            ]
+        })
+        .collect();
+    ctx.print_raw(&render::table(
+        &["TASK", "ENABLED", "SCHEDULE", "LAST", "LAST RUN", "NEXT RUN", "RUNNING"],
+        &table_rows,
+    ))?;
+    Ok(0)
 }

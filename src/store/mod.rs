@@ -6,6 +6,7 @@
 //! without the busy handler ever running). No transaction is ever held open while a child
 //! process runs.
 
+pub mod maint;
 mod schema;
 
 use std::path::{Path, PathBuf};

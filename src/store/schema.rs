@@ -136,7 +136,14 @@ CREATE TABLE legacy_map (
     PRIMARY KEY (kind, legacy_key)
 );
 "#,
-    // 3 (mail): alert bookkeeping for storm control, and an index for the outbox scan.
+    // 3: the executor's lease details. `runs.pid`/`pid_started` identify the orc process that
+    // owns a RUNNING row (the lease); `child_pid` is the task's main process, for display and
+    // for killing by hand. Index for slot lookups.
+    r#"
+ALTER TABLE runs ADD COLUMN child_pid INTEGER;
+CREATE INDEX runs_by_task_slot ON runs(task, slot);
+"#,
+    // 4 (mail): alert bookkeeping for storm control, and an index for the outbox scan.
     r#"
 ALTER TABLE notify_state ADD COLUMN failing_since TEXT;
 ALTER TABLE notify_state ADD COLUMN suppressed INTEGER NOT NULL DEFAULT 0;

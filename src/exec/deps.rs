@@ -1,0 +1,467 @@
+//! Dependency checks before a run.
+//!
+//! Spec forms (as stored in `TaskSpec::depends_on`):
+//!
+//! | spec | met when |
+//! |---|---|
+//! | `file:PATH[?max_age=DUR]` | the path exists (and was modified within `DUR`); relative to the task's directory |
+//! | `url:http(s)://…` | a GET answers 2xx (connect 5 s, total 30 s, ≤ 5 redirects, no credentials, ≤ 64 KiB read) |
+//! | `tcp:HOST:PORT` | a TCP connection opens within 5 s |
+//! | `cmd:COMMAND[?timeout=DUR]` | the command (task's shell, directory and environment) exits 0 within `DUR` (default 30 s); killed as a tree otherwise |
+//! | `task:NAME[?within=DUR]` | `NAME`'s last success ended within `DUR` (default 24 h) |
+//!
+//! [`parse`] is the one entry point for the grammar (the typed parser in `crate::task` can
+//! replace it without touching the checks).
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::duration;
+use crate::error::{Error, Result};
+use crate::exec::{process, runs};
+use crate::task::Shell;
+
+/// The rule shown when a dependency spec is refused.
+pub const DEP_RULE: &str = "a dependency is file:PATH[?max_age=DURATION], url:http(s)://HOST/…, \
+     tcp:HOST:PORT, cmd:COMMAND[?timeout=DURATION] or task:NAME[?within=DURATION]";
+
+/// URL checks: connect timeout.
+pub const URL_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// URL checks: total timeout.
+pub const URL_TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// URL checks: redirects followed.
+pub const URL_MAX_REDIRECTS: u32 = 5;
+/// URL checks: body bytes read at most.
+pub const URL_MAX_BODY: u64 = 64 * 1024;
+/// TCP checks: connect timeout.
+pub const TCP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Command checks: default timeout.
+pub const CMD_DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// Task checks: default window.
+pub const TASK_DEFAULT_WITHIN_SECS: u64 = 24 * 3600;
+
+/// One parsed dependency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dependency {
+    File { path: String, max_age: Option<u64> },
+    Url { url: String },
+    Tcp { host: String, port: u16 },
+    Cmd { command: String, timeout: u64 },
+    Task { name: String, within: u64 },
+}
+
+impl Dependency {
+    /// The kind as shown (`file`, `url`, `tcp`, `cmd`, `task`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Dependency::File { .. } => "file",
+            Dependency::Url { .. } => "url",
+            Dependency::Tcp { .. } => "tcp",
+            Dependency::Cmd { .. } => "cmd",
+            Dependency::Task { .. } => "task",
+        }
+    }
+}
+
+/// Parses one spec. Refusals name the spec and the rule.
+pub fn parse(spec: &str) -> Result<Dependency> {
+    let bad = |why: &str| Error::invalid("dependency", spec, format!("{why}; {DEP_RULE}"));
+    let (kind, rest) = spec.split_once(':').ok_or_else(|| bad("missing KIND:"))?;
+    let kind = kind.trim().to_ascii_lowercase();
+    match kind.as_str() {
+        "file" => {
+            let (path, opts) = split_options(rest, &["max_age"]);
+            if path.trim().is_empty() {
+                return Err(bad("the path is empty"));
+            }
+            let max_age = option_secs(spec, &opts, "max_age")?;
+            Ok(Dependency::File { path: path.to_string(), max_age })
+        }
+        "url" | "http" | "https" => {
+            let url = if kind == "url" { rest.trim().to_string() } else { spec.trim().to_string() };
+            let lower = url.to_ascii_lowercase();
+            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+                return Err(bad("only http:// and https:// URLs are checked"));
+            }
+            let uri: ureq::http::Uri = url.parse().map_err(|_| bad("not a valid URL"))?;
+            let authority = uri.authority().ok_or_else(|| bad("the URL has no host"))?;
+            if authority.as_str().contains('@') {
+                return Err(bad("credentials in the URL are not allowed"));
+            }
+            Ok(Dependency::Url { url })
+        }
+        "tcp" => {
+            let rest = rest.trim();
+            let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("expected HOST:PORT"))?;
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let port: u16 = port.parse().map_err(|_| bad("the port must be 1-65535"))?;
+            if host.is_empty() || port == 0 {
+                return Err(bad("expected HOST:PORT with a port 1-65535"));
+            }
+            Ok(Dependency::Tcp { host: host.to_string(), port })
+        }
+        "cmd" | "command" => {
+            let (command, opts) = split_options(rest, &["timeout"]);
+            if command.trim().is_empty() {
+                return Err(bad("the command is empty"));
+            }
+            let timeout = option_secs(spec, &opts, "timeout")?.unwrap_or(CMD_DEFAULT_TIMEOUT_SECS);
+            if timeout == 0 {
+                return Err(bad("timeout must be at least 1s"));
+            }
+            Ok(Dependency::Cmd { command: command.trim().to_string(), timeout })
+        }
+        "task" => {
+            let (name, opts) = split_options(rest, &["within"]);
+            let name = name.trim();
+            crate::task::validate_name(name)
+                .map_err(|_| bad(&format!("{name:?} is not a valid task name")))?;
+            let within = option_secs(spec, &opts, "within")?.unwrap_or(TASK_DEFAULT_WITHIN_SECS);
+            Ok(Dependency::Task { name: name.to_string(), within })
+        }
+        _ => Err(bad(&format!("unknown kind {kind:?}"))),
+    }
+}
+
+/// Splits `value?key=v&key=v` when everything after the last `?` is made of known keys;
+/// otherwise the `?` belongs to the value.
+fn split_options<'a>(rest: &'a str, known: &[&str]) -> (&'a str, Vec<(&'a str, &'a str)>) {
+    if let Some((value, query)) = rest.rsplit_once('?') {
+        let pairs: Option<Vec<(&str, &str)>> = query
+            .split('&')
+            .map(|kv| kv.split_once('=').filter(|(k, _)| known.contains(&k.trim())))
+            .collect();
+        if let Some(pairs) = pairs {
+            return (value, pairs.into_iter().map(|(k, v)| (k.trim(), v.trim())).collect());
+        }
+    }
+    (rest, Vec::new())
+}
+
+fn option_secs(spec: &str, opts: &[(&str, &str)], key: &str) -> Result<Option<u64>> {
+    match opts.iter().rev().find(|(k, _)| *k == key) {
+        None => Ok(None),
+        Some((_, v)) => duration::parse_secs(&format!("dependency {spec:?} {key}"), v).map(Some),
+    }
+}
+
+/// The outcome of one dependency check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DepCheck {
+    /// The spec as written.
+    pub spec: String,
+    /// `file`, `url`, `tcp`, `cmd`, `task`, or `invalid`.
+    pub kind: String,
+    pub met: bool,
+    /// Why it is met or not, in words.
+    pub reason: String,
+}
+
+/// What the checks need to know about the task.
+#[derive(Debug)]
+pub struct DepContext<'a> {
+    pub conn: &'a Connection,
+    pub shell: Shell,
+    pub workdir: &'a Path,
+    pub env: &'a [(OsString, OsString)],
+    /// "now" for `task:` windows (honours `ORC_NOW`).
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// Checks every spec (invalid specs are reported as unmet, never skipped).
+pub fn check_all(specs: &[String], ctx: &DepContext<'_>) -> Vec<DepCheck> {
+    specs
+        .iter()
+        .map(|spec| match parse(spec) {
+            Ok(dep) => {
+                let (met, reason) = check(&dep, ctx);
+                DepCheck { spec: spec.clone(), kind: dep.kind().to_string(), met, reason }
+            }
+            Err(e) => DepCheck {
+                spec: spec.clone(),
+                kind: "invalid".to_string(),
+                met: false,
+                reason: e.to_string(),
+            },
+        })
+        .collect()
+}
+
+/// Checks one dependency: `(met, reason)`.
+pub fn check(dep: &Dependency, ctx: &DepContext<'_>) -> (bool, String) {
+    match dep {
+        Dependency::File { path, max_age } => check_file(&resolve(ctx.workdir, path), *max_age),
+        Dependency::Url { url } => check_url(url),
+        Dependency::Tcp { host, port } => check_tcp(host, *port),
+        Dependency::Cmd { command, timeout } => check_cmd(command, *timeout, ctx),
+        Dependency::Task { name, within } => check_task(name, *within, ctx),
+    }
+}
+
+fn resolve(dir: &Path, path: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    if p.is_absolute() { p } else { dir.join(p) }
+}
+
+fn check_file(path: &Path, max_age: Option<u64>) -> (bool, String) {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return (false, format!("{} does not exist", path.display()));
+        }
+        Err(e) => return (false, format!("cannot read {}: {e}", path.display())),
+    };
+    let Some(max_age) = max_age else {
+        return (true, format!("{} exists", path.display()));
+    };
+    let age = meta
+        .modified()
+        .ok()
+        .map(|m| SystemTime::now().duration_since(m).unwrap_or(Duration::ZERO).as_secs());
+    match age {
+        Some(age) if age <= max_age => {
+            (true, format!("{} modified {} ago", path.display(), crate::render::secs(age.max(1))))
+        }
+        Some(age) => (
+            false,
+            format!(
+                "{} was modified {} ago, more than max_age {}",
+                path.display(),
+                crate::render::secs(age),
+                crate::render::secs(max_age)
+            ),
+        ),
+        None => (false, format!("cannot read the modification time of {}", path.display())),
+    }
+}
+
+fn check_url(url: &str) -> (bool, String) {
+    let host = url
+        .parse::<ureq::http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_string))
+        .unwrap_or_else(|| url.to_string());
+    let config = ureq::Agent::config_builder()
+        .timeout_connect(Some(URL_CONNECT_TIMEOUT))
+        .timeout_global(Some(URL_TOTAL_TIMEOUT))
+        .max_redirects(URL_MAX_REDIRECTS)
+        .http_status_as_error(false)
+        .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+        .user_agent(format!("orc/{}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let agent = ureq::Agent::new_with_config(config);
+    match agent.get(url).call() {
+        Ok(mut resp) => {
+            let status = resp.status();
+            // Read (and discard) a bounded part of the body so the exchange completes.
+            let mut sink = Vec::new();
+            let _ = resp.body_mut().as_reader().take(URL_MAX_BODY).read_to_end(&mut sink);
+            if status.is_success() {
+                (true, format!("HTTP {} from {host}", status.as_u16()))
+            } else {
+                (false, format!("HTTP {} from {host}", status.as_u16()))
+            }
+        }
+        Err(ureq::Error::TooManyRedirects) => {
+            (false, format!("more than {URL_MAX_REDIRECTS} redirects from {host}"))
+        }
+        Err(e) => (false, format!("cannot reach {host}: {e}")),
+    }
+}
+
+fn check_tcp(host: &str, port: u16) -> (bool, String) {
+    let addrs: Vec<_> = match (host, port).to_socket_addrs() {
+        Ok(a) => a.collect(),
+        Err(e) => return (false, format!("cannot resolve {host}: {e}")),
+    };
+    let deadline = Instant::now() + TCP_TIMEOUT;
+    let mut last = String::from("no address");
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            last = "timed out".to_string();
+            break;
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(_) => return (true, format!("connected to {host}:{port}")),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    (false, format!("cannot connect to {host}:{port} within {}s: {last}", TCP_TIMEOUT.as_secs()))
+}
+
+fn check_cmd(command: &str, timeout: u64, ctx: &DepContext<'_>) -> (bool, String) {
+    let lookup = process::Lookup { path: crate::exec::env::path_of(ctx.env), workdir: ctx.workdir };
+    let inv = match process::invocation(ctx.shell, command, lookup) {
+        Ok(i) => i,
+        Err(e) => return (false, e),
+    };
+    let spawned =
+        match process::ProcessTree::spawn(&inv, ctx.workdir, ctx.env, process::Streams::Null) {
+            Ok(s) => s,
+            Err(e) => return (false, format!("cannot start {}: {e}", inv.program.display())),
+        };
+    let mut tree = spawned.tree;
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    let result = match tree.wait_until(Some(deadline)) {
+        Some(status) => {
+            let ended = process::Ended::from_status(status);
+            if ended == process::Ended::Code(0) {
+                (true, "exited 0".to_string())
+            } else {
+                (false, runs::ended_text(ended))
+            }
+        }
+        None => {
+            tree.kill();
+            let _ = tree.wait_until(None);
+            (false, format!("did not finish within {} (killed)", crate::render::secs(timeout)))
+        }
+    };
+    tree.finish();
+    result
+}
+
+fn check_task(name: &str, within: u64, ctx: &DepContext<'_>) -> (bool, String) {
+    match runs::last_success_end(ctx.conn, name) {
+        Err(e) => (false, format!("cannot read the history of {name}: {e}")),
+        Ok(None) => (false, format!("{name} has never succeeded")),
+        Ok(Some(end)) => {
+            let age = (ctx.now - end).num_seconds().max(0) as u64;
+            let when = crate::clock::to_local_human(end);
+            if age <= within {
+                (true, format!("{name} succeeded at {when}"))
+            } else {
+                (
+                    false,
+                    format!(
+                        "{name} last succeeded at {when}, more than {} ago",
+                        crate::render::secs(within)
+                    ),
+                )
+            }
+        }
+    }
+}
+
+/// One line per unmet dependency, for the run's `error` field.
+pub fn unmet_text(checks: &[DepCheck]) -> String {
+    let unmet: Vec<String> =
+        checks.iter().filter(|c| !c.met).map(|c| format!("{}: {}", c.spec, c.reason)).collect();
+    format!("dependencies not met: {}", unmet.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_kind() {
+        assert_eq!(
+            parse("file:C:\\data\\in.csv?max_age=2h").unwrap(),
+            Dependency::File { path: "C:\\data\\in.csv".into(), max_age: Some(7200) }
+        );
+        assert_eq!(
+            parse("file:/srv/a?b").unwrap(),
+            Dependency::File { path: "/srv/a?b".into(), max_age: None }
+        );
+        assert_eq!(
+            parse("url:https://example.com/health?x=1").unwrap(),
+            Dependency::Url { url: "https://example.com/health?x=1".into() }
+        );
+        assert_eq!(
+            parse("tcp:db.local:5432").unwrap(),
+            Dependency::Tcp { host: "db.local".into(), port: 5432 }
+        );
+        assert_eq!(
+            parse("tcp:[::1]:80").unwrap(),
+            Dependency::Tcp { host: "::1".into(), port: 80 }
+        );
+        assert_eq!(
+            parse("cmd:ping -n 1 host?timeout=10s").unwrap(),
+            Dependency::Cmd { command: "ping -n 1 host".into(), timeout: 10 }
+        );
+        assert_eq!(
+            parse("cmd:test -f x").unwrap(),
+            Dependency::Cmd { command: "test -f x".into(), timeout: 30 }
+        );
+        assert_eq!(
+            parse("task:extract?within=6h").unwrap(),
+            Dependency::Task { name: "extract".into(), within: 6 * 3600 }
+        );
+        assert_eq!(
+            parse("task:extract").unwrap(),
+            Dependency::Task { name: "extract".into(), within: 86400 }
+        );
+    }
+
+    #[test]
+    fn refuses_bad_specs_with_the_rule() {
+        for bad in [
+            "nothing",
+            "ftp:x",
+            "url:ftp://x",
+            "url:https://user:pw@host/",
+            "tcp:host",
+            "tcp:host:0",
+            "tcp:host:99999",
+            "cmd:",
+            "task:bad name",
+            "file:",
+            "file:x?max_age=soon",
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().contains("dependency"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn file_and_task_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        let ctx = DepContext {
+            conn: store.conn(),
+            shell: Shell::default(),
+            workdir: dir.path(),
+            env: &env,
+            now: chrono::Utc::now(),
+        };
+        std::fs::write(dir.path().join("ready.flag"), "x").unwrap();
+        let checks = check_all(
+            &[
+                "file:ready.flag".into(),
+                "file:ready.flag?max_age=1h".into(),
+                "file:missing.flag".into(),
+                "task:upstream".into(),
+                "bogus".into(),
+            ],
+            &ctx,
+        );
+        let met: Vec<bool> = checks.iter().map(|c| c.met).collect();
+        assert_eq!(met, [true, true, false, false, false]);
+        assert!(checks[2].reason.contains("does not exist"), "{:?}", checks[2]);
+        assert!(checks[3].reason.contains("never succeeded"), "{:?}", checks[3]);
+        assert_eq!(checks[4].kind, "invalid");
+        let text = unmet_text(&checks);
+        assert!(text.contains("file:missing.flag: ") && text.contains("task:upstream: "), "{text}");
+    }
+
+    #[test]
+    fn tcp_check_against_a_listener() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!(check_tcp("127.0.0.1", port).0);
+        drop(listener);
+        let (met, reason) = check_tcp("127.0.0.1", port);
+        assert!(!met);
+        assert!(reason.contains(&port.to_string()), "{reason}");
+    }
+}

@@ -1,0 +1,114 @@
+//! Retention of run output spill files (`<home>/runs/<run id>.log`).
+//!
+//! At the end of `orc execute`, at most once an hour (a timestamp file records the last
+//! sweep), spill files older than `retention.days` (default 30) are deleted, and only the
+//! newest [`MAX_SPILL_FILES`] are kept. The run rows keep their stored head and tail.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{Connection, OptionalExtension};
+
+/// Default for the `retention.days` setting.
+pub const DEFAULT_RETENTION_DAYS: u64 = 30;
+/// At most this many spill files are kept.
+pub const MAX_SPILL_FILES: usize = 5000;
+/// Minimum time between two sweeps.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
+const STAMP: &str = ".last-sweep";
+
+/// The `retention.days` setting (default 30; unreadable values fall back to the default).
+pub fn retention_days(conn: &Connection) -> u64 {
+    conn.query_row("SELECT value FROM config WHERE key = 'retention.days'", [], |r| {
+        r.get::<_, String>(0)
+    })
+    .optional()
+    .ok()
+    .flatten()
+    .and_then(|v| v.trim().parse::<u64>().ok())
+    .filter(|d| *d > 0)
+    .unwrap_or(DEFAULT_RETENTION_DAYS)
+}
+
+/// Sweeps when the last sweep is more than [`SWEEP_INTERVAL`] ago. Returns files deleted.
+pub fn maybe_sweep(runs_dir: &Path, days: u64) -> usize {
+    let stamp = runs_dir.join(STAMP);
+    if let Ok(meta) = std::fs::metadata(&stamp)
+        && let Ok(modified) = meta.modified()
+        && SystemTime::now().duration_since(modified).unwrap_or(Duration::ZERO) < SWEEP_INTERVAL
+    {
+        return 0;
+    }
+    if !runs_dir.is_dir() {
+        return 0;
+    }
+    if let Err(e) = std::fs::write(&stamp, b"") {
+        tracing::debug!(error = %e, "cannot write the sweep timestamp");
+    }
+    sweep(runs_dir, Duration::from_secs(days.saturating_mul(86_400)), MAX_SPILL_FILES)
+}
+
+/// Deletes spill files older than `max_age`, then the oldest beyond `max_files`.
+pub fn sweep(runs_dir: &Path, max_age: Duration, max_files: usize) -> usize {
+    let Ok(entries) = std::fs::read_dir(runs_dir) else { return 0 };
+    let now = SystemTime::now();
+    let mut files: Vec<(SystemTime, std::path::PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .filter_map(|e| {
+            let modified = e.metadata().ok()?.modified().ok()?;
+            Some((modified, e.path()))
+        })
+        .collect();
+    let mut deleted = 0;
+    files.retain(|(modified, path)| {
+        let old = now.duration_since(*modified).unwrap_or(Duration::ZERO) > max_age;
+        if old && std::fs::remove_file(path).is_ok() {
+            deleted += 1;
+            return false;
+        }
+        !old
+    });
+    if files.len() > max_files {
+        files.sort();
+        let excess = files.len() - max_files;
+        for (_, path) in files.into_iter().take(excess) {
+            if std::fs::remove_file(path).is_ok() {
+                deleted += 1;
+            }
+        }
+    }
+    if deleted > 0 {
+        tracing::info!(deleted, "old run output files deleted");
+    }
+    deleted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_keeps_the_newest_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            let p = dir.path().join(format!("{i}.log"));
+            std::fs::write(&p, b"x").unwrap();
+            let t = SystemTime::now() - Duration::from_secs(100 - i * 10);
+            std::fs::File::options().write(true).open(&p).unwrap().set_modified(t).unwrap();
+        }
+        std::fs::write(dir.path().join("keep.txt"), b"not a spill file").unwrap();
+        assert_eq!(sweep(dir.path(), Duration::from_secs(85), 3), 2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["2.log", "3.log", "4.log", "keep.txt"]);
+        // The first sweep writes the stamp; the hourly guard then stops a second one that would
+        // otherwise delete everything (max age 0).
+        assert_eq!(maybe_sweep(dir.path(), 30), 0);
+        assert_eq!(maybe_sweep(dir.path(), 0), 0);
+        assert!(dir.path().join("4.log").exists());
+    }
+}
