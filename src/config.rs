@@ -146,7 +146,35 @@ pub const KEYS: &[KeyDef] = &[
         help: "account tasks run as unless they say --run-as",
         normalize: norm_run_as,
     },
+    // Appended last so the positional KEYS[i] references above stay valid.
+    KeyDef {
+        key: "smtp.ca_file",
+        default: "",
+        rule: CA_FILE_RULE,
+        help: "extra trusted root certificate(s) for the SMTP relay (internal CA), PEM",
+        normalize: norm_ca_file,
+    },
 ];
+
+const CA_FILE_RULE: &str = "the absolute path of a readable PEM file with at least one      -----BEGIN CERTIFICATE----- block, or empty";
+
+/// `smtp.ca_file`: an existing PEM certificate file (checked when set, so a typo is refused
+/// now rather than at 2 a.m. when a failure mail should go out).
+fn norm_ca_file(v: &str) -> std::result::Result<String, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    let p = std::path::Path::new(v);
+    if !p.is_absolute() || v.chars().any(char::is_control) {
+        return Err(CA_FILE_RULE.to_string());
+    }
+    match std::fs::read(p) {
+        Ok(b) if b.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => Ok(v.to_string()),
+        Ok(_) => Err(format!("{CA_FILE_RULE} (the file has no certificate)")),
+        Err(e) => Err(format!("{CA_FILE_RULE} (cannot read it: {e})")),
+    }
+}
 
 /// The declaration of `key`, or an error naming it (with a suggestion when close).
 pub fn key_def(key: &str) -> Result<&'static KeyDef> {

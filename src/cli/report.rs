@@ -1,20 +1,148 @@
-//! `orc report daily`.
+//! `orc report daily [--send] [--output FILE] [--date YYYY-MM-DD]`.
+
+use std::path::{Path, PathBuf};
 
 use super::Context;
-use crate::error::Result;
+use crate::error::{Error, Result, exit};
+use crate::notify::{self, message::MessageKind, outbox::NewMessage, settings::MailSettings};
+use crate::report::{self, Window};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ReportCommand {
-    /// The daily HTML report
+    /// The daily report: runs, failures, missed runs and what is coming, per task
     Daily {
+        /// Mail the report to mail.to (queued and retried if the relay is down)
         #[arg(long)]
         send: bool,
-        #[arg(long, short)]
-        output: Option<std::path::PathBuf>,
+        /// Write the HTML report to this file
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Report on this local calendar day instead of the last 24 hours
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
     },
 }
 
 pub fn run(args: ReportCommand, ctx: &mut Context<'_>) -> Result<i32> {
-    let _ = (args, ctx);
-    Err(crate::error::Error::Failed("orc report: pending".into()))
+    match args {
+        ReportCommand::Daily { send, output, date } => daily(send, output, date, ctx),
+    }
+}
+
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, text).map_err(|e| Error::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("write", path, e)
+    })
+}
+
+fn daily(
+    send: bool,
+    output: Option<PathBuf>,
+    date: Option<String>,
+    ctx: &mut Context<'_>,
+) -> Result<i32> {
+    let now = crate::clock::now();
+    let window = match &date {
+        Some(d) => {
+            let day = chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                .map_err(|_| Error::invalid("--date", d, "must be a date YYYY-MM-DD"))?;
+            Window::day(day)?
+        }
+        None => Window::last_24h(now),
+    };
+    if let Some(out) = &output
+        && out.is_dir()
+    {
+        return Err(Error::invalid(
+            "--output",
+            out.display().to_string(),
+            "is a directory; give a file name",
+        ));
+    }
+    let store = ctx.store()?;
+    let settings = if send { Some(MailSettings::load(store)?) } else { None };
+    if let Some(s) = &settings {
+        if s.smtp.is_none() {
+            return Err(Error::Usage(
+                "--send: mail is not configured: set smtp.host (see `orc configure`)".into(),
+            ));
+        }
+        if s.to.is_empty() {
+            return Err(Error::Usage("--send: no recipients: set mail.to".into()));
+        }
+    }
+    let host = notify::host_name();
+    let data = report::daily::build(store, window, now, &host)?;
+    let rendered = report::render(&data)?;
+    if let Some(out) = &output {
+        write_atomically(out, &rendered.html)?;
+    }
+    let mut code = exit::SUCCESS;
+    let mut sent: Option<serde_json::Value> = None;
+    if let Some(s) = settings {
+        let (id, err) = notify::queue_and_send(
+            store,
+            NewMessage {
+                run_id: None,
+                task: None,
+                kind: MessageKind::Report,
+                recipients: s.to.clone(),
+                subject: rendered.subject.clone(),
+                text: rendered.text.clone(),
+                html: Some(rendered.html.clone()),
+            },
+        )?;
+        if err.is_some() {
+            code = exit::FAILURE;
+        }
+        sent = Some(serde_json::json!({
+            "outbox_id": id,
+            "to": s.to.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "delivered": err.is_none(),
+            "error": err,
+        }));
+    }
+    if ctx.json {
+        let mut doc = serde_json::to_value(&data)
+            .map_err(|e| Error::Failed(format!("cannot encode the report: {e}")))?;
+        doc["output_file"] = output.as_ref().map(|p| p.display().to_string()).into();
+        doc["send"] = sent.unwrap_or(serde_json::Value::Null);
+        ctx.print_json(&doc)?;
+        return Ok(code);
+    }
+    if output.is_none() && !send {
+        ctx.print_raw(&rendered.text)?;
+        return Ok(code);
+    }
+    if let Some(out) = &output {
+        ctx.print(&format!("Report written to {}.", out.display()))?;
+    }
+    if let Some(s) = sent {
+        if s["delivered"] == true {
+            ctx.print(&format!(
+                "Report mailed to {}.",
+                s["to"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default()
+            ))?;
+        } else {
+            ctx.print(&format!(
+                "Report not delivered yet ({}); it is queued and will be retried (orc notify flush).",
+                s["error"].as_str().unwrap_or("unknown error")
+            ))?;
+        }
+    }
+    Ok(code)
 }

@@ -7,7 +7,6 @@ use crate::store::Store;
 /// that was not due or already claimed). The run result is committed before this runs, so
 /// nothing done here can lose it. Notification (mail) hooks in here.
 pub fn after_final_attempt(store: &mut Store, run: &RunRecord) {
-    let _ = store;
     tracing::debug!(
         run = run.id,
         task = %run.task,
@@ -15,4 +14,10 @@ pub fn after_final_attempt(store: &mut Store, run: &RunRecord) {
         attempt = run.attempt,
         "final attempt recorded"
     );
+    // Mail: decides by the task's policy, queues in the outbox, sends bounded by smtp.timeout,
+    // then retries a few older queued messages. Never fails and never changes the run.
+    let outcome = crate::notify::after_final_attempt(store, run.id);
+    if let Some(e) = &outcome.error {
+        tracing::warn!(run = run.id, "mail: {e}");
+    }
 }

@@ -149,4 +149,13 @@ ALTER TABLE registrations ADD COLUMN observed TEXT;
 ALTER TABLE runs ADD COLUMN child_pid INTEGER;
 CREATE INDEX runs_by_task_slot ON runs(task, slot);
 "#,
+    // 5: alert bookkeeping for storm control, and an index for the outbox scan.
+    r#"
+ALTER TABLE notify_state ADD COLUMN failing_since TEXT;
+ALTER TABLE notify_state ADD COLUMN suppressed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notify_state ADD COLUMN last_run_id INTEGER;
+ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
+CREATE INDEX outbox_pending ON outbox(next_attempt_at)
+    WHERE sent_at IS NULL AND gave_up_at IS NULL;
+"#,
 ];

@@ -18,6 +18,7 @@ const DEFAULTS: &[(&str, Option<&str>)] = &[
     ("scheduler.prefix", Some("Orc_")),
     ("retention.days", Some("90")),
     ("run_as.default", None),
+    ("smtp.ca_file", None),
 ];
 
 #[test]
@@ -46,6 +47,7 @@ fn defaults_are_listed_and_gettable() {
 fn every_key_can_be_set_read_back_and_unset() {
     let env = Env::new();
     env.orc_with_stdin(["credential", "set", "mailpw", "--from-stdin"], Some(b"pw")).ok();
+    let ca = crate::mailserver::test_ca().to_string_lossy().into_owned();
     let values = [
         ("smtp.host", "Mail.Example.com", "mail.example.com"),
         ("smtp.port", "465", "465"),
@@ -62,6 +64,7 @@ fn every_key_can_be_set_read_back_and_unset() {
         ("scheduler.prefix", "", ""),
         ("retention.days", "30", "30"),
         ("run_as.default", "CORP\\svc_orc", "CORP\\svc_orc"),
+        ("smtp.ca_file", ca.as_str(), ca.as_str()),
     ];
     assert_eq!(values.len(), DEFAULTS.len());
     for (key, input, canon) in values {
@@ -89,8 +92,8 @@ fn every_key_can_be_set_read_back_and_unset() {
     let n: i64 = conn
         .query_row("SELECT count(*) FROM audit WHERE object='setting'", [], |r| r.get(0))
         .unwrap();
-    // 15 sets + 15 unsets (scheduler.prefix "" differs from its default "Orc_", so it counts).
-    assert_eq!(n, 30);
+    // 16 sets + 16 unsets (scheduler.prefix "" differs from its default "Orc_", so it counts).
+    assert_eq!(n, 32);
 }
 
 #[test]

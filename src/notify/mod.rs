@@ -1,0 +1,699 @@
+//! Mail: failure alerts, reminders, recovery mails, the daily report, through an outbox.
+//!
+//! Flow after a run's final attempt ([`after_final_attempt`]):
+//! 1. the run row is already committed by the executor (its result is final);
+//! 2. in one transaction: the task's alert state is updated ([`policy::decide`]) and, when the
+//!    policy asks for a mail, the rendered message is inserted into the outbox;
+//! 3. only then is the message sent, bounded by `smtp.timeout` (≤ 20 s) as a whole; a failure
+//!    leaves it queued with a backoff (see [`outbox`]);
+//! 4. when the relay worked (or nothing was sent), a few older queued messages are retried,
+//!    within a couple of seconds.
+//!
+//! Nothing here can change the run's result or exit code: errors are logged and reported in
+//! the returned [`HookOutcome`].
+
+pub mod address;
+pub mod message;
+pub mod outbox;
+pub mod policy;
+pub mod settings;
+pub mod smtp;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use lettre::message::Mailbox;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::store::{Store, StoreError, from_db_time, to_db_time};
+use crate::task::{NotifyPolicy, TaskSpec};
+
+use message::{AlertView, MessageKind, RunView};
+use outbox::{AfterFailure, NewMessage};
+use settings::MailSettings;
+use smtp::{Deliver, SendError, SmtpRelay};
+
+/// How long the opportunistic retry at the end of `orc execute` may start new deliveries.
+pub const OPPORTUNISTIC_BUDGET: Duration = Duration::from_secs(2);
+/// How many queued messages the opportunistic retry handles at most.
+pub const OPPORTUNISTIC_MAX: usize = 5;
+
+/// What [`after_final_attempt`] did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HookOutcome {
+    /// The mail the policy asked for, if any.
+    pub mail: Option<MessageKind>,
+    /// The outbox id of that mail, once queued.
+    pub queued: Option<i64>,
+    /// Whether it was delivered right away.
+    pub sent: bool,
+    /// Why it was not queued or not delivered (also logged).
+    pub error: Option<String>,
+    /// Older queued messages retried afterwards.
+    pub flushed: Option<FlushReport>,
+}
+
+/// The executor's hook: call after the final attempt of a run, **after** its row is
+/// committed. Never fails and never takes longer than the SMTP timeout (plus database
+/// time); errors are logged and returned in the outcome.
+pub fn after_final_attempt(store: &mut Store, run_id: i64) -> HookOutcome {
+    after_final_attempt_at(store, run_id, crate::clock::now_utc())
+}
+
+/// [`after_final_attempt`] at an explicit time.
+pub fn after_final_attempt_at(store: &mut Store, run_id: i64, now: DateTime<Utc>) -> HookOutcome {
+    let started = Instant::now();
+    let mut out = HookOutcome::default();
+    let settings = match MailSettings::load(store) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("mail settings are invalid, no mail for run {run_id}: {e}");
+            out.error = Some(e.to_string());
+            return out;
+        }
+    };
+    match record_and_queue(store, run_id, &settings, now) {
+        Ok((mail, queued)) => {
+            out.mail = mail;
+            out.queued = queued;
+        }
+        Err(e) => {
+            tracing::warn!("cannot decide or queue mail for run {run_id}: {e}");
+            out.error = Some(e.to_string());
+            return out;
+        }
+    }
+    let Some(smtp) = settings.smtp.clone() else {
+        return out;
+    };
+    let deadline = started + smtp.timeout;
+    let relay = match relay_for(store, &settings) {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(id) = out.queued {
+                let _ = outbox::mark_failed(store, id, now, &e.to_string(), false);
+            }
+            tracing::warn!("mail not sent: {e}");
+            out.error = Some(e.to_string());
+            return out;
+        }
+    };
+    let from = settings.from.clone();
+    if let Some(id) = out.queued {
+        match send_one(store, &relay, from.as_ref(), id, now, deadline, false) {
+            Ok(SendResult::Sent) => out.sent = true,
+            Ok(SendResult::Failed(e, _)) => {
+                tracing::warn!(
+                    "mail about run {run_id} not sent (queued for retry): {}",
+                    e.message
+                );
+                out.error = Some(e.message);
+                return out;
+            }
+            Ok(SendResult::NotClaimed) => {}
+            Err(e) => {
+                out.error = Some(e.to_string());
+                return out;
+            }
+        }
+    }
+    if started.elapsed() < OPPORTUNISTIC_BUDGET {
+        let opts = FlushOptions {
+            force: false,
+            max_messages: Some(OPPORTUNISTIC_MAX),
+            start_budget: Some(OPPORTUNISTIC_BUDGET.saturating_sub(started.elapsed())),
+            deadline: Some(deadline),
+        };
+        match flush_with(store, &relay, from.as_ref(), &opts, now) {
+            Ok(r) if r.attempted > 0 => out.flushed = Some(r),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("retrying queued mail failed: {e}"),
+        }
+    }
+    out
+}
+
+/// The run row fields mail needs.
+#[derive(Debug, Clone)]
+struct RunRow {
+    id: i64,
+    task_id: Option<i64>,
+    task: String,
+    slot: Option<String>,
+    attempt: u32,
+    trigger: String,
+    status: String,
+    start: String,
+    end: Option<String>,
+    duration_ms: Option<i64>,
+    exit_code: Option<i64>,
+    killed_by_timeout: bool,
+    error: Option<String>,
+    stdout: (Vec<u8>, Vec<u8>, u64),
+    stderr: (Vec<u8>, Vec<u8>, u64),
+    host: String,
+}
+
+fn read_run(conn: &rusqlite::Connection, run_id: i64) -> rusqlite::Result<Option<RunRow>> {
+    conn.query_row(
+        "SELECT id, task_id, task, slot, attempt, trigger, status, start, end, duration_ms, \
+         exit_code, killed_by_timeout, error, stdout_head, stdout_tail, stdout_bytes, \
+         stderr_head, stderr_tail, stderr_bytes, host FROM runs WHERE id = ?1",
+        [run_id],
+        |r| {
+            Ok(RunRow {
+                id: r.get(0)?,
+                task_id: r.get(1)?,
+                task: r.get(2)?,
+                slot: r.get(3)?,
+                attempt: r.get::<_, i64>(4)?.max(1) as u32,
+                trigger: r.get(5)?,
+                status: r.get(6)?,
+                start: r.get(7)?,
+                end: r.get(8)?,
+                duration_ms: r.get(9)?,
+                exit_code: r.get(10)?,
+                killed_by_timeout: r.get::<_, i64>(11)? != 0,
+                error: r.get(12)?,
+                stdout: (
+                    r.get::<_, Option<Vec<u8>>>(13)?.unwrap_or_default(),
+                    r.get::<_, Option<Vec<u8>>>(14)?.unwrap_or_default(),
+                    r.get::<_, i64>(15)?.max(0) as u64,
+                ),
+                stderr: (
+                    r.get::<_, Option<Vec<u8>>>(16)?.unwrap_or_default(),
+                    r.get::<_, Option<Vec<u8>>>(17)?.unwrap_or_default(),
+                    r.get::<_, i64>(18)?.max(0) as u64,
+                ),
+                host: r.get(19)?,
+            })
+        },
+    )
+    .optional()
+}
+
+fn read_spec(
+    conn: &rusqlite::Connection,
+    task_id: Option<i64>,
+    name: &str,
+) -> rusqlite::Result<Option<TaskSpec>> {
+    let text: Option<String> = match task_id {
+        Some(id) => {
+            conn.query_row("SELECT spec FROM tasks WHERE id = ?1", [id], |r| r.get(0)).optional()?
+        }
+        None => None,
+    };
+    let text = match text {
+        Some(t) => Some(t),
+        None => conn
+            .query_row("SELECT spec FROM tasks WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?,
+    };
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+fn read_state(
+    conn: &rusqlite::Connection,
+    task: &str,
+) -> rusqlite::Result<(policy::State, Option<i64>)> {
+    let row = conn
+        .query_row(
+            "SELECT consecutive_failures, alerting, last_alert_at, failing_since, suppressed, \
+             last_run_id FROM notify_state WHERE task = ?1",
+            [task],
+            |r| {
+                Ok((
+                    policy::State {
+                        consecutive_failures: r.get::<_, i64>(0)?.max(0) as u32,
+                        alerting: r.get::<_, i64>(1)? != 0,
+                        last_alert_at: r
+                            .get::<_, Option<String>>(2)?
+                            .as_deref()
+                            .and_then(from_db_time),
+                        failing_since: r
+                            .get::<_, Option<String>>(3)?
+                            .as_deref()
+                            .and_then(from_db_time),
+                        suppressed: r.get::<_, i64>(4)?.max(0) as u32,
+                    },
+                    r.get::<_, Option<i64>>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    Ok(row.unwrap_or_default())
+}
+
+/// The local-time display of a stored time (UTC text or a slot with an offset).
+fn display_time(text: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(text) {
+        Ok(t) => t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => match chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M%:z") {
+            Ok(t) => t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string(),
+            Err(_) => text.to_string(),
+        },
+    }
+}
+
+fn display_utc(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn run_view(run: &RunRow, spec: Option<&TaskSpec>) -> RunView {
+    let mut outputs = Vec::new();
+    for (name, (head, tail, total)) in [("stderr", &run.stderr), ("stdout", &run.stdout)] {
+        if let Some(v) = message::output_view(name, head, tail, *total) {
+            outputs.push(v);
+        }
+    }
+    let command = spec.map(|s| {
+        let c: String = s.command.chars().take(500).collect();
+        if s.command.chars().count() > 500 { format!("{c}…") } else { c }
+    });
+    RunView {
+        id: run.id,
+        task: run.task.clone(),
+        host: run.host.clone(),
+        slot: run.slot.as_deref().map(display_time),
+        trigger: run.trigger.clone(),
+        status: run.status.clone(),
+        attempt: run.attempt,
+        attempts_allowed: spec.map(TaskSpec::attempts).unwrap_or(run.attempt).max(run.attempt),
+        exit_code: run.exit_code.map(message::exit_code_display),
+        duration: run.duration_ms.map(|ms| crate::render::millis(ms.max(0) as u64)),
+        start: display_time(&run.start),
+        end: run.end.as_deref().map(display_time),
+        error: run.error.clone().filter(|e| !e.trim().is_empty()),
+        killed_by_timeout: run.killed_by_timeout,
+        timeout: spec.and_then(|s| s.timeout).map(crate::render::secs),
+        command,
+        schedule: spec.map(|s| s.schedule.clone()),
+        description: spec.and_then(|s| s.description.clone()),
+        owner: spec.and_then(|s| s.owner.clone()),
+        outputs,
+        history_cmd: format!("orc history --task {}", run.task),
+    }
+}
+
+/// Decides the mail for a finished run and queues it, in one transaction with the alert
+/// state. Returns the decided kind and the outbox id (when queued).
+fn record_and_queue(
+    store: &mut Store,
+    run_id: i64,
+    settings: &MailSettings,
+    now: DateTime<Utc>,
+) -> Result<(Option<MessageKind>, Option<i64>)> {
+    let path = store.path().to_path_buf();
+    let classify = |ctx: &'static str| {
+        let path = path.clone();
+        move |e: rusqlite::Error| crate::store::classify(&path, ctx, e)
+    };
+    store.write(|tx| {
+        let run = read_run(tx, run_id)
+            .map_err(classify("read run"))?
+            .ok_or_else(|| Error::NotFound { what: "run", name: run_id.to_string() })?;
+        if run.status == "RUNNING" {
+            return Err(Error::Failed(format!(
+                "run {run_id} is still RUNNING: mail is decided only once its result is recorded"
+            )));
+        }
+        let (state, last_run_id) =
+            read_state(tx, &run.task).map_err(classify("read alert state"))?;
+        if last_run_id.is_some_and(|id| id >= run_id) {
+            // Already handled (the hook ran twice for this run, or runs came in out of order).
+            return Ok((None, None));
+        }
+        let spec = read_spec(tx, run.task_id, &run.task).map_err(classify("read task"))?;
+        let p = policy::Policy {
+            policy: match spec.as_ref().map(|s| s.notify).unwrap_or_default() {
+                NotifyPolicy::Default => settings.notify_default,
+                p => p,
+            },
+            notify_after: spec.as_ref().map(|s| s.notify_after).unwrap_or(1),
+            reminder_interval: settings.reminder_interval,
+        };
+        let outcome = policy::Outcome::of(&run.status, run.exit_code);
+        let d = policy::decide(p, &state, outcome, now);
+        tx.execute(
+            "INSERT INTO notify_state (task, consecutive_failures, last_status, last_alert_at, \
+             alerting, failing_since, suppressed, last_run_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT(task) DO UPDATE SET consecutive_failures = excluded.consecutive_failures, \
+             last_status = excluded.last_status, last_alert_at = excluded.last_alert_at, \
+             alerting = excluded.alerting, failing_since = excluded.failing_since, \
+             suppressed = excluded.suppressed, last_run_id = excluded.last_run_id",
+            params![
+                run.task,
+                d.state.consecutive_failures,
+                run.status,
+                d.state.last_alert_at.map(to_db_time),
+                d.state.alerting,
+                d.state.failing_since.map(to_db_time),
+                d.state.suppressed,
+                run.id,
+            ],
+        )
+        .map_err(classify("save alert state"))?;
+        let Some(kind) = d.mail else {
+            return Ok((None, None));
+        };
+        if settings.smtp.is_none() {
+            tracing::info!(
+                "mail is not configured (smtp.host is not set): no {} mail",
+                kind.as_str()
+            );
+            return Ok((Some(kind), None));
+        }
+        let recipients = match spec.as_ref().filter(|s| !s.email.is_empty()) {
+            Some(s) => match address::from_items("email", &s.email) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!("task {} has invalid recipients ({e}); using mail.to", run.task);
+                    settings.to.clone()
+                }
+            },
+            None => settings.to.clone(),
+        };
+        if recipients.is_empty() {
+            tracing::warn!(
+                "no recipients for the {} mail about {} (set mail.to or the task's --email)",
+                kind.as_str(),
+                run.task
+            );
+            return Ok((Some(kind), None));
+        }
+        let alert = AlertView {
+            consecutive_failures: d.streak.consecutive_failures,
+            failing_since: d.streak.failing_since.map(display_utc),
+            suppressed: d.streak.suppressed,
+            reminder_interval: settings
+                .reminder_interval
+                .map(|iv| crate::render::secs(iv.num_seconds().max(0) as u64)),
+        };
+        let rendered = message::render_run(kind, &run_view(&run, spec.as_ref()), &alert)?;
+        let id = outbox::insert(
+            tx,
+            &path,
+            &NewMessage {
+                run_id: Some(run.id),
+                task: Some(run.task.clone()),
+                kind,
+                recipients,
+                subject: rendered.subject,
+                text: rendered.text,
+                html: Some(rendered.html),
+            },
+            now,
+        )?;
+        Ok((Some(kind), Some(id)))
+    })
+}
+
+/// The SMTP password from the vault (never prompts: mail is sent from scheduled runs).
+fn smtp_password(store: &Store, credential: &str) -> Result<Zeroizing<String>> {
+    let home = store.path().parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let secret = crate::vault::get(
+        store,
+        &crate::paths::Paths::at(home),
+        false,
+        credential,
+        crate::vault::Purpose::Smtp,
+    )?;
+    Ok(Zeroizing::new(secret.expose_str().to_string()))
+}
+
+/// A relay for the current settings (errors when mail is not configured).
+pub fn relay_for(store: &Store, settings: &MailSettings) -> Result<SmtpRelay> {
+    let smtp = settings.smtp.as_ref().ok_or_else(|| {
+        Error::Usage("mail is not configured: set smtp.host (see `orc configure`)".into())
+    })?;
+    let password = match (&smtp.user, &smtp.password_credential) {
+        (Some(_), Some(cred)) => Some(smtp_password(store, cred)?),
+        _ => None,
+    };
+    SmtpRelay::new(smtp, password)
+}
+
+enum SendResult {
+    Sent,
+    Failed(SendError, AfterFailure),
+    NotClaimed,
+}
+
+/// Claims, builds and delivers one queued message, and records the result.
+fn send_one(
+    store: &mut Store,
+    relay: &dyn Deliver,
+    from: Option<&Mailbox>,
+    id: i64,
+    now: DateTime<Utc>,
+    deadline: Instant,
+    force: bool,
+) -> Result<SendResult> {
+    let lease = now + chrono::Duration::seconds(settings::MAX_TIMEOUT.as_secs() as i64 + 60);
+    let Some(row) = outbox::claim(store, id, now, lease, force)? else {
+        return Ok(SendResult::NotClaimed);
+    };
+    let built = match from {
+        None => Err(SendError {
+            message: "mail.from is not set: orc needs a sender address".into(),
+            permanent: false,
+            unreachable: true,
+        }),
+        Some(from) => address::from_items("recipients", &row.recipients)
+            .and_then(|to| {
+                message::build(from, &to, &row.subject, &row.body_text, row.body_html.as_deref())
+            })
+            .map_err(|e| SendError { message: e.to_string(), permanent: true, unreachable: false }),
+    };
+    let t0 = Instant::now();
+    let result = built.and_then(|msg| relay.deliver(&msg, deadline));
+    // The time of the result, not of the start, so the backoff counts from the failure.
+    let done = now + chrono::Duration::from_std(t0.elapsed()).unwrap_or_default();
+    match result {
+        Ok(()) => {
+            outbox::mark_sent(store, id, done)?;
+            Ok(SendResult::Sent)
+        }
+        Err(e) => {
+            let after = outbox::mark_failed(store, id, done, &e.message, e.permanent)?;
+            Ok(SendResult::Failed(e, after))
+        }
+    }
+}
+
+/// Options of a flush.
+#[derive(Debug, Clone, Default)]
+pub struct FlushOptions {
+    /// Try every pending message now, ignoring the backoff (`orc notify flush`).
+    pub force: bool,
+    /// At most this many messages.
+    pub max_messages: Option<usize>,
+    /// Start no new delivery after this long.
+    pub start_budget: Option<Duration>,
+    /// Overall deadline for deliveries.
+    pub deadline: Option<Instant>,
+}
+
+/// One message that could not be delivered during a flush.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlushFailure {
+    pub id: i64,
+    pub subject: String,
+    pub error: String,
+    pub tries: u32,
+    /// When it will be tried again; `None` when orc gave up on it.
+    pub next_attempt_at: Option<String>,
+}
+
+/// What a flush did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlushReport {
+    pub attempted: usize,
+    pub sent: usize,
+    pub failed: usize,
+    pub gave_up: usize,
+    /// Messages still waiting afterwards.
+    pub pending: usize,
+    /// Messages orc has given up on (all time, not only in this flush).
+    pub given_up_total: usize,
+    /// Why the flush stopped before trying every message (relay unreachable, budget spent).
+    pub stopped: Option<String>,
+    pub failures: Vec<FlushFailure>,
+}
+
+/// Retries queued messages through `relay`.
+pub fn flush_with(
+    store: &mut Store,
+    relay: &dyn Deliver,
+    from: Option<&Mailbox>,
+    opts: &FlushOptions,
+    now: DateTime<Utc>,
+) -> Result<FlushReport> {
+    let started = Instant::now();
+    let limit = opts.max_messages.unwrap_or(10_000);
+    let ids = outbox::pending_ids(store, now, opts.force, limit)?;
+    let mut report = FlushReport::default();
+    for (i, id) in ids.iter().enumerate() {
+        if opts.start_budget.is_some_and(|b| started.elapsed() >= b) {
+            report.stopped =
+                Some(format!("time budget spent; {} message(s) left for later", ids.len() - i));
+            break;
+        }
+        let per_message = Instant::now() + relay.timeout();
+        let deadline = match opts.deadline {
+            Some(d) => d.min(per_message),
+            None => per_message,
+        };
+        let now_i = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        match send_one(store, relay, from, *id, now_i, deadline, opts.force)? {
+            SendResult::NotClaimed => continue,
+            SendResult::Sent => {
+                report.attempted += 1;
+                report.sent += 1;
+            }
+            SendResult::Failed(e, after) => {
+                report.attempted += 1;
+                report.failed += 1;
+                let row = outbox::get(store, *id)?;
+                let next = match after {
+                    AfterFailure::RetryAt(t) => Some(crate::clock::to_local_iso(t)),
+                    AfterFailure::GaveUp => {
+                        report.gave_up += 1;
+                        None
+                    }
+                };
+                report.failures.push(FlushFailure {
+                    id: *id,
+                    subject: row.as_ref().map(|r| r.subject.clone()).unwrap_or_default(),
+                    error: e.message.clone(),
+                    tries: row.map(|r| r.tries).unwrap_or_default(),
+                    next_attempt_at: next,
+                });
+                if e.unreachable {
+                    let left = ids.len() - i - 1;
+                    if left > 0 {
+                        report.stopped = Some(format!(
+                            "the relay cannot be reached; {left} message(s) left queued"
+                        ));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    let summary = outbox::summary(store, now)?;
+    report.pending = summary.pending;
+    report.given_up_total = summary.given_up;
+    Ok(report)
+}
+
+/// `orc notify flush`: tries every queued message now.
+pub fn flush(store: &mut Store, retry_given_up: bool) -> Result<FlushReport> {
+    let now = crate::clock::now_utc();
+    let settings = MailSettings::load(store)?;
+    if retry_given_up {
+        outbox::requeue_given_up(store, now)?;
+    }
+    if outbox::pending_ids(store, now, true, 1)?.is_empty() {
+        let summary = outbox::summary(store, now)?;
+        return Ok(FlushReport { given_up_total: summary.given_up, ..FlushReport::default() });
+    }
+    let relay = relay_for(store, &settings)?;
+    let opts = FlushOptions { force: true, ..FlushOptions::default() };
+    flush_with(store, &relay, settings.from.as_ref(), &opts, now)
+}
+
+/// The result of [`send_test`].
+#[derive(Debug, Clone, Serialize)]
+pub struct TestReport {
+    pub relay: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+}
+
+/// Sends a test message right away (not through the outbox) to `to`, or to `mail.to`.
+/// The configure wizard calls this too.
+pub fn send_test(store: &Store, to: Option<&str>) -> Result<TestReport> {
+    let settings = MailSettings::load(store)?;
+    let relay = relay_for(store, &settings)?;
+    let from = settings
+        .from
+        .clone()
+        .ok_or_else(|| Error::Usage("mail.from is not set: orc needs a sender address".into()))?;
+    let recipients = match to {
+        Some(t) => address::parse_list("--to", t)?,
+        None => settings.to.clone(),
+    };
+    if recipients.is_empty() {
+        return Err(Error::Usage("no recipient: give --to ADDR or set mail.to".into()));
+    }
+    let host = host_name();
+    let rendered = message::render_test(
+        &host,
+        &crate::clock::now().format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        &relay.describe(),
+    )?;
+    let msg = message::build(
+        &from,
+        &recipients,
+        &rendered.subject,
+        &rendered.text,
+        Some(&rendered.html),
+    )?;
+    let timeout = settings.smtp.as_ref().map(|s| s.timeout).unwrap_or(settings::DEFAULT_TIMEOUT);
+    relay
+        .deliver(&msg, Instant::now() + timeout)
+        .map_err(|e| Error::Failed(format!("test message not sent: {}", e.message)))?;
+    Ok(TestReport {
+        relay: relay.describe(),
+        from: from.to_string(),
+        to: recipients.iter().map(|a| a.to_string()).collect(),
+        subject: rendered.subject,
+    })
+}
+
+/// Queues a message (for example the daily report) and tries to deliver it right away.
+/// Returns the outbox id and whether it was delivered; a failed delivery stays queued.
+pub fn queue_and_send(store: &mut Store, msg: NewMessage) -> Result<(i64, Option<String>)> {
+    let now = crate::clock::now_utc();
+    let settings = MailSettings::load(store)?;
+    let relay = relay_for(store, &settings)?;
+    let id = outbox::enqueue(store, &msg, now)?;
+    let timeout = settings.smtp.as_ref().map(|s| s.timeout).unwrap_or(settings::DEFAULT_TIMEOUT);
+    match send_one(store, &relay, settings.from.as_ref(), id, now, Instant::now() + timeout, true)?
+    {
+        SendResult::Sent | SendResult::NotClaimed => Ok((id, None)),
+        SendResult::Failed(e, _) => Ok((id, Some(e.message))),
+    }
+}
+
+/// This machine's name (for subjects and the report).
+pub fn host_name() -> String {
+    #[cfg(windows)]
+    {
+        std::env::var("COMPUTERNAME").unwrap_or_else(|_| "localhost".into())
+    }
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: `buf` is a writable buffer of the given length; gethostname writes at most
+        // that many bytes.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        if rc != 0 {
+            return "localhost".into();
+        }
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    }
+}
+
+impl From<StoreError> for SendError {
+    fn from(e: StoreError) -> Self {
+        SendError { message: e.to_string(), permanent: false, unreachable: false }
+    }
+}
