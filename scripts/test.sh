@@ -342,9 +342,10 @@ step_install() {
 
   # Python: aiosmtpd, the SMTP server mail tests start.
   command -v python3 >/dev/null || die "python3 not found"
-  if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  # cryptography: the legacy-database generator the migration tests run.
+  if ! python3 -c 'import aiosmtpd, cryptography' 2>/dev/null; then
     TCMD_QUIET=$logfile tcmd env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
-      python3 -m pip install --quiet "$AIOSMTPD_REQ"
+      python3 -m pip install --quiet "$AIOSMTPD_REQ" cryptography
   fi
 
   # Everything there now?
@@ -352,7 +353,8 @@ step_install() {
   for t in x86_64-w64-mingw32-gcc wine wineserver sqlite3 crontab; do
     command -v "$t" >/dev/null || die "$t still missing after install"
   done
-  python3 -c 'import aiosmtpd' 2>/dev/null || die "python3 cannot import aiosmtpd after install"
+  python3 -c 'import aiosmtpd, cryptography' 2>/dev/null \
+    || die "python3 cannot import aiosmtpd and cryptography after install"
   log "wine: $(WINEDEBUG=-all wine --version 2>&1) | mingw: $(x86_64-w64-mingw32-gcc -dumpversion)" \
     "| sqlite3: $(sqlite3 --version | cut -d' ' -f1) | $(rustc --version)"
 }
@@ -371,7 +373,7 @@ step_clippy_windows() {
 
 step_services() {
   local pid
-  if pid=$(pgrep -x -o cron); then
+  if pid=$(host_cron_pid); then
     log "cron is running (pid $pid)"
   else
     local cron_bin
@@ -380,7 +382,7 @@ step_services() {
     show_cmd "$cron_bin"
     "${AS_ROOT[@]}" "$cron_bin" </dev/null >/dev/null 2>&1
     for _ in $(seq 50); do
-      pid=$(pgrep -x -o cron) && break
+      pid=$(host_cron_pid) && break
       sleep 0.1
     done
     [[ -n $pid ]] || die "cron did not start"

@@ -74,3 +74,16 @@ show_log_tail() {
   tail -n 40 "$1" >&2 || true
   log "---"
 }
+
+# host_cron_pid: the oldest cron daemon that runs in this machine's root file system (a cron
+# inside a chroot reads another crontab directory and never starts our jobs).
+host_cron_pid() {
+  local p
+  for p in $(pgrep -x cron 2>/dev/null | sort -n); do
+    if [[ $(readlink "/proc/$p/root" 2>/dev/null) == / ]]; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}

@@ -47,5 +47,5 @@ _orc_export_or_unset ORC_TEST_PYTHON \
   "${ORC_TEST_PYTHON:-$(python3 -c 'import aiosmtpd, sys; print(sys.executable)' 2>/dev/null || true)}"
 _orc_export_or_unset ORC_TEST_SQLITE3 "${ORC_TEST_SQLITE3:-$(_orc_first_cmd sqlite3 || true)}"
 _orc_export_or_unset ORC_TEST_CRONTAB "${ORC_TEST_CRONTAB:-$(_orc_first_cmd crontab || true)}"
-_orc_export_or_unset ORC_TEST_CRON_PID "$(pgrep -x -o cron 2>/dev/null || true)"
+_orc_export_or_unset ORC_TEST_CRON_PID "$(host_cron_pid || true)"
 unset -f _orc_first_cmd _orc_export_or_unset
