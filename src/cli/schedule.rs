@@ -92,20 +92,16 @@ impl Scope {
 }
 
 /// The one place orc gets a secret from the vault for scheduling (run-as passwords and
-/// `--user` passwords). The vault is not part of this build yet, so it refuses clearly; once
-/// it is merged this becomes
-/// `crate::vault::get(store, paths, interactive, name, crate::vault::Purpose::RunAs)` with the
-/// secret copied into a `Zeroizing<String>`.
+/// `--user` passwords). The value lives in a zeroizing buffer and is only ever passed to
+/// schtasks as `/RP` or `/P`, never written to the task XML.
 pub(crate) fn vault_secret(
-    _paths: &Paths,
-    _store: &Store,
-    _interactive: bool,
+    paths: &Paths,
+    store: &Store,
+    interactive: bool,
     name: &str,
 ) -> Result<Zeroizing<String>> {
-    Err(Error::Usage(format!(
-        "the password in vault credential {name:?} is needed, but this build of orc has no vault \
-         yet; nothing was changed"
-    )))
+    let secret = crate::vault::get(store, paths, interactive, name, crate::vault::Purpose::RunAs)?;
+    Ok(Zeroizing::new(secret.expose_str().to_string()))
 }
 
 const HOST_RULE: &str = "a host is a computer name, a DNS name or an IP address \
@@ -219,8 +215,22 @@ fn reconcile_cmd(
 ) -> Result<i32> {
     let paths = ctx.paths()?.clone();
     let interactive = ctx.interactive;
+    let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
-    let all_tasks = reconcile::load_tasks(store)?;
+    // The daily report (report.daily_time) is a built-in task registered with the others.
+    let builtin = crate::report::sync_builtin(
+        store,
+        &crate::scheduler::orc_exe()?,
+        &paths.home,
+        &command_line,
+        !dry_run,
+    )?;
+    let mut all_tasks = reconcile::load_tasks(store)?;
+    if let Some(b) = builtin
+        && !all_tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&b.name))
+    {
+        all_tasks.push(b);
+    }
     let in_scope: Vec<TaskSpec> = all_tasks.into_iter().filter(|t| scope.covers(&t.name)).collect();
     let mut backend = open_backend(remote, &paths, store, interactive)?;
     let (kind, host) = (backend.kind(), backend.host().to_string());

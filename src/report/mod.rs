@@ -67,6 +67,46 @@ pub fn builtin_task(settings: &MailSettings, orc_exe: &Path, home: &Path) -> Opt
     Some(t)
 }
 
+/// Brings the built-in report task in the `tasks` table in line with `report.daily_time`, so
+/// that `orc schedule` registers it and `orc execute`, `history` and `status` treat it like any
+/// task. Returns the built-in task when the setting is on. With `write == false` (dry runs)
+/// nothing is changed and the task is only returned.
+///
+/// A user task that happens to be called `orc-daily-report` (owner other than `orc`) is left
+/// alone and wins.
+pub fn sync_builtin(
+    store: &mut crate::store::Store,
+    orc_exe: &Path,
+    home: &Path,
+    command_line: &str,
+    write: bool,
+) -> Result<Option<TaskSpec>> {
+    let wanted = builtin_task(&MailSettings::load(store)?, orc_exe, home);
+    let existing = crate::task::repo::get(store.conn(), BUILTIN_TASK_NAME)?;
+    let ours = |t: &crate::task::repo::StoredTask| t.spec.owner.as_deref() == Some("orc");
+    if existing.as_ref().is_some_and(|t| !ours(t)) {
+        return Ok(None);
+    }
+    if write {
+        store.write(|tx| -> Result<()> {
+            match (&existing, &wanted) {
+                (None, Some(w)) => {
+                    crate::task::repo::insert(tx, w, command_line)?;
+                }
+                (Some(e), Some(w)) if e.spec != *w => {
+                    crate::task::repo::update(tx, e, w, command_line)?;
+                }
+                (Some(_), None) => {
+                    crate::task::repo::delete(tx, BUILTIN_TASK_NAME, command_line)?;
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+    }
+    Ok(wanted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

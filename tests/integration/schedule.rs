@@ -822,3 +822,45 @@ fn firing_a_registered_task_runs_orc_execute() {
     assert_ne!(row["last_result"], 267_011, "the task ran: {row}");
     let _ = &mut env2;
 }
+
+#[test]
+fn the_daily_report_is_registered_as_a_built_in_task_and_removed_with_its_setting() {
+    let env = env();
+    put_task(&env, &task("nightly", "0 2 * * *"));
+    env.orc(["config", "set", "report.daily_time", "07:30"]).ok();
+    // A dry run shows it but writes nothing.
+    let plan = env.orc(["--json", "schedule", "--all", "--dry-run"]).ok().json();
+    assert_eq!(entry(&plan, "orc-daily-report")["action"], "create");
+    assert!(env.orc(["--json", "task", "list"]).ok().json().as_array().unwrap().len() == 1);
+
+    env.orc(["schedule", "--all"]).ok();
+    let t = env.orc(["--json", "task", "show", "orc-daily-report"]).ok().json();
+    assert_eq!(t["schedule"], "30 7 * * *");
+    assert!(t["command"].as_str().unwrap().ends_with("report daily --send"), "{t}");
+    let xml = stored_xml(&env, "orc-daily-report");
+    assert!(xml.contains("execute --task orc-daily-report --scheduled"), "{xml}");
+    assert!(fake_tasks(&env).iter().any(|p| p.ends_with("Orc_orc-daily-report")));
+
+    // A new time updates it; unsetting the setting removes task and registration.
+    env.orc(["config", "set", "report.daily_time", "18:05"]).ok();
+    env.orc(["schedule", "--all"]).ok();
+    let t = env.orc(["--json", "task", "show", "orc-daily-report"]).ok().json();
+    assert_eq!(t["schedule"], "5 18 * * *");
+    env.orc(["config", "unset", "report.daily_time"]).ok();
+    env.orc(["schedule", "--all"]).ok();
+    env.orc(["task", "show", "orc-daily-report"]).code(3);
+    assert!(!fake_tasks(&env).iter().any(|p| p.ends_with("Orc_orc-daily-report")));
+    assert!(fake_tasks(&env).iter().any(|p| p.ends_with("Orc_nightly")));
+}
+
+#[test]
+fn a_user_task_named_like_the_built_in_one_is_left_alone() {
+    let env = env();
+    let mut mine = task("orc-daily-report", "0 9 * * *");
+    mine.owner = Some("alice".into());
+    put_task(&env, &mine);
+    env.orc(["config", "set", "report.daily_time", "07:30"]).ok();
+    env.orc(["schedule", "--all"]).ok();
+    let t = env.orc(["--json", "task", "show", "orc-daily-report"]).ok().json();
+    assert_eq!(t["schedule"], "0 9 * * *");
+}
