@@ -653,7 +653,7 @@ fn validate_reports_problems_and_exits_2() {
 }
 
 #[test]
-fn remote_hosts_are_validated_and_passwords_need_the_vault() {
+fn remote_hosts_are_validated_and_passwords_come_from_the_vault() {
     let env = env();
     put_task(&env, &task("x", "0 6 * * *"));
     let made = calls_during(&env, || {
@@ -672,10 +672,37 @@ fn remote_hosts_are_validated_and_passwords_need_the_vault() {
     env.orc(["schedule", "--all", "--host", "bad host;x"]).code(2);
     let out = env.orc(["schedule", "--all", "--host", "srv01", "--user", "adm"]).code(2);
     assert!(out.stderr.contains("--credential"), "{}", out.stderr);
-    let out = env
-        .orc(["schedule", "--all", "--host", "srv01", "--user", "adm", "--credential", "adm-pw"])
-        .code(2);
-    assert!(out.stderr.contains("vault"), "{}", out.stderr);
+    let with_user =
+        ["schedule", "--all", "--host", "srv01", "--user", "adm", "--credential", "adm-pw"];
+    let out = env.orc(with_user).code(3);
+    assert!(out.stderr.contains("adm-pw"), "{}", out.stderr);
+    // With the password in the vault it reaches schtasks as /P, and nowhere else.
+    let password = "Rem0te-P@ss-canary";
+    env.orc_with_stdin(
+        ["credential", "set", "adm-pw", "--from-stdin", "--kind", "account_password"],
+        Some(password.as_bytes()),
+    )
+    .ok();
+    put_task(&env, &task("y", "0 7 * * *"));
+    let made = calls_during(&env, || {
+        env.orc(with_user).ok();
+    });
+    assert!(made.iter().all(|c| c.contains("/U\tadm\t/P\t") || c.contains("/U\tadm")), "{made:#?}");
+    assert!(made.iter().any(|c| c.contains(password)), "schtasks got the password: {made:#?}");
+    let xml_dir = env.root().join("schtasks");
+    let mut stack = vec![xml_dir];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "xml") {
+                let bytes = std::fs::read(&p).unwrap();
+                let text = String::from_utf8_lossy(&bytes).replace('\0', "");
+                assert!(!text.contains(password), "password in registered XML {}", p.display());
+            }
+        }
+    }
 }
 
 /// A dozen business-shaped expressions: the registered triggers, simulated over two years,
