@@ -59,15 +59,28 @@ pub fn run(args: MigrateArgs, ctx: &mut Context<'_>) -> Result<i32> {
         return show(ctx, &plan, None, true);
     }
     let line = ctx.command_line.clone();
-    let outcome = migrate::apply(ctx.store()?, &plan, &decrypted, &line)?;
+    let paths = ctx.paths()?.clone();
+    let interactive = ctx.interactive;
+    let store = ctx.store()?;
+    // The vault is opened (created on first use) before the import transaction starts.
+    let vault = if decrypted.is_empty() {
+        None
+    } else {
+        Some(crate::vault::Vault::open_or_create(
+            store,
+            &paths,
+            interactive,
+            crate::vault::Actor { command: &line },
+        )?)
+    };
+    let outcome = migrate::apply(store, &plan, &decrypted, vault.as_ref(), &line)?;
+    if vault.is_some() {
+        crate::vault::checkpoint(store);
+    }
     for s in &mut plan.secrets {
         if outcome.secrets_not_stored.contains(&s.credential) {
             s.action = "not_stored";
-            s.note = Some(
-                "decrypted but not stored: this build has no vault library API yet; set it with \
-                 `orc credential set`"
-                    .into(),
-            );
+            s.note = Some("decrypted but not stored; set it with `orc credential set`".into());
         }
     }
     if !outcome.secrets_not_stored.is_empty() {

@@ -119,14 +119,26 @@ pub fn decrypt_all(db: &legacy::LegacyDb, password: &[u8]) -> Result<Vec<Decrypt
     Ok(out)
 }
 
-/// Stores one decrypted secret in orc's vault inside the import transaction. Returns whether it
-/// was stored.
-///
-/// The vault's library API (branch `vault`) is not on main yet, so this is the single place to
-/// wire it: until then it stores nothing (the plaintext is never written anywhere) and the
-/// report says "decrypted, not stored".
-pub fn store_secret(_tx: &Connection, _secret: &Decrypted) -> Result<bool> {
-    Ok(false)
+/// Stores one decrypted secret in orc's vault inside the import transaction, with its audit
+/// row. The SMTP password keeps its kind (`smtp_password`: never handed to tasks); every other
+/// legacy credential becomes a `secret`. Returns whether it was stored (no vault: not stored).
+pub fn store_secret(
+    tx: &Connection,
+    vault: Option<&crate::vault::Vault>,
+    secret: &Decrypted,
+    command_line: &str,
+) -> Result<bool> {
+    use crate::vault::{Actor, CredentialKind, Secret};
+    let Some(vault) = vault else { return Ok(false) };
+    let kind = if secret.credential == "smtp-password" {
+        CredentialKind::SmtpPassword
+    } else {
+        CredentialKind::Secret
+    };
+    let value = Secret::new(secret.value.to_vec());
+    crate::vault::validate_value(&value)?;
+    vault.store(tx, &secret.credential, Some(kind), &value, Actor { command: command_line })?;
+    Ok(true)
 }
 
 /// What the import did.
@@ -144,6 +156,7 @@ pub fn apply(
     store: &mut Store,
     plan: &Plan,
     secrets: &[Decrypted],
+    vault: Option<&crate::vault::Vault>,
     command_line: &str,
 ) -> Result<Outcome> {
     let now = crate::store::now_utc();
@@ -202,7 +215,7 @@ pub fn apply(
         drop(insert);
         let mut stored = BTreeMap::new();
         for s in secrets {
-            let ok = store_secret(tx, s)?;
+            let ok = store_secret(tx, vault, s, command_line)?;
             stored.insert(s.credential.clone(), ok);
             if ok {
                 out.secrets_stored.push(s.credential.clone());

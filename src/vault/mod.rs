@@ -861,6 +861,57 @@ impl Vault {
         let binding = Binding { kind: kind.as_str(), owner: &owner, name };
         envelope::seal(&self.dek, self.key_id, &binding, value).map_err(|e| key_error(e.0))
     }
+
+    /// Stores (or replaces) a credential inside the caller's write transaction, with its
+    /// audit row. `kind: None` keeps an existing credential's kind (`secret` for a new one).
+    /// The caller validates the name and value and checkpoints the WAL afterwards.
+    pub fn store(
+        &self,
+        tx: &rusqlite::Connection,
+        name: &str,
+        kind: Option<CredentialKind>,
+        value: &Secret,
+        actor: Actor<'_>,
+    ) -> Result<SetOutcome, VaultError> {
+        use rusqlite::OptionalExtension;
+        let existing: Option<(i64, String, String)> = tx
+            .query_row("SELECT id, name, kind FROM credentials WHERE name = ?1", [name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(tx_err("read credential"))?;
+        let now = now_utc();
+        let (id, stored_name, old_kind, outcome) = match existing {
+            Some((id, stored, k)) => (id, stored, CredentialKind::parse(&k), SetOutcome::Replaced),
+            None => {
+                tx.execute(
+                    "INSERT INTO credentials (name, kind, envelope, created_at, updated_at) \
+                     VALUES (?1, ?2, x'', ?3, ?3)",
+                    rusqlite::params![name, kind.unwrap_or(CredentialKind::Secret).as_str(), now],
+                )
+                .map_err(tx_err("store credential"))?;
+                (tx.last_insert_rowid(), name.to_string(), None, SetOutcome::Created)
+            }
+        };
+        let kind = kind.or(old_kind).unwrap_or(CredentialKind::Secret);
+        let sealed = self.seal_row(id, kind, &stored_name, value.expose())?;
+        tx.execute(
+            "UPDATE credentials SET kind = ?1, envelope = ?2, updated_at = ?3 WHERE id = ?4",
+            rusqlite::params![kind.as_str(), sealed, now, id],
+        )
+        .map_err(tx_err("store credential"))?;
+        let before = old_kind.map(|k| json!({ "kind": k.as_str() }));
+        let after = json!({ "kind": kind.as_str(), "key_id": self.key_id });
+        audit::record(
+            tx,
+            actor.command,
+            "credential",
+            Some(&stored_name),
+            before.as_ref(),
+            Some(&after),
+        )?;
+        Ok(outcome)
+    }
 }
 
 fn method_label(m: KeyMethod) -> &'static str {
@@ -983,44 +1034,7 @@ pub fn set(
     validate_value(value)?;
     let vault = Vault::open_or_create(store, paths, interactive, actor)?;
     let outcome = store.write(|tx| -> Result<SetOutcome, VaultError> {
-        use rusqlite::OptionalExtension;
-        let existing: Option<(i64, String, String)> = tx
-            .query_row("SELECT id, name, kind FROM credentials WHERE name = ?1", [name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()
-            .map_err(tx_err("read credential"))?;
-        let now = now_utc();
-        let (id, stored_name, old_kind, outcome) = match existing {
-            Some((id, stored, k)) => (id, stored, CredentialKind::parse(&k), SetOutcome::Replaced),
-            None => {
-                tx.execute(
-                    "INSERT INTO credentials (name, kind, envelope, created_at, updated_at) \
-                     VALUES (?1, ?2, x'', ?3, ?3)",
-                    rusqlite::params![name, kind.unwrap_or(CredentialKind::Secret).as_str(), now],
-                )
-                .map_err(tx_err("store credential"))?;
-                (tx.last_insert_rowid(), name.to_string(), None, SetOutcome::Created)
-            }
-        };
-        let kind = kind.or(old_kind).unwrap_or(CredentialKind::Secret);
-        let sealed = vault.seal_row(id, kind, &stored_name, value.expose())?;
-        tx.execute(
-            "UPDATE credentials SET kind = ?1, envelope = ?2, updated_at = ?3 WHERE id = ?4",
-            rusqlite::params![kind.as_str(), sealed, now, id],
-        )
-        .map_err(tx_err("store credential"))?;
-        let before = old_kind.map(|k| json!({ "kind": k.as_str() }));
-        let after = json!({ "kind": kind.as_str(), "key_id": vault.key_id });
-        audit::record(
-            tx,
-            actor.command,
-            "credential",
-            Some(&stored_name),
-            before.as_ref(),
-            Some(&after),
-        )?;
-        Ok(outcome)
+        vault.store(tx, name, kind, value, actor)
     })?;
     checkpoint(store);
     Ok(outcome)

@@ -283,6 +283,38 @@ fn secrets_need_the_right_password_and_never_leak() {
             "{plaintext} in orc.db"
         );
     }
+    // They are in the vault, with the right kinds, and the SMTP setting points at its entry.
+    let listed = env.orc(["--json", "credential", "list"]).ok().json();
+    let kinds: std::collections::BTreeMap<String, String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c["kind"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(kinds.get("smtp-password").map(String::as_str), Some("smtp_password"), "{kinds:?}");
+    for name in ["intranet_api", "rclone_token", "sql01_sa"] {
+        assert_eq!(kinds.get(name).map(String::as_str), Some("secret"), "{kinds:?}");
+    }
+    let setting = env.orc(["config", "get", "smtp.password_credential"]).ok();
+    assert_eq!(setting.stdout.trim(), "smtp-password");
+    // And a task receives the decrypted value.
+    let probe = if cfg!(windows) { "echo %SQL_PW%" } else { "echo \"$SQL_PW\"" };
+    env.orc([
+        "task",
+        "add",
+        "pw-probe",
+        "--command",
+        probe,
+        "--schedule",
+        "0 0 1 1 *",
+        "--secret-env",
+        "SQL_PW=sql01_sa",
+    ])
+    .ok();
+    let out = env.orc(["execute", "--task", "pw-probe"]).ok();
+    let runs = env.orc(["--json", "history", "--task", "pw-probe"]).ok().json();
+    assert_eq!(runs[0]["status"], "SUCCESS", "{}", out.stdout);
+    assert!(runs[0]["stdout_tail"].as_str().unwrap().contains("******"), "{}", runs[0]);
 }
 
 #[test]
