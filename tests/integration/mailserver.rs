@@ -74,7 +74,15 @@ fn helper_script() -> PathBuf {
 
 /// The test CA that signed the helper's certificate (for `smtp.ca_file`).
 pub fn test_ca() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp/ca.pem")
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp/ca.pem");
+    // Under Wine the manifest dir is a Unix path ("/work/…"), which Windows does not call
+    // absolute; canonicalising gives the drive form (without the `\\?\` verbatim prefix).
+    if cfg!(windows) && !path.is_absolute() {
+        let canon = std::fs::canonicalize(&path).expect("test CA exists");
+        let text = canon.to_string_lossy();
+        return PathBuf::from(text.strip_prefix(r"\\?\").unwrap_or(&text));
+    }
+    path
 }
 
 /// Whether the server can run here. Panics in CI when it cannot; prints why otherwise.
