@@ -486,6 +486,18 @@ fn wizard(ctx: &mut Context<'_>, term: &Term) -> Result<i32> {
         ),
     )?;
     say(term, "Review them with `orc config list` and `orc credential list`.")?;
-    say(term, "Next: register your tasks with the OS scheduler: orc schedule --all")?;
+    if confirm(term, "Register your tasks with the OS scheduler now?", false)? {
+        let args = super::schedule::ScheduleArgs {
+            task: None,
+            all: true,
+            dry_run: false,
+            force: false,
+            list: false,
+            validate: None,
+            remote: super::schedule::RemoteArgs::default(),
+        };
+        return super::schedule::run(args, ctx);
+    }
+    say(term, "Register them later with: orc schedule --all")?;
     Ok(0)
 }

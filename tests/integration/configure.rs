@@ -190,7 +190,10 @@ fn wizard_end_to_end_through_a_pty() {
     p.send("y").unwrap();
     p.flush().unwrap();
     p.exp_string("Saved:").unwrap();
-    p.exp_string("orc schedule --all").unwrap();
+    p.exp_string("Register your tasks with the OS scheduler now?").unwrap();
+    p.send("n").unwrap();
+    p.flush().unwrap();
+    p.exp_string("Register them later with: orc schedule --all").unwrap();
     let rest = p.exp_eof().unwrap();
     let status = p.process_mut().wait().unwrap();
     assert!(matches!(status, rexpect::process::WaitStatus::Exited(_, 0)), "{status:?} {rest}");
