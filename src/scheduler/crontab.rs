@@ -27,10 +27,9 @@
 //! `CRON_TZ` lines.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use super::cronblock::{self, BlockState, Entry, Found};
 use super::reconcile::{Action, Plan, PlanEntry};
@@ -105,76 +104,25 @@ impl Crontab {
     pub fn call_raw(&self, args: &[&str], stdin: Option<&[u8]>) -> SResult<CallOutput> {
         let shown = args.join(" ");
         tracing::debug!(program = %self.program.display(), args = %shown, "crontab");
-        let mut child = Command::new(&self.program)
-            .args(args)
-            // Messages in English, so that "no crontab for USER" is recognised.
-            .env("LC_ALL", "C")
-            .env_remove("LANGUAGE")
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| SchedulerError::Spawn { program: self.program_name(), source })?;
-        let writer = match (stdin, child.stdin.take()) {
-            (Some(data), Some(mut pipe)) => {
-                let data = data.to_vec();
-                Some(std::thread::spawn(move || {
-                    let r = pipe.write_all(&data);
-                    drop(pipe); // EOF
-                    r
-                }))
-            }
-            _ => None,
-        };
-        let read = |mut p: Box<dyn Read + Send>| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = p.read_to_end(&mut buf);
-                buf
-            })
-        };
-        let out_thread = child.stdout.take().map(|p| read(Box::new(p)));
-        let err_thread = child.stderr.take().map(|p| read(Box::new(p)));
-        let deadline = Instant::now() + self.timeout;
-        let mut pause = Duration::from_millis(1);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() >= deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(SchedulerError::Timeout {
-                        program: self.program_name(),
-                        args: shown,
-                        secs: self.timeout.as_secs(),
-                    });
-                }
-                Ok(None) => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(20));
-                }
-                Err(source) => {
-                    return Err(SchedulerError::Spawn { program: self.program_name(), source });
-                }
-            }
-        };
-        let stdout = out_thread.and_then(|t| t.join().ok()).unwrap_or_default();
-        let stderr = err_thread.and_then(|t| t.join().ok()).unwrap_or_default();
-        let stderr = String::from_utf8_lossy(&stderr).trim().to_string();
-        let code = status.code().map(i64::from).unwrap_or(-1);
-        if let Some(w) = writer {
-            // A program that exits without reading its input breaks the pipe: its exit code
-            // and stderr say why, so only report the pipe when it claims success.
-            if let Ok(Err(e)) = w.join()
-                && code == 0
-            {
-                return Err(SchedulerError::Failed {
-                    program: self.program_name(),
-                    args: shown,
-                    code,
-                    stderr: format!("it did not read the new crontab: {e}"),
-                });
-            }
+        let mut cmd = Command::new(&self.program);
+        // Messages in English, so that "no crontab for USER" is recognised.
+        cmd.args(args).env("LC_ALL", "C").env_remove("LANGUAGE");
+        let done = super::program::run(cmd, stdin, self.timeout)
+            .map_err(|f| f.into_error(self.program_name(), shown.clone(), self.timeout))?;
+        let code = done.code;
+        let stdout = done.stdout;
+        let stderr = String::from_utf8_lossy(&done.stderr).trim().to_string();
+        // A program that exits without reading its input breaks the pipe: its exit code and
+        // stderr say why, so only report the pipe when it claims success.
+        if let Some(Err(e)) = done.stdin
+            && code == 0
+        {
+            return Err(SchedulerError::Failed {
+                program: self.program_name(),
+                args: shown,
+                code,
+                stderr: format!("it did not read the new crontab: {e}"),
+            });
         }
         Ok(CallOutput { code, stdout, stderr })
     }

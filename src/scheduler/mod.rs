@@ -50,6 +50,7 @@
 
 pub mod cronblock;
 pub mod crontab;
+mod program;
 pub mod reconcile;
 pub mod schtasks;
 pub mod taskxml;

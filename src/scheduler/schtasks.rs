@@ -15,12 +15,11 @@ pub mod csv;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use zeroize::Zeroizing;
 
@@ -247,51 +246,14 @@ impl Schtasks {
         let args = self.full_args(verb, rest);
         let shown = display_args(&args);
         tracing::debug!(program = %self.program.display(), args = %shown, "schtasks");
-        let mut child = Command::new(&self.program)
-            .args(args.iter().map(|a| &a.value))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| SchedulerError::Spawn { program: self.program_name(), source })?;
-        let out_pipe = child.stdout.take().expect("piped");
-        let err_pipe = child.stderr.take().expect("piped");
-        let read = |mut p: Box<dyn Read + Send>| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = p.read_to_end(&mut buf);
-                buf
-            })
-        };
-        let out_thread = read(Box::new(out_pipe));
-        let err_thread = read(Box::new(err_pipe));
-        let deadline = Instant::now() + self.timeout;
-        let mut pause = Duration::from_millis(1);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() >= deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(SchedulerError::Timeout {
-                        program: self.program_name(),
-                        args: shown,
-                        secs: self.timeout.as_secs(),
-                    });
-                }
-                Ok(None) => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(20));
-                }
-                Err(source) => {
-                    return Err(SchedulerError::Spawn { program: self.program_name(), source });
-                }
-            }
-        };
-        let stdout = decode(&out_thread.join().unwrap_or_default());
-        let stderr = decode(&err_thread.join().unwrap_or_default());
+        let mut cmd = Command::new(&self.program);
+        cmd.args(args.iter().map(|a| &a.value));
+        let done = super::program::run(cmd, None, self.timeout)
+            .map_err(|f| f.into_error(self.program_name(), shown, self.timeout))?;
+        let stdout = decode(&done.stdout);
+        let stderr = decode(&done.stderr);
         // Windows exit codes are 32-bit; keep them signed as schtasks' own output does.
-        let code = status.code().map(i64::from).unwrap_or(-1);
+        let code = done.code;
         Ok(CallOutput { code, stdout, stderr })
     }
 
@@ -996,7 +958,7 @@ mod tests {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let mut r = Schtasks::new(script, None);
         r.timeout = Duration::from_millis(200);
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         assert!(matches!(r.end("x"), Err(SchedulerError::Timeout { .. })));
         assert!(started.elapsed() < Duration::from_secs(10));
     }
