@@ -40,7 +40,7 @@ mkdir -p "$OUT"
 LOG=$OUT/wine.log
 : >"$LOG"
 
-for tool in wine wineserver wineboot x86_64-w64-mingw32-gcc x86_64-w64-mingw32-objdump rustc; do
+for tool in wine wineserver wineboot x86_64-w64-mingw32-gcc x86_64-w64-mingw32-objdump; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found (run scripts/test.sh, which installs it)"
 done
 
