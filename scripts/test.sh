@@ -7,7 +7,8 @@
 #
 # Steps, in order; the first failure stops the run (a summary table is printed
 # either way, and the exit status is non-zero when a step failed):
-#   install         apt: gcc-mingw-w64-x86-64 wine wine64 cron chromium fonts-liberation sqlite3
+#   install         apt: gcc-mingw-w64-x86-64 wine wine64 cron chromium fonts-liberation
+#                   fonts-dejavu-core sqlite3
 #                   (apt-get update only when one is missing); rustup target
 #                   x86_64-pc-windows-gnu, rustfmt, clippy; pip: aiosmtpd. Output
 #                   goes to target/ci-logs/install.log, its tail is shown on failure.
@@ -51,7 +52,7 @@ mkdir -p "$LOG_DIR"
 # The summary counts test results from these logs: none may be left from an earlier run.
 rm -f "$LOG_DIR"/test-linux.log "$LOG_DIR"/doctest.log "$LOG_DIR"/test-windows.log
 
-APT_PACKAGES_NOTE="gcc-mingw-w64-x86-64 wine wine64 cron chromium fonts-liberation sqlite3"
+APT_PACKAGES_NOTE="gcc-mingw-w64-x86-64 wine wine64 cron chromium fonts-liberation fonts-dejavu-core sqlite3"
 AIOSMTPD_REQ='aiosmtpd>=1.4.6,<2'
 
 STEPS=(install fmt clippy-linux clippy-windows services build-linux test-linux doctest
@@ -310,9 +311,18 @@ step_install() {
   command -v crontab >/dev/null || missing+=(cron)
   if [[ -z ${ORC_TEST_CHROMIUM:-} ]] && ! command -v chromium >/dev/null \
     && ! command -v google-chrome-stable >/dev/null && ! command -v google-chrome >/dev/null; then
-    missing+=(chromium fonts-liberation)
+    missing+=(chromium)
   fi
   command -v sqlite3 >/dev/null || missing+=(sqlite3)
+  # Fonts for screenshots of HTML reports (Liberation: metric-compatible Arial &
+  # co.; DejaVu: wide Unicode coverage, e.g. check marks).
+  local f
+  for f in fonts-liberation fonts-dejavu-core; do
+    if command -v dpkg-query >/dev/null \
+      && [[ $(dpkg-query -W -f='${Status}' "$f" 2>/dev/null) != "install ok installed" ]]; then
+      missing+=("$f")
+    fi
+  done
   if ((${#missing[@]})); then
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     log "missing Debian packages: ${missing[*]}"
