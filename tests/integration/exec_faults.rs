@@ -52,7 +52,7 @@ fn storm(runs: usize, concurrency: usize) {
     while launched < runs || !pending.is_empty() {
         while launched < runs && pending.len() < concurrency {
             let mut c = env.command();
-            c.args(["execute", "--task", "storm"]).stdout(Stdio::null()).stderr(Stdio::piped());
+            c.args(["execute", "--task", "storm"]).stdout(Stdio::piped()).stderr(Stdio::piped());
             pending.push((Instant::now(), c.spawn().unwrap()));
             launched += 1;
         }
@@ -62,10 +62,11 @@ fn storm(runs: usize, concurrency: usize) {
                 let (t, mut child) = pending.swap_remove(i);
                 latencies.push(t.elapsed());
                 if !status.success() {
-                    let mut err = String::new();
+                    let (mut out, mut err) = (String::new(), String::new());
                     use std::io::Read;
+                    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
                     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-                    failures.push(format!("{status}: {err}"));
+                    failures.push(format!("{status}: stdout: {out} stderr: {err}"));
                 }
             } else {
                 i += 1;
