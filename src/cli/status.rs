@@ -58,23 +58,9 @@ pub fn run(args: StatusArgs, ctx: &mut Context<'_>) -> Result<i32> {
                     "name": r.name,
                     "enabled": r.enabled,
                     "schedule": r.schedule,
-                    "last_run": r.last.as_ref().map(|l| json!({
-                        "id": l.id,
-                        "status": l.status.as_str(),
-                        "start": clock::to_local_iso(l.start),
-                        "end": l.end.map(clock::to_local_iso),
-                        "exit_code": l.exit_code,
-                        "error": l.error,
-                    })),
+                    "last_run": r.last.as_ref().map(runs::RunRecord::last_run_json),
                     "next_run": r.next.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)),
-                    "running": r.running.iter().map(|x| json!({
-                        "id": x.id,
-                        "attempt": x.attempt,
-                        "start": clock::to_local_iso(x.start),
-                        "pid": x.pid,
-                        "child_pid": x.child_pid,
-                        "host": x.host,
-                    })).collect::<Vec<_>>(),
+                    "running": r.running.iter().map(runs::RunRecord::running_json).collect::<Vec<_>>(),
                 })
             })
             .collect();

@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::clock;
 use crate::cron::CronExpr;
 use crate::error::{Error, Result};
+use crate::exec::runs::{self, RunRecord, Status};
 use crate::render;
 use http::{HTML, JSON, Method, Request, Response, TEXT};
 
@@ -308,7 +309,7 @@ fn api_history(req: &Request, shared: &Shared) -> Result<Response> {
             return Ok(json_response(404, "Not Found", &error_json("not_found", &msg)));
         }
         let runs = data::runs(c, task, limit).map_err(|e| store_err(shared, "read runs", e))?;
-        let v: Vec<serde_json::Value> = runs.iter().map(data::Run::to_json).collect();
+        let v: Vec<serde_json::Value> = runs.iter().map(|r| r.to_json(false)).collect();
         Ok(json_response(200, "OK", &serde_json::Value::Array(v)))
     })
 }
@@ -459,7 +460,7 @@ fn overview(shared: &Shared) -> Result<Response> {
             Some(_) => ("bad", "#dc2626"),
             None => ("none", "#9ca3af"),
         };
-        let last_status = s.last.as_ref().map(|l| l.status.clone());
+        let last_status = s.last.as_ref().map(|l| l.status.as_str().to_string());
         let row_class = if !t.enabled {
             "off"
         } else if !s.running.is_empty() {
@@ -492,7 +493,7 @@ fn overview(shared: &Shared) -> Result<Response> {
             next_note,
             last_id: s.last.as_ref().map(|l| l.id),
             last_status,
-            last_exit: s.last.as_ref().and_then(|l| l.exit_code).map(data::exit_code_text),
+            last_exit: s.last.as_ref().and_then(|l| l.exit_code).map(runs::exit_code_text),
             last_start: s.last.as_ref().map(|l| local(l.start)),
             last_ago: s.last.as_ref().map(|l| relative((l.start - now).num_seconds())),
             last_duration: s.last.as_ref().and_then(|l| duration_text(l.duration_ms)),
@@ -532,16 +533,16 @@ struct RunRow {
     error: Option<String>,
 }
 
-fn run_row(r: &data::Run) -> RunRow {
+fn run_row(r: &RunRecord) -> RunRow {
     RunRow {
         id: r.id,
         task: r.task.clone(),
-        status: r.status.clone(),
+        status: r.status.as_str().to_string(),
         start: local(r.start),
         duration: duration_text(r.duration_ms),
-        exit: r.exit_code.map(data::exit_code_text),
-        attempt: r.attempt,
-        trigger: r.trigger.clone(),
+        exit: r.exit_code.map(runs::exit_code_text),
+        attempt: i64::from(r.attempt),
+        trigger: r.trigger.as_str().to_string(),
         error: r.error.clone(),
     }
 }
@@ -649,18 +650,18 @@ fn run_page(shared: &Shared, id: &str) -> Result<Response> {
         _ => return not_found(shared, &format!("{id:?} is not a run number.")),
     };
     let Some(r) =
-        with_db(shared, |c| data::run(c, id).map_err(|e| store_err(shared, "read run", e)))?
+        with_db(shared, |c| runs::get(c, id).map_err(|e| store_err(shared, "read run", e)))?
     else {
         return not_found(shared, &format!("There is no run #{id}."));
     };
     let opt = |o: Option<String>| o.unwrap_or_else(|| "—".to_string());
     let mut fields: Vec<Field> = vec![
-        ("Status", r.status.clone(), false),
+        ("Status", r.status.as_str().to_string(), false),
         ("Started", local(r.start), false),
         ("Ended", opt(r.end.map(local)), false),
         (
             "Duration",
-            if r.status == "RUNNING" {
+            if r.status == Status::Running {
                 let secs = (clock::now_utc() - r.start).num_seconds();
                 format!("running for {}", relative(-secs).trim_end_matches(" ago"))
             } else {
@@ -668,10 +669,10 @@ fn run_page(shared: &Shared, id: &str) -> Result<Response> {
             },
             false,
         ),
-        ("Exit code", opt(r.exit_code.map(data::exit_code_text)), true),
+        ("Exit code", opt(r.exit_code.map(runs::exit_code_text)), true),
         ("Error", opt(r.error.clone()), false),
         ("Attempt", r.attempt.to_string(), false),
-        ("Trigger", r.trigger.clone(), false),
+        ("Trigger", r.trigger.as_str().to_string(), false),
         ("Slot", opt(r.slot.clone()), false),
         ("Host", r.host.clone(), false),
         ("orc version", r.orc_version.clone(), false),
@@ -685,10 +686,10 @@ fn run_page(shared: &Shared, id: &str) -> Result<Response> {
     let run = context! {
         id => r.id,
         task => r.task.clone(),
-        status => r.status.clone(),
+        status => r.status.as_str(),
         fields,
-        stdout => r.stdout.text(),
-        stderr => r.stderr.text(),
+        stdout => r.stdout.full_text(),
+        stderr => r.stderr.full_text(),
         stdout_bytes => r.stdout.bytes,
         stderr_bytes => r.stderr.bytes,
         stdout_truncated => r.stdout.truncated(),

@@ -202,6 +202,30 @@ impl RunRecord {
         v
     }
 
+    /// The `last_run` object of `orc status --json`.
+    pub fn last_run_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "status": self.status.as_str(),
+            "start": clock::to_local_iso(self.start),
+            "end": self.end.map(clock::to_local_iso),
+            "exit_code": self.exit_code,
+            "error": self.error,
+        })
+    }
+
+    /// An object of the `running` list of `orc status --json`.
+    pub fn running_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "attempt": self.attempt,
+            "start": clock::to_local_iso(self.start),
+            "pid": self.pid,
+            "child_pid": self.child_pid,
+            "host": self.host,
+        })
+    }
+
     /// Local start time for tables.
     pub fn start_human(&self) -> String {
         clock::to_local_human(self.start)
@@ -210,7 +234,20 @@ impl RunRecord {
 
 /// An exit value as people read it: decimal for ordinary codes, hex for NTSTATUS-like values
 /// (`0xC0000005 (access violation)`), with the name of well-known ones.
+/// A code stored as a negative 32-bit number (legacy rows, `exit /b -1`) is read as the
+/// unsigned value Windows shows: `-1 (0xFFFFFFFF)`, `0xC0000005 (access violation)`.
 pub fn exit_code_text(code: i64) -> String {
+    if (i64::from(i32::MIN)..0).contains(&code) {
+        let unsigned = i64::from(code as u32);
+        let text = exit_code_text(unsigned);
+        if unsigned >= 0xC000_0000 && text.contains('(') {
+            return text;
+        }
+        if unsigned >= 0xC000_0000 {
+            return format!("{code} ({text})");
+        }
+        return code.to_string();
+    }
     let name = match code {
         259 => Some("STILL_ACTIVE: ambiguous"),
         0xC000_0005 => Some("access violation"),
@@ -501,6 +538,18 @@ pub fn running(conn: &Connection, task: Option<&str>) -> rusqlite::Result<Vec<Ru
     rows.collect()
 }
 
+/// The newest run of every task (tasks told apart ignoring letter case) and every `RUNNING`
+/// row, in no particular order.
+pub fn latest_and_running(conn: &Connection) -> rusqlite::Result<Vec<RunRecord>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM runs WHERE id IN (SELECT (SELECT id FROM runs r2
+         WHERE r2.task = r1.task COLLATE NOCASE ORDER BY start DESC, id DESC LIMIT 1)
+         FROM runs r1 GROUP BY task COLLATE NOCASE) OR status = 'RUNNING'"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
 /// The newest run of `task` that is over and was not skipped (the run `task:NAME` looks at).
 pub fn last_finished(conn: &Connection, task: &str) -> rusqlite::Result<Option<RunRecord>> {
     conn.query_row(
@@ -618,8 +667,31 @@ mod tests {
         assert_eq!(exit_code_text(0xC000_0005), "0xC0000005 (access violation)");
         assert_eq!(exit_code_text(0xC000_013A), "0xC000013A (Ctrl+C or console closed)");
         assert_eq!(exit_code_text(0xE043_4352), "0xE0434352");
+        // Negative 32-bit values as Windows shows them (moved from the dashboard's copy).
+        assert_eq!(exit_code_text(1), "1");
+        assert_eq!(exit_code_text(-1), "-1 (0xFFFFFFFF)");
+        assert_eq!(exit_code_text(-2_000_000_000), "-2000000000");
+        assert_eq!(
+            exit_code_text(i64::from(0xC000_0005_u32 as i32)),
+            "0xC0000005 (access violation)"
+        );
+        assert_eq!(exit_code_text(0xC000_0001), "0xC0000001");
         assert_eq!(ended_text(process::Ended::Signal(9)), "killed by signal 9 (SIGKILL)");
         assert_eq!(ended_text(process::Ended::Code(1)), "exit code 1");
+    }
+
+    #[test]
+    fn streams_decode_lossily_and_mark_gaps() {
+        // Moved from the dashboard's copy of the stream type.
+        let s = StoredStream { head: b"ab\xffc\n".to_vec(), tail: Vec::new(), bytes: 5 };
+        assert_eq!(s.full_text(), "ab\u{FFFD}c\n");
+        let cap = crate::exec::output::TAIL_CAP;
+        let s =
+            StoredStream { head: b"head".to_vec(), tail: vec![b't'; cap], bytes: 104 + cap as i64 };
+        assert_eq!(s.full_text(), format!("head\n[… 100 bytes not kept …]\n{}", "t".repeat(cap)));
+        assert_eq!(s.tail_text(2), "tt");
+        let utf16 = [0xFF, 0xFE, b'h', 0, b'i', 0];
+        assert_eq!(decode::decode(&utf16), "hi");
     }
 
     #[test]
