@@ -471,25 +471,26 @@ fn run_attempt(
         Ok(i) => i,
         Err(e) => return failed_before_start(start, e),
     };
-    let spawned = match ProcessTree::spawn(&inv, &workdir, &child_env, Streams::Piped) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
-            return failed_before_start(
-                start,
-                format!(
-                    "refused to start {}: its arguments cannot be passed safely (batch files \
+    let spawned =
+        match spawn_with_retry(|| ProcessTree::spawn(&inv, &workdir, &child_env, Streams::Piped)) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                return failed_before_start(
+                    start,
+                    format!(
+                        "refused to start {}: its arguments cannot be passed safely (batch files \
                      take no arguments with quotes or special characters): {e}",
-                    inv.program.display()
-                ),
-            );
-        }
-        Err(e) => {
-            return failed_before_start(
-                start,
-                format!("cannot start {}: {e}", inv.program.display()),
-            );
-        }
-    };
+                        inv.program.display()
+                    ),
+                );
+            }
+            Err(e) => {
+                return failed_before_start(
+                    start,
+                    format!("cannot start {}: {e}", inv.program.display()),
+                );
+            }
+        };
     let started = Instant::now();
     let start = clock::now_utc();
     let mut tree = spawned.tree;
@@ -712,5 +713,73 @@ mod tests {
         }
         let d = retry_delay(&spec, 20).as_secs_f64();
         assert!((3600.0 * 0.9..=3600.0 * 1.1).contains(&d), "capped: {d}");
+    }
+}
+
+/// Process creation can fail for a moment when the machine is short of resources (Windows:
+/// `ERROR_NO_SYSTEM_RESOURCES`, `ERROR_NOT_ENOUGH_MEMORY`, `ERROR_OUTOFMEMORY`,
+/// `ERROR_INTERNAL_ERROR` — the desktop heap of a busy service session, or a loaded Wine
+/// server; Unix: `EAGAIN`, `ENOMEM`). Those are tried again twice, after 100 and 300 ms; any
+/// other error (missing program, access denied, refused arguments) is returned at once.
+fn spawn_with_retry<T>(mut spawn: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    let mut delays = [100u64, 300].into_iter();
+    loop {
+        match spawn() {
+            Err(e) if is_transient_spawn_error(&e) => match delays.next() {
+                Some(ms) => {
+                    tracing::warn!(error = %e, "starting the task failed; trying again");
+                    std::thread::sleep(std::time::Duration::from_millis(ms));
+                }
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+}
+
+fn is_transient_spawn_error(e: &std::io::Error) -> bool {
+    let transient: &[i32] = if cfg!(windows) {
+        &[8, 14, 1359, 1450] // NOT_ENOUGH_MEMORY, OUTOFMEMORY, INTERNAL_ERROR, NO_SYSTEM_RESOURCES
+    } else {
+        &[11, 12] // EAGAIN, ENOMEM
+    };
+    e.raw_os_error().is_some_and(|code| transient.contains(&code))
+}
+
+#[cfg(test)]
+mod spawn_retry_tests {
+    use super::*;
+
+    fn os(code: i32) -> std::io::Error {
+        std::io::Error::from_raw_os_error(code)
+    }
+
+    #[test]
+    fn transient_failures_are_retried_then_reported() {
+        let code = if cfg!(windows) { 1359 } else { 11 };
+        let mut calls = 0;
+        let r: std::io::Result<()> = spawn_with_retry(|| {
+            calls += 1;
+            Err(os(code))
+        });
+        assert_eq!(calls, 3);
+        assert_eq!(r.unwrap_err().raw_os_error(), Some(code));
+        let mut calls = 0;
+        let r = spawn_with_retry(|| {
+            calls += 1;
+            if calls < 2 { Err(os(code)) } else { Ok(7) }
+        });
+        assert_eq!((r.unwrap(), calls), (7, 2));
+    }
+
+    #[test]
+    fn other_failures_are_not_retried() {
+        let mut calls = 0;
+        let r: std::io::Result<()> = spawn_with_retry(|| {
+            calls += 1;
+            Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such program"))
+        });
+        assert!(r.is_err());
+        assert_eq!(calls, 1);
     }
 }
