@@ -486,12 +486,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let registered = match (r.in_database, r.registered, r.in_sync) {
-                (false, _, _) => "orphan (not in database)".to_string(),
-                (true, false, _) => "no".to_string(),
-                (true, true, Some(false)) => "yes, differs".to_string(),
-                (true, true, _) => "yes".to_string(),
-            };
+            let registered = registered_label(r.in_database, r.registered, r.in_sync);
             let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
             let result = match (r.last_result, &r.last_result_hex, r.last_result_meaning) {
                 (None, _, _) => "-".to_string(),
@@ -768,12 +763,7 @@ fn list_crontab(
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let registered = match (r.in_database, r.registered, r.in_sync) {
-                (false, _, _) => "orphan (not in database)".to_string(),
-                (true, false, _) => "no".to_string(),
-                (true, true, Some(false)) => "yes, differs".to_string(),
-                (true, true, _) => "yes".to_string(),
-            };
+            let registered = registered_label(r.in_database, r.registered, r.in_sync);
             let enabled = match (r.enabled, r.registered) {
                 (Some(true), _) => "yes",
                 (Some(false), true) => "no (commented out)",
@@ -803,6 +793,17 @@ fn list_crontab(
         ctx.print("no tasks in the database and none in this home's crontab block")?;
     }
     Ok(0)
+}
+
+/// The REGISTERED column of `schedule --list`, the same for every backend.
+fn registered_label(in_database: bool, registered: bool, in_sync: Option<bool>) -> String {
+    match (in_database, registered, in_sync) {
+        (false, _, _) => "orphan (not in database)",
+        (true, false, _) => "no",
+        (true, true, Some(false)) => "yes, differs",
+        (true, true, _) => "yes",
+    }
+    .to_string()
 }
 
 #[cfg(test)]
