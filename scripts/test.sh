@@ -458,16 +458,20 @@ step_test_windows() {
   # shellcheck source=wine/env.sh
   source scripts/wine/env.sh
   WINE_USED=1
-  : >"$LOG_DIR/test-windows.log"
+  local log=$LOG_DIR/test-windows.log rc=0
+  : >"$log"
   # The Linux end-to-end environment does not exist for the Windows build.
-  tcmd_log "$LOG_DIR/test-windows.log" \
-    env -u ORC_TEST_FULL -u ORC_TEST_CHROMIUM -u ORC_TEST_PYTHON -u ORC_TEST_SQLITE3 \
+  # Output goes to a file, not a pipe: a Wine process the tests start (conhost, a service)
+  # can outlive them holding its inherited stdout, and a pipe would then never see EOF.
+  tcmd env -u ORC_TEST_FULL -u ORC_TEST_CHROMIUM -u ORC_TEST_PYTHON -u ORC_TEST_SQLITE3 \
     -u ORC_TEST_CRONTAB -u ORC_TEST_CRON_PID \
     CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER" \
-    cargo test --tests --locked --target "$WIN_TARGET" --no-fail-fast
+    cargo test --tests --locked --target "$WIN_TARGET" --no-fail-fast >>"$log" 2>&1 || rc=$?
   # Stop Wine's server and services now; the EXIT trap does it on failure.
   WINEDEBUG=-all timeout 30 wineserver -k >/dev/null 2>&1 || true
   WINE_USED=0
+  cat "$log"
+  return "$rc"
 }
 
 printf 'scripts/test.sh in %s (CI=%s, CARGO_INCREMENTAL=%s, target dir %s)\n' \
