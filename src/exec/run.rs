@@ -721,7 +721,8 @@ mod tests {
 /// `ERROR_INTERNAL_ERROR` — the desktop heap of a busy service session, or a loaded Wine
 /// server; Unix: `EAGAIN`, `ENOMEM`). Those are tried again twice, after 100 and 300 ms; any
 /// other error (missing program, access denied, refused arguments) is returned at once.
-fn spawn_with_retry<T>(mut spawn: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+/// The test harness starts orc through it too: a loaded Wine server fails `CreateProcess` the same way.
+pub fn spawn_with_retry<T>(mut spawn: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
     let mut delays = [100u64, 300].into_iter();
     loop {
         match spawn() {

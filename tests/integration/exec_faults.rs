@@ -38,7 +38,7 @@ fn storm(runs: usize, concurrency: usize) {
                 }
                 let file = dir.join(format!("b{n}.db"));
                 c.args(["db", "backup"]).arg(&file).stdout(Stdio::null()).stderr(Stdio::null());
-                codes.push(c.status().unwrap().code());
+                codes.push(crate::support::spawn(&mut c).wait().unwrap().code());
                 n += 1;
                 std::thread::sleep(Duration::from_millis(200));
             }
@@ -53,7 +53,7 @@ fn storm(runs: usize, concurrency: usize) {
         while launched < runs && pending.len() < concurrency {
             let mut c = env.command();
             c.args(["execute", "--task", "storm"]).stdout(Stdio::piped()).stderr(Stdio::piped());
-            pending.push((Instant::now(), c.spawn().unwrap()));
+            pending.push((Instant::now(), crate::support::spawn(&mut c)));
             launched += 1;
         }
         let mut i = 0;

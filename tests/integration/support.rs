@@ -92,7 +92,7 @@ impl Env {
         cmd.args(&args);
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn orc");
+        let mut child = spawn(&mut cmd);
         if let Some(input) = stdin {
             child.stdin.take().unwrap().write_all(input).unwrap();
         }
@@ -181,6 +181,11 @@ impl Output {
 }
 
 /// The orc binary under test.
+/// Starts `cmd`, trying again on the transient process-creation failures orc itself retries.
+pub fn spawn(cmd: &mut Command) -> std::process::Child {
+    orc::exec::run::spawn_with_retry(|| cmd.spawn()).expect("spawn orc")
+}
+
 pub fn orc_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_orc"))
 }
