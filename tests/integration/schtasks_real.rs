@@ -55,11 +55,8 @@ fn register_query_run_disable_and_delete_with_real_schtasks() {
     let mut spec = TaskSpec::new("ci-probe", "cmd /c exit 0", "*/15 8-18 * * 1-5");
     spec.description = Some("orc CI probe \"quoted\", with a second\nline".into());
     let no_secret = |_: &str| -> orc::Result<zeroize::Zeroizing<String>> { unreachable!() };
-    let env = RenderEnv {
-        exe: std::env::current_exe().unwrap(),
-        home: tmp.path().to_path_buf(),
-        password_for: &no_secret,
-    };
+    let env =
+        RenderEnv::new(std::env::current_exe().unwrap(), tmp.path().to_path_buf(), &no_secret);
     let desired = backend.render(&spec, &env).unwrap().unwrap();
     assert!(taskxml::validate_document(&desired.definition).is_empty());
 
