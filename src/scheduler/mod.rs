@@ -291,15 +291,15 @@ pub fn run_as_default(conn: &rusqlite::Connection) -> Result<crate::task::runas:
 /// The account this process runs as, as Task Scheduler names it: `USERDOMAIN\USERNAME` on
 /// Windows (these two variables are set in every logon session), the login name elsewhere.
 pub fn current_user() -> Option<String> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     if cfg!(windows) {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let user = var("USERNAME")?;
         Some(match var("USERDOMAIN") {
             Some(d) => format!("{d}\\{user}"),
             None => user,
         })
     } else {
-        var("USER").or_else(|| var("LOGNAME"))
+        crontab::current_user()
     }
 }
 

@@ -507,9 +507,8 @@ fn registered_xml_is_utf16_with_bom_and_well_formed() {
         )),
         "{xml}"
     );
-    assert!(
-        xml.contains(&format!("<WorkingDirectory>{}</WorkingDirectory>", env.root().display()))
-    );
+    // Start In is the home (it always exists); orc execute applies the task's workdir.
+    assert!(xml.contains(&format!("<WorkingDirectory>{home}</WorkingDirectory>")), "{xml}");
     assert!(!xml.contains("echo hello"), "the command is not registered, only orc itself");
 }
 
@@ -790,6 +789,8 @@ fn xml_snapshots() {
         (r"orc-hash: [0-9a-f]{16}", "orc-hash: [HASH]"),
         (r"<Command>[^<]*</Command>", "<Command>[ORC_EXE]</Command>"),
         (r"\[ROOT\]\\", "[ROOT]/"),
+        // The registering user (S4U) differs per machine; the SIDs stay.
+        (r"<UserId>(?:[^S<]|S[^-<])[^<]*</UserId>", "<UserId>[REGISTERING_USER]</UserId>"),
     ];
     for name in ["nightly", "business-hours", "quarterly"] {
         let xml = entry(&rows, name)["xml"].as_str().unwrap().to_string();
@@ -800,8 +801,8 @@ fn xml_snapshots() {
     }
 }
 
-/// Task Scheduler firing the registered task runs `orc … execute --task x --scheduled` with
-/// the registered working directory.
+/// Task Scheduler firing the registered task runs `orc … execute --task x --scheduled` in
+/// the home (Start In), whatever the task's own working directory (orc execute applies it).
 #[cfg(unix)]
 #[test]
 fn firing_a_registered_task_runs_orc_execute() {
@@ -831,7 +832,7 @@ fn firing_a_registered_task_runs_orc_execute() {
     let got = std::fs::read_to_string(&record).unwrap();
     let want = format!(
         "{}\n[--home]\n[{}]\n[execute]\n[--task]\n[x]\n[--scheduled]\n",
-        work.display(),
+        env.home().display(),
         env.home().display()
     );
     assert_eq!(got, want);
