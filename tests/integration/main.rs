@@ -24,6 +24,7 @@ mod notify;
 mod notify_exec;
 mod report;
 mod schedule;
+mod schedule_principals;
 mod schtasks_real;
 mod secrets;
 mod smtp_probe;
