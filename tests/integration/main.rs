@@ -22,6 +22,7 @@ mod mailserver;
 mod migrate;
 mod notify;
 mod notify_exec;
+mod orcw;
 mod report;
 mod schedule;
 mod schedule_principals;
