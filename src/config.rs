@@ -141,8 +141,9 @@ pub const KEYS: &[KeyDef] = &[
     KeyDef {
         key: "run_as.default",
         default: "",
-        rule: "empty (the user who runs `orc schedule`), SYSTEM, or an account as user, \
-               DOMAIN\\user, .\\user or user@domain (no \" / [ ] : ; | = , + * ? < >)",
+        rule: "empty (the user who runs `orc schedule`), SYSTEM, LOCAL SERVICE, NETWORK SERVICE \
+               (or S-1-5-18/19/20), a gMSA DOMAIN\\name$, or an account as user, DOMAIN\\user, \
+               .\\user or user@domain (no \" / [ ] : ; | = , + * ? < >)",
         help: "account tasks run as unless they say --run-as",
         normalize: norm_run_as,
     },
@@ -476,74 +477,15 @@ fn norm_retention(v: &str) -> std::result::Result<String, String> {
     }
 }
 
-/// Who tasks run as by default.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunAs {
-    /// The user who registers the tasks (`orc schedule`).
-    CurrentUser,
-    /// `NT AUTHORITY\SYSTEM`.
-    System,
-    /// A named account (its password, if any, is in the vault under
-    /// [`crate::vault::run_as_credential_name`]).
-    Account(String),
-}
-
-/// Validates a run-as value: empty, SYSTEM, or an account name; returns it canonical.
-pub fn normalize_run_as(v: &str) -> std::result::Result<String, String> {
-    norm_run_as(v)
-}
-
+/// `run_as.default`: parsed by the one run-as owner, [`crate::task::runas::Account`]; stored
+/// canonical (`SYSTEM`, `LOCAL SERVICE`, `NETWORK SERVICE`, or the account as given).
 fn norm_run_as(v: &str) -> std::result::Result<String, String> {
-    let rule = || KEYS[14].rule.to_string();
-    let t = v.trim();
-    if t.is_empty() {
-        return Ok(String::new());
+    if v.trim() != v && !v.trim().is_empty() {
+        return Err(KEYS[14].rule.to_string());
     }
-    if ["system", "nt authority\\system", "localsystem"].contains(&t.to_ascii_lowercase().as_str())
-    {
-        return Ok("SYSTEM".to_string());
-    }
-    if t.chars().count() > 104 || has_control(t) || t != v {
-        return Err(rule());
-    }
-    let bad = |c: char| {
-        matches!(
-            c,
-            '"' | '/' | '[' | ']' | ':' | ';' | '|' | '=' | ',' | '+' | '*' | '?' | '<' | '>'
-        )
-    };
-    let (domain, user) = match t.split_once('\\') {
-        Some((d, u)) => (Some(d), u),
-        None => (None, t),
-    };
-    if let Some(d) = domain
-        && (d.is_empty()
-            || d.contains('\\')
-            || !(d == "."
-                || d.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))))
-    {
-        return Err(rule());
-    }
-    let user_part = match user.split_once('@') {
-        Some((u, dom)) if domain.is_none() => {
-            if dom.is_empty()
-                || !dom.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
-            {
-                return Err(rule());
-            }
-            u
-        }
-        Some(_) => return Err(rule()),
-        None => user,
-    };
-    if user_part.is_empty()
-        || user_part.chars().any(bad)
-        || user_part.contains('\\')
-        || user_part.chars().all(|c| c == '.' || c == ' ')
-    {
-        return Err(rule());
-    }
-    Ok(t.to_string())
+    crate::task::runas::Account::parse(v)
+        .map(|a| a.canonical())
+        .map_err(|_| KEYS[14].rule.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -568,7 +510,7 @@ pub struct Settings {
     pub scheduler_folder: String,
     pub scheduler_prefix: String,
     pub retention_days: u32,
-    pub run_as_default: RunAs,
+    pub run_as_default: crate::task::runas::Account,
     /// Canonical stored values of the keys that are set.
     set: BTreeMap<&'static str, String>,
 }
@@ -624,11 +566,8 @@ impl Settings {
         };
         let dur = |s: String| crate::duration::parse_secs("", &s).map(Duration::from_secs).ok();
         let reminder = dur(get("notify.reminder_interval")).filter(|d| !d.is_zero());
-        let run_as = match get("run_as.default").as_str() {
-            "" => RunAs::CurrentUser,
-            "SYSTEM" => RunAs::System,
-            a => RunAs::Account(a.to_string()),
-        };
+        let run_as = crate::task::runas::Account::parse(&get("run_as.default"))
+            .unwrap_or(crate::task::runas::Account::CurrentUser);
         let settings = Settings {
             smtp_host: nonempty(&get("smtp.host")),
             smtp_port: get("smtp.port").parse().unwrap_or(587),
@@ -917,7 +856,7 @@ mod tests {
         assert_eq!(s.scheduler_folder, "\\Orchestrator\\");
         assert_eq!(s.scheduler_prefix, "Orc_");
         assert_eq!(s.retention_days, 90);
-        assert_eq!(s.run_as_default, RunAs::CurrentUser);
+        assert_eq!(s.run_as_default, crate::task::runas::Account::CurrentUser);
         assert!(s.smtp_host.is_none() && s.mail_from.is_none() && s.mail_to.is_empty());
     }
 
@@ -943,6 +882,9 @@ mod tests {
         assert_eq!(ok("run_as.default", "CORP\\svc_orc"), "CORP\\svc_orc");
         assert_eq!(ok("run_as.default", "svc@corp.example"), "svc@corp.example");
         assert_eq!(ok("run_as.default", ".\\backup"), ".\\backup");
+        assert_eq!(ok("run_as.default", "S-1-5-19"), "LOCAL SERVICE");
+        assert_eq!(ok("run_as.default", "NT AUTHORITY\\Network Service"), "NETWORK SERVICE");
+        assert_eq!(ok("run_as.default", "CORP\\svc_orc$"), "CORP\\svc_orc$");
     }
 
     #[test]

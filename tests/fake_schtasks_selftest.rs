@@ -1466,6 +1466,36 @@ fn fake_fire_runs_the_action_and_records_its_exit_code() {
 }
 
 #[test]
+fn fake_fire_refuses_a_missing_start_in_like_windows() {
+    let f = Fake::new();
+    let exe = fake_support::fake_exe();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("gone");
+    let with_start_in = |start_in: &std::path::Path| {
+        let mut d = Doc::new();
+        d.actions = format!(
+            "    <Exec>\n      <Command>{}</Command>\n      <Arguments>--fake-sleep 0 2</Arguments>\n      <WorkingDirectory>{}</WorkingDirectory>\n    </Exec>\n",
+            exe.display(),
+            start_in.display()
+        );
+        d.render()
+    };
+    // Start In exists: the action runs (its exit code 2 is the Last Result).
+    create(&f, "ok", &with_start_in(dir.path())).ok();
+    assert_eq!(f.run(&["--fake-fire", "\\ok"]).ok(), "FAKE: \\ok finished; last result 2\n");
+    // Start In missing: no process, Last Result 0x8007010B ("The directory name is invalid"),
+    // printed signed by the query, and Start In shown as registered.
+    create(&f, "nodir", &with_start_in(&missing)).ok();
+    assert_eq!(
+        f.run(&["--fake-fire", "\\nodir"]).ok(),
+        "FAKE: \\nodir finished; last result -2147024629\n"
+    );
+    let q = f.run(&["/Query", "/TN", "nodir", "/FO", "CSV", "/V", "/NH"]);
+    assert!(q.ok().contains(r#","-2147024629","#), "{q:?}");
+    assert!(q.ok().contains(&format!(",\"{}\",", missing.display())), "{q:?}");
+}
+
+#[test]
 fn run_spawn_wait_records_the_exit_code() {
     let f = Fake::new().env("FAKE_SCHTASKS_RUN", "spawn-wait");
     sleeper(&f, "job", "0 2");

@@ -154,11 +154,15 @@ fn non_interactive(args: ConfigureArgs, ctx: &mut Context<'_>) -> Result<i32> {
     }
     if args.run_as_password_stdin {
         let account = config::normalize("run_as.default", args.run_as.as_deref().unwrap_or(""))?;
-        if account.is_empty() || account == "SYSTEM" {
+        if !matches!(
+            crate::task::runas::Account::parse(&account),
+            Ok(crate::task::runas::Account::User(_))
+        ) {
             return Err(Error::invalid(
                 "--run-as-password-stdin",
                 &account,
-                "a password is only stored for a named account (not empty or SYSTEM)",
+                "a password is only stored for a named user account (not empty, a built-in \
+                 service account or a gMSA)",
             ));
         }
         let value = read_secret_stdin("run-as password")?;
@@ -445,13 +449,17 @@ fn wizard(ctx: &mut Context<'_>, term: &Term) -> Result<i32> {
     say(term, "Run-as account")?;
     let run_as = ask(
         term,
-        "Tasks run as (empty: the user who runs `orc schedule`; SYSTEM; or DOMAIN\\user)",
+        "Tasks run as (empty: the user who runs `orc schedule`; SYSTEM; LOCAL SERVICE; NETWORK \
+         SERVICE; DOMAIN\\gmsa$; or DOMAIN\\user)",
         "run_as.default",
         &cur("run_as.default"),
         true,
     )?;
     set(&mut changes, "run_as.default", run_as.clone());
-    if !run_as.is_empty() && run_as != "SYSTEM" {
+    if matches!(
+        crate::task::runas::Account::parse(&run_as),
+        Ok(crate::task::runas::Account::User(_))
+    ) {
         let name = vault::run_as_credential_name(&run_as);
         let exists = vault::credential_exists(ctx.store()?, &name)?.is_some();
         let question = if exists {

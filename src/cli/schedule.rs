@@ -153,11 +153,20 @@ pub(crate) fn open_backend(
     Ok(Box::new(SchtasksBackend::new(runner, folder, paths.tmp_dir())))
 }
 
+/// `run_as.default` applies to every task that names no account; with `--host --user` the
+/// tasks are registered by that user.
 fn render_env<'a>(
     paths: &Paths,
+    store: &Store,
+    remote: &RemoteArgs,
     password_for: &'a dyn Fn(&str) -> Result<Zeroizing<String>>,
 ) -> Result<RenderEnv<'a>> {
-    Ok(RenderEnv { exe: crate::scheduler::orc_exe()?, home: paths.home.clone(), password_for })
+    let mut env = RenderEnv::new(crate::scheduler::orc_exe()?, paths.home.clone(), password_for);
+    env.run_as_default = crate::scheduler::run_as_default(store.conn())?;
+    if let Some(u) = &remote.user {
+        env.registering_user = Some(u.clone());
+    }
+    Ok(env)
 }
 
 /// Renders every task in scope; refuses (nothing changed) when any cannot be registered.
@@ -237,7 +246,7 @@ fn reconcile_cmd(
 
     let store_ref: &Store = store;
     let secrets = |name: &str| vault_secret(&paths, store_ref, interactive, name);
-    let env = render_env(&paths, &secrets)?;
+    let env = render_env(&paths, store_ref, remote, &secrets)?;
     let desired = render_all(backend.as_ref(), &in_scope, &env)?;
 
     let registered: Vec<_> =
@@ -266,6 +275,14 @@ fn reconcile_cmd(
         };
     }
     let target = target_name(kind, &host);
+    // What schtasks cannot register (a gMSA): refuse before changing anything.
+    if let Some(text) = (plan.changes())
+        .filter(|(_, e)| e.action != Action::Delete)
+        .find_map(|(_, e)| e.desired.as_ref().and_then(|d| d.manual.clone()))
+        .filter(|_| !dry_run)
+    {
+        return Err(Error::Usage(text));
+    }
 
     if dry_run {
         let rows = reconcile::report(&plan, None);
@@ -416,12 +433,12 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let tasks = reconcile::load_tasks(store)?;
     let last_runs = last_runs(store)?;
     let mut backend = open_backend(remote, &paths, store, interactive)?;
-    if backend.kind() == "crontab" {
-        return list_crontab(backend.as_mut(), &paths, &tasks, &last_runs, ctx);
-    }
     // The password is not part of what is compared: do not touch the vault to list.
     let no_secret = |_: &str| -> Result<Zeroizing<String>> { Ok(Zeroizing::new(String::new())) };
-    let env = render_env(&paths, &no_secret)?;
+    let env = render_env(&paths, store, remote, &no_secret)?;
+    if backend.kind() == "crontab" {
+        return list_crontab(backend.as_mut(), &env, &tasks, &last_runs, ctx);
+    }
     let registered = backend.registered()?;
     let now = crate::clock::now().naive_local();
 
@@ -612,7 +629,7 @@ fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i3
     let backend = open_backend(remote, &paths, store, interactive)?;
     let store_ref: &Store = store;
     let secrets = |c: &str| vault_secret(&paths, store_ref, interactive, c);
-    let env = render_env(&paths, &secrets)?;
+    let env = render_env(&paths, store_ref, remote, &secrets)?;
     let now = crate::clock::now().naive_local();
     let report = crate::scheduler::validate::validate(&spec, &names, backend.as_ref(), &env, now);
 
@@ -681,13 +698,11 @@ struct CrontabListRow {
 /// `orc schedule --list` for the crontab backend: the block's lines next to the database.
 fn list_crontab(
     backend: &mut dyn Backend,
-    paths: &Paths,
+    env: &RenderEnv<'_>,
     tasks: &[TaskSpec],
     last_runs: &[(String, String, Option<String>)],
     ctx: &mut Context<'_>,
 ) -> Result<i32> {
-    let no_secret = |_: &str| -> Result<Zeroizing<String>> { Ok(Zeroizing::new(String::new())) };
-    let env = render_env(paths, &no_secret)?;
     let registered = backend.registered()?;
     let now = crate::clock::now();
     let next_of = |schedule: &str| {
@@ -706,7 +721,7 @@ fn list_crontab(
     let mut rows = Vec::new();
     for spec in tasks {
         let reg = registered.iter().find(|r| r.task.eq_ignore_ascii_case(&spec.name));
-        let desired = backend.render(spec, &env).ok().flatten();
+        let desired = backend.render(spec, env).ok().flatten();
         let in_sync = match (reg, &desired) {
             (Some(r), Some(d)) => {
                 Some(crate::scheduler::Fingerprint::differences(&d.expect, &r.seen).is_empty())

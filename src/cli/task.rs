@@ -111,6 +111,9 @@ pub struct EditArgs {
     /// Run as the registering user again
     #[arg(long, conflicts_with = "run_as")]
     pub clear_run_as: bool,
+    /// Use the account's default logon type again
+    #[arg(long, conflicts_with = "logon")]
+    pub clear_logon: bool,
     /// Let --env no longer override protected variables
     #[arg(long, conflicts_with = "allow_env_override")]
     pub no_allow_env_override: bool,
@@ -185,9 +188,15 @@ pub struct TaskFields {
     /// Starts missed while the machine was off [default: none]
     #[arg(long, value_name = "none|once")]
     pub catch_up: Option<String>,
-    /// Account Task Scheduler runs the task as: SYSTEM, DOMAIN\user, user@domain, user
+    /// Account Task Scheduler runs the task as: SYSTEM, LOCAL SERVICE, NETWORK SERVICE,
+    /// DOMAIN\gmsa$, DOMAIN\user, user@domain, user [default: run_as.default, else the
+    /// registering user]
     #[arg(long, value_name = "USER|SYSTEM")]
     pub run_as: Option<String>,
+    /// How the account logs on [default: s4u for the registering user, password for a named
+    /// account]
+    #[arg(long, value_name = "interactive|s4u|password")]
+    pub logon: Option<String>,
     /// Wake the computer to run the task
     #[arg(long)]
     pub wake_to_run: bool,
@@ -218,6 +227,7 @@ impl TaskFields {
             overlap: self.overlap,
             catch_up: self.catch_up,
             run_as: self.run_as,
+            logon: self.logon,
             enabled: self.disabled.then_some(false),
             allow_env_override: flag(self.allow_env_override),
             wake_to_run: flag(self.wake_to_run),
@@ -249,6 +259,7 @@ impl EditArgs {
         p.clear_owner = self.clear_owner;
         p.clear_description = self.clear_description;
         p.clear_run_as = self.clear_run_as;
+        p.clear_logon = self.clear_logon;
         (self.name, p)
     }
 }
@@ -544,7 +555,16 @@ fn show_lines(t: &StoredTask, last: Option<&LastRun>) -> Vec<(&'static str, Stri
         ("description", or_dash(s.description.as_deref())),
         ("overlap", lower(&s.overlap)),
         ("catch-up", lower(&s.catch_up)),
-        ("run as", s.run_as.clone().unwrap_or_else(|| "- (the registering user)".into())),
+        (
+            "run as",
+            s.run_as
+                .clone()
+                .unwrap_or_else(|| "- (run_as.default, else the registering user)".into()),
+        ),
+        (
+            "logon",
+            s.logon.map_or_else(|| "- (the account's default)".into(), |l| l.as_str().to_string()),
+        ),
         ("wake to run", yes_no(s.wake_to_run).to_string()),
         ("created", crate::clock::to_local_human(t.created_at)),
         ("updated", crate::clock::to_local_human(t.updated_at)),

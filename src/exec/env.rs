@@ -49,12 +49,18 @@ pub fn workdir(spec: &TaskSpec, home: &Path) -> Result<PathBuf, String> {
         Some(w) => {
             let p = PathBuf::from(w);
             let p = if p.is_absolute() { p } else { home.join(p) };
-            if p.is_dir() {
-                Ok(p)
-            } else if p.exists() {
-                Err(format!("working directory {} is not a directory", p.display()))
-            } else {
-                Err(format!("working directory {} does not exist", p.display()))
+            // Any other error (access denied on a parent, a parent that is a file, a share
+            // the account cannot reach) is named as such, not as "does not exist".
+            match std::fs::metadata(&p) {
+                Ok(m) if m.is_dir() => Ok(p),
+                Ok(_) => Err(format!("working directory {} is not a directory", p.display())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(format!("working directory {} does not exist", p.display()))
+                }
+                Err(e) => Err(format!(
+                    "working directory {} cannot be reached by the account the task runs as: {e}",
+                    p.display()
+                )),
             }
         }
     }
@@ -141,6 +147,15 @@ mod tests {
         std::fs::create_dir(home.path().join("sub")).unwrap();
         spec.workdir = Some("sub".into());
         assert_eq!(workdir(&spec, home.path()).unwrap(), home.path().join("sub"));
+        std::fs::write(home.path().join("file"), "x").unwrap();
+        spec.workdir = Some("file".into());
+        let err = workdir(&spec, home.path()).unwrap_err();
+        assert!(err.ends_with("is not a directory"), "{err}");
+        if cfg!(unix) {
+            spec.workdir = Some("file/below".into());
+            let err = workdir(&spec, home.path()).unwrap_err();
+            assert!(err.contains("cannot be reached by the account the task runs as"), "{err}");
+        }
     }
 
     #[test]

@@ -39,6 +39,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::task::TaskSpec;
+use crate::task::runas::Account;
 
 /// How long one `crontab` call may take before orc stops it.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -402,33 +403,54 @@ pub fn current_user() -> Option<String> {
     std::env::var("USERNAME").ok().or_else(|| std::env::var("USER").ok()).filter(|u| !u.is_empty())
 }
 
-/// Whether a task's `run_as` is satisfied by a crontab line of `user` (the crontab's owner).
-/// `SYSTEM` is the superuser, i.e. `root`; `DOMAIN\user` and `user@domain` compare the user
-/// part; names compare case-sensitively as on Unix.
-pub fn run_as_allowed(run_as: &str, user: &str) -> bool {
-    if run_as.eq_ignore_ascii_case("SYSTEM") {
-        return user == "root";
+/// Whether a task's account (parsed by the one run-as owner) is satisfied by a crontab line
+/// of `user` (the crontab's owner). `SYSTEM` is the superuser, i.e. `root`; `DOMAIN\user`
+/// and `user@domain` compare the user part; names compare case-sensitively as on Unix; the
+/// Windows service accounts and gMSAs have no Unix counterpart.
+pub fn run_as_allowed(run_as: &Account, user: &str) -> bool {
+    match run_as {
+        Account::CurrentUser => true,
+        Account::System => user == "root",
+        Account::LocalService | Account::NetworkService | Account::Gmsa(_) => false,
+        Account::User(name) => {
+            let name = name.rsplit('\\').next().unwrap_or(name);
+            let name = name.split('@').next().unwrap_or(name);
+            name == user
+        }
     }
-    let name = run_as.rsplit('\\').next().unwrap_or(run_as);
-    let name = name.split('@').next().unwrap_or(name);
-    name == user
+}
+
+/// The account a task runs as under cron: its own `run_as`, else `run_as.default`.
+fn effective(spec: &TaskSpec, env: &RenderEnv<'_>) -> Result<Account> {
+    Account::effective(spec.run_as.as_deref(), &env.run_as_default)
 }
 
 /// The `run_as` line of `orc schedule --validate` for the crontab backend.
-pub fn run_as_check(run_as: Option<&str>) -> super::validate::Check {
+pub fn run_as_check(spec: &TaskSpec, env: &RenderEnv<'_>) -> super::validate::Check {
     let user = current_user().unwrap_or_else(|| "the current user".into());
-    match run_as.filter(|r| !r.is_empty()) {
-        None => super::validate::Check {
+    let account = match effective(spec, env) {
+        Ok(a) => a,
+        Err(e) => {
+            return super::validate::Check {
+                check: "run_as",
+                ok: false,
+                detail: vec![e.to_string()],
+            };
+        }
+    };
+    let r = account.canonical();
+    match account {
+        Account::CurrentUser => super::validate::Check {
             check: "run_as",
             ok: true,
             detail: vec![format!("{user}, the crontab's owner (whether logged on or not)")],
         },
-        Some(r) if run_as_allowed(r, &user) => super::validate::Check {
+        ref a if run_as_allowed(a, &user) => super::validate::Check {
             check: "run_as",
             ok: true,
             detail: vec![format!("{r}: the crontab's owner")],
         },
-        Some(r) => super::validate::Check {
+        _ => super::validate::Check {
             check: "run_as",
             ok: false,
             detail: vec![format!(
@@ -470,12 +492,14 @@ impl Backend for CrontabBackend {
         no_newline("--home", &env.home)?;
         let expr = crate::cron::CronExpr::parse(&spec.schedule)
             .map_err(|e| Error::invalid("--schedule", spec.schedule.clone(), e.to_string()))?;
-        if let Some(run_as) = spec.run_as.as_deref().filter(|r| !r.is_empty()) {
+        let account = effective(spec, env)?;
+        if account != Account::CurrentUser {
             let user = current_user().unwrap_or_else(|| "the current user".into());
-            if !run_as_allowed(run_as, &user) {
+            let run_as = account.canonical();
+            if !run_as_allowed(&account, &user) {
                 return Err(Error::invalid(
                     "--run-as",
-                    run_as,
+                    &run_as,
                     format!(
                         "the crontab backend runs every task as the owner of the crontab ({user}); \
                          schedule this task from {run_as}'s own crontab (run `orc schedule` as \
@@ -527,6 +551,7 @@ impl Backend for CrontabBackend {
             triggers: 1,
             notes,
             logon: None,
+            manual: None,
         }))
     }
 
@@ -655,11 +680,8 @@ mod tests {
     }
 
     fn desired(b: &CrontabBackend, name: &str, schedule: &str, enabled: bool) -> Desired {
-        let env = RenderEnv {
-            exe: PathBuf::from("/usr/bin/orc"),
-            home: PathBuf::from("/srv/orc"),
-            password_for: &no_secret,
-        };
+        let env =
+            RenderEnv::new(PathBuf::from("/usr/bin/orc"), PathBuf::from("/srv/orc"), &no_secret);
         let mut spec = TaskSpec::new(name, "echo hi", schedule);
         spec.enabled = enabled;
         b.render(&spec, &env).unwrap().unwrap()
@@ -693,40 +715,41 @@ mod tests {
     fn render_refuses_what_cron_cannot_hold() {
         let b = backend();
         let spec = TaskSpec::new("t", "echo", "@daily");
-        let bad_exe = RenderEnv {
-            exe: PathBuf::from("/opt/or\nc"),
-            home: PathBuf::from("/srv/orc"),
-            password_for: &no_secret,
-        };
+        let bad_exe =
+            RenderEnv::new(PathBuf::from("/opt/or\nc"), PathBuf::from("/srv/orc"), &no_secret);
         let e = b.render(&spec, &bad_exe).unwrap_err();
         assert_eq!(e.exit_code(), crate::error::exit::USAGE);
         assert!(e.to_string().contains("line break"), "{e}");
-        let long = RenderEnv {
-            exe: PathBuf::from("/usr/bin/orc"),
-            home: PathBuf::from(format!("/{}", "h".repeat(500))),
-            password_for: &no_secret,
-        };
+        let long = RenderEnv::new(
+            PathBuf::from("/usr/bin/orc"),
+            PathBuf::from(format!("/{}", "h".repeat(500))),
+            &no_secret,
+        );
         let e = b.render(&spec, &long).unwrap_err();
         assert!(e.to_string().contains("at most 998"), "{e}");
         let mut other = TaskSpec::new("t", "echo", "@daily");
         other.run_as = Some("CORP\\someone-else-entirely".into());
-        let ok_env = RenderEnv {
-            exe: PathBuf::from("/usr/bin/orc"),
-            home: PathBuf::from("/srv/orc"),
-            password_for: &no_secret,
-        };
+        let mut ok_env =
+            RenderEnv::new(PathBuf::from("/usr/bin/orc"), PathBuf::from("/srv/orc"), &no_secret);
         let e = b.render(&other, &ok_env).unwrap_err();
         assert!(e.to_string().contains("owner of the crontab"), "{e}");
+        // run_as.default applies to a task that names no account.
+        ok_env.run_as_default = Account::NetworkService;
+        let e = b.render(&spec, &ok_env).unwrap_err();
+        assert!(e.to_string().contains("NETWORK SERVICE"), "{e}");
     }
 
     #[test]
     fn run_as_matches_the_crontab_owner() {
-        assert!(run_as_allowed("SYSTEM", "root"));
-        assert!(!run_as_allowed("system", "alice"));
-        assert!(run_as_allowed("alice", "alice"));
-        assert!(run_as_allowed("CORP\\alice", "alice"));
-        assert!(run_as_allowed("alice@corp.example", "alice"));
-        assert!(!run_as_allowed("Alice", "alice"));
+        let a = |s: &str| Account::parse(s).unwrap();
+        assert!(run_as_allowed(&a("SYSTEM"), "root"));
+        assert!(!run_as_allowed(&a("system"), "alice"));
+        assert!(run_as_allowed(&a("alice"), "alice"));
+        assert!(run_as_allowed(&a("CORP\\alice"), "alice"));
+        assert!(run_as_allowed(&a("alice@corp.example"), "alice"));
+        assert!(!run_as_allowed(&a("Alice"), "alice"));
+        assert!(!run_as_allowed(&a("LOCAL SERVICE"), "root"));
+        assert!(run_as_allowed(&a(""), "alice"));
     }
 
     #[test]

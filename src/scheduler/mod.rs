@@ -56,7 +56,7 @@ pub mod schtasks;
 pub mod taskxml;
 pub mod validate;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -199,6 +199,10 @@ pub struct Desired {
     pub notes: Vec<String>,
     /// Account and password passed on the command line at registration, if any.
     pub logon: Option<Logon>,
+    /// Set when this backend cannot register the definition itself: what the administrator
+    /// runs instead (a gMSA principal with schtasks). `orc schedule` refuses to create or
+    /// update such a registration (exit 2) and prints this.
+    pub manual: Option<String>,
 }
 
 /// One registration the OS scheduler holds, as read back by one query.
@@ -255,6 +259,54 @@ pub struct RenderEnv<'a> {
     pub home: PathBuf,
     /// Resolves the password of a run-as account (from the vault).
     pub password_for: &'a dyn Fn(&str) -> Result<Zeroizing<String>>,
+    /// The `run_as.default` setting: the account of tasks that name none.
+    pub run_as_default: crate::task::runas::Account,
+    /// The account that registers the tasks (`DOMAIN\user`), when known.
+    pub registering_user: Option<String>,
+}
+
+impl<'a> RenderEnv<'a> {
+    /// An environment with `run_as.default` unset and the registering user of this process.
+    pub fn new(
+        exe: PathBuf,
+        home: PathBuf,
+        password_for: &'a dyn Fn(&str) -> Result<Zeroizing<String>>,
+    ) -> RenderEnv<'a> {
+        RenderEnv {
+            exe,
+            home,
+            password_for,
+            run_as_default: crate::task::runas::Account::CurrentUser,
+            registering_user: current_user(),
+        }
+    }
+}
+
+/// The `run_as.default` setting as stored (parsed by the one run-as owner).
+pub fn run_as_default(conn: &rusqlite::Connection) -> Result<crate::task::runas::Account> {
+    let text = config_value(conn, "run_as.default").unwrap_or_default();
+    crate::task::runas::Account::check("run_as.default", &text)
+}
+
+/// The account this process runs as, as Task Scheduler names it: `USERDOMAIN\USERNAME` on
+/// Windows (these two variables are set in every logon session), the login name elsewhere.
+pub fn current_user() -> Option<String> {
+    if cfg!(windows) {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let user = var("USERNAME")?;
+        Some(match var("USERDOMAIN") {
+            Some(d) => format!("{d}\\{user}"),
+            None => user,
+        })
+    } else {
+        crontab::current_user()
+    }
+}
+
+/// The GUI-subsystem build of orc (`orcw.exe`) next to `exe`: what an interactive task
+/// starts, so that no console window opens in the user's session.
+pub fn gui_exe(exe: &Path) -> PathBuf {
+    exe.with_file_name(if cfg!(windows) { "orcw.exe" } else { "orcw" })
 }
 
 /// An OS scheduler orc can register tasks with. See the module documentation.

@@ -406,6 +406,7 @@ mod tests {
             triggers: 1,
             notes: vec![],
             logon: None,
+            manual: None,
         }
     }
 

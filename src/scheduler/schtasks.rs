@@ -12,6 +12,7 @@
 //!   nothing else is ever changed.
 
 pub mod csv;
+pub mod logon;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -627,14 +628,13 @@ impl Backend for SchtasksBackend {
     }
 
     fn render(&self, spec: &TaskSpec, env: &RenderEnv<'_>) -> Result<Option<Desired>> {
-        let built = taskxml::build(&taskxml::Input { spec, exe: &env.exe, home: &env.home })?;
-        let logon = match &built.run_as {
-            taskxml::RunAs::Account(user) => Some(Logon {
-                user: user.clone(),
-                password: (env.password_for)(&run_as_credential(user))?,
-            }),
-            _ => None,
-        };
+        let who = logon::resolve(spec, env, &self.folder)?;
+        let built = taskxml::build(&taskxml::Input {
+            spec,
+            exe: &who.exe,
+            home: &env.home,
+            principal: &who.principal,
+        })?;
         let command_line = format!("{} {}", built.command, built.arguments);
         Ok(Some(Desired {
             task: spec.name.clone(),
@@ -654,7 +654,8 @@ impl Backend for SchtasksBackend {
             exact: built.exact,
             triggers: built.triggers,
             notes: built.notes,
-            logon,
+            logon: who.logon,
+            manual: who.manual,
         }))
     }
 
@@ -770,26 +771,6 @@ pub fn observed_print(rows: &[&csv::Row]) -> String {
         text.push('\u{1e}');
     }
     super::definition_hash(&text)
-}
-
-/// The vault credential holding the password of a run-as account: `run-as-` followed by the
-/// account with `@` written `-at-` and every other character outside `A-Z a-z 0-9 . _ -`
-/// written `-`, at most 64 characters, no trailing dot (`CORP\svc_orc` → `run-as-CORP-svc_orc`).
-/// The same rule as the vault's `run_as_credential_name`, which it should call once merged.
-pub fn run_as_credential(account: &str) -> String {
-    let mut s = String::from("run-as-");
-    for c in account.chars() {
-        match c {
-            'A'..='Z' | 'a'..='z' | '0'..='9' | '.' | '_' | '-' => s.push(c),
-            '@' => s.push_str("-at-"),
-            _ => s.push('-'),
-        }
-    }
-    let mut s: String = s.chars().take(64).collect();
-    while s.ends_with('.') {
-        s.pop();
-    }
-    s
 }
 
 #[cfg(test)]
@@ -919,13 +900,6 @@ mod tests {
         // CP866 "ОШИБКА" is not UTF-8: never panics, decodes lossily off Windows.
         let s = decode(&[0x8E, 0x98, 0x88, 0x81, 0x8A, 0x80]);
         assert!(!s.is_empty());
-    }
-
-    #[test]
-    fn run_as_credential_names() {
-        assert_eq!(run_as_credential("CORP\\svc_backup"), "run-as-CORP-svc_backup");
-        assert_eq!(run_as_credential("svc@corp.local"), "run-as-svc-at-corp.local");
-        assert_eq!(run_as_credential(&"x".repeat(100)).len(), 64);
     }
 
     #[cfg(unix)]

@@ -12,13 +12,17 @@
 //!   inexact Task Scheduler fires on a superset and `orc execute --scheduled` skips the slots
 //!   the expression does not contain;
 //! * `Settings`: see [`execution_time_limit`] and the README ("Scheduling on Windows");
-//! * `Principals`: the registering user with an interactive token (runs while that user is
-//!   logged on), `SYSTEM` (`S-1-5-18`, highest privileges), or a named account with a stored
-//!   password (runs whether the user is logged on or not; the password goes to schtasks on the
-//!   command line, never into the XML);
-//! * `Actions Context="Author"`: one `Exec` of orc itself:
-//!   `--home "<home>" execute --task <name> --scheduled`, working directory = the task's
-//!   directory, else the home. No secret and no user-typed text other than the validated name.
+//! * `Principals`: from [`crate::task::runas::Principal`] (the one owner of the run-as rules):
+//!   S4U for the registering user by default, the built-in service accounts by SID with no
+//!   logon type, a named account with `Password` (its password goes to schtasks on the command
+//!   line, never into the XML), `InteractiveToken` when asked for;
+//! * `Actions Context="Author"`: one `Exec` of orc itself (of `orcw.exe`, the GUI-subsystem
+//!   build, for an interactive logon, so no console window opens):
+//!   `--home "<home>" execute --task <name> --scheduled`, working directory = the home, always:
+//!   Task Scheduler refuses to start a program whose Start In is missing (0x8007010B, no run
+//!   row, no alert), while `orc execute` sets the task's `--workdir` itself and records a
+//!   missing one as a failed run. No secret and no user-typed text other than the validated
+//!   name.
 //!
 //! Every string is checked against the characters XML 1.0 can carry before anything is
 //! written.
@@ -32,6 +36,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use crate::cron::xml::TASK_NS;
 use crate::error::{Error, Result};
+use crate::task::runas::Principal;
 use crate::task::{CatchUp, Overlap, TaskSpec};
 
 /// The task schema version orc declares (Task Scheduler 2.0: everything orc uses).
@@ -45,34 +50,13 @@ pub const ANCHOR_DATE: (i32, u32, u32) = (2024, 1, 1);
 /// Prefix of the hash line in the Description.
 pub const HASH_PREFIX: &str = "orc-hash: ";
 /// The well-known SID of LocalSystem.
-pub const SYSTEM_SID: &str = "S-1-5-18";
-
-/// Who the task runs as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunAs {
-    /// The user who registers it, with an interactive token (only while logged on).
-    CurrentUser,
-    /// LocalSystem.
-    System,
-    /// A named account with a stored password (`/RU` + `/RP`).
-    Account(String),
-}
-
-impl RunAs {
-    /// Interprets a task's `run_as` field.
-    pub fn from_spec(run_as: Option<&str>) -> Result<RunAs> {
-        let Some(raw) = run_as.map(str::trim).filter(|s| !s.is_empty()) else {
-            return Ok(RunAs::CurrentUser);
-        };
-        let upper = raw.to_ascii_uppercase();
-        if matches!(upper.as_str(), "SYSTEM" | "NT AUTHORITY\\SYSTEM" | "LOCALSYSTEM" | SYSTEM_SID)
-        {
-            return Ok(RunAs::System);
-        }
-        crate::task::validate::check_run_as(raw)?;
-        Ok(RunAs::Account(raw.to_string()))
-    }
-}
+pub use crate::task::runas::SYSTEM_SID;
+/// `Settings/Priority`. Task Scheduler's default, 7, starts the action (and every process of
+/// the task) at BELOW_NORMAL_PRIORITY_CLASS; 4, 5 and 6 map to NORMAL_PRIORITY_CLASS /
+/// THREAD_PRIORITY_NORMAL (Microsoft, "Priority (settingsType) Element"). A scheduled job
+/// should run like the same command typed at a prompt, so orc registers the first normal
+/// level.
+pub const PRIORITY: &str = "4";
 
 /// What [`build`] needs.
 #[derive(Debug, Clone, Copy)]
@@ -82,6 +66,8 @@ pub struct Input<'a> {
     pub exe: &'a Path,
     /// Absolute path of the orc home.
     pub home: &'a Path,
+    /// Who the task runs as, resolved.
+    pub principal: &'a Principal,
 }
 
 /// A rendered task definition.
@@ -95,9 +81,9 @@ pub struct Built {
     pub command: String,
     /// `Exec/Arguments`.
     pub arguments: String,
-    /// `Exec/WorkingDirectory`.
+    /// `Exec/WorkingDirectory` (the home).
     pub workdir: String,
-    pub run_as: RunAs,
+    pub principal: Principal,
     /// The cron plan is exact (false: superset + filtering by `orc execute`).
     pub exact: bool,
     pub triggers: usize,
@@ -128,8 +114,7 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
             ),
         ));
     }
-    let run_as = RunAs::from_spec(spec.run_as.as_deref())?;
-
+    let principal = input.principal;
     let exe = path_text("orc executable", input.exe)?;
     let home = path_text("home", input.home)?;
     if !is_absolute_any(&exe) {
@@ -138,23 +123,12 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
     if !is_absolute_any(&home) {
         return Err(Error::invalid("home", &home, "must be an absolute path"));
     }
-    let workdir = match spec.workdir.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(w) => {
-            check_xml_chars("workdir", w)?;
-            if !is_absolute_any(w) {
-                return Err(Error::invalid(
-                    "workdir",
-                    w,
-                    "the working directory must be an absolute path",
-                ));
-            }
-            if w.contains('"') {
-                return Err(Error::invalid("workdir", w, "a path cannot contain '\"'"));
-            }
-            w.to_string()
-        }
-        None => home.clone(),
-    };
+    // Start In is the home (see the module documentation); the task's own directory is
+    // checked by task validation and applied by `orc execute`.
+    let workdir = home.clone();
+    if let Some(u) = &principal.user_id {
+        check_xml_chars("run-as", u)?;
+    }
     if let Some(d) = &spec.description {
         check_xml_chars("description", d)?;
     }
@@ -170,7 +144,7 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
         description: description_text(spec),
         plan: &plan,
         anchor,
-        run_as: &run_as,
+        principal,
         command: &command,
         arguments: &arguments,
         workdir: &workdir,
@@ -184,7 +158,7 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
         command,
         arguments,
         workdir,
-        run_as,
+        principal: principal.clone(),
         exact: plan.exact,
         triggers: plan.triggers.len(),
         notes: plan.notes.clone(),
@@ -209,7 +183,7 @@ struct Doc<'a> {
     description: String,
     plan: &'a crate::cron::trigger::TriggerPlan,
     anchor: NaiveDate,
-    run_as: &'a RunAs,
+    principal: &'a Principal,
     command: &'a str,
     arguments: &'a str,
     workdir: &'a str,
@@ -281,7 +255,7 @@ impl Doc<'_> {
             el(w, "RunOnlyIfIdle", "false")?;
             el(w, "WakeToRun", bool_text(spec.wake_to_run))?;
             el(w, "ExecutionTimeLimit", &execution_time_limit(spec))?;
-            el(w, "Priority", "7")
+            el(w, "Priority", PRIORITY)
         })?;
         Ok(())
     }
@@ -290,21 +264,14 @@ impl Doc<'_> {
         w.create_element("Principals").write_inner_content(|w| {
             w.create_element("Principal").with_attribute(("id", "Author")).write_inner_content(
                 |w| {
-                    match self.run_as {
-                        RunAs::CurrentUser => {
-                            el(w, "LogonType", "InteractiveToken")?;
-                            el(w, "RunLevel", "LeastPrivilege")?;
-                        }
-                        RunAs::System => {
-                            el(w, "UserId", SYSTEM_SID)?;
-                            el(w, "RunLevel", "HighestAvailable")?;
-                        }
-                        RunAs::Account(user) => {
-                            el(w, "UserId", user)?;
-                            el(w, "LogonType", "Password")?;
-                            el(w, "RunLevel", "LeastPrivilege")?;
-                        }
+                    let p = self.principal;
+                    if let Some(user) = &p.user_id {
+                        el(w, "UserId", user)?;
                     }
+                    if let Some(t) = p.logon_type() {
+                        el(w, "LogonType", t)?;
+                    }
+                    el(w, "RunLevel", p.run_level())?;
                     Ok(())
                 },
             )?;
@@ -884,14 +851,24 @@ pub fn validate_document(xml: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
+mod principal_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
-    fn built(spec: &TaskSpec) -> Result<Built> {
+    pub(super) fn principal_of(spec: &TaskSpec) -> Result<Principal> {
+        use crate::task::runas::Account;
+        let account = Account::effective(spec.run_as.as_deref(), &Account::CurrentUser)?;
+        Principal::resolve(account, spec.logon, Some("HOST\\admin"))
+    }
+
+    pub(super) fn built(spec: &TaskSpec) -> Result<Built> {
         build(&Input {
             spec,
             exe: Path::new("C:\\Program Files\\orc\\orc.exe"),
             home: Path::new("C:\\ProgramData\\orc"),
+            principal: &principal_of(spec)?,
         })
     }
 
@@ -918,8 +895,10 @@ mod tests {
         assert_eq!(extract_hash(&desc), Some(b.hash.clone()));
         assert_eq!(get("Actions/@Context").as_deref(), Some("Author"));
         assert_eq!(get("Principals/Principal/@id").as_deref(), Some("Author"));
-        assert_eq!(get("Principals/Principal/LogonType").as_deref(), Some("InteractiveToken"));
+        assert_eq!(get("Principals/Principal/UserId").as_deref(), Some("HOST\\admin"));
+        assert_eq!(get("Principals/Principal/LogonType").as_deref(), Some("S4U"));
         assert_eq!(get("Principals/Principal/RunLevel").as_deref(), Some("LeastPrivilege"));
+        assert_eq!(get("Settings/Priority").as_deref(), Some("4"));
         assert_eq!(get("Settings/MultipleInstancesPolicy").as_deref(), Some("IgnoreNew"));
         assert_eq!(get("Settings/DisallowStartIfOnBatteries").as_deref(), Some("false"));
         assert_eq!(get("Settings/StopIfGoingOnBatteries").as_deref(), Some("false"));
@@ -951,7 +930,9 @@ mod tests {
         assert_eq!(get("Settings/StartWhenAvailable").as_deref(), Some("true"));
         assert_eq!(get("Settings/WakeToRun").as_deref(), Some("true"));
         assert_eq!(get("Settings/MultipleInstancesPolicy").as_deref(), Some("Parallel"));
-        assert_eq!(get("Actions/Exec/WorkingDirectory").as_deref(), Some("D:\\jobs"));
+        // Start In is the home, whatever the task's own directory (orc execute applies it).
+        assert_eq!(get("Actions/Exec/WorkingDirectory").as_deref(), Some("C:\\ProgramData\\orc"));
+        assert!(!b.xml.contains("D:\\jobs"), "{}", b.xml);
         assert_eq!(get("Principals/Principal/UserId").as_deref(), Some(SYSTEM_SID));
         assert_eq!(get("Principals/Principal/RunLevel").as_deref(), Some("HighestAvailable"));
         assert_eq!(get("Principals/Principal/LogonType"), None);
@@ -959,7 +940,7 @@ mod tests {
 
         spec.run_as = Some("CORP\\svc".into());
         let b = built(&spec).unwrap();
-        assert_eq!(b.run_as, RunAs::Account("CORP\\svc".into()));
+        assert_eq!(b.principal.password_account(), Some("CORP\\svc"));
         assert!(b.xml.contains("<LogonType>Password</LogonType>"));
     }
 
@@ -991,13 +972,17 @@ mod tests {
         let mut spec = TaskSpec::new("t", "x", "61 * * * *");
         assert_eq!(built(&spec).unwrap_err().exit_code(), 2);
         spec.schedule = "0 6 * * *".into();
-        spec.workdir = Some("relative\\dir".into());
-        assert!(built(&spec).unwrap_err().to_string().contains("absolute"));
         let spec = TaskSpec::new("bad name", "x", "0 6 * * *");
         assert!(built(&spec).is_err());
         let spec = TaskSpec::new("t", "x", "0 6 * * *");
-        let e = build(&Input { spec: &spec, exe: Path::new("orc.exe"), home: Path::new("C:\\h") })
-            .unwrap_err();
+        let principal = principal_of(&spec).unwrap();
+        let e = build(&Input {
+            spec: &spec,
+            exe: Path::new("orc.exe"),
+            home: Path::new("C:\\h"),
+            principal: &principal,
+        })
+        .unwrap_err();
         assert!(e.to_string().contains("absolute"));
     }
 
@@ -1088,26 +1073,6 @@ mod tests {
             let e = check_xml_chars("description", bad).unwrap_err();
             assert!(e.to_string().contains("XML 1.0"), "{e}");
             assert_eq!(e.exit_code(), 2);
-        }
-    }
-
-    #[test]
-    fn run_as_forms() {
-        assert_eq!(RunAs::from_spec(None).unwrap(), RunAs::CurrentUser);
-        assert_eq!(RunAs::from_spec(Some(" ")).unwrap(), RunAs::CurrentUser);
-        for s in ["SYSTEM", "system", "NT AUTHORITY\\SYSTEM", "S-1-5-18"] {
-            assert_eq!(RunAs::from_spec(Some(s)).unwrap(), RunAs::System, "{s}");
-        }
-        assert_eq!(
-            RunAs::from_spec(Some("CORP\\svc")).unwrap(),
-            RunAs::Account("CORP\\svc".into())
-        );
-        assert_eq!(
-            RunAs::from_spec(Some("svc@corp.local")).unwrap(),
-            RunAs::Account("svc@corp.local".into())
-        );
-        for bad in ["a\\b\\c", "\\x", "x\"y", "a<b", "x\u{1}"] {
-            assert!(RunAs::from_spec(Some(bad)).is_err(), "{bad}");
         }
     }
 

@@ -197,38 +197,12 @@ pub fn validate(
     }
 
     // Run-as account.
-    match taskxml::RunAs::from_spec(spec.run_as.as_deref()) {
-        Ok(taskxml::RunAs::Account(user)) => {
-            let cred = super::schtasks::run_as_credential(&user);
-            let detail = match (env.password_for)(&cred) {
-                Ok(_) => Vec::new(),
-                Err(e) => vec![format!("password of {user} (vault credential {cred}): {e}")],
-            };
-            checks.push(Check {
-                check: "run_as",
-                ok: detail.is_empty(),
-                detail: ok_or(detail, &format!("{user}, password from vault credential {cred}")),
-            });
-        }
-        Ok(taskxml::RunAs::System) => {
-            checks.push(Check {
-                check: "run_as",
-                ok: true,
-                detail: vec!["SYSTEM (S-1-5-18)".into()],
-            });
-        }
-        Ok(taskxml::RunAs::CurrentUser) => checks.push(Check {
-            check: "run_as",
-            ok: true,
-            detail: vec!["the registering user, while logged on".into()],
-        }),
-        Err(e) => checks.push(Check { check: "run_as", ok: false, detail: vec![e.to_string()] }),
-    }
+    checks.push(run_as_check(spec, env, &mut warnings));
     if backend.kind() == "crontab"
         && let Some(c) = checks.iter_mut().find(|c| c.check == "run_as")
     {
         // A crontab line runs as the crontab's owner, logged on or not.
-        *c = super::crontab::run_as_check(spec.run_as.as_deref());
+        *c = super::crontab::run_as_check(spec, env);
     }
 
     // The registration itself.
@@ -450,6 +424,40 @@ fn shell_name(shell: Shell) -> &'static str {
         Shell::Pwsh => "pwsh",
         Shell::Sh => "sh",
         Shell::None => "none",
+    }
+}
+
+/// The `run_as` line: who the task runs as (the one run-as owner resolves it) and, for a
+/// password logon, whether the vault holds the password.
+fn run_as_check(spec: &TaskSpec, env: &RenderEnv<'_>, warnings: &mut Vec<String>) -> Check {
+    use crate::task::runas::{Account, Principal};
+    let principal = Account::effective(spec.run_as.as_deref(), &env.run_as_default)
+        .and_then(|a| Principal::resolve(a, spec.logon, env.registering_user.as_deref()));
+    let p = match principal {
+        Ok(p) => p,
+        Err(e) => return Check { check: "run_as", ok: false, detail: vec![e.to_string()] },
+    };
+    if let Account::Gmsa(name) = &p.account {
+        warnings.push(format!(
+            "{name} is a group managed service account: schtasks.exe cannot register it, so \
+             `orc schedule` refuses and prints the PowerShell an administrator runs instead"
+        ));
+    }
+    let Some(user) = p.password_account() else {
+        return Check { check: "run_as", ok: true, detail: vec![p.describe()] };
+    };
+    let cred = crate::vault::run_as_credential_name(user);
+    match (env.password_for)(&cred) {
+        Ok(_) => Check {
+            check: "run_as",
+            ok: true,
+            detail: vec![format!("{} (vault credential {cred})", p.describe())],
+        },
+        Err(e) => Check {
+            check: "run_as",
+            ok: false,
+            detail: vec![format!("password of {user} (vault credential {cred}): {e}")],
+        },
     }
 }
 

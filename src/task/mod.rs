@@ -12,6 +12,7 @@
 pub mod deps;
 pub mod patch;
 pub mod repo;
+pub mod runas;
 pub mod transfer;
 pub mod validate;
 
@@ -158,6 +159,9 @@ pub struct TaskSpec {
     /// `None`: the registering user; `SYSTEM`; or an account name.
     #[serde(default)]
     pub run_as: Option<String>,
+    /// `--logon`: `None` is the default for the account (see [`runas::Principal::resolve`]).
+    #[serde(default)]
+    pub logon: Option<runas::Logon>,
     #[serde(default)]
     pub wake_to_run: bool,
 }
@@ -208,6 +212,7 @@ impl TaskSpec {
             overlap: Overlap::Skip,
             catch_up: CatchUp::None,
             run_as: None,
+            logon: None,
             wake_to_run: false,
         }
     }

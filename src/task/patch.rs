@@ -36,6 +36,8 @@ pub struct TaskPatch {
     pub overlap: Option<String>,
     pub catch_up: Option<String>,
     pub run_as: Option<String>,
+    /// `--logon interactive|s4u|password`.
+    pub logon: Option<String>,
     /// `Some(false)` for `--disabled`, `Some(true)` for `--enabled`.
     pub enabled: Option<bool>,
     pub allow_env_override: Option<bool>,
@@ -52,6 +54,7 @@ pub struct TaskPatch {
     pub clear_owner: bool,
     pub clear_description: bool,
     pub clear_run_as: bool,
+    pub clear_logon: bool,
 }
 
 impl TaskPatch {
@@ -79,6 +82,7 @@ impl TaskPatch {
             overlap,
             catch_up,
             run_as,
+            logon,
             enabled,
             allow_env_override,
             wake_to_run,
@@ -93,6 +97,7 @@ impl TaskPatch {
             clear_owner,
             clear_description,
             clear_run_as,
+            clear_logon,
         } = self;
         let opts = [
             command,
@@ -111,6 +116,7 @@ impl TaskPatch {
             overlap,
             catch_up,
             run_as,
+            logon,
         ];
         let lists = [retry_on, env, secret_env, depends_on, email, unset_env, unset_secret_env];
         let bools = [enabled, allow_env_override, wake_to_run];
@@ -124,6 +130,7 @@ impl TaskPatch {
             clear_owner,
             clear_description,
             clear_run_as,
+            clear_logon,
         ];
         opts.iter().all(|o| o.is_none())
             && lists.iter().all(|l| l.is_empty())
@@ -190,6 +197,9 @@ impl TaskPatch {
         if self.clear_run_as {
             spec.run_as = None;
         }
+        if self.clear_logon {
+            spec.logon = None;
+        }
 
         // Scalars. The shell comes first: the command's limits depend on it.
         if let Some(s) = &self.shell {
@@ -240,6 +250,9 @@ impl TaskPatch {
         }
         if let Some(r) = &self.run_as {
             spec.run_as = Some(r.clone()).filter(|s| !s.is_empty());
+        }
+        if let Some(l) = &self.logon {
+            spec.logon = Some(super::runas::Logon::parse(l)?);
         }
         if let Some(e) = self.enabled {
             spec.enabled = e;

@@ -601,81 +601,6 @@ pub fn check_description(text: &str) -> Result<()> {
     Ok(())
 }
 
-const RUN_AS_RULE: &str = "run-as is SYSTEM, DOMAIN\\user, .\\user, user@domain or user: at most \
-     256 characters, no quotes, control characters or / [ ] : ; | = , + * ? < >, no leading or \
-     trailing spaces";
-
-/// `--run-as`: `SYSTEM`, `DOMAIN\user`, `user@domain` or `user`.
-pub fn check_run_as(account: &str) -> Result<()> {
-    let bad = || Error::invalid("--run-as", account, RUN_AS_RULE);
-    if account.is_empty() || account.chars().count() > 256 || account.trim() != account {
-        return Err(bad());
-    }
-    if account.chars().any(|c| c.is_control() || matches!(c, '"' | '\'' | '`')) {
-        return Err(bad());
-    }
-    let user_ok = |u: &str| {
-        !u.is_empty()
-            && u.trim() == u
-            && u.chars().count() <= 104
-            && !u.ends_with('.')
-            && !u.chars().any(|c| {
-                matches!(
-                    c,
-                    '/' | '\\'
-                        | '['
-                        | ']'
-                        | ':'
-                        | ';'
-                        | '|'
-                        | '='
-                        | ','
-                        | '+'
-                        | '*'
-                        | '?'
-                        | '<'
-                        | '>'
-                        | '@'
-                )
-            })
-    };
-    let domain_ok = |d: &str| {
-        !d.is_empty()
-            && d.trim() == d
-            && !d.chars().any(|c| {
-                matches!(
-                    c,
-                    '/' | '\\'
-                        | '['
-                        | ']'
-                        | ':'
-                        | ';'
-                        | '|'
-                        | '='
-                        | ','
-                        | '+'
-                        | '*'
-                        | '?'
-                        | '<'
-                        | '>'
-                        | '@'
-                )
-            })
-    };
-    let ok = if let Some((domain, user)) = account.split_once('\\') {
-        (domain == "." || domain_ok(domain)) && user_ok(user)
-    } else if let Some((user, domain)) = account.split_once('@') {
-        user_ok(user)
-            && !domain.is_empty()
-            && domain
-                .split('.')
-                .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-    } else {
-        user_ok(account)
-    };
-    if ok { Ok(()) } else { Err(bad()) }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The whole task
 
@@ -725,9 +650,7 @@ pub fn validate_with_style(spec: &TaskSpec, style: PathStyle) -> Result<()> {
     if let Some(d) = &spec.description {
         check_description(d)?;
     }
-    if let Some(account) = &spec.run_as {
-        check_run_as(account)?;
-    }
+    super::runas::check_task(spec.run_as.as_deref(), spec.logon)?;
     Ok(())
 }
 
@@ -1116,34 +1039,14 @@ mod tests {
         assert!(check_description("line\nbreak").is_err());
         assert!(check_description("bell\u{7}").is_err());
         assert!(check_description("nonchar\u{FFFF}").is_err());
-        for ok in [
-            "SYSTEM",
-            "CONTOSO\\svc_etl",
-            ".\\backup",
-            "svc@contoso.local",
-            "backup",
-            "John Smith",
-            "NT AUTHORITY\\NETWORK SERVICE",
-        ] {
-            assert!(check_run_as(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "a\"b",
-            "x'y",
-            "A\\B\\C",
-            "a@",
-            "@b",
-            "u@d@e",
-            " lead",
-            "a\tb",
-            "d\\",
-            "x:y",
-            "u@bad domain",
-        ] {
-            let e = check_run_as(bad).unwrap_err();
-            assert_eq!(field_of(&e), "--run-as", "{bad:?}");
-        }
+        let mut s = TaskSpec::new("t", "echo", "0 2 * * *");
+        s.run_as = Some("CORP\\a\\b".into());
+        assert_eq!(field_of(&validate(&s).unwrap_err()), "--run-as");
+        s.run_as = Some("NT AUTHORITY\\NETWORK SERVICE".into());
+        s.logon = Some(super::super::runas::Logon::Password);
+        assert_eq!(field_of(&validate(&s).unwrap_err()), "--logon");
+        s.logon = None;
+        assert!(validate(&s).is_ok());
     }
 
     #[test]

@@ -1691,6 +1691,8 @@ mod tests {
             assert!(validate_credential_name(&n).is_ok(), "{acct} -> {n}");
         }
         assert_eq!(run_as_credential_name("CORP\\svc_orc"), "run-as-CORP-svc_orc");
+        assert_eq!(run_as_credential_name("svc@corp.local"), "run-as-svc-at-corp.local");
+        assert_eq!(run_as_credential_name(&"x".repeat(100)).len(), 64);
     }
 
     #[test]

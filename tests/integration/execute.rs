@@ -181,6 +181,36 @@ fn working_directory_is_the_task_dir_else_home_and_must_exist() {
     assert_eq!(m["error"], format!("working directory {missing} does not exist"));
 }
 
+/// Task Scheduler starts orc in the home (Start In); a task directory that is missing when
+/// the run starts is a FAILED run with its reason, and the failure alert is queued like any
+/// other failure (no silent Last Result code).
+#[test]
+fn a_missing_workdir_is_a_failed_run_with_an_alert() {
+    let env = Env::new();
+    crate::mail_seed::set_config(
+        &env,
+        &[
+            ("smtp.host", "127.0.0.1"),
+            ("smtp.port", "9"),
+            ("smtp.tls", "none"),
+            ("smtp.timeout", "2s"),
+            ("mail.from", "orc@example.com"),
+            ("mail.to", "ops@example.com"),
+        ],
+    );
+    let gone = env.root().join("share").join("gone").to_string_lossy().into_owned();
+    add_task(&env, "nodir", &child(&["exit", "0"]), |s| s.workdir = Some(gone.clone()));
+    env.orc(["execute", "--task", "nodir"]).code(1);
+    let r = &json_runs(&env, &["history"])[0];
+    assert_eq!(
+        (r["status"].as_str(), r["error"].as_str()),
+        (Some("FAILED"), Some(format!("working directory {gone} does not exist").as_str()))
+    );
+    let alerts = crate::mail_seed::outbox(&env);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].1.starts_with("[orc] FAILED nodir"), "{alerts:?}");
+}
+
 #[test]
 fn a_missing_credential_stops_the_run_before_it_starts() {
     let env = Env::new();

@@ -15,7 +15,7 @@ use crate::support::{Env, Output, helper_exe};
 mod trigger_sim;
 
 /// An env with the fake schtasks and a call log.
-fn env() -> Env {
+pub(crate) fn env() -> Env {
     let mut env = Env::new();
     env.with_fake_schtasks();
     let log = env.root().join("calls.log");
@@ -28,7 +28,7 @@ fn store(env: &Env) -> orc::store::Store {
 }
 
 /// Adds (or replaces) a task directly in the database.
-fn put_task(env: &Env, spec: &TaskSpec) {
+pub(crate) fn put_task(env: &Env, spec: &TaskSpec) {
     let mut s = store(env);
     let json = serde_json::to_string(spec).unwrap();
     s.write(|tx| {
@@ -52,7 +52,7 @@ fn remove_task(env: &Env, name: &str) {
     .unwrap();
 }
 
-fn task(name: &str, schedule: &str) -> TaskSpec {
+pub(crate) fn task(name: &str, schedule: &str) -> TaskSpec {
     let mut t = TaskSpec::new(name, "echo hello", schedule);
     t.description = Some(format!("test task {name}"));
     t
@@ -67,14 +67,14 @@ fn calls(env: &Env) -> Vec<String> {
 }
 
 /// Runs `f` and returns the fake calls it made.
-fn calls_during(env: &Env, f: impl FnOnce()) -> Vec<String> {
+pub(crate) fn calls_during(env: &Env, f: impl FnOnce()) -> Vec<String> {
     let before = calls(env).len();
     f();
     calls(env)[before..].to_vec()
 }
 
 /// Runs the fake schtasks directly, with this env's store.
-fn fake(env: &Env, args: &[&str]) -> Output {
+pub(crate) fn fake(env: &Env, args: &[&str]) -> Output {
     let mut cmd = Command::new(helper_exe("fake_schtasks"));
     cmd.args(args).env("FAKE_SCHTASKS_ROOT", env.root().join("schtasks"));
     for var in [
@@ -95,7 +95,7 @@ fn fake(env: &Env, args: &[&str]) -> Output {
 }
 
 /// The task paths the fake holds (parsed from its verbose CSV query with orc's own parser).
-fn fake_tasks(env: &Env) -> Vec<String> {
+pub(crate) fn fake_tasks(env: &Env) -> Vec<String> {
     let out = fake(env, &["/Query", "/FO", "CSV", "/V", "/NH"]).ok();
     let parsed = orc::scheduler::schtasks::csv::parse(&out.stdout);
     assert!(parsed.skipped.is_empty(), "{parsed:?}");
@@ -111,7 +111,7 @@ fn stored_xml_path(env: &Env, task: &str) -> PathBuf {
         .join(format!("orc_{}.xml", task.to_ascii_lowercase()))
 }
 
-fn stored_xml(env: &Env, task: &str) -> String {
+pub(crate) fn stored_xml(env: &Env, task: &str) -> String {
     let bytes = std::fs::read(stored_xml_path(env, task)).expect("stored task XML");
     orc::scheduler::taskxml::decode_utf16le_bom(&bytes).expect("UTF-16LE with BOM")
 }
@@ -507,9 +507,8 @@ fn registered_xml_is_utf16_with_bom_and_well_formed() {
         )),
         "{xml}"
     );
-    assert!(
-        xml.contains(&format!("<WorkingDirectory>{}</WorkingDirectory>", env.root().display()))
-    );
+    // Start In is the home (it always exists); orc execute applies the task's workdir.
+    assert!(xml.contains(&format!("<WorkingDirectory>{home}</WorkingDirectory>")), "{xml}");
     assert!(!xml.contains("echo hello"), "the command is not registered, only orc itself");
 }
 
@@ -790,6 +789,8 @@ fn xml_snapshots() {
         (r"orc-hash: [0-9a-f]{16}", "orc-hash: [HASH]"),
         (r"<Command>[^<]*</Command>", "<Command>[ORC_EXE]</Command>"),
         (r"\[ROOT\]\\", "[ROOT]/"),
+        // The registering user (S4U) differs per machine; the SIDs stay.
+        (r"<UserId>(?:[^S<]|S[^-<])[^<]*</UserId>", "<UserId>[REGISTERING_USER]</UserId>"),
     ];
     for name in ["nightly", "business-hours", "quarterly"] {
         let xml = entry(&rows, name)["xml"].as_str().unwrap().to_string();
@@ -800,8 +801,8 @@ fn xml_snapshots() {
     }
 }
 
-/// Task Scheduler firing the registered task runs `orc … execute --task x --scheduled` with
-/// the registered working directory.
+/// Task Scheduler firing the registered task runs `orc … execute --task x --scheduled` in
+/// the home (Start In), whatever the task's own working directory (orc execute applies it).
 #[cfg(unix)]
 #[test]
 fn firing_a_registered_task_runs_orc_execute() {
@@ -831,7 +832,7 @@ fn firing_a_registered_task_runs_orc_execute() {
     let got = std::fs::read_to_string(&record).unwrap();
     let want = format!(
         "{}\n[--home]\n[{}]\n[execute]\n[--task]\n[x]\n[--scheduled]\n",
-        work.display(),
+        env.home().display(),
         env.home().display()
     );
     assert_eq!(got, want);

@@ -55,11 +55,8 @@ fn register_query_run_disable_and_delete_with_real_schtasks() {
     let mut spec = TaskSpec::new("ci-probe", "cmd /c exit 0", "*/15 8-18 * * 1-5");
     spec.description = Some("orc CI probe \"quoted\", with a second\nline".into());
     let no_secret = |_: &str| -> orc::Result<zeroize::Zeroizing<String>> { unreachable!() };
-    let env = RenderEnv {
-        exe: std::env::current_exe().unwrap(),
-        home: tmp.path().to_path_buf(),
-        password_for: &no_secret,
-    };
+    let env =
+        RenderEnv::new(std::env::current_exe().unwrap(), tmp.path().to_path_buf(), &no_secret);
     let desired = backend.render(&spec, &env).unwrap().unwrap();
     assert!(taskxml::validate_document(&desired.definition).is_empty());
 
@@ -141,4 +138,100 @@ fn cli_schedule_list_and_unschedule_with_real_schtasks() {
     env.orc(["unschedule", "--all"]).ok();
     let list = env.orc(["schedule", "--list", "--json"]).ok().json();
     assert_eq!(list[0]["registered"], false, "{list}");
+}
+
+/// Registers the env's tasks in a scratch folder with `orc schedule`, starts `task` with
+/// `schtasks /Run` and waits for orc's run row (Task Scheduler starts orc.exe on its own).
+fn run_through_task_scheduler(env: &Env, folder: &str, task: &str) -> serde_json::Value {
+    env.orc(["config", "set", "scheduler.folder", folder]).ok();
+    env.orc(["schedule", "--all"]).ok();
+    let path = TaskFolder::new(folder, "Orc_").unwrap().path_of(task);
+    real().run_now(&path).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let runs = env.orc(["--json", "history", "--task", task]).ok().json();
+        if let Some(r) = runs.as_array().and_then(|a| a.first())
+            && r["status"] != "RUNNING"
+        {
+            return r.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no finished run of {task} after 90 s");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+fn held_xml(folder: &str, task: &str) -> String {
+    real().query_xml(&TaskFolder::new(folder, "Orc_").unwrap().path_of(task)).unwrap()
+}
+
+fn add(env: &Env, name: &str, command: &str, extra: &[&str]) {
+    let mut args = vec!["task", "add", name, "--command", command, "--schedule", "0 3 * * *"];
+    args.extend_from_slice(extra);
+    env.orc(args).ok();
+}
+
+/// The default principal: S4U for the registering user (no password), which Windows accepts
+/// from an elevated caller and runs whether the user is logged on or not.
+#[test]
+#[ignore = "needs the real Windows Task Scheduler"]
+fn s4u_registration_runs_without_a_password() {
+    let env = Env::new();
+    let folder = scratch_folder();
+    let _cleanup = Cleanup { runner: real(), folder: TaskFolder::new(&folder, "Orc_").unwrap() };
+    add(&env, "ci-s4u", "whoami", &[]);
+    let run = run_through_task_scheduler(&env, &folder, "ci-s4u");
+    assert_eq!(run["status"], "SUCCESS", "{run}");
+    let held = held_xml(&folder, "ci-s4u");
+    assert!(held.contains("<LogonType>S4U</LogonType>"), "{held}");
+}
+
+/// SYSTEM by SID, no password anywhere: the task's process is NT AUTHORITY\SYSTEM.
+#[test]
+#[ignore = "needs the real Windows Task Scheduler"]
+fn a_system_task_runs_as_system() {
+    let env = Env::new();
+    let folder = scratch_folder();
+    let _cleanup = Cleanup { runner: real(), folder: TaskFolder::new(&folder, "Orc_").unwrap() };
+    add(&env, "ci-system", "whoami", &["--run-as", "S-1-5-18"]);
+    let run = run_through_task_scheduler(&env, &folder, "ci-system");
+    assert_eq!(run["status"], "SUCCESS", "{run}");
+    let who = run["stdout_tail"].as_str().unwrap().trim().to_lowercase();
+    assert!(who.ends_with("\\system") || who.ends_with("\\système"), "{who}");
+    assert!(held_xml(&folder, "ci-system").contains("<UserId>S-1-5-18</UserId>"));
+}
+
+/// Start In is the home: a task whose own directory is missing still starts orc, and the
+/// run is recorded as FAILED with the reason (not a bare 0x8007010B Last Result).
+#[test]
+#[ignore = "needs the real Windows Task Scheduler"]
+fn start_in_is_the_home_and_a_missing_workdir_is_a_recorded_failure() {
+    let env = Env::new();
+    let folder = scratch_folder();
+    let _cleanup = Cleanup { runner: real(), folder: TaskFolder::new(&folder, "Orc_").unwrap() };
+    let gone = env.root().join("gone").display().to_string();
+    add(&env, "ci-nodir", "cd", &["--workdir", &gone]);
+    let run = run_through_task_scheduler(&env, &folder, "ci-nodir");
+    assert_eq!(run["status"], "FAILED", "{run}");
+    assert_eq!(run["error"], format!("working directory {gone} does not exist"));
+    let held = held_xml(&folder, "ci-nodir");
+    let home = env.home().display().to_string();
+    assert!(held.contains(&format!("<WorkingDirectory>{home}</WorkingDirectory>")), "{held}");
+}
+
+/// Priority 4 (not Task Scheduler's default 7): the task's command runs at normal priority.
+#[test]
+#[ignore = "needs the real Windows Task Scheduler"]
+fn a_scheduled_command_runs_at_normal_priority() {
+    let env = Env::new();
+    let folder = scratch_folder();
+    let _cleanup = Cleanup { runner: real(), folder: TaskFolder::new(&folder, "Orc_").unwrap() };
+    add(
+        &env,
+        "ci-priority",
+        "(Get-Process -Id $PID).PriorityClass.ToString()",
+        &["--shell", "powershell"],
+    );
+    let run = run_through_task_scheduler(&env, &folder, "ci-priority");
+    assert_eq!(run["status"], "SUCCESS", "{run}");
+    assert_eq!(run["stdout_tail"].as_str().unwrap().trim(), "Normal", "{run}");
 }

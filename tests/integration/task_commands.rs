@@ -166,6 +166,8 @@ fn add_then_show_round_trips_every_field() {
             "once",
             "--run-as",
             "CONTOSO\\svc_etl",
+            "--logon",
+            "s4u",
             "--wake-to-run",
         ])
         .ok();
@@ -203,6 +205,7 @@ fn add_then_show_round_trips_every_field() {
         "overlap": "queue",
         "catch_up": "once",
         "run_as": "CONTOSO\\svc_etl",
+        "logon": "s4u",
         "wake_to_run": true,
         "last_run": null,
         "next_run": null,
@@ -234,6 +237,8 @@ fn add_then_show_round_trips_every_field() {
         "tcp:[::1]:5432",
         "recovery (after 3 consecutive failures)",
         "CONTOSO\\svc_etl",
+        "logon:",
+        "s4u",
         "queue",
         "once",
     ] {
@@ -256,6 +261,7 @@ fn defaults_are_shown_in_json() {
     assert_eq!(t["email"], json!([]));
     assert_eq!(t["notify"], "default");
     assert_eq!(t["description"], Value::Null);
+    assert_eq!(t["logon"], Value::Null);
     assert_eq!(t["shell"], if cfg!(windows) { "cmd" } else { "sh" });
 }
 
