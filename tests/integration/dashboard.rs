@@ -391,3 +391,353 @@ fn chromium_renders_overview() {
     assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
     assert!(bytes.len() > 10_000, "a real page, not a blank image ({} bytes)", bytes.len());
 }
+
+// ---- the HTTP stack's defences (issue 12, finding 3) ----
+
+/// The server's total deadline per request (`dashboard::REQUEST_DEADLINE`).
+const DEADLINE: Duration = Duration::from_secs(10);
+/// Open connections per client address (`dashboard::MAX_CONNECTIONS_PER_CLIENT`).
+const PER_CLIENT: usize = 8;
+/// Random and mutated request heads sent by the fuzz test.
+const FUZZ_CASES: usize = 2_000;
+
+/// Whether a read error is a client-side timeout (the server kept the connection open).
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+}
+
+/// Reads until the server closes. `Err` only when `timeout` passed with the connection open;
+/// a reset counts as closed.
+fn read_until_closed(s: &mut TcpStream, timeout: Duration) -> Result<Vec<u8>, String> {
+    s.set_read_timeout(Some(timeout)).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if timed_out(&e) => return Err(format!("still open after {timeout:?}")),
+            Err(_) => return Ok(out),
+        }
+    }
+}
+
+fn status_of(response: &[u8]) -> Option<u16> {
+    let text = String::from_utf8_lossy(response);
+    text.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
+}
+
+impl Dashboard {
+    fn port(&self) -> u16 {
+        self.addr.rsplit_once(':').unwrap().1.parse().unwrap()
+    }
+
+    fn get_with_host(&self, path: &str, host: &str) -> (u16, String) {
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        let (status, _, body) = self.raw(req.as_bytes());
+        (status, body)
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+#[test]
+fn foreign_host_is_refused_and_loopback_names_are_answered() {
+    let env = setup();
+    let d = Dashboard::start(&env);
+    let port = d.port();
+    for host in
+        ["evil.example".to_string(), format!("evil.example:{port}"), format!("10.9.8.7:{port}")]
+    {
+        for path in ["/", "/api/status", "/task/backup"] {
+            let (s, body) = d.get_with_host(path, &host);
+            assert_eq!(s, 421, "{host} {path}: {body}");
+            assert_eq!(
+                body,
+                format!(
+                    "this dashboard answers only requests for localhost, 127.0.0.1, [::1] or \
+                     127.0.0.1:{port} (the Host header names another server)\n"
+                )
+            );
+        }
+    }
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+    ] {
+        let (s, body) = d.get_with_host("/api/status", &host);
+        assert_eq!(s, 200, "{host}: {body}");
+        assert!(body.contains("\"backup\""), "{host}: {body}");
+    }
+    let (s, _, body) = d.raw(b"GET / HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\n\r\n");
+    assert_eq!((s, body.as_str()), (400, "more than one Host header\n"));
+}
+
+/// Four clients trickling one byte every 2 s do not stall a normal request, and the server
+/// closes each of them at its deadline (long before their request head would be complete).
+#[test]
+fn slow_clients_do_not_stall_the_dashboard() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let env = setup();
+    let d = Dashboard::start(&env);
+    let head = format!("GET / HTTP/1.1\r\nHost: localhost\r\nX-Pad: {}\r\n\r\n", "a".repeat(100));
+    // 2 s per byte: the head would take minutes; the deadline is 10 s.
+    let max_bytes = (DEADLINE.as_secs() as usize) * 3;
+    let started = std::sync::Barrier::new(5);
+    let finished = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let slow: Vec<_> = (0..4)
+            .map(|_| {
+                let (d, head, started, finished) = (&d, &head, &started, &finished);
+                scope.spawn(move || {
+                    let mut s = TcpStream::connect(&d.addr).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                    let mut cut = false;
+                    for (i, b) in head.bytes().take(max_bytes).enumerate() {
+                        if s.write_all(&[b]).is_err() {
+                            cut = true;
+                            break;
+                        }
+                        if i == 0 {
+                            started.wait();
+                        }
+                        // The pause between bytes, watching for the server closing.
+                        match s.read(&mut [0u8; 512]) {
+                            Err(e) if timed_out(&e) => continue,
+                            _ => {
+                                cut = true;
+                                break;
+                            }
+                        }
+                    }
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    cut
+                })
+            })
+            .collect();
+        started.wait();
+        assert_eq!(d.get("/healthz"), (200, "ok\n".to_string()));
+        let (s, html) = d.get("/");
+        assert_eq!(s, 200);
+        assert!(html.contains(r#"data-task="backup""#));
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            0,
+            "the normal requests were answered while the slow clients were still sending"
+        );
+        for h in slow {
+            assert!(h.join().unwrap(), "the server closed the slow connection at its deadline");
+        }
+    });
+}
+
+/// A connection from 127.0.0.2 (another client address) on a loopback socket.
+fn connect_from(d: &Dashboard, source: &str) -> TcpStream {
+    let target: std::net::SocketAddr = d.addr.parse().unwrap();
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let source: std::net::SocketAddr = format!("{source}:0").parse().unwrap();
+    sock.bind(&source.into()).unwrap();
+    sock.connect(&target.into()).unwrap();
+    sock.into()
+}
+
+/// One client holding its connections idle gets no more than its share; another client is
+/// still served; the slots come back when the idle connections close.
+#[test]
+fn connections_are_capped_per_client() {
+    let env = setup();
+    let d = Dashboard::start(&env);
+    let idle: Vec<TcpStream> =
+        (0..PER_CLIENT).map(|_| TcpStream::connect(&d.addr).unwrap()).collect();
+    // The server accepts in connection order (the listen queue is FIFO), so the idle ones
+    // hold their slots before the next connection is looked at.
+
+    let mut extra = TcpStream::connect(&d.addr).unwrap();
+    extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    // Refused after a short wait for a slot: a 503 or a closed connection, never an answer,
+    // and well before the idle connections reach their deadline.
+    let answer = read_until_closed(&mut extra, DEADLINE / 2).expect("the extra connection ends");
+    assert!(
+        answer.is_empty() || status_of(&answer) == Some(503),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    // Another client address is served while the first is at its cap.
+    let mut other = connect_from(&d, "127.0.0.2");
+    other
+        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", d.addr).as_bytes())
+        .unwrap();
+    let answer = read_until_closed(&mut other, DEADLINE).unwrap();
+    assert_eq!(status_of(&answer), Some(200), "{}", String::from_utf8_lossy(&answer));
+
+    drop(idle);
+    assert_eq!(d.get("/healthz"), (200, "ok\n".to_string()), "slots freed");
+}
+
+/// Malformed requests get 400 and the server goes on serving.
+#[test]
+fn malformed_requests_are_400_and_serving_goes_on() {
+    let env = setup();
+    let d = Dashboard::start(&env);
+    for bad in [
+        &b"GET / HTTP/1.1 extra\r\n\r\n"[..],
+        b"GET  / HTTP/1.1\r\n\r\n",
+        b"GET / FTP/1.0\r\n\r\n",
+        b"\x00\x01\x02\r\n\r\n",
+        b"GET / HTTP/1.1\r\nNoColonHere\r\n\r\n",
+        b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+        b"GET /task/a\\b HTTP/1.1\r\n\r\n",
+        b"GET /task//x HTTP/1.1\r\n\r\n",
+        b"GET /%ff%fe HTTP/1.1\r\n\r\n",
+        b"GET http://localhost/ HTTP/1.1\r\n\r\n",
+    ] {
+        let mut s = TcpStream::connect(&d.addr).unwrap();
+        s.write_all(bad).unwrap();
+        let answer = read_until_closed(&mut s, DEADLINE).unwrap();
+        assert_eq!(status_of(&answer), Some(400), "{:?}", String::from_utf8_lossy(bad));
+        assert_eq!(d.get("/healthz").0, 200, "still serving after {bad:?}");
+    }
+    // Methods are case-sensitive tokens: `get` is a method this server does not allow.
+    assert_eq!(d.raw(b"get / HTTP/1.1\r\n\r\n").0, 405);
+    let many = format!("GET / HTTP/1.1\r\n{}\r\n", "X-A: b\r\n".repeat(65));
+    assert_eq!(d.raw(many.as_bytes()).0, 431, "more than 64 header lines");
+    let (s, _, body) = d.raw(b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 70000\r\n\r\n");
+    assert_eq!((s, body.as_str()), (413, "request body larger than 65536 bytes\n"));
+}
+
+/// A small deterministic generator (splitmix64) for the fuzz cases.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A random or mutated request head.
+fn fuzz_case(rng: &mut Rng) -> Vec<u8> {
+    const SEEDS: &[&[u8]] = &[
+        b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        b"GET /api/history?task=backup&limit=5 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        b"HEAD /task/backup HTTP/1.0\r\n\r\n",
+        b"GET /run/1 HTTP/1.1\r\nHost: [::1]\r\nConnection: keep-alive\r\n\r\n",
+        b"POST /api/status HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n\r\nabcd",
+        b"GET /task/%2e%2e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ];
+    const TOKENS: &[&[u8]] = &[
+        b"\r\n",
+        b"\n",
+        b" ",
+        b":",
+        b"%",
+        b"%2f",
+        b"..",
+        b"/",
+        b"?",
+        b"&",
+        b"=",
+        b"\0",
+        b"\xff",
+        b"Host: evil.example\r\n",
+        b"Content-Length: 99999999999999999999\r\n",
+        b"HTTP/1.1",
+        b"Transfer-Encoding: chunked\r\n",
+        b"\r\n\r\n",
+    ];
+    if rng.below(10) == 0 {
+        let len = rng.below(300);
+        return (0..len).map(|_| rng.next() as u8).collect();
+    }
+    let mut v = SEEDS[rng.below(SEEDS.len())].to_vec();
+    for _ in 0..1 + rng.below(6) {
+        let at = rng.below(v.len() + 1);
+        match rng.below(5) {
+            0 if at < v.len() => v[at] = rng.next() as u8,
+            1 if at < v.len() => {
+                v.remove(at);
+            }
+            2 => {
+                let t = TOKENS[rng.below(TOKENS.len())];
+                v.splice(at..at, t.iter().copied());
+            }
+            3 => v.truncate(at),
+            _ => {
+                let dup = v[at..].iter().take(rng.below(64)).copied().collect::<Vec<_>>();
+                v.splice(at..at, dup);
+            }
+        }
+    }
+    v
+}
+
+/// Random and mutated request heads: every connection ends within the deadline, no answer
+/// is a server error, the server never dies and answers normally afterwards.
+#[test]
+fn fuzzed_request_heads_never_break_the_server() {
+    let env = setup();
+    let mut d = Dashboard::start(&env);
+    const THREADS: usize = 4;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let d = &d;
+                scope.spawn(move || {
+                    let mut rng = Rng(0x0dc0_ffee ^ t as u64);
+                    for case in 0..FUZZ_CASES / THREADS {
+                        let head = fuzz_case(&mut rng);
+                        let mut s = TcpStream::connect(&d.addr).unwrap();
+                        s.set_write_timeout(Some(DEADLINE)).unwrap();
+                        let _ = s.write_all(&head);
+                        let _ = s.shutdown(std::net::Shutdown::Write);
+                        let answer = read_until_closed(&mut s, DEADLINE * 2)
+                            .unwrap_or_else(|e| panic!("case {t}/{case} {head:?}: {e}"));
+                        if let Some(status) = status_of(&answer) {
+                            assert!(status < 500, "case {t}/{case} {head:?}: {status}");
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+    assert!(d.alive(), "the server survived");
+    assert_eq!(d.get("/healthz"), (200, "ok\n".to_string()));
+}
+
+/// Ctrl+C (SIGINT) stops the dashboard cleanly: exit code 0.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_dashboard_gracefully() {
+    let env = setup();
+    let mut d = Dashboard::start(&env);
+    assert_eq!(d.get("/healthz").0, 200);
+    let pid = d.child.id() as libc::pid_t;
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let mut status = None;
+    for _ in 0..(DEADLINE.as_millis() * 3 / 100) {
+        status = d.child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = status.expect("the dashboard stops after Ctrl+C");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
