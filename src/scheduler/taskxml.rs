@@ -11,7 +11,7 @@
 //! * `Triggers`: from the cron engine ([`crate::cron::trigger::plan`]); when the plan is
 //!   inexact Task Scheduler fires on a superset and `orc execute --scheduled` skips the slots
 //!   the expression does not contain;
-//! * `Settings`: see [`execution_time_limit`] and the README ("Scheduling on Windows");
+//! * `Settings`: see [`execution_time_limit`] and `docs/guide/windows-scheduler.md`;
 //! * `Principals`: the registering user with an interactive token (runs while that user is
 //!   logged on), `SYSTEM` (`S-1-5-18`, highest privileges), or a named account with a stored
 //!   password (runs whether the user is logged on or not; the password goes to schtasks on the
@@ -657,7 +657,7 @@ pub fn compare(desired: &str, registered: &str) -> Vec<String> {
     out
 }
 
-/// Checks a task document against the structure Task Scheduler accepts (schtasks.md §4):
+/// Checks a task document against the structure Task Scheduler accepts (docs/design/schtasks.md §4):
 /// well-formed, UTF-16 declaration, root `Task` in the task namespace with a known version,
 /// top-level elements from the XSD, 1–48 triggers each with a valid `StartBoundary`, one
 /// schedule and a valid `Repetition`, exactly one principal matching the actions' context,
