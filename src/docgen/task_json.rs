@@ -90,11 +90,13 @@ fn object(v: impl serde::Serialize) -> Map<String, Value> {
 }
 
 /// The keys of a task as serialized (sorted).
+#[cfg(test)]
 pub(super) fn task_keys() -> Vec<String> {
     object(sample()).keys().cloned().collect()
 }
 
 /// The keys `show`/`list` add to a task (sorted).
+#[cfg(test)]
 pub(super) fn view_keys() -> Vec<String> {
     let spec = sample();
     let last = LastRun { status: String::new(), start: String::new() };
@@ -110,6 +112,7 @@ pub(super) fn view_keys() -> Vec<String> {
 }
 
 /// The keys of the export document (sorted).
+#[cfg(test)]
 pub(super) fn export_keys() -> Vec<String> {
     object(ExportDocument::new([], chrono::DateTime::UNIX_EPOCH)).keys().cloned().collect()
 }
