@@ -6,9 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::{cell, header};
-use crate::cli::task::{LastRun, TaskView};
 use crate::task::TaskSpec;
-use crate::task::transfer::ExportDocument;
 
 /// `(field, JSON type, meaning)` for every field of [`TaskSpec`], in the struct's order.
 pub(super) const FIELDS: &[(&str, &str, &str)] = &[
@@ -78,43 +76,15 @@ pub(super) const EXPORT_FIELDS: &[(&str, &str)] = &[
     ("tasks", "task objects as above, without the `show`/`list` additions"),
 ];
 
-fn sample() -> TaskSpec {
+pub(super) fn sample() -> TaskSpec {
     TaskSpec::new("example", "backup.cmd", "0 2 * * *")
 }
 
-fn object(v: impl serde::Serialize) -> Map<String, Value> {
+pub(super) fn object(v: impl serde::Serialize) -> Map<String, Value> {
     match serde_json::to_value(v) {
         Ok(Value::Object(m)) => m,
         other => unreachable!("a struct serializes to an object, got {other:?}"),
     }
-}
-
-/// The keys of a task as serialized (sorted).
-#[cfg(test)]
-pub(super) fn task_keys() -> Vec<String> {
-    object(sample()).keys().cloned().collect()
-}
-
-/// The keys `show`/`list` add to a task (sorted).
-#[cfg(test)]
-pub(super) fn view_keys() -> Vec<String> {
-    let spec = sample();
-    let last = LastRun { status: String::new(), start: String::new() };
-    let view = TaskView {
-        spec: &spec,
-        created_at: String::new(),
-        updated_at: String::new(),
-        last_run: Some(last),
-        next_run: None,
-    };
-    let own = task_keys();
-    object(view).keys().filter(|k| !own.contains(k)).cloned().collect()
-}
-
-/// The keys of the export document (sorted).
-#[cfg(test)]
-pub(super) fn export_keys() -> Vec<String> {
-    object(ExportDocument::new([], chrono::DateTime::UNIX_EPOCH)).keys().cloned().collect()
 }
 
 /// "required", or the default import uses when the field is left out.
