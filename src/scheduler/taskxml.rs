@@ -776,15 +776,15 @@ pub fn validate_document(xml: &str) -> Vec<String> {
                     "{base}: needs exactly one ScheduleBy… element, has {schedules}"
                 ));
             }
-            if let Some(v) = get(&format!("{base}/ScheduleByDay/DaysInterval")) {
-                if !v.parse::<u32>().is_ok_and(|n| (1..=365).contains(&n)) {
-                    problems.push(format!("{base}: DaysInterval {v:?} is not 1-365"));
-                }
+            if let Some(v) = get(&format!("{base}/ScheduleByDay/DaysInterval"))
+                && !v.parse::<u32>().is_ok_and(|n| (1..=365).contains(&n))
+            {
+                problems.push(format!("{base}: DaysInterval {v:?} is not 1-365"));
             }
-            if let Some(v) = get(&format!("{base}/ScheduleByWeek/WeeksInterval")) {
-                if !v.parse::<u32>().is_ok_and(|n| (1..=52).contains(&n)) {
-                    problems.push(format!("{base}: WeeksInterval {v:?} is not 1-52"));
-                }
+            if let Some(v) = get(&format!("{base}/ScheduleByWeek/WeeksInterval"))
+                && !v.parse::<u32>().is_ok_and(|n| (1..=52).contains(&n))
+            {
+                problems.push(format!("{base}: WeeksInterval {v:?} is not 1-52"));
             }
             for (p, v) in leaves
                 .iter()
@@ -816,15 +816,15 @@ pub fn validate_document(xml: &str) -> Vec<String> {
         }
     }
     // Settings durations and values.
-    if let Some(v) = get("Settings/ExecutionTimeLimit") {
-        if parse_iso_duration(v).is_none() {
-            problems.push(format!("Settings/ExecutionTimeLimit {v:?} is not a duration"));
-        }
+    if let Some(v) = get("Settings/ExecutionTimeLimit")
+        && parse_iso_duration(v).is_none()
+    {
+        problems.push(format!("Settings/ExecutionTimeLimit {v:?} is not a duration"));
     }
-    if let Some(v) = get("Settings/MultipleInstancesPolicy") {
-        if !matches!(v, "Parallel" | "Queue" | "IgnoreNew" | "StopExisting") {
-            problems.push(format!("Settings/MultipleInstancesPolicy {v:?} is not a known policy"));
-        }
+    if let Some(v) = get("Settings/MultipleInstancesPolicy")
+        && !matches!(v, "Parallel" | "Queue" | "IgnoreNew" | "StopExisting")
+    {
+        problems.push(format!("Settings/MultipleInstancesPolicy {v:?} is not a known policy"));
     }
     for (p, v) in leaves.iter().filter(|(p, _)| p.starts_with("Settings/")) {
         let bools = [
@@ -851,16 +851,15 @@ pub fn validate_document(xml: &str) -> Vec<String> {
         problems.push(format!("needs exactly one Principal, has {}", principals.len()));
     }
     let principal_id = get("Principals/Principal/@id");
-    if let Some(v) = get("Principals/Principal/LogonType") {
-        if !matches!(v, "S4U" | "Password" | "InteractiveToken" | "InteractiveTokenOrPassword") {
-            problems
-                .push(format!("Principals/Principal/LogonType {v:?} is not a known logon type"));
-        }
+    if let Some(v) = get("Principals/Principal/LogonType")
+        && !matches!(v, "S4U" | "Password" | "InteractiveToken" | "InteractiveTokenOrPassword")
+    {
+        problems.push(format!("Principals/Principal/LogonType {v:?} is not a known logon type"));
     }
-    if let Some(v) = get("Principals/Principal/RunLevel") {
-        if !matches!(v, "LeastPrivilege" | "HighestAvailable") {
-            problems.push(format!("Principals/Principal/RunLevel {v:?} is not a known run level"));
-        }
+    if let Some(v) = get("Principals/Principal/RunLevel")
+        && !matches!(v, "LeastPrivilege" | "HighestAvailable")
+    {
+        problems.push(format!("Principals/Principal/RunLevel {v:?} is not a known run level"));
     }
     let actions: Vec<String> =
         count_prefix("Actions/").into_iter().filter(|a| !a.starts_with('@')).collect();
@@ -875,10 +874,10 @@ pub fn validate_document(xml: &str) -> Vec<String> {
             problems.push(format!("Actions/{a}: Command is required"));
         }
     }
-    if let (Some(ctx), Some(id)) = (get("Actions/@Context"), principal_id) {
-        if ctx != id {
-            problems.push(format!("Actions Context {ctx:?} does not name the principal {id:?}"));
-        }
+    if let (Some(ctx), Some(id)) = (get("Actions/@Context"), principal_id)
+        && ctx != id
+    {
+        problems.push(format!("Actions Context {ctx:?} does not name the principal {id:?}"));
     }
     problems
 }
