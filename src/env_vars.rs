@@ -1,7 +1,7 @@
 //! Every environment variable orc reads, declared once.
 //!
-//! The README's table is checked against [`ALL`] by a test, so a variable cannot be added
-//! here without being documented there.
+//! `docs/reference/environment.md` is generated from [`ALL`] and a test fails when the two
+//! differ, so a variable cannot be added here without being documented there.
 
 /// The data directory (database, logs, run output). Same as `--home`.
 pub const ORC_HOME: &str = "ORC_HOME";
@@ -11,7 +11,7 @@ pub const ORC_BACKEND: &str = "ORC_BACKEND";
 pub const ORC_SCHTASKS: &str = "ORC_SCHTASKS";
 /// Path of the `crontab` program to call (default: `crontab` found on `PATH`).
 pub const ORC_CRONTAB: &str = "ORC_CRONTAB";
-/// Path of the vault key file (default: outside the data directory, see the README).
+/// Path of the vault key file (default: outside the data directory, see `docs/guide/secrets.md`).
 pub const ORC_KEY_FILE: &str = "ORC_KEY_FILE";
 /// Passphrase that unlocks a passphrase-protected vault in non-interactive runs.
 /// orc removes it from the environment of every child it starts.
@@ -25,17 +25,32 @@ pub const ORC_EXE: &str = "ORC_EXE";
 /// (`YYYY-MM-DDTHH:MM:SS`). Used to exercise slot computation and clock jumps.
 pub const ORC_NOW: &str = "ORC_NOW";
 
-/// `(name, one-line description)` for every variable above.
+/// `(name, meaning)` for every variable above: the documented table.
 pub const ALL: &[(&str, &str)] = &[
-    (ORC_HOME, "data directory (same as --home)"),
-    (ORC_BACKEND, "scheduler backend: schtasks or crontab"),
-    (ORC_SCHTASKS, "path of the schtasks program"),
-    (ORC_CRONTAB, "path of the crontab program"),
-    (ORC_KEY_FILE, "path of the vault key file"),
-    (ORC_VAULT_PASSPHRASE, "passphrase for a passphrase-protected vault"),
-    (ORC_LOG, "diagnostic log filter"),
-    (ORC_EXE, "orc executable to register"),
-    (ORC_NOW, "test clock override"),
+    (
+        ORC_HOME,
+        "data directory (same as `--home`); default `%ProgramData%\\orc` on Windows, \
+         `$XDG_STATE_HOME/orc` (else `~/.local/state/orc`) on Unix",
+    ),
+    (ORC_BACKEND, "scheduler backend: `schtasks` or `crontab` (default by platform)"),
+    (
+        ORC_SCHTASKS,
+        "path of the schtasks program (default `%SystemRoot%\\System32\\schtasks.exe`; tests \
+         point it at the fake)",
+    ),
+    (ORC_CRONTAB, "path of the crontab program (default: `crontab` on `PATH`)"),
+    (
+        ORC_KEY_FILE,
+        "vault key file (default: outside the data directory, see `docs/guide/secrets.md`)",
+    ),
+    (
+        ORC_VAULT_PASSPHRASE,
+        "passphrase for a passphrase-protected vault in non-interactive runs; removed from \
+         every child's environment",
+    ),
+    (ORC_LOG, "filter for orc's own diagnostics on stderr (e.g. `debug`)"),
+    (ORC_EXE, "orc executable to register with the scheduler (default: the running one)"),
+    (ORC_NOW, "tests and drills only: pretend the local time is `YYYY-MM-DDTHH:MM:SS`"),
 ];
 
 /// Reads a variable, treating an empty value as unset.

@@ -6,8 +6,9 @@
 
 use std::path::PathBuf;
 
-/// Process exit codes (see the README's table). `orc execute` additionally passes the
-/// task's own exit code through so that Task Scheduler's "Last Run Result" shows it.
+/// Process exit codes. [`exit::TABLE`] is the documented table (`docs/reference/exit-codes.md`
+/// is generated from it). `orc execute` additionally passes the task's own exit code through
+/// so that Task Scheduler's "Last Run Result" shows it.
 pub mod exit {
     /// Success (and `orc execute` of a task that succeeded or was skipped by policy).
     pub const SUCCESS: i32 = 0;
@@ -27,6 +28,29 @@ pub mod exit {
     pub const DEPS_UNMET: i32 = 7;
     /// `orc execute`: the task ran past its timeout and was killed.
     pub const TIMEOUT: i32 = 124;
+
+    /// Every code above with its documented meaning, in order (add a row with a new code).
+    pub const TABLE: &[(i32, &str)] = &[
+        (SUCCESS, "success; for `orc execute`, the task succeeded or was skipped by policy"),
+        (FAILURE, "a general failure (e.g. mail could not be sent)"),
+        (USAGE, "usage or invalid input — nothing was changed"),
+        (NOT_FOUND, "no such task or credential"),
+        (
+            SCHEDULER,
+            "the OS scheduler (schtasks / crontab) refused or failed; its message is shown",
+        ),
+        (STORAGE, "storage error: database locked past the busy timeout, corrupt, or full"),
+        (SECRETS, "secrets locked or undecryptable"),
+        (
+            DEPS_UNMET,
+            "`orc execute`: dependencies not met and the task's policy says that is a failure",
+        ),
+        (TIMEOUT, "`orc execute`: the task timed out and its whole process tree was killed"),
+    ];
+
+    /// What any other code means.
+    pub const OTHER: &str = "`orc execute`: the task's own exit code, passed through so Task \
+                             Scheduler's \"Last Run Result\" shows it";
 }
 
 /// Every error the library reports to the CLI.

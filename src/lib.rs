@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod cron;
 pub mod dashboard;
+pub mod docgen;
 pub mod duration;
 pub mod env_vars;
 pub mod error;

@@ -2,7 +2,7 @@
 //!
 //! Cron expressions describe **local wall-clock** minutes. Twice a year (in most zones) some
 //! wall-clock minutes do not exist or exist twice. orc resolves them like cronie's crond
-//! (`man cron.8`, cron.c) and `reliability.md`, with one simplification noted below:
+//! (`man cron.8`, cron.c) and `docs/design/reliability.md`, with one simplification noted below:
 //!
 //! * **Fixed-time jobs** (neither the minute nor the hour field starts with `*`):
 //!   * a slot inside a spring-forward **gap** runs **once, at the first valid instant after

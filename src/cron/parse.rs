@@ -369,10 +369,10 @@ fn out_of_range_rule(field: Field) -> String {
 fn parse_name(field: Field, token: &str) -> Result<u32, ItemError> {
     let lower = token.to_ascii_lowercase();
     let error = |rule: String| Err((token.to_owned(), rule));
-    if let Some((list, first, _)) = names(field) {
-        if let Some(index) = list.iter().position(|name| *name == lower) {
-            return Ok(first + u32::try_from(index).unwrap_or(0));
-        }
+    if let Some((list, first, _)) = names(field)
+        && let Some(index) = list.iter().position(|name| *name == lower)
+    {
+        return Ok(first + u32::try_from(index).unwrap_or(0));
     }
     if matches!(lower.as_str(), "l" | "w" | "lw" | "h") {
         return error(QUARTZ_RULE.to_owned());

@@ -41,10 +41,10 @@ impl CronExpr {
                 from = 0;
                 continue;
             }
-            if self.day_matches(date) {
-                if let Some(minute) = self.first_minute_from(from) {
-                    return Some(date.and_time(time_of(minute)));
-                }
+            if self.day_matches(date)
+                && let Some(minute) = self.first_minute_from(from)
+            {
+                return Some(date.and_time(time_of(minute)));
             }
             date = date.succ_opt()?;
             from = 0;
@@ -68,10 +68,10 @@ impl CronExpr {
                 upto = MINUTES_PER_DAY - 1;
                 continue;
             }
-            if self.day_matches(date) {
-                if let Some(minute) = self.last_minute_upto(upto) {
-                    return Some(date.and_time(time_of(minute)));
-                }
+            if self.day_matches(date)
+                && let Some(minute) = self.last_minute_upto(upto)
+            {
+                return Some(date.and_time(time_of(minute)));
             }
             date = date.pred_opt()?;
             upto = MINUTES_PER_DAY - 1;

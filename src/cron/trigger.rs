@@ -1,4 +1,4 @@
-//! Cron expression → Windows Task Scheduler triggers (cron.md §4).
+//! Cron expression → Windows Task Scheduler triggers (docs/design/cron-mapping.md §4).
 //!
 //! Every expression splits into *time-of-day arithmetic progressions* × *day selectors*:
 //!
@@ -257,7 +257,7 @@ struct DayPlan {
     exact: bool,
 }
 
-/// Step 2 of cron.md §4.
+/// Step 2 of docs/design/cron-mapping.md §4.
 fn day_plan(expr: &CronExpr) -> DayPlan {
     let (dom, dow, months) = (expr.dom, expr.dow, expr.months);
     let all_days = if months == ALL_MONTHS {

@@ -56,7 +56,7 @@ impl FernetKey {
         let data = decode(token.trim()).ok_or(FernetError::Malformed)?;
         if data.len() < HEADER + MAC_LEN + 16
             || data[0] != VERSION
-            || (data.len() - HEADER - MAC_LEN) % 16 != 0
+            || !(data.len() - HEADER - MAC_LEN).is_multiple_of(16)
         {
             return Err(FernetError::Malformed);
         }

@@ -2,7 +2,7 @@
 //!
 //! lettre already encodes header values (RFC 2047) so that CR/LF cannot start a new header,
 //! but configured addresses are refused outright when they contain control characters,
-//! and the number of recipients and the subject length are capped (reliability.md §5).
+//! and the number of recipients and the subject length are capped (docs/design/reliability.md §5).
 
 use lettre::Address;
 use lettre::message::Mailbox;

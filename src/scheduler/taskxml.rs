@@ -11,7 +11,7 @@
 //! * `Triggers`: from the cron engine ([`crate::cron::trigger::plan`]); when the plan is
 //!   inexact Task Scheduler fires on a superset and `orc execute --scheduled` skips the slots
 //!   the expression does not contain;
-//! * `Settings`: see [`execution_time_limit`] and the README ("Scheduling on Windows");
+//! * `Settings`: see [`execution_time_limit`] and `docs/guide/windows-scheduler.md`;
 //! * `Principals`: from [`crate::task::runas::Principal`] (the one owner of the run-as rules):
 //!   S4U for the registering user by default, the built-in service accounts by SID with no
 //!   logon type, a named account with `Password` (its password goes to schtasks on the command
@@ -624,7 +624,7 @@ pub fn compare(desired: &str, registered: &str) -> Vec<String> {
     out
 }
 
-/// Checks a task document against the structure Task Scheduler accepts (schtasks.md §4):
+/// Checks a task document against the structure Task Scheduler accepts (docs/design/schtasks.md §4):
 /// well-formed, UTF-16 declaration, root `Task` in the task namespace with a known version,
 /// top-level elements from the XSD, 1–48 triggers each with a valid `StartBoundary`, one
 /// schedule and a valid `Repetition`, exactly one principal matching the actions' context,
@@ -743,15 +743,15 @@ pub fn validate_document(xml: &str) -> Vec<String> {
                     "{base}: needs exactly one ScheduleBy… element, has {schedules}"
                 ));
             }
-            if let Some(v) = get(&format!("{base}/ScheduleByDay/DaysInterval")) {
-                if !v.parse::<u32>().is_ok_and(|n| (1..=365).contains(&n)) {
-                    problems.push(format!("{base}: DaysInterval {v:?} is not 1-365"));
-                }
+            if let Some(v) = get(&format!("{base}/ScheduleByDay/DaysInterval"))
+                && !v.parse::<u32>().is_ok_and(|n| (1..=365).contains(&n))
+            {
+                problems.push(format!("{base}: DaysInterval {v:?} is not 1-365"));
             }
-            if let Some(v) = get(&format!("{base}/ScheduleByWeek/WeeksInterval")) {
-                if !v.parse::<u32>().is_ok_and(|n| (1..=52).contains(&n)) {
-                    problems.push(format!("{base}: WeeksInterval {v:?} is not 1-52"));
-                }
+            if let Some(v) = get(&format!("{base}/ScheduleByWeek/WeeksInterval"))
+                && !v.parse::<u32>().is_ok_and(|n| (1..=52).contains(&n))
+            {
+                problems.push(format!("{base}: WeeksInterval {v:?} is not 1-52"));
             }
             for (p, v) in leaves
                 .iter()
@@ -783,15 +783,15 @@ pub fn validate_document(xml: &str) -> Vec<String> {
         }
     }
     // Settings durations and values.
-    if let Some(v) = get("Settings/ExecutionTimeLimit") {
-        if parse_iso_duration(v).is_none() {
-            problems.push(format!("Settings/ExecutionTimeLimit {v:?} is not a duration"));
-        }
+    if let Some(v) = get("Settings/ExecutionTimeLimit")
+        && parse_iso_duration(v).is_none()
+    {
+        problems.push(format!("Settings/ExecutionTimeLimit {v:?} is not a duration"));
     }
-    if let Some(v) = get("Settings/MultipleInstancesPolicy") {
-        if !matches!(v, "Parallel" | "Queue" | "IgnoreNew" | "StopExisting") {
-            problems.push(format!("Settings/MultipleInstancesPolicy {v:?} is not a known policy"));
-        }
+    if let Some(v) = get("Settings/MultipleInstancesPolicy")
+        && !matches!(v, "Parallel" | "Queue" | "IgnoreNew" | "StopExisting")
+    {
+        problems.push(format!("Settings/MultipleInstancesPolicy {v:?} is not a known policy"));
     }
     for (p, v) in leaves.iter().filter(|(p, _)| p.starts_with("Settings/")) {
         let bools = [
@@ -818,16 +818,15 @@ pub fn validate_document(xml: &str) -> Vec<String> {
         problems.push(format!("needs exactly one Principal, has {}", principals.len()));
     }
     let principal_id = get("Principals/Principal/@id");
-    if let Some(v) = get("Principals/Principal/LogonType") {
-        if !matches!(v, "S4U" | "Password" | "InteractiveToken" | "InteractiveTokenOrPassword") {
-            problems
-                .push(format!("Principals/Principal/LogonType {v:?} is not a known logon type"));
-        }
+    if let Some(v) = get("Principals/Principal/LogonType")
+        && !matches!(v, "S4U" | "Password" | "InteractiveToken" | "InteractiveTokenOrPassword")
+    {
+        problems.push(format!("Principals/Principal/LogonType {v:?} is not a known logon type"));
     }
-    if let Some(v) = get("Principals/Principal/RunLevel") {
-        if !matches!(v, "LeastPrivilege" | "HighestAvailable") {
-            problems.push(format!("Principals/Principal/RunLevel {v:?} is not a known run level"));
-        }
+    if let Some(v) = get("Principals/Principal/RunLevel")
+        && !matches!(v, "LeastPrivilege" | "HighestAvailable")
+    {
+        problems.push(format!("Principals/Principal/RunLevel {v:?} is not a known run level"));
     }
     let actions: Vec<String> =
         count_prefix("Actions/").into_iter().filter(|a| !a.starts_with('@')).collect();
@@ -842,10 +841,10 @@ pub fn validate_document(xml: &str) -> Vec<String> {
             problems.push(format!("Actions/{a}: Command is required"));
         }
     }
-    if let (Some(ctx), Some(id)) = (get("Actions/@Context"), principal_id) {
-        if ctx != id {
-            problems.push(format!("Actions Context {ctx:?} does not name the principal {id:?}"));
-        }
+    if let (Some(ctx), Some(id)) = (get("Actions/@Context"), principal_id)
+        && ctx != id
+    {
+        problems.push(format!("Actions Context {ctx:?} does not name the principal {id:?}"));
     }
     problems
 }

@@ -1,6 +1,6 @@
 //! The SQLite store: one file per home, opened by many short-lived processes at once.
 //!
-//! Connection recipe (reliability.md §2.1): WAL, an explicit busy timeout, `synchronous=FULL`,
+//! Connection recipe (docs/design/reliability.md §2.1): WAL, an explicit busy timeout, `synchronous=FULL`,
 //! `secure_delete=ON`, foreign keys on, and **every** transaction that may write opened with
 //! `BEGIN IMMEDIATE` (a deferred transaction that reads and then writes gets `SQLITE_BUSY`
 //! without the busy handler ever running). No transaction is ever held open while a child
@@ -142,7 +142,7 @@ impl Store {
 
     /// Applies pending migrations. The version is read **inside** the immediate transaction,
     /// so when many processes start on an old schema exactly one migrates and the others see
-    /// the new version once they get the lock (reliability.md §2.7).
+    /// the new version once they get the lock (docs/design/reliability.md §2.7).
     fn migrate(&mut self) -> Result<(), StoreError> {
         let known = MIGRATIONS.len() as i64;
         // Fast path without taking the write lock.

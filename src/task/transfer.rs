@@ -83,7 +83,7 @@ pub fn decode_text(bytes: &[u8], source: &str) -> Result<String> {
         return String::from_utf8(rest.to_vec()).map_err(|_| bad("not valid UTF-8 text"));
     }
     let utf16 = |rest: &[u8], le: bool| -> Result<String> {
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return Err(bad("not valid UTF-16 text (odd length)"));
         }
         let units = rest.chunks_exact(2).map(|c| {

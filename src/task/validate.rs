@@ -4,7 +4,7 @@
 //! - `parse_*` turn the text a user typed (a flag value, an import field) into a typed value;
 //! - [`validate`] checks a whole typed [`TaskSpec`] (what add, edit and import all end with).
 //!
-//! Field labels are the command-line flags (`--timeout`, `--env` …); the README maps each
+//! Field labels are the command-line flags (`--timeout`, `--env` …); `docs/reference/task-json.md` maps each
 //! flag to its JSON field. Everything here is pure: no file system, no database.
 
 use std::collections::BTreeSet;

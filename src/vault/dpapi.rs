@@ -4,7 +4,7 @@
 
 use zeroize::Zeroizing;
 
-/// Optional entropy mixed into every DPAPI call (reliability.md §1.5).
+/// Optional entropy mixed into every DPAPI call (docs/design/reliability.md §1.5).
 #[cfg_attr(not(windows), allow(dead_code))]
 pub(super) const ENTROPY: &[u8] = b"orc/dek/v1";
 

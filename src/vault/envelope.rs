@@ -1,4 +1,4 @@
-//! The versioned ciphertext envelope (reliability.md §1.3). Pure functions, no I/O.
+//! The versioned ciphertext envelope (docs/design/reliability.md §1.3). Pure functions, no I/O.
 //!
 //! ```text
 //! offset len  field
@@ -205,7 +205,7 @@ mod tests {
         assert_eq!(env, again);
     }
 
-    /// reliability.md test 13: every kind of tampering gives the same opaque error.
+    /// docs/design/reliability.md test 13: every kind of tampering gives the same opaque error.
     #[test]
     fn tampering_matrix_fails_closed() {
         let plain = b"CANARY-tamper-0123456789";

@@ -1,4 +1,4 @@
-//! The secrets vault (reliability.md §1).
+//! The secrets vault (docs/design/reliability.md §1).
 //!
 //! - One random 256-bit **data key** (DEK) per vault generation (`key_id`). Every credential is
 //!   AES-256-GCM encrypted under it with a fresh random nonce, in the versioned

@@ -3,7 +3,7 @@
 //! [`Redactor::redact`] works on a whole buffer; [`StreamRedactor`] works on output as it
 //! arrives in chunks and still catches a secret split across two chunks (it holds back at most
 //! `longest secret - 1` bytes). A child that transforms the secret (base64, reversed, split
-//! over lines) defeats any redactor; the README says so.
+//! over lines) defeats any redactor; `docs/guide/secrets.md` says so.
 
 use std::borrow::Cow;
 

@@ -33,15 +33,3 @@ fn completions_are_generated() {
         assert!(out.stdout.contains("schedule"), "{shell}");
     }
 }
-
-#[test]
-fn readme_documents_every_env_var_and_exit_code() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for (name, _) in orc::env_vars::ALL {
-        assert!(readme.contains(name), "README does not mention {name}");
-    }
-    for code in ["`0`", "`2`", "`3`", "`4`", "`5`", "`6`", "`7`", "`124`"] {
-        assert!(readme.contains(code), "README does not list exit code {code}");
-    }
-}

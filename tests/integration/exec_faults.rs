@@ -1,4 +1,4 @@
-//! Heavy executor tests (reliability.md §6): execute storm, output flood, crash fuzz. The
+//! Heavy executor tests (docs/design/reliability.md §6): execute storm, output flood, crash fuzz. The
 //! normal suite runs scaled-down versions; the full sizes are `#[ignore]`d and run by the full
 //! test script (`--include-ignored`).
 

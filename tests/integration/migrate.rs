@@ -20,10 +20,10 @@ fn legacy_db(env: &Env) -> Option<PathBuf> {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .output();
-        if let Ok(o) = status {
-            if o.status.success() {
-                return Some(out);
-            }
+        if let Ok(o) = status
+            && o.status.success()
+        {
+            return Some(out);
         }
     }
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");

@@ -1,6 +1,6 @@
 //! Notifications: the CLI (`orc notify flush|status|test`), and — against a real SMTP server
 //! (aiosmtpd, `#[ignore]`, run by the full script) — delivery, policies, the outbox and the
-//! SMTP faults of reliability.md test 20.
+//! SMTP faults of docs/design/reliability.md test 20.
 
 use std::time::{Duration, Instant};
 

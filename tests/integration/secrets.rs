@@ -1,5 +1,5 @@
 //! The vault end to end: `orc credential …`, unlocking (and failing to), tampering, and the
-//! canary leak scan (reliability.md tests 13–15).
+//! canary leak scan (docs/design/reliability.md tests 13–15).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -306,7 +306,7 @@ fn loose_key_file_permissions_are_refused() {
     env.orc_with_stdin(["credential", "set", "db", "--from-stdin"], Some(b"v2")).ok();
 }
 
-/// reliability.md test 13 through the CLI: swapped rows fail closed with one opaque error.
+/// docs/design/reliability.md test 13 through the CLI: swapped rows fail closed with one opaque error.
 #[test]
 fn swapped_ciphertexts_fail_closed() {
     let env = Env::new();
@@ -393,7 +393,7 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// reliability.md test 15: canaries set, replaced, deleted, key rotated, checkpointed — then
+/// docs/design/reliability.md test 15: canaries set, replaced, deleted, key rotated, checkpointed — then
 /// they appear nowhere: not in orc.db, its WAL, any file under the home, orc's output (at
 /// trace level), nor any process command line while an orc process holds a decrypted secret.
 #[test]

@@ -1,5 +1,5 @@
 //! Bad input to `orc task …`: every refusal exits 2, names the field or rule, and leaves the
-//! database byte-for-byte unchanged (reliability.md test 16 and §5).
+//! database byte-for-byte unchanged (docs/design/reliability.md test 16 and §5).
 //!
 //! A NUL cannot travel through a process's argument vector on any OS (execve and
 //! CreateProcess both take NUL-terminated strings; Rust's `Command` refuses it before the

@@ -1,4 +1,4 @@
-//! Differential test against croner 4.0.3 (cron.md §0): orc hands croner each field as an
+//! Differential test against croner 4.0.3 (docs/design/cron-mapping.md §0): orc hands croner each field as an
 //! explicit list and sets `dom_and_dow` when a day field starts with `*`, which makes croner
 //! follow cronie exactly. Then `next_after`, `prev_at_or_before` and `matches` must agree on
 //! naive times (no time zone, so DST cannot interfere).

@@ -1,4 +1,4 @@
-//! The cronie rule table (cron.md §1): grammar, names, Sunday, `N-0`, `*` in lists, steps,
+//! The cronie rule table (docs/design/cron-mapping.md §1): grammar, names, Sunday, `N-0`, `*` in lists, steps,
 //! backwards ranges, macros and their star flags, the day rule, month ends, Feb 29, year
 //! rollover.
 

@@ -1,5 +1,5 @@
 //! insta snapshots of `describe()`, the plan summary and `triggers_fragment` for the shapes
-//! in cron.md §4's table. The counts are also asserted directly so that a snapshot update
+//! in docs/design/cron-mapping.md §4's table. The counts are also asserted directly so that a snapshot update
 //! cannot silently change them.
 
 use super::{day, expr};

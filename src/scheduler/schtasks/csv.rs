@@ -190,7 +190,7 @@ mod tests {
 
     const HEADER: &str = r#""HostName","TaskName","Next Run Time","Status","Logon Mode","Last Run Time","Last Result","Author","Task To Run","Start In","Comment","Scheduled Task State","Idle Time","Power Management","Run As User","Delete Task If Not Rescheduled","Stop Task If Runs X Hours and X Mins","Schedule","Schedule Type","Start Time","Start Date","End Date","Days","Months","Repeat: Every","Repeat: Until: Time","Repeat: Until: Duration","Repeat: Stop If Still Running""#;
 
-    /// schtasks.md §2.5, brianary/scripts capture: doubled header, unescaped quotes.
+    /// docs/design/schtasks.md §2.5, brianary/scripts capture: doubled header, unescaped quotes.
     const B1: &str = concat!(
         "\r\n",
         r#""SOURCECOMPUTER","\Update Everything","N/A","Ready","Interactive only","1999-11-30 00:00:00","267011","SOURCECOMPUTER\zaphodb",""C:\Program Files\PowerShell\7\pwsh.exe" -File Update-Everything.ps1","A:\Scripts","Installs updates.","Enabled","Disabled","Stop On Battery Mode, No Start On Batteries","zaphodb","Disabled","72:00:00","Scheduling data is not available in this format.","At logon time","N/A","N/A","N/A","N/A","N/A","N/A","N/A","N/A","N/A""#,
@@ -203,7 +203,7 @@ mod tests {
         "\r\n",
     );
 
-    /// schtasks.md §2.5, resticprofile capture: one task with two triggers, signed result.
+    /// docs/design/schtasks.md §2.5, resticprofile capture: one task with two triggers, signed result.
     const R1: &str = concat!(
         r#""WIN-7060","\resticprofile backup\self backup","13/02/2025 17:30:00","Ready","Interactive only","13/02/2025 17:15:00","-2147024894","resticprofile","R:\Temp\go-build4112622634\b001\exe\resticprofile.exe --no-ansi --config examples\windows.yaml run-schedule backup@self","M:\go\src\github.com\creativeprojects\resticprofile","resticprofile backup for profile self in examples\windows.yaml","Enabled","Disabled","Stop On Battery Mode, No Start On Batteries","user","Disabled","72:00:00","Scheduling data is not available in this format.","Weekly","17:15:00","13/02/2025","N/A","MON, TUE, WED, THU, FRI","Every 1 week(s)","0 Hour(s), 15 Minute(s)","None","23 Hour(s), 45 Minute(s)","Disabled""#,
         "\r\n",

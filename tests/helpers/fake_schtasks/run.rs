@@ -271,7 +271,7 @@ pub(crate) fn supervise(
                 break 'actions;
             }
             polls += 1;
-            if polls % 5 == 0 && !instance_alive(store, path, id) {
+            if polls.is_multiple_of(5) && !instance_alive(store, path, id) {
                 let _ = child.kill();
                 let _ = child.wait();
                 return None;
