@@ -53,7 +53,16 @@ pub(super) const FIELDS: &[(&str, &str, &str)] = &[
     ("description", "string or null", "free text"),
     ("overlap", "string", "`skip`, `queue` or `parallel` while a run is in progress"),
     ("catch_up", "string", "`none` or `once` (one run for the latest missed slot)"),
-    ("run_as", "string or null", "`SYSTEM`, an account, or null = the registering user"),
+    (
+        "run_as",
+        "string or null",
+        "`SYSTEM`, `LOCAL SERVICE`, `NETWORK SERVICE`, a SID, a gMSA or an account; null = `run_as.default`",
+    ),
+    (
+        "logon",
+        "string or null",
+        "`s4u`, `password` or `interactive`; null = the account's default (S4U for users)",
+    ),
     ("wake_to_run", "boolean", "Task Scheduler wakes the machine for the task"),
 ];
 
