@@ -246,13 +246,15 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Expands `${DIR}` (the case directory), `${HOME}` (the orc home), `${ROOT}` and
+/// Expands `${DIR}` (the case directory), `${HOME}` (the orc home), `${ROOT}`, `${CRON_ID}`
+/// (the id of this home's crontab block) and
 /// `${REPEAT N TEXT}` (TEXT repeated N times; TEXT may not contain `}`).
 fn expand(text: &str, env: &Env, dir: &Path) -> String {
     let mut out = text
         .replace("${DIR}", &dir.to_string_lossy())
         .replace("${HOME}", &env.home().to_string_lossy())
-        .replace("${ROOT}", &env.root().to_string_lossy());
+        .replace("${ROOT}", &env.root().to_string_lossy())
+        .replace("${CRON_ID}", &orc::paths::home_id(&env.home()));
     while let Some(start) = out.find("${REPEAT ") {
         let end = start + out[start..].find('}').expect("unterminated ${REPEAT …}");
         let inner = &out[start + "${REPEAT ".len()..end];
