@@ -17,8 +17,14 @@ fn corpus_dir() -> PathBuf {
 }
 
 /// The areas (one `.jsonl` file each) and the least number of cases each must hold.
-const AREAS: [(&str, usize); 6] =
-    [("cli", 60), ("import", 25), ("migrate", 12), ("restore", 12), ("schtasks", 15), ("crontab", 12)];
+const AREAS: [(&str, usize); 6] = [
+    ("cli", 60),
+    ("import", 25),
+    ("migrate", 12),
+    ("restore", 12),
+    ("schtasks", 15),
+    ("crontab", 12),
+];
 
 /// The least number of cases of the whole corpus (issue 12).
 const MIN_CASES: usize = 150;
@@ -163,7 +169,8 @@ fn make_seed() -> Seed {
     let root = base.join(format!("corpus-seed-{}", std::process::id()));
     std::fs::create_dir_all(&root).unwrap();
     let env = Env::new();
-    env.orc(["task", "add", "nightly", "--command", "echo nightly", "--schedule", "0 2 * * *"]).ok();
+    env.orc(["task", "add", "nightly", "--command", "echo nightly", "--schedule", "0 2 * * *"])
+        .ok();
     env.orc([
         "task",
         "add",
@@ -289,11 +296,10 @@ fn bytes_of(payload: &Payload, env: &Env, dir: &Path) -> Vec<u8> {
             .collect(),
         "utf16le" => le(&text),
         "utf16le-bom" => [vec![0xFF, 0xFE], le(&text)].concat(),
-        "utf16be-bom" => [
-            vec![0xFE, 0xFF],
-            text.encode_utf16().flat_map(u16::to_be_bytes).collect::<Vec<u8>>(),
-        ]
-        .concat(),
+        "utf16be-bom" => {
+            [vec![0xFE, 0xFF], text.encode_utf16().flat_map(u16::to_be_bytes).collect::<Vec<u8>>()]
+                .concat()
+        }
         other => panic!("unknown encoding {other:?}"),
     }
 }
@@ -435,8 +441,7 @@ fn run_case(case: &Case) -> Result<(), String> {
         if let Some(p) = error_form_problem(&out.stderr, args.iter().any(|a| a == "--json")) {
             problems.push(p);
         }
-        if case.crontab.is_some() && std::fs::read(dir.join("crontab.txt")).ok() != crontab_before
-        {
+        if case.crontab.is_some() && std::fs::read(dir.join("crontab.txt")).ok() != crontab_before {
             problems.push("the crontab changed although orc failed".to_string());
         }
     }
@@ -611,6 +616,9 @@ fn the_error_form_check_catches_what_it_must() {
     assert!(error_form_problem("error: bad\n(see help)\n", false).is_some());
     assert!(error_form_problem("oops\n", false).is_some());
     assert!(error_form_problem("", false).is_some());
-    assert_eq!(error_form_problem("{\"error\":{\"kind\":\"usage\",\"message\":\"m\"}}\n", true), None);
+    assert_eq!(
+        error_form_problem("{\"error\":{\"kind\":\"usage\",\"message\":\"m\"}}\n", true),
+        None
+    );
     assert!(error_form_problem("error: bad\n", true).is_some());
 }
