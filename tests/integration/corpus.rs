@@ -562,7 +562,7 @@ fn corpus_is_large_enough_and_well_formed() {
         let cases = load(area);
         assert!(cases.len() >= min, "{area}: {} cases, at least {min} expected", cases.len());
         for c in &cases {
-            assert!(names.insert(c.name.clone()), "duplicate case name {}", c.name);
+            assert!(names.insert(format!("{area}/{}", c.name)), "duplicate case {area}/{}", c.name);
             assert!(!c.about.is_empty(), "{}: say what the case attacks in `about`", c.name);
             if let Some(f) = c.finding {
                 assert!((1..=13).contains(&f), "{}: issue 12 has findings 1–13", c.name);
