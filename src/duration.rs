@@ -91,3 +91,6 @@ mod tests {
         assert!(parse_secs_in("--retry-delay", "3d", 0, 86_400).is_err());
     }
 }
+
+#[cfg(test)]
+mod fuzz;

@@ -329,3 +329,6 @@ mod tests {
         assert_eq!(m.len(), 3);
     }
 }
+
+#[cfg(test)]
+mod fuzz;

@@ -7,6 +7,7 @@ mod support;
 mod cli_basics;
 mod config;
 mod configure;
+mod corpus;
 mod cron_cli;
 mod crontab;
 mod crontab_real;

@@ -96,3 +96,34 @@ fn worst_case_searches_are_fast() {
     let _ = (parsed.next_after(at("2090-01-01 00:00")), trigger::plan(&parsed));
     assert!(started.elapsed() < Duration::from_millis(50), "{:?}", started.elapsed());
 }
+
+/// Cases of the parse/validate agreement fuzz (issue 12 asks for at least 10,000).
+const AGREEMENT_CASES: u32 = 10_000;
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: AGREEMENT_CASES,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The task validator (`--schedule`) accepts exactly what the parser accepts and can
+    /// fire, and a refusal is exit 2 naming `--schedule`; never a panic.
+    #[test]
+    fn validator_agrees_with_the_parser(text in "[0-9*/,\\- ?#LW@a-z]{0,24}") {
+        let parsed = CronExpr::parse(&text);
+        let checked = crate::task::validate::check_schedule(&text);
+        match (&parsed, &checked) {
+            (Ok(e), Ok(())) => prop_assert!(!e.never_fires()),
+            (Ok(e), Err(err)) => {
+                prop_assert!(e.never_fires(), "{text:?}: {err}");
+                prop_assert_eq!(err.exit_code(), 2);
+            }
+            (Err(_), Ok(())) => prop_assert!(false, "{:?} validated but does not parse", text),
+            (Err(_), Err(err)) => {
+                prop_assert_eq!(err.exit_code(), 2);
+                prop_assert!(err.to_string().contains("--schedule"), "{err}");
+            }
+        }
+    }
+}
