@@ -287,8 +287,10 @@ pub fn execute(
                     slot: slot.clone(),
                     attempt: attempt + 1,
                     trigger: Trigger::Retry,
-                    start: clock::now_utc()
-                        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero()),
+                    start: clock::saturating_add(
+                        clock::now_utc(),
+                        chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero()),
+                    ),
                 },
             )
         });
@@ -535,7 +537,10 @@ fn run_attempt(
         }
     };
     let elapsed = started.elapsed();
-    let end = start + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::zero());
+    let end = clock::saturating_add(
+        start,
+        chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::zero()),
+    );
 
     let (status_kind, exit_code, mut error) = if timed_out {
         let limit = crate::render::secs(spec.timeout.unwrap_or(0));
