@@ -51,7 +51,11 @@ pub fn checked_back(t: DateTime<Utc>, secs: u64) -> Option<DateTime<Utc>> {
 pub fn saturating_add<Tz: TimeZone>(t: DateTime<Tz>, delta: TimeDelta) -> DateTime<Tz> {
     let tz = t.timezone();
     t.clone().checked_add_signed(delta).unwrap_or_else(|| {
-        let edge = if delta < TimeDelta::zero() { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC };
+        let edge = if delta < TimeDelta::zero() {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        };
         edge.with_timezone(&tz)
     })
 }

@@ -89,8 +89,8 @@ pub fn parse_since(s: &str) -> Result<DateTime<Utc>> {
             Error::invalid("--since", s, "reaches back further than a date can be represented")
         });
     }
-    let naive = clock::parse_local(s)
-        .or_else(|| clock::parse_date(s).and_then(|d| d.and_hms_opt(0, 0, 0)));
+    let naive =
+        clock::parse_local(s).or_else(|| clock::parse_date(s).and_then(|d| d.and_hms_opt(0, 0, 0)));
     naive
         .and_then(|n| Local.from_local_datetime(&n).earliest())
         .map(|t| t.with_timezone(&Utc))

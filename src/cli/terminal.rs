@@ -82,10 +82,7 @@ mod tests {
 
     #[test]
     fn missing_arguments_are_named_on_one_line() {
-        assert_eq!(
-            message(&["orc", "execute"]),
-            "missing required argument --task <NAME>"
-        );
+        assert_eq!(message(&["orc", "execute"]), "missing required argument --task <NAME>");
         let m = message(&["orc", "task", "add", "x"]);
         assert!(m.starts_with("missing required arguments --command <"), "{m}");
         assert!(m.contains("--schedule <"), "{m}");

@@ -70,7 +70,12 @@ pub fn encodings(text: &str) -> [Option<Vec<u8>>; 4] {
     let oem = oem_bytes(text).filter(|b| b.as_slice() != text.as_bytes());
     #[cfg(not(windows))]
     let oem = None;
-    [Some(text.as_bytes().to_vec()), Some(utf16(u16::to_le_bytes)), Some(utf16(u16::to_be_bytes)), oem]
+    [
+        Some(text.as_bytes().to_vec()),
+        Some(utf16(u16::to_le_bytes)),
+        Some(utf16(u16::to_be_bytes)),
+        oem,
+    ]
 }
 
 /// `text` in the OEM code page, or `None` when some character has no exact form there

@@ -517,7 +517,9 @@ mod tests {
     }
 
     fn utf16(text: &str, be: bool) -> Vec<u8> {
-        text.encode_utf16().flat_map(|u| if be { u.to_be_bytes() } else { u.to_le_bytes() }).collect()
+        text.encode_utf16()
+            .flat_map(|u| if be { u.to_be_bytes() } else { u.to_le_bytes() })
+            .collect()
     }
 
     /// issue 12 finding 2: a secret printed as UTF-16LE or UTF-16BE is masked (with the mask
@@ -530,7 +532,11 @@ mod tests {
             let mut want = if be { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
             want.extend(utf16("pw=******; x ******", be));
             for chunk in 1..input.len() + 2 {
-                assert_eq!(redact_in_chunks(&["hunter2"], &input, chunk), want, "be {be} chunk {chunk}");
+                assert_eq!(
+                    redact_in_chunks(&["hunter2"], &input, chunk),
+                    want,
+                    "be {be} chunk {chunk}"
+                );
             }
             assert_eq!(super::super::decode::decode(&want), "pw=******; x ******");
         }

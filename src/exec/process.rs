@@ -183,8 +183,7 @@ fn find_program(name: &str, lookup: Lookup<'_>) -> Result<PathBuf, String> {
 /// Win32 docs). The one owner of this rule: the executor and `schedule --validate` call it.
 pub fn search_path(name: &str, path: Option<&OsStr>) -> Option<PathBuf> {
     let path = path.map(OsStr::to_os_string).or_else(|| std::env::var_os("PATH"))?;
-    let absolute: Vec<PathBuf> =
-        std::env::split_paths(&path).filter(|p| p.is_absolute()).collect();
+    let absolute: Vec<PathBuf> = std::env::split_paths(&path).filter(|p| p.is_absolute()).collect();
     if absolute.is_empty() {
         return None;
     }

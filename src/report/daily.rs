@@ -36,7 +36,11 @@ pub struct Window {
 impl Window {
     /// The 24 hours before `now`.
     pub fn last_24h(now: DateTime<Local>) -> Window {
-        Window { start: clock::saturating_add(now, -Duration::hours(24)), end: now, calendar_day: false }
+        Window {
+            start: clock::saturating_add(now, -Duration::hours(24)),
+            end: now,
+            calendar_day: false,
+        }
     }
 
     /// One local calendar day, midnight to midnight (23 or 25 hours on DST days).
@@ -473,9 +477,12 @@ pub fn build(
                 }
                 Err(e) => warnings.push(format!("task {name}: schedule cannot be evaluated: {e}")),
             }
-            if let Ok(next) =
-                slots_between(&spec.schedule, now, clock::saturating_add(now, Duration::hours(24)), MAX_SLOTS)
-                && let Some(first) = next.first()
+            if let Ok(next) = slots_between(
+                &spec.schedule,
+                now,
+                clock::saturating_add(now, Duration::hours(24)),
+                MAX_SLOTS,
+            ) && let Some(first) = next.first()
             {
                 upcoming.push(UpcomingRow {
                     task: name.clone(),

@@ -36,7 +36,6 @@ use super::cronblock::{self, BlockState, Entry, Found};
 mod lock;
 mod write;
 
-pub use write::WRITE_ATTEMPTS;
 use super::reconcile::{Action, Plan, PlanEntry};
 use super::{
     ApplyReport, Backend, Desired, Fingerprint, Outcome, Registered, RenderEnv, SchedulerError,
@@ -44,6 +43,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::task::TaskSpec;
+pub use write::WRITE_ATTEMPTS;
 
 /// How long one `crontab` call may take before orc stops it.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);

@@ -54,7 +54,7 @@ impl CrontabBackend {
                 self.current = Some(after);
                 return Ok(());
             }
-            tracing::warn!(attempt, "the crontab changed while orc wrote it; writing again");
+            tracing::info!(attempt, "the crontab changed while orc wrote it; writing again");
         }
         Err(SchedulerError::Failed {
             program: self.runner.program_name(),

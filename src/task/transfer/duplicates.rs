@@ -73,7 +73,8 @@ impl<'de> Visitor<'de> for Walk<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut i = 0usize;
         loop {
-            let path = if self.path == "$" { format!("[{i}]") } else { format!("{}[{i}]", self.path) };
+            let path =
+                if self.path == "$" { format!("[{i}]") } else { format!("{}[{i}]", self.path) };
             if seq.next_element_seed(Walk { path, found: self.found })?.is_none() {
                 return Ok(());
             }
