@@ -27,12 +27,13 @@ case "$1" in
   -)
     if [ -f "$dir/refuse-write" ]; then cat "$dir/refuse-write" >&2; exit 1; fi
     if [ -f "$dir/lose-write" ]; then cat > /dev/null; exit 0; fi
-    cat > "$dir/crontab.new" || exit 1
-    if [ -s "$dir/crontab.new" ] && [ -n "$(tail -c1 "$dir/crontab.new")" ]; then
-      rm -f "$dir/crontab.new"
+    new="$dir/crontab.new.$$"
+    cat > "$new" || exit 1
+    if [ -s "$new" ] && [ -n "$(tail -c1 "$new")" ]; then
+      rm -f "$new"
       echo "new crontab file is missing newline before EOF, can't install." >&2; exit 1
     fi
-    mv "$dir/crontab.new" "$dir/crontab.txt" ;;
+    mv "$new" "$dir/crontab.txt" ;;
   -r)
     if [ -f "$dir/crontab.txt" ]; then rm -f "$dir/crontab.txt"; exit 0; fi
     echo "no crontab for tester" >&2; exit 1 ;;
