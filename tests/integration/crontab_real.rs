@@ -14,6 +14,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::support::Env;
 
+/// The tests here share the user's one real crontab: one at a time (the others check that a
+/// reconcile does not rewrite it).
+static REAL_CRONTAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    REAL_CRONTAB.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// How long cron may take to start the task (it starts jobs at the top of each minute and
 /// reads a changed crontab at that moment).
 const CRON_WAIT: Duration = Duration::from_secs(70);
@@ -114,6 +122,7 @@ fn mtime(p: &Option<PathBuf>) -> Option<SystemTime> {
 #[test]
 #[ignore = "needs a running cron daemon and the real crontab (scripts/test.sh starts cron)"]
 fn cron_runs_the_scheduled_task_and_orc_keeps_the_users_lines() {
+    let _one = one_at_a_time();
     if cron_daemon().is_none() {
         let msg = "no cron daemon serving this system is running (pgrep -x cron / crond found \
                    none, or only ones inside a chroot, which read another spool directory); \
@@ -246,6 +255,7 @@ fn cron_runs_the_scheduled_task_and_orc_keeps_the_users_lines() {
 #[test]
 #[ignore = "needs a running cron daemon and the real crontab (scripts/test.sh starts cron)"]
 fn cron_runs_a_task_whose_paths_hold_percent_signs() {
+    let _one = one_at_a_time();
     if cron_daemon().is_none() {
         let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
             || std::env::var("ORC_TEST_FULL").is_ok_and(|v| v == "1");
