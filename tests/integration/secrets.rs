@@ -552,10 +552,13 @@ fn concurrent_first_use_creates_one_vault() {
     assert_eq!(out["credentials"], 8);
 }
 
-/// Every process's command line and environment that can be read now, as
-/// `(pid, "cmdline" | "environ", bytes)`.
+/// `(pid, "cmdline" | "environ", bytes)` of processes seen under `/proc`.
 #[cfg(target_os = "linux")]
-fn proc_snapshot(out: &mut Vec<(u32, &'static str, Vec<u8>)>) {
+type ProcSnapshots = Vec<(u32, &'static str, Vec<u8>)>;
+
+/// Every process's command line and environment that can be read now.
+#[cfg(target_os = "linux")]
+fn proc_snapshot(out: &mut ProcSnapshots) {
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
@@ -570,9 +573,7 @@ fn proc_snapshot(out: &mut Vec<(u32, &'static str, Vec<u8>)>) {
 
 /// Scans `/proc` until `child` exits; returns the snapshots.
 #[cfg(target_os = "linux")]
-fn scan_while_running(
-    mut child: std::process::Child,
-) -> (std::process::Output, Vec<(u32, &'static str, Vec<u8>)>) {
+fn scan_while_running(mut child: std::process::Child) -> (std::process::Output, ProcSnapshots) {
     let mut seen = Vec::new();
     while child.try_wait().unwrap().is_none() {
         proc_snapshot(&mut seen);
