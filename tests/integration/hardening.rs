@@ -285,3 +285,15 @@ fn a_terminal_gets_colour_unless_no_color_is_set() {
         assert_eq!(seen.contains('\u{1b}'), want_colour, "NO_COLOR={no_color:?}: {seen:?}");
     }
 }
+
+/// Finding 9: a timeout no `Instant` can hold (a database written by something else than
+/// orc's validated commands) means "no deadline", not a panic.
+#[test]
+fn an_unrepresentable_timeout_in_the_database_does_not_panic() {
+    let env = Env::new();
+    env.orc(["task", "list"]).ok();
+    crate::exec_support::add_task(&env, "huge", &child(&["exit", "0"]), |s| {
+        s.timeout = Some(u64::MAX);
+    });
+    env.orc(["execute", "--task", "huge"]).ok();
+}
