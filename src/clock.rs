@@ -1,7 +1,7 @@
 //! The one place orc asks what time it is, so tests and drills can move the clock
 //! (`ORC_NOW`, local wall-clock `YYYY-MM-DDTHH:MM:SS`).
 
-use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Local, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 
 use crate::env_vars;
 
@@ -21,12 +21,43 @@ fn override_now() -> Option<DateTime<Local>> {
     Local.from_local_datetime(&naive).earliest()
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS` or `YYYY-MM-DDTHH:MM` (also with a space instead of `T`).
+/// The years a typed date or time may name (four digits: chrono's own `%Y` also takes signed
+/// years out to ±262143, where a few hours of arithmetic overflow).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// Parses `YYYY-MM-DDTHH:MM:SS` or `YYYY-MM-DDTHH:MM` (also with a space instead of `T`),
+/// years in [`YEARS`].
 pub fn parse_local(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
     ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .filter(|t| YEARS.contains(&t.year()))
+}
+
+/// Parses a date `YYYY-MM-DD`, years in [`YEARS`].
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok().filter(|d| YEARS.contains(&d.year()))
+}
+
+/// `t` moved `secs` seconds back, or `None` when that leaves the representable range.
+pub fn checked_back(t: DateTime<Utc>, secs: u64) -> Option<DateTime<Utc>> {
+    let delta = TimeDelta::try_seconds(i64::try_from(secs).ok()?)?;
+    t.checked_sub_signed(delta)
+}
+
+/// `t` moved by `delta` (either way), clamped to the representable range: for windows
+/// around "now" whose ends only bound a query.
+pub fn saturating_add<Tz: TimeZone>(t: DateTime<Tz>, delta: TimeDelta) -> DateTime<Tz> {
+    let tz = t.timezone();
+    t.clone().checked_add_signed(delta).unwrap_or_else(|| {
+        let edge = if delta < TimeDelta::zero() {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        };
+        edge.with_timezone(&tz)
+    })
 }
 
 /// ISO 8601 with the local offset, as every `--json` time is shown.

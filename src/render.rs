@@ -1,9 +1,33 @@
 //! Small helpers for human-readable output (tables, durations). Pure functions.
 
+/// User data made safe to echo on a terminal or into a log: control characters (CR, LF,
+/// ESC, …) and bidirectional overrides are shown escaped (`\r`, `\n`, `\t`, `\u{1b}`), so a
+/// value cannot fake extra lines, move the cursor or reorder what follows. The one helper
+/// for every human output that echoes a user's or a legacy database's strings.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Formats rows as a left-aligned table with a header and a separator line.
-/// Cells are single-line (newlines and tabs are shown as spaces).
+/// Cells are single-line (newlines and tabs are shown as spaces, other control characters
+/// escaped by [`printable`]).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let clean = |s: &str| s.replace(['\n', '\r', '\t'], " ");
+    let clean = |s: &str| printable(&s.replace(['\n', '\r', '\t'], " ")).into_owned();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     let rows: Vec<Vec<String>> =
         rows.iter().map(|r| r.iter().map(|c| clean(c)).collect()).collect();
@@ -66,6 +90,15 @@ pub fn millis(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_escapes_what_could_spoof_a_line() {
+        assert_eq!(printable("mail.example.com"), "mail.example.com");
+        assert_eq!(printable("a\r\nset  smtp.host = x"), "a\\r\\nset  smtp.host = x");
+        assert_eq!(printable("\u{1b}[2Kok\u{202e}"), "\\u{1b}[2Kok\\u{202e}");
+        let t = table(&["A"], &[vec!["x\u{1b}[31my\nz".into()]]);
+        assert_eq!(t, "A\n--------------\nx\\u{1b}[31my z\n");
+    }
 
     #[test]
     fn table_aligns_columns() {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::Context;
 use crate::clock;
-use crate::error::{Result, exit};
+use crate::error::{Error, Result, exit};
 use crate::store::maint;
 
 #[derive(Debug, clap::Subcommand)]
@@ -109,7 +109,9 @@ pub fn run(args: DbCommand, ctx: &mut Context<'_>) -> Result<i32> {
                 86_400,
                 100 * 365 * 86_400,
             )?;
-            let cutoff = clock::now_utc() - chrono::Duration::seconds(secs as i64);
+            let cutoff = clock::checked_back(clock::now_utc(), secs).ok_or_else(|| {
+                Error::invalid("--older-than", &older_than, "reaches back before any date")
+            })?;
             let runs_dir = ctx.paths()?.runs_dir();
             let store = ctx.store()?;
             let report = maint::prune(store, &runs_dir, cutoff, dry_run)?;

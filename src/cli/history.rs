@@ -85,13 +85,12 @@ fn task_known(store: &crate::store::Store, name: &str) -> Result<bool> {
 /// `24h`, `7d` back from now, or a local date/time.
 pub fn parse_since(s: &str) -> Result<DateTime<Utc>> {
     if let Ok(secs) = crate::duration::parse_secs("--since", s) {
-        return Ok(clock::now_utc() - chrono::Duration::seconds(secs as i64));
+        return clock::checked_back(clock::now_utc(), secs).ok_or_else(|| {
+            Error::invalid("--since", s, "reaches back further than a date can be represented")
+        });
     }
-    let naive = clock::parse_local(s).or_else(|| {
-        chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-    });
+    let naive =
+        clock::parse_local(s).or_else(|| clock::parse_date(s).and_then(|d| d.and_hms_opt(0, 0, 0)));
     naive
         .and_then(|n| Local.from_local_datetime(&n).earliest())
         .map(|t| t.with_timezone(&Utc))

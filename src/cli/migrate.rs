@@ -5,6 +5,7 @@ use std::io::BufRead;
 use super::Context;
 use crate::error::{Error, Result};
 use crate::migrate::{self, Plan, Target, legacy};
+use crate::render::printable as p;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["from_legacy", "cleanup", "rollback"])))]
@@ -150,14 +151,17 @@ fn show(
         let rename =
             if t.renamed { format!(" (renamed from {:?})", t.legacy_name) } else { String::new() };
         out.push_str(&format!(
-            "  {:<17} {}{rename}  [{state}]  {}\n",
-            t.action, t.name, t.schedule
+            "  {:<17} {}{}  [{state}]  {}\n",
+            t.action,
+            p(&t.name),
+            p(&rename),
+            p(&t.schedule)
         ));
         for r in &t.disabled_reasons {
-            out.push_str(&format!("      disabled: {r}\n"));
+            out.push_str(&format!("      disabled: {}\n", p(r)));
         }
         for n in &t.notes {
-            out.push_str(&format!("      note: {n}\n"));
+            out.push_str(&format!("      note: {}\n", p(n)));
         }
     }
     let h = &plan.history;
@@ -169,7 +173,7 @@ fn show(
         h.skipped.len()
     ));
     for s in &h.skipped {
-        out.push_str(&format!("  skipped: {s}\n"));
+        out.push_str(&format!("  skipped: {}\n", p(s)));
     }
     out.push_str("\nSettings:\n");
     for s in &plan.settings {
@@ -178,14 +182,18 @@ fn show(
             _ => String::new(),
         };
         let note = s.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default();
-        out.push_str(&format!("  {:<9} {:<18} {target}{note}\n", s.action, s.legacy_key));
+        let (key, line) = (p(&s.legacy_key), p(&format!("{target}{note}")).into_owned());
+        out.push_str(&format!("  {:<9} {key:<18} {line}\n", s.action));
     }
     out.push_str("\nSecrets:\n");
     for s in &plan.secrets {
         let note = s.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default();
         out.push_str(&format!(
-            "  {:<12} {} → credential {}{note}\n",
-            s.action, s.legacy, s.credential
+            "  {:<12} {} → credential {}{}\n",
+            s.action,
+            p(&s.legacy),
+            p(&s.credential),
+            p(&note)
         ));
     }
     if let Some(o) = outcome {

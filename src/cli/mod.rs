@@ -16,6 +16,7 @@ pub mod report;
 pub mod schedule;
 pub mod status;
 pub mod task;
+mod terminal;
 pub mod unschedule;
 
 use std::ffi::OsString;
@@ -170,11 +171,12 @@ impl<'a> Context<'a> {
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
     let json_requested = args.iter().any(|a| a == "--json");
-    let cli = match Cli::try_parse_from(&args) {
+    let colour = terminal::Colour::from_env();
+    let cli = match terminal::parse(&args, colour) {
         Ok(cli) => cli,
         Err(e) => return clap_error(e, json_requested),
     };
-    init_tracing(&cli);
+    init_tracing(&cli, colour);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut ctx = Context {
@@ -254,22 +256,19 @@ fn clap_error(e: clap::Error, json: bool) -> i32 {
             }
         }
         _ => {
-            let rendered = e.to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            let message = first.trim_start_matches("error: ").to_string();
+            let message = terminal::usage_message(&e);
             if json {
                 let doc = serde_json::json!({ "error": { "kind": "usage", "message": message } });
                 eprintln!("{doc}");
             } else {
-                eprintln!("error: {message}");
-                eprintln!("(see `orc --help` or `orc <command> --help`)");
+                eprintln!("error: {message} (see `orc --help` or `orc <command> --help`)");
             }
             exit::USAGE
         }
     }
 }
 
-fn init_tracing(cli: &Cli) {
+fn init_tracing(cli: &Cli, colour: terminal::Colour) {
     use tracing_subscriber::EnvFilter;
     let default = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
@@ -284,6 +283,7 @@ fn init_tracing(cli: &Cli) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour.stderr)
         .with_target(false)
         .without_time()
         .try_init();

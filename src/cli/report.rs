@@ -55,8 +55,8 @@ fn daily(
     let now = crate::clock::now();
     let window = match &date {
         Some(d) => {
-            let day = chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-                .map_err(|_| Error::invalid("--date", d, "must be a date YYYY-MM-DD"))?;
+            let day = crate::clock::parse_date(d)
+                .ok_or_else(|| Error::invalid("--date", d, "must be a date YYYY-MM-DD"))?;
             Window::day(day)?
         }
         None => Window::last_24h(now),

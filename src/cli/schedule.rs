@@ -10,7 +10,7 @@ use super::Context;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::scheduler::crontab::{Crontab, CrontabBackend};
-use crate::scheduler::reconcile::{self, Action, EntryReport, Plan};
+use crate::scheduler::reconcile::{self, Action, EntryReport};
 use crate::scheduler::schtasks::{Remote, Schtasks, SchtasksBackend, TaskFolder};
 use crate::scheduler::{Backend, RenderEnv};
 use crate::store::Store;
@@ -290,7 +290,7 @@ fn reconcile_cmd(
             ctx.print_json(&rows)?;
         } else if ctx.verbosity >= 0 {
             print_rows(ctx, &rows, true)?;
-            ctx.print(&format!("dry run: {} — nothing was changed", summary(&plan, &target)))?;
+            ctx.print(&format!("dry run: {} — nothing was changed", summary(&rows, &target)))?;
         }
         return Ok(0);
     }
@@ -316,7 +316,7 @@ fn reconcile_cmd(
         ctx.print_json(&rows)?;
     } else if ctx.verbosity >= 0 {
         print_rows(ctx, &rows, ctx.verbosity > 0)?;
-        ctx.print(&summary(&plan, &target))?;
+        ctx.print(&summary(&rows, &target))?;
     }
     match failure {
         Some(e) => Err(Error::Scheduler(e)),
@@ -329,18 +329,8 @@ fn target_name(kind: &str, host: &str) -> String {
     if host.is_empty() { format!("{what} on this computer") } else { format!("{what} on {host}") }
 }
 
-fn summary(plan: &Plan, target: &str) -> String {
-    let drift = plan.drifted();
-    let drift_note =
-        if drift > 0 { format!(" ({drift} changed outside orc)") } else { String::new() };
-    format!(
-        "{}: {} created, {} updated{drift_note}, {} deleted, {} unchanged",
-        target,
-        plan.count(Action::Create),
-        plan.count(Action::Update),
-        plan.count(Action::Delete),
-        plan.count(Action::Unchanged),
-    )
+fn summary(rows: &[EntryReport], target: &str) -> String {
+    format!("{target}: {}", reconcile::tally(rows))
 }
 
 fn print_rows(ctx: &mut Context<'_>, rows: &[EntryReport], show_unchanged: bool) -> Result<()> {

@@ -95,7 +95,7 @@ pub fn stats(
             entry.last = Some(run);
         }
     }
-    let since = to_db_time(now - Duration::days(7));
+    let since = to_db_time(crate::clock::saturating_add(now, -Duration::days(7)));
     let mut stmt = conn.prepare(
         "SELECT lower(task), count(*), sum(status = 'SUCCESS') FROM runs \
          WHERE start >= ?1 AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'ABANDONED') \

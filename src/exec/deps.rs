@@ -192,8 +192,8 @@ fn check_cmd(command: &str, timeout: u64, ctx: &DepContext<'_>) -> (bool, String
             Err(e) => return (false, format!("cannot start {}: {e}", inv.program.display())),
         };
     let mut tree = spawned.tree;
-    let deadline = Instant::now() + Duration::from_secs(timeout);
-    let result = match tree.wait_until(Some(deadline)) {
+    let deadline = Instant::now().checked_add(Duration::from_secs(timeout));
+    let result = match tree.wait_until(deadline) {
         Some(status) => {
             let ended = process::Ended::from_status(status);
             if ended == process::Ended::Code(0) {

@@ -149,9 +149,16 @@ impl Ring {
 
 /// Replaces secret values by [`MASK`] in a stream of chunks. A value split across chunks is
 /// still found: up to `longest - 1` bytes are held back until the next chunk (or the end).
+///
+/// Each value is looked for in every encoding display decoding reads
+/// ([`super::decode::encodings`]: UTF-8, UTF-16LE, UTF-16BE, the OEM code page on Windows),
+/// and replaced by the mask **in the same encoding**, so the masked bytes still decode as
+/// the text around them (a UTF-16 mask matched one byte off, as in `x\0s\0e\0…`, stays
+/// aligned because both UTF-16 masks are the same bytes shifted by one).
 #[derive(Debug)]
 pub struct Redactor {
-    secrets: Vec<Vec<u8>>,
+    /// (encoded value, encoded mask), longest value first.
+    secrets: Vec<(Vec<u8>, Vec<u8>)>,
     first_bytes: [bool; 256],
     longest: usize,
     pending: Vec<u8>,
@@ -160,14 +167,29 @@ pub struct Redactor {
 impl Redactor {
     /// A redactor for these values (empty values are ignored; longer values win).
     pub fn new(secrets: &[Vec<u8>]) -> Redactor {
-        let mut list: Vec<Vec<u8>> = secrets.iter().filter(|s| !s.is_empty()).cloned().collect();
-        list.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        list.dedup();
+        let masks = super::decode::encodings(std::str::from_utf8(MASK).expect("ASCII mask"));
+        let mut list: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for s in secrets.iter().filter(|s| !s.is_empty()) {
+            match std::str::from_utf8(s) {
+                Ok(text) => {
+                    for (form, mask) in super::decode::encodings(text).into_iter().zip(&masks) {
+                        if let (Some(form), Some(mask)) = (form, mask) {
+                            list.push((form, mask.clone()));
+                        }
+                    }
+                }
+                Err(_) => list.push((s.clone(), MASK.to_vec())),
+            }
+        }
+        // Stable: among equal lengths the UTF-8, then UTF-16LE form is tried first.
+        list.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+        let mut seen = std::collections::HashSet::new();
+        list.retain(|(s, _)| seen.insert(s.clone()));
         let mut first_bytes = [false; 256];
-        for s in &list {
+        for (s, _) in &list {
             first_bytes[s[0] as usize] = true;
         }
-        let longest = list.first().map_or(0, Vec::len);
+        let longest = list.first().map_or(0, |(s, _)| s.len());
         Redactor { secrets: list, first_bytes, longest, pending: Vec::new() }
     }
 
@@ -207,11 +229,11 @@ impl Redactor {
         let mut run_start = 0;
         while i < limit {
             if self.first_bytes[p[i] as usize]
-                && let Some(len) = self.secrets.iter().find(|s| p[i..].starts_with(s)).map(Vec::len)
+                && let Some((s, mask)) = self.secrets.iter().find(|(s, _)| p[i..].starts_with(s))
             {
                 out.extend_from_slice(&p[run_start..i]);
-                out.extend_from_slice(MASK);
-                i += len;
+                out.extend_from_slice(mask);
+                i += s.len();
                 run_start = i;
                 continue;
             }
@@ -370,7 +392,7 @@ impl Collector {
             let mut redactor = Redactor::new(secrets);
             std::thread::Builder::new().name(format!("orc-{name}")).spawn(move || {
                 let mut buf = vec![0u8; READ_BUF];
-                let mut clean = Vec::with_capacity(READ_BUF + MASK.len());
+                let mut clean = Vec::with_capacity(READ_BUF + 2 * MASK.len());
                 loop {
                     let n = match stream.read(&mut buf) {
                         Ok(0) => break,
@@ -492,6 +514,41 @@ mod tests {
         assert_eq!(out, b"xx******yy******zzab");
         // No secrets: bytes pass through untouched.
         assert_eq!(redact_in_chunks(&[], b"\xff\x00abc", 1), b"\xff\x00abc");
+    }
+
+    fn utf16(text: &str, be: bool) -> Vec<u8> {
+        text.encode_utf16()
+            .flat_map(|u| if be { u.to_be_bytes() } else { u.to_le_bytes() })
+            .collect()
+    }
+
+    /// issue 12 finding 2: a secret printed as UTF-16LE or UTF-16BE is masked (with the mask
+    /// in the same encoding), wherever the chunks are cut, and display shows the mask.
+    #[test]
+    fn redactor_masks_utf16_forms_across_chunk_boundaries() {
+        for be in [false, true] {
+            let mut input = if be { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+            input.extend(utf16("pw=hunter2; x hunter2", be));
+            let mut want = if be { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+            want.extend(utf16("pw=******; x ******", be));
+            for chunk in 1..input.len() + 2 {
+                assert_eq!(
+                    redact_in_chunks(&["hunter2"], &input, chunk),
+                    want,
+                    "be {be} chunk {chunk}"
+                );
+            }
+            assert_eq!(super::super::decode::decode(&want), "pw=******; x ******");
+        }
+        // No BOM, odd offset (an LE stream where a BE match comes first): still masked and
+        // still decodes as the surrounding text.
+        let input = utf16("Xhunter2Y", false);
+        let out = redact_in_chunks(&["hunter2"], &input, 3);
+        assert_eq!(super::super::decode::decode(&out), "X******Y");
+        // Non-ASCII secret in UTF-16LE.
+        let input = utf16("k=pässwörd", false);
+        let out = redact_in_chunks(&["pässwörd"], &input, 5);
+        assert_eq!(out, utf16("k=******", false));
     }
 
     #[test]

@@ -170,8 +170,28 @@ fn find_program(name: &str, lookup: Lookup<'_>) -> Result<PathBuf, String> {
             .map_err(|_| format!("program {} not found", p.display()));
     }
     let path = lookup.path.map(OsStr::to_os_string).or_else(|| std::env::var_os("PATH"));
-    which::which_in(name, path, lookup.workdir)
-        .map_err(|_| format!("program {name:?} not found on PATH"))
+    search_path(name, path.as_deref()).ok_or_else(|| {
+        format!("program {name:?} not found on PATH (only absolute PATH entries are searched)")
+    })
+}
+
+/// Looks a bare program name up in the **absolute** entries of `path` (the process's own
+/// `PATH` when `None`). Empty, `.` and other relative entries are skipped: a name is never
+/// found in the working or current directory. The result is a full path, so on Windows
+/// `CreateProcess` does not run its own search (which starts with the application's
+/// directory and the current directory; see "CreateProcessW, lpApplicationName" in the
+/// Win32 docs). The one owner of this rule: the executor and `schedule --validate` call it.
+pub fn search_path(name: &str, path: Option<&OsStr>) -> Option<PathBuf> {
+    let path = path.map(OsStr::to_os_string).or_else(|| std::env::var_os("PATH"))?;
+    let absolute: Vec<PathBuf> = std::env::split_paths(&path).filter(|p| p.is_absolute()).collect();
+    if absolute.is_empty() {
+        return None;
+    }
+    let joined = std::env::join_paths(absolute).ok()?;
+    // `which_in` takes a "current directory" only to resolve relative entries and relative
+    // names; neither reaches it here, so pass the filesystem root.
+    let found = which::which_in(name, Some(joined), Path::new("/")).ok()?;
+    found.is_absolute().then_some(found)
 }
 
 /// Splits a command line with POSIX-shell-like rules, without any expansion: whitespace
@@ -549,6 +569,36 @@ mod tests {
         assert!(err.contains("not found"), "{err}");
         assert!(invocation(Shell::None, "  ", lookup).is_err());
         assert!(invocation(Shell::Sh, "a\0b", lookup).is_err());
+    }
+
+    /// issue 12 finding 8: a bare name is never found in the working directory, whatever
+    /// relative entries (empty, `.`, `bin`) PATH has; an absolute entry still finds it.
+    #[test]
+    fn bare_names_are_never_found_through_relative_path_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = if cfg!(windows) { "orc-planted.exe" } else { "orc-planted" };
+        std::fs::create_dir(dir.path().join("bin")).unwrap();
+        for p in [dir.path().join(exe), dir.path().join("bin").join(exe)] {
+            std::fs::write(&p, b"#!/bin/sh\nexit 0\n").unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+            }
+        }
+        let sep = if cfg!(windows) { ";" } else { ":" };
+        let abs = std::env::temp_dir().join("orc-no-such-dir");
+        let abs = abs.to_string_lossy();
+        for path in [format!("{sep}{abs}"), format!("{abs}{sep}"), ".".into(), "bin".into()] {
+            let path = OsString::from(&path);
+            let lookup = Lookup { path: Some(&path), workdir: dir.path() };
+            let err = invocation(Shell::None, "orc-planted arg", lookup).unwrap_err();
+            assert!(err.contains("not found on PATH"), "{path:?}: {err}");
+        }
+        let path = dir.path().join("bin").into_os_string();
+        let lookup = Lookup { path: Some(&path), workdir: dir.path() };
+        let inv = invocation(Shell::None, "orc-planted arg", lookup).unwrap();
+        assert_eq!(inv.program, dir.path().join("bin").join(exe));
     }
 
     #[test]

@@ -221,8 +221,11 @@ pub fn execute(
     }
 
     // 3. The lease.
+    // Checked: a timeout beyond what an Instant holds is no deadline at all.
+    let queue_wait = spec.timeout.map(Duration::from_secs).unwrap_or(QUEUE_WAIT_WITHOUT_TIMEOUT);
     let queue_deadline = Instant::now()
-        + spec.timeout.map(Duration::from_secs).unwrap_or(QUEUE_WAIT_WITHOUT_TIMEOUT);
+        .checked_add(queue_wait)
+        .unwrap_or_else(|| Instant::now() + QUEUE_WAIT_WITHOUT_TIMEOUT);
     let mut announced_queue = false;
     let run_id = loop {
         let begun = db(store, "start run", |tx| begin(tx, &first, claim_pending, spec.overlap))?;
@@ -287,8 +290,10 @@ pub fn execute(
                     slot: slot.clone(),
                     attempt: attempt + 1,
                     trigger: Trigger::Retry,
-                    start: clock::now_utc()
-                        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero()),
+                    start: clock::saturating_add(
+                        clock::now_utc(),
+                        chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero()),
+                    ),
                 },
             )
         });
@@ -511,7 +516,7 @@ fn run_attempt(
     );
     drop(secrets);
 
-    let deadline = spec.timeout.map(|t| started + Duration::from_secs(t));
+    let deadline = spec.timeout.and_then(|t| started.checked_add(Duration::from_secs(t)));
     let (status, timed_out) = match tree.wait_until(deadline) {
         Some(s) => (Some(s), false),
         None => {
@@ -535,7 +540,10 @@ fn run_attempt(
         }
     };
     let elapsed = started.elapsed();
-    let end = start + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::zero());
+    let end = clock::saturating_add(
+        start,
+        chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::zero()),
+    );
 
     let (status_kind, exit_code, mut error) = if timed_out {
         let limit = crate::render::secs(spec.timeout.unwrap_or(0));

@@ -74,7 +74,7 @@ pub fn latest_at_or_before<Tz: TimeZone>(
     let naive = expr.prev_at_or_before(now.naive_local())?;
     // Clock changes move a slot by at most a few hours: start the forward walk well before it.
     let tz = now.timezone();
-    let mut from_naive = naive - Duration::hours(3);
+    let mut from_naive = naive.checked_sub_signed(Duration::hours(3))?;
     let mut from = None;
     for _ in 0..6 {
         if let Some(t) = tz.from_local_datetime(&from_naive).earliest() {

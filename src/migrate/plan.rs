@@ -108,7 +108,8 @@ pub struct SettingPlan {
     pub legacy_key: String,
     pub key: Option<String>,
     pub value: Option<String>,
-    /// `set`, `unchanged`, `kept` (orc already has another value) or `skip`.
+    /// `set`, `unchanged`, `kept` (orc already has another value), `refused` (the value
+    /// breaks the setting's rule, as `config set` would say) or `skip`.
     pub action: &'static str,
     pub note: Option<String>,
 }
@@ -617,12 +618,6 @@ pub fn plan_run(r: &LegacyResult, task: &str) -> Result<RunRow, String> {
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-fn is_loopback(host: &str) -> bool {
-    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Legacy `config` → orc settings (secrets are planned separately).
 pub fn plan_settings(
     legacy: &BTreeMap<String, String>,
@@ -641,7 +636,7 @@ pub fn plan_settings(
                 "true" | "1" | "yes" => Ok(("smtp.tls", "starttls".into())),
                 "false" | "0" | "no" => {
                     let host = legacy.get("smtp_server").map(String::as_str).unwrap_or("");
-                    if is_loopback(host) {
+                    if crate::config::is_loopback_host(host) {
                         Ok(("smtp.tls", "none".into()))
                     } else {
                         Err(format!(
@@ -672,8 +667,17 @@ pub fn plan_settings(
             "system_salt" => Err("used only to read the legacy secrets".into()),
             _ => Err("no orc equivalent".into()),
         };
+        // The same rule as `orc config set` (one owner): a value it would refuse is refused.
+        let mapped = mapped.map(|(key, value)| (key, crate::config::normalize(key, &value)));
         out.push(match mapped {
-            Ok((key, value)) => {
+            Ok((key, Err(e))) => SettingPlan {
+                legacy_key: k.clone(),
+                key: Some(key.into()),
+                value: None,
+                action: "refused",
+                note: Some(e.to_string()),
+            },
+            Ok((key, Ok(value))) => {
                 let action = match existing.get(key) {
                     None => "set",
                     Some(old) if *old == value => "unchanged",
@@ -967,10 +971,18 @@ mod tests {
         let get = |k: &str| plan.iter().find(|s| s.legacy_key == k).unwrap();
         assert_eq!(get("smtp_server").key.as_deref(), Some("smtp.host"));
         assert_eq!(get("smtp_use_tls").value.as_deref(), Some("starttls"));
-        assert_eq!(get("email_recipients").value.as_deref(), Some("a@example.com,b@example.com"));
+        // Normalised as `config set mail.to` writes it.
+        assert_eq!(get("email_recipients").value.as_deref(), Some("a@example.com, b@example.com"));
         assert_eq!(get("daily_report_time").value.as_deref(), Some("07:05"));
         assert_eq!(get("smtp_port").action, "kept");
         assert_eq!(get("check_interval").action, "skip");
+        // issue 12 finding 10: a value `config set` refuses is refused here too, with its rule.
+        let hostile: BTreeMap<String, String> =
+            [("smtp_server".to_string(), "evil.example.com\r\nset smtp.tls none".to_string())]
+                .into();
+        let refused = &plan_settings(&hostile, &BTreeMap::new())[0];
+        assert_eq!((refused.action, refused.value.as_deref()), ("refused", None));
+        assert!(refused.note.as_deref().unwrap().contains("invalid smtp.host"), "{refused:?}");
         let plain: BTreeMap<String, String> =
             [("smtp_server", "mail.example.com"), ("smtp_use_tls", "false")]
                 .into_iter()

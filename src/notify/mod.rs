@@ -453,7 +453,10 @@ fn send_one(
     deadline: Instant,
     force: bool,
 ) -> Result<SendResult> {
-    let lease = now + chrono::Duration::seconds(settings::MAX_TIMEOUT.as_secs() as i64 + 60);
+    let lease = crate::clock::saturating_add(
+        now,
+        chrono::Duration::seconds(settings::MAX_TIMEOUT.as_secs() as i64 + 60),
+    );
     let Some(row) = outbox::claim(store, id, now, lease, force)? else {
         return Ok(SendResult::NotClaimed);
     };
@@ -472,7 +475,10 @@ fn send_one(
     let t0 = Instant::now();
     let result = built.and_then(|msg| relay.deliver(&msg, deadline));
     // The time of the result, not of the start, so the backoff counts from the failure.
-    let done = now + chrono::Duration::from_std(t0.elapsed()).unwrap_or_default();
+    let done = crate::clock::saturating_add(
+        now,
+        chrono::Duration::from_std(t0.elapsed()).unwrap_or_default(),
+    );
     match result {
         Ok(()) => {
             outbox::mark_sent(store, id, done)?;
@@ -548,7 +554,10 @@ pub fn flush_with(
             Some(d) => d.min(per_message),
             None => per_message,
         };
-        let now_i = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        let now_i = crate::clock::saturating_add(
+            now,
+            chrono::Duration::from_std(started.elapsed()).unwrap_or_default(),
+        );
         match send_one(store, relay, from, *id, now_i, deadline, opts.force)? {
             SendResult::NotClaimed => continue,
             SendResult::Sent => {

@@ -320,7 +320,7 @@ pub fn summary(store: &Store, now: DateTime<Utc>) -> Result<Summary> {
     )?;
     let given_up =
         count("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NOT NULL", &[])?;
-    let since = to_db_time(now - chrono::Duration::hours(24));
+    let since = to_db_time(crate::clock::saturating_add(now, -chrono::Duration::hours(24)));
     let sent_last_24h = count("SELECT count(*) FROM outbox WHERE sent_at >= ?1", &[&since])?;
     let sql = format!("SELECT {COLUMNS} FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 200");
     let mut stmt = c.prepare(&sql).map_err(|e| store.err("read outbox", e))?;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Local, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 
+use crate::clock;
 use crate::error::{Error, Result};
 use crate::notify::message::exit_code_display;
 use crate::store::{Store, from_db_time, to_db_time};
@@ -35,7 +36,11 @@ pub struct Window {
 impl Window {
     /// The 24 hours before `now`.
     pub fn last_24h(now: DateTime<Local>) -> Window {
-        Window { start: now - Duration::hours(24), end: now, calendar_day: false }
+        Window {
+            start: clock::saturating_add(now, -Duration::hours(24)),
+            end: now,
+            calendar_day: false,
+        }
     }
 
     /// One local calendar day, midnight to midnight (23 or 25 hours on DST days).
@@ -359,7 +364,11 @@ pub fn build(
     let to_utc = window.end.with_timezone(&Utc);
     let runs = group(read_attempts(store, from_utc, to_utc)?);
     // Runs of a slot may start a little after the window (late start, catch-up).
-    let served = served_slots(store, from_utc - Duration::hours(1), to_utc + Duration::hours(6))?;
+    let served = served_slots(
+        store,
+        clock::saturating_add(from_utc, -Duration::hours(1)),
+        clock::saturating_add(to_utc, Duration::hours(6)),
+    )?;
     let mut warnings = Vec::new();
 
     // Per-task accumulation; tasks that no longer exist but ran are included.
@@ -468,9 +477,12 @@ pub fn build(
                 }
                 Err(e) => warnings.push(format!("task {name}: schedule cannot be evaluated: {e}")),
             }
-            if let Ok(next) =
-                slots_between(&spec.schedule, now, now + Duration::hours(24), MAX_SLOTS)
-                && let Some(first) = next.first()
+            if let Ok(next) = slots_between(
+                &spec.schedule,
+                now,
+                clock::saturating_add(now, Duration::hours(24)),
+                MAX_SLOTS,
+            ) && let Some(first) = next.first()
             {
                 upcoming.push(UpcomingRow {
                     task: name.clone(),

@@ -15,7 +15,7 @@ pub fn slots_between(
 ) -> Result<Vec<DateTime<Local>>, String> {
     let expr = CronExpr::parse(schedule).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
-    let mut cursor = from - Duration::seconds(1);
+    let mut cursor = crate::clock::saturating_add(from, -Duration::seconds(1));
     while to > from && out.len() < cap {
         let batch = expr.next_runs(&cursor, 64);
         let Some(last) = batch.last().copied() else { break };

@@ -48,10 +48,41 @@ fn end_marker(id: &str) -> String {
     format!("# END orc {id}")
 }
 
-/// Quotes a string for `/bin/sh` and escapes `%`, which cron turns into a newline.
+/// Quotes a string for `/bin/sh` inside a crontab line, where cron reads it first.
+///
+/// Cron cuts the command at the first `%` and turns later ones into newlines on stdin, unless
+/// the `%` directly follows a backslash: then it drops that backslash and keeps the `%`
+/// (crontab(5); Vixie cron / cronie `do_command.c`). A backslash before anything else is kept
+/// and takes the next character with it, so `\\%` (the path's own backslash, then the one
+/// added for cron) is still cut. Hence each `%` is written **outside** the single quotes as
+/// `\%`: the character before it is always the closing `'`, which leaves cron's escape state
+/// clear; cron turns `\%` into `%`, and `sh` takes an unquoted `%` literally.
 pub fn sh_quote(s: &str) -> String {
-    let quoted = format!("'{}'", s.replace('\'', "'\\''"));
-    quoted.replace('%', "\\%")
+    format!("'{}'", s.replace('\'', "'\\''").replace('%', "'\\%'"))
+}
+
+/// What cron hands to `sh` for a command (the part before the first unescaped `%`): the
+/// rule [`sh_quote`] is written against, for tests.
+#[cfg(test)]
+pub(crate) fn cron_unescape(line: &str) -> String {
+    let mut out = String::new();
+    let mut escaped = false;
+    for c in line.chars() {
+        if escaped {
+            if c == '%' {
+                out.pop();
+            }
+            out.push(c);
+            escaped = false;
+            continue;
+        }
+        if c == '%' {
+            break;
+        }
+        escaped = c == '\\';
+        out.push(c);
+    }
+    out
 }
 
 /// The command line cron runs for a task.
@@ -299,7 +330,22 @@ mod tests {
     #[test]
     fn quoting_survives_sh_and_cron() {
         assert_eq!(sh_quote("/opt/o'rc/bin"), "'/opt/o'\\''rc/bin'");
-        assert_eq!(sh_quote("/data/100%"), "'/data/100\\%'");
+        assert_eq!(sh_quote("/data/100%"), "'/data/100'\\%''");
+        assert_eq!(sh_quote("/d/a\\%b"), "'/d/a\\'\\%'b'");
+        // issue 12 finding 6: what cron passes on, `sh` reads back as the original string.
+        for s in ["/data/100%", "/d/a\\%b", "/d/a\\\\%b", "%%", "/x/\\", "o'r%c\\'%", "%\\%'\\"] {
+            let quoted = format!("run {} >>log", sh_quote(s));
+            let cmd = cron_unescape(&quoted);
+            assert!(cmd.ends_with(">>log"), "cron cut {quoted:?} to {cmd:?}");
+            let word = &cmd["run ".len()..cmd.len() - " >>log".len()];
+            let out = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!("printf '%s' {word}"))
+                .output();
+            if let Ok(out) = out {
+                assert_eq!(String::from_utf8_lossy(&out.stdout), *s, "{quoted:?}");
+            }
+        }
     }
 
     #[test]

@@ -32,6 +32,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::cronblock::{self, BlockState, Entry, Found};
+
+mod lock;
+mod write;
+
 use super::reconcile::{Action, Plan, PlanEntry};
 use super::{
     ApplyReport, Backend, Desired, Fingerprint, Outcome, Registered, RenderEnv, SchedulerError,
@@ -40,6 +44,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::task::TaskSpec;
 use crate::task::runas::Account;
+pub use write::WRITE_ATTEMPTS;
 
 /// How long one `crontab` call may take before orc stops it.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -293,33 +298,6 @@ impl CrontabBackend {
             out.push(b'\n');
         }
         out
-    }
-
-    fn install(&mut self, current: &[u8], next: &[u8]) -> SResult<()> {
-        if next == current {
-            return Ok(());
-        }
-        if self.has_live_line(next) {
-            let logs = self.home.join("logs");
-            std::fs::create_dir_all(&logs).map_err(|source| SchedulerError::Io {
-                action: "create the directory for cron's output",
-                path: logs,
-                source,
-            })?;
-        }
-        self.calls += 1;
-        if next.is_empty() { self.runner.remove() } else { self.runner.write(next) }
-    }
-
-    fn has_live_line(&self, text: &[u8]) -> bool {
-        match cronblock::locate(text, &self.id) {
-            BlockState::Found(a, b) => {
-                cronblock::parse_block(&String::from_utf8_lossy(&text[a..b]))
-                    .iter()
-                    .any(|f| f.enabled)
-            }
-            _ => false,
-        }
     }
 }
 
@@ -601,14 +579,7 @@ impl Backend for CrontabBackend {
         if changes.is_empty() {
             return Ok(report);
         }
-        // Read again right before writing: a line added with `crontab -e` since the query
-        // must not be lost. The plan's changes are per task, so they apply to the fresh text.
-        let result = self.read().and_then(|(current, state)| {
-            let next = self.next_crontab(&current, state, plan);
-            self.install(&current, &next)?;
-            self.current = Some(next);
-            Ok(())
-        });
+        let result = self.write_verified(plan);
         let total = changes.len();
         match result {
             Ok(()) => {

@@ -371,6 +371,60 @@ pub fn report(plan: &Plan, outcomes: Option<&[Outcome]>) -> Vec<EntryReport> {
         .collect()
 }
 
+/// What a reconcile did (or, for a dry run, would do), counted from its report rows: a change
+/// counts as created/updated/deleted only when it succeeded (or is planned); failed and not
+/// attempted ones are counted apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub not_attempted: usize,
+    /// Entries changed outside orc (whatever their result).
+    pub drifted: usize,
+}
+
+/// Counts report rows into a [`Tally`].
+pub fn tally(rows: &[EntryReport]) -> Tally {
+    let mut t = Tally::default();
+    for r in rows {
+        t.drifted += usize::from(r.drift);
+        match (r.result, r.action) {
+            ("failed", _) => t.failed += 1,
+            ("not attempted", _) => t.not_attempted += 1,
+            (_, Action::Create) => t.created += 1,
+            (_, Action::Update) => t.updated += 1,
+            (_, Action::Delete) => t.deleted += 1,
+            (_, Action::Unchanged) => t.unchanged += 1,
+        }
+    }
+    t
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let drift = if self.drifted > 0 {
+            format!(" ({} changed outside orc)", self.drifted)
+        } else {
+            String::new()
+        };
+        write!(
+            f,
+            "{} created, {} updated{drift}, {} deleted, {} unchanged",
+            self.created, self.updated, self.deleted, self.unchanged
+        )?;
+        if self.failed > 0 {
+            write!(f, ", {} failed", self.failed)?;
+        }
+        if self.not_attempted > 0 {
+            write!(f, ", {} not attempted", self.not_attempted)?;
+        }
+        Ok(())
+    }
+}
+
 /// The first failure among the outcomes (the one the command exits with).
 pub fn first_failure(outcomes: &mut Vec<Outcome>) -> Option<SchedulerError> {
     let pos = outcomes.iter().position(

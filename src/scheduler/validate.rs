@@ -303,7 +303,7 @@ pub fn resolve_program(program: &str, workdir: Option<&Path>) -> Option<PathBuf>
         };
         return full.is_file().then_some(full);
     }
-    which::which(program).ok()
+    crate::exec::process::search_path(program, None)
 }
 
 fn shell_program(shell: Shell) -> Vec<String> {

@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 use super::TaskSpec;
 use super::repo::StoredTask;
 
+mod duplicates;
+
 /// The document version this orc writes and reads.
 pub const EXPORT_VERSION: u64 = 1;
 /// Largest document import reads.
@@ -109,6 +111,12 @@ pub fn parse_document(text: &str, source: &str) -> Result<Vec<TaskSpec>> {
     let bad = |rule: String| Error::invalid("import file", source, rule);
     let doc: serde_json::Value =
         serde_json::from_str(text).map_err(|e| bad(format!("not a JSON document ({e})")))?;
+    if let Some(d) = duplicates::first_duplicate(text) {
+        return Err(bad(format!(
+            "key {:?} appears twice in the object at {} (each key may appear once)",
+            d.key, d.path
+        )));
+    }
     let Some(obj) = doc.as_object() else {
         return Err(bad(
             "not an orc export document (expected a JSON object with \"orc_export\")".into()

@@ -14,7 +14,8 @@ use crate::support::{Env, redact, time_filters};
 
 /// The fake `crontab`: `-l` prints the stored crontab (or "no crontab for tester", exit 1),
 /// `-` stores stdin (refusing text without a final newline like Vixie cron), `-r` deletes it.
-/// A file `refuse` makes every call fail with its content on stderr; `refuse-write` only `-`.
+/// A file `refuse` makes every call fail with its content on stderr; `refuse-write` only `-`;
+/// `lose-write` makes `-` report success and store nothing (a concurrent writer won).
 const FAKE: &str = r#"#!/bin/sh
 dir=$(dirname "$0")
 echo "$*" >> "$dir/calls.log"
@@ -25,12 +26,14 @@ case "$1" in
     echo "no crontab for tester" >&2; exit 1 ;;
   -)
     if [ -f "$dir/refuse-write" ]; then cat "$dir/refuse-write" >&2; exit 1; fi
-    cat > "$dir/crontab.new" || exit 1
-    if [ -s "$dir/crontab.new" ] && [ -n "$(tail -c1 "$dir/crontab.new")" ]; then
-      rm -f "$dir/crontab.new"
+    if [ -f "$dir/lose-write" ]; then cat > /dev/null; exit 0; fi
+    new="$dir/crontab.new.$$"
+    cat > "$new" || exit 1
+    if [ -s "$new" ] && [ -n "$(tail -c1 "$new")" ]; then
+      rm -f "$new"
       echo "new crontab file is missing newline before EOF, can't install." >&2; exit 1
     fi
-    mv "$dir/crontab.new" "$dir/crontab.txt" ;;
+    mv "$new" "$dir/crontab.txt" ;;
   -r)
     if [ -f "$dir/crontab.txt" ]; then rm -f "$dir/crontab.txt"; exit 0; fi
     echo "no crontab for tester" >&2; exit 1 ;;
@@ -129,8 +132,8 @@ fn a_second_schedule_only_reads_and_writes_nothing() {
     let calls = fake.calls_during(|| {
         env.orc(["schedule", "--all"]).ok();
     });
-    // The query, the re-read right before writing, one write.
-    assert_eq!(calls, ["-l", "-l", "-"]);
+    // The query, the re-read right before writing, one write, the read that verifies it.
+    assert_eq!(calls, ["-l", "-l", "-", "-l"]);
     let first = fake.bytes().unwrap();
     let text = fake.text();
     assert!(text.starts_with(&format!("# BEGIN orc {} ", id(&env))), "{text}");
@@ -222,7 +225,7 @@ fn removing_tasks_removes_their_lines_and_finally_the_block() {
     let calls = fake.calls_during(|| {
         env.orc(["schedule", "--all"]).ok();
     });
-    assert_eq!(calls, ["-l", "-l", "-r"]);
+    assert_eq!(calls, ["-l", "-l", "-r", "-l"]);
     assert_eq!(fake.bytes(), None);
 }
 
@@ -519,4 +522,118 @@ fn validate_speaks_about_cron_and_the_crontab_owner() {
     assert!(out.stdout.contains("FAIL run_as"), "{}", out.stdout);
     // Validation only reads: nothing was installed.
     assert_eq!(fake.bytes(), None);
+}
+
+/// issue 12 finding 5: two homes reconciling at the same time both keep their block (the
+/// read-modify-write is serialised by the user's crontab lock), every round.
+#[test]
+fn concurrent_schedules_of_two_homes_keep_both_blocks() {
+    let (a, fake) = env();
+    let b = env_on(&fake);
+    add(&a, "job", "1 * * * *", &[]);
+    add(&b, "job", "2 * * * *", &[]);
+    for round in 0..20 {
+        let _ = std::fs::remove_file(fake.dir.join("crontab.txt"));
+        let spawn = |e: &Env| {
+            e.command()
+                .args(["schedule", "--all"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (pa, pb) = (spawn(&a), spawn(&b));
+        for p in [pa, pb] {
+            let out = p.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let text = fake.text();
+        for e in [&a, &b] {
+            assert!(
+                text.contains(&format!("# BEGIN orc {}", id(e))),
+                "round {round}: a block is missing:\n{text}"
+            );
+        }
+    }
+}
+
+/// issue 12 finding 5: a write that `crontab -l` does not show afterwards is retried a
+/// bounded number of times, then reported with exit code 4.
+#[test]
+fn a_write_that_does_not_stick_is_retried_then_reported() {
+    let (env, fake) = env();
+    add(&env, "job", "1 * * * *", &[]);
+    std::fs::write(fake.dir.join("lose-write"), "").unwrap();
+    let calls = fake.calls_during(|| {
+        let out = env.orc(["schedule", "--all"]).code(4);
+        assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+        assert!(out.stderr.contains("still did not show orc's block"), "{}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(
+            out.stdout.contains("0 created") && out.stdout.contains("1 failed"),
+            "{}",
+            out.stdout
+        );
+    });
+    let writes = calls.iter().filter(|c| *c == "-").count();
+    assert_eq!(writes as u32, orc::scheduler::crontab::WRITE_ATTEMPTS, "{calls:?}");
+    assert_eq!(fake.bytes(), None);
+}
+
+/// What cron hands to `sh` for a command: cut at the first `%` not preceded by a backslash,
+/// and `\%` turned into `%` (crontab(5); Vixie cron / cronie `do_command.c`).
+fn cron_command(line: &str) -> String {
+    let mut out = String::new();
+    let mut escaped = false;
+    for c in line.chars() {
+        if escaped {
+            if c == '%' {
+                out.pop();
+            }
+            out.push(c);
+            escaped = false;
+            continue;
+        }
+        if c == '%' {
+            break;
+        }
+        escaped = c == '\\';
+        out.push(c);
+    }
+    out
+}
+
+/// issue 12 finding 6: `%` and `\%` in the home and the executable's path survive cron's
+/// `%` rule and sh: the line, processed as cron does, runs the task.
+#[test]
+fn percent_signs_in_paths_survive_cron_and_sh() {
+    let (mut env, fake) = env();
+    let home = env.root().join("100% \\%d o'k");
+    let bin = env.root().join("bin 50%\\%H");
+    std::fs::create_dir_all(&bin).unwrap();
+    let exe = bin.join("orc");
+    std::fs::copy(crate::support::orc_exe(), &exe).unwrap();
+    env.set_env("ORC_HOME", &home);
+    env.set_env("ORC_EXE", &exe);
+    add(&env, "pct", "* * * * *", &[]);
+    env.orc(["schedule", "--all"]).ok();
+    let line = line_of(&fake.text(), "pct").unwrap();
+    let command = cron_command(line.splitn(6, ' ').nth(5).unwrap());
+    assert!(command.ends_with(" 2>&1"), "cron would cut the command: {command}");
+    let status = Command::new("/bin/sh")
+        .args(["-c", &command])
+        .env_clear()
+        .env("HOME", env.root())
+        .env("PATH", "/usr/bin:/bin")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let runs = env.orc(["--json", "history", "--task", "pct"]).ok().json();
+    assert_eq!((&runs[0]["trigger"], &runs[0]["status"]), (&"scheduled".into(), &"SUCCESS".into()));
+    assert!(home.join("logs").join("cron.log").is_file());
 }

@@ -19,6 +19,7 @@ mod exec_faults;
 mod exec_history;
 mod exec_support;
 mod execute;
+mod hardening;
 mod mail_seed;
 mod mailserver;
 mod migrate;

@@ -450,3 +450,31 @@ fn rollback_without_a_cleanup_is_refused() {
     let e = env.orc(["migrate", "--rollback"]).code(2);
     assert!(e.stderr.contains("nothing to roll back"), "{}", e.stderr);
 }
+
+/// issue 12 finding 10: a legacy `smtp_server` holding CR/LF is refused with `config set`'s
+/// rule (never imported raw), and the printed plan shows it escaped on one line.
+#[test]
+fn hostile_legacy_settings_are_refused_and_escaped() {
+    let Some((env, db)) = ready() else { return };
+    let hostile = "evil.example.com\r\n  set       smtp.tls           none";
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE config SET value = ?1 WHERE key = 'smtp_server'", [hostile])
+        .unwrap();
+    let db = db.to_str().unwrap();
+    let plan = env.orc(["migrate", "--from-legacy", db, "--dry-run", "--json"]).ok().json();
+    let s = plan["settings"].as_array().unwrap();
+    let host = s.iter().find(|s| s["legacy_key"] == "smtp_server").unwrap();
+    assert_eq!(host["action"], "refused", "{host}");
+    assert_eq!(host["value"], serde_json::Value::Null);
+    assert!(host["note"].as_str().unwrap().contains("invalid smtp.host"), "{host}");
+    let text = env.orc(["migrate", "--from-legacy", db, "--dry-run"]).ok().stdout;
+    let line = text.lines().find(|l| l.contains("smtp_server")).unwrap();
+    assert!(line.starts_with("  refused   smtp_server"), "{line:?}");
+    assert!(line.contains(r"evil.example.com\r\n  set"), "{line:?}");
+    assert!(!text.lines().any(|l| l.trim_start().starts_with("set       smtp.tls")), "{text}");
+
+    env.orc(["migrate", "--from-legacy", db]).ok();
+    let got = env.orc(["config", "get", "smtp.host"]).ok().stdout;
+    assert!(!got.contains("evil"), "{got}");
+}

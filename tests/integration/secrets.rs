@@ -551,3 +551,116 @@ fn concurrent_first_use_creates_one_vault() {
     let out = env.orc(["--json", "credential", "rotate-key"]).ok().json();
     assert_eq!(out["credentials"], 8);
 }
+
+/// `(pid, "cmdline" | "environ", bytes)` of processes seen under `/proc`.
+#[cfg(target_os = "linux")]
+type ProcSnapshots = Vec<(u32, &'static str, Vec<u8>)>;
+
+/// Every process's command line and environment that can be read now.
+#[cfg(target_os = "linux")]
+fn proc_snapshot(out: &mut ProcSnapshots) {
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        for what in ["cmdline", "environ"] {
+            if let Ok(b) = std::fs::read(e.path().join(what)) {
+                out.push((pid, what, b));
+            }
+        }
+    }
+}
+
+/// Scans `/proc` until `child` exits; returns the snapshots.
+#[cfg(target_os = "linux")]
+fn scan_while_running(mut child: std::process::Child) -> (std::process::Output, ProcSnapshots) {
+    let mut seen = Vec::new();
+    while child.try_wait().unwrap().is_none() {
+        proc_snapshot(&mut seen);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child.wait_with_output().unwrap(), seen)
+}
+
+/// issue 12 finding 13: while `orc schedule` registers a task that has a `--secret-env` and a
+/// run-as account whose password is in the vault, and while `orc execute` runs a task that
+/// holds its secret, no process's command line carries either canary (the run-as password
+/// only as schtasks' own `/RP` argument, the documented exception), and no environment but
+/// the task child's own carries the task's secret.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_secret_on_any_command_line_during_schedule_and_execute() {
+    use crate::exec_support::{child, scratch};
+    let mut env = Env::new();
+    env.with_fake_schtasks();
+    env.set_env("FAKE_SCHTASKS_DELAY_MS", "150"); // each schtasks call lives long enough to be seen
+    let c_task = canary("taskenv");
+    let c_runas = canary("runas");
+    set(&env, "api", &c_task);
+    set(&env, "run-as-svc_orc", &c_runas);
+    let pidfile = scratch(&env, "child.pid");
+    let sleeper = child(&["pidfile", &pidfile, "sleep", "1500"]);
+    for (name, extra) in [("registered", &["--run-as", "svc_orc"][..]), ("sleeper", &[][..])] {
+        let mut args = vec![
+            "task",
+            "add",
+            name,
+            "--shell",
+            "none",
+            "--command",
+            &sleeper,
+            "--schedule",
+            "0 2 * * *",
+            "--secret-env",
+            "API_TOKEN=api",
+        ];
+        args.extend_from_slice(extra);
+        env.orc(&args).ok();
+    }
+
+    let spawn = |args: &[&str]| {
+        env.command()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (out, mut seen) = scan_while_running(spawn(&["schedule", "--all"]));
+    let sched_stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{sched_stderr}");
+    let schtasks =
+        seen.iter().filter(|(_, w, b)| *w == "cmdline" && contains(b, "/Create")).count();
+    assert!(schtasks > 0, "a schtasks /Create was seen while it ran");
+    let (out, during_exec) = scan_while_running(spawn(&["execute", "--task", "sleeper"]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    seen.extend(during_exec);
+    let task_pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+
+    let mut child_env_seen = false;
+    for (pid, what, bytes) in &seen {
+        let args: Vec<&[u8]> = bytes.split(|b| *b == 0).collect();
+        if *what == "cmdline" {
+            assert!(!contains(bytes, &c_task), "the task secret is on the command line of {pid}");
+            // The run-as password: only as the argument right after schtasks' `/RP`.
+            for (i, a) in args.iter().enumerate() {
+                if contains(a, &c_runas) {
+                    assert!(
+                        i > 0 && args[i - 1] == b"/RP",
+                        "run-as password in {pid}'s command line"
+                    );
+                }
+            }
+        } else if *pid == task_pid {
+            child_env_seen |= contains(bytes, &c_task);
+        } else {
+            assert!(!contains(bytes, &c_task), "the task secret is in the environment of {pid}");
+            assert!(
+                !contains(bytes, &c_runas),
+                "the run-as password is in the environment of {pid}"
+            );
+        }
+    }
+    assert!(child_env_seen, "the scan saw the task child's own environment holding its secret");
+}
