@@ -167,7 +167,11 @@ impl<'a> Context<'a> {
 
     /// Writes a document to an `--output` target (classified first with
     /// [`crate::fsx::output::target`]): `-` is standard output, files follow its rules.
-    pub fn write_output(&mut self, target: &crate::fsx::output::OutputTarget, text: &str) -> Result<()> {
+    pub fn write_output(
+        &mut self,
+        target: &crate::fsx::output::OutputTarget,
+        text: &str,
+    ) -> Result<()> {
         match target {
             crate::fsx::output::OutputTarget::Stdout => self.print_raw(text),
             t => crate::fsx::output::write_file(t, text.as_bytes()),

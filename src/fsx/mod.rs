@@ -153,7 +153,12 @@ pub fn append_private(path: &Path) -> io::Result<File> {
 /// Writes `bytes` to a new `0600` file with an unpredictable name (`prefix` + random +
 /// `suffix`) in `dir`, which is created private if missing, and returns its path. The file is
 /// kept: the caller deletes it when done (e.g. the task XML handed to schtasks).
-pub fn write_temp_file(dir: &Path, prefix: &str, suffix: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+pub fn write_temp_file(
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+    bytes: &[u8],
+) -> io::Result<PathBuf> {
     use std::io::Write;
     ensure_private_dir(dir)?;
     let mut tmp = tempfile::Builder::new().prefix(prefix).suffix(suffix).tempfile_in(dir)?;

@@ -50,7 +50,12 @@ pub fn is_windows_console_or_null(path: &Path) -> bool {
 
 /// The rule, as a pure function of what is at the path (`parent_is_dir`: whether the
 /// directory a new file would go into exists).
-pub fn decide(path: &Path, found: Found, parent_is_dir: bool, windows: bool) -> Result<OutputTarget> {
+pub fn decide(
+    path: &Path,
+    found: Found,
+    parent_is_dir: bool,
+    windows: bool,
+) -> Result<OutputTarget> {
     if path.as_os_str() == "-" {
         return Ok(OutputTarget::Stdout);
     }
@@ -162,7 +167,10 @@ mod tests {
             assert_eq!(e.exit_code(), 2);
             assert_eq!(e.to_string(), format!("invalid --output \"/x/out.html\": {why}"));
         }
-        assert_eq!(decide(Path::new("-"), Found::Missing, true, false).unwrap(), OutputTarget::Stdout);
+        assert_eq!(
+            decide(Path::new("-"), Found::Missing, true, false).unwrap(),
+            OutputTarget::Stdout
+        );
     }
 
     #[test]

@@ -486,7 +486,11 @@ fn write_xml_file(
         ".xml",
         &taskxml::encode_utf16le_bom(xml),
     )
-    .map_err(|source| SchedulerError::Io { action: "write a task file in", path: dir.to_path_buf(), source })?;
+    .map_err(|source| SchedulerError::Io {
+        action: "write a task file in",
+        path: dir.to_path_buf(),
+        source,
+    })?;
     Ok(XmlFile { path })
 }
 

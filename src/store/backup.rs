@@ -144,7 +144,8 @@ pub fn validate_backup(file: &Path) -> Result<(Connection, i64), crate::Error> {
     let diff = schema_check::differences(&found, &expected);
     if !diff.is_empty() {
         let shown: Vec<&str> = diff.iter().take(5).map(|d| d.as_str()).collect();
-        let more = if diff.len() > 5 { format!(" and {} more", diff.len() - 5) } else { String::new() };
+        let more =
+            if diff.len() > 5 { format!(" and {} more", diff.len() - 5) } else { String::new() };
         return Err(bad(format!(
             "its schema differs from orc's schema version {version}: {}{more}",
             shown.join("; ")
@@ -158,7 +159,11 @@ pub fn validate_backup(file: &Path) -> Result<(Connection, i64), crate::Error> {
 }
 
 /// `<db>.<UTC timestamp>.bak`, with `-2`, `-3`, … when that name is taken.
-pub(super) fn timestamped_copy_name(db: &Path, now: chrono::DateTime<chrono::Utc>, n: u32) -> PathBuf {
+pub(super) fn timestamped_copy_name(
+    db: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+    n: u32,
+) -> PathBuf {
     let mut name = db.as_os_str().to_os_string();
     name.push(format!(".{}", now.format("%Y%m%dT%H%M%SZ")));
     if n > 1 {
@@ -325,8 +330,14 @@ mod tests {
         use chrono::TimeZone;
         let t = chrono::Utc.with_ymd_and_hms(2026, 12, 3, 8, 35, 28).unwrap();
         let db = Path::new("/h/orc.db");
-        assert_eq!(timestamped_copy_name(db, t, 1), PathBuf::from("/h/orc.db.20261203T083528Z.bak"));
-        assert_eq!(timestamped_copy_name(db, t, 2), PathBuf::from("/h/orc.db.20261203T083528Z-2.bak"));
+        assert_eq!(
+            timestamped_copy_name(db, t, 1),
+            PathBuf::from("/h/orc.db.20261203T083528Z.bak")
+        );
+        assert_eq!(
+            timestamped_copy_name(db, t, 2),
+            PathBuf::from("/h/orc.db.20261203T083528Z-2.bak")
+        );
     }
 
     #[test]
@@ -343,7 +354,8 @@ mod tests {
         let e = validate_backup(&other).unwrap_err();
         assert_eq!(e.exit_code(), 2, "{e}");
         assert!(
-            e.to_string().contains("its schema differs from orc's schema version 1: unexpected table x; "),
+            e.to_string()
+                .contains("its schema differs from orc's schema version 1: unexpected table x; "),
             "{e}"
         );
         assert!(e.to_string().ends_with(" more; nothing was changed"), "{e}");

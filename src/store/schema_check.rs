@@ -32,7 +32,9 @@ pub fn describe(conn: &Connection) -> rusqlite::Result<Shape> {
         if kind != "table" {
             continue;
         }
-        let mut cols = conn.prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)")?;
+        let mut cols = conn.prepare(
+            "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)",
+        )?;
         let rows = cols.query_map([name], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -50,8 +52,8 @@ pub fn describe(conn: &Connection) -> rusqlite::Result<Shape> {
             let (col, desc) = row?;
             shape.insert(format!("column {name}.{col}"), desc);
         }
-        let mut idx = conn
-            .prepare("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1)")?;
+        let mut idx =
+            conn.prepare("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1)")?;
         let rows = idx.query_map([name], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -138,8 +140,7 @@ mod tests {
         )
         .unwrap();
         let diff = differences(&describe(&c).unwrap(), &reference(v).unwrap());
-        let keys: Vec<&str> =
-            diff.iter().map(|d| d.split(" (").next().unwrap()).collect();
+        let keys: Vec<&str> = diff.iter().map(|d| d.split(" (").next().unwrap()).collect();
         assert_eq!(
             keys,
             vec![

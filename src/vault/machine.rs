@@ -128,11 +128,8 @@ pub fn schedule_advice(
     if !windows || existing.is_empty() || existing.contains(&KeyMethod::DpapiMachine) {
         return None;
     }
-    let others: Vec<&str> = run_as
-        .iter()
-        .filter(|a| is_other_account(a, current_user))
-        .map(|a| a.as_str())
-        .collect();
+    let others: Vec<&str> =
+        run_as.iter().filter(|a| is_other_account(a, current_user)).map(|a| a.as_str()).collect();
     if others.is_empty() {
         return None;
     }
@@ -142,6 +139,18 @@ pub fn schedule_advice(
          dpapi-machine`",
         others.join(", ")
     ))
+}
+
+/// `orc schedule`'s advice for this store (see [`schedule_advice`]).
+pub fn store_schedule_advice(
+    store: &crate::store::Store,
+    paths: &crate::paths::Paths,
+) -> Result<Option<String>, VaultError> {
+    let accounts = crate::fsx::acl::task_run_as_accounts(store.conn())
+        .map_err(|e| VaultError::from(store.err("read run-as accounts", e)))?;
+    let methods: Vec<KeyMethod> =
+        super::key_methods(store, paths)?.iter().map(|k| k.method).collect();
+    Ok(schedule_advice(dpapi::available(), &methods, &accounts, &crate::audit::os_user()))
 }
 
 /// The run-as accounts of the tasks and `run_as.default` (see
@@ -192,13 +201,12 @@ mod tests {
              secrets and mail credentials cannot be opened; run `orc credential add-key \
              dpapi-machine`"
         );
-        assert!(schedule_advice(true, &[KeyMethod::Dpapi, KeyMethod::DpapiMachine], &sys, me)
-            .is_none());
+        assert!(
+            schedule_advice(true, &[KeyMethod::Dpapi, KeyMethod::DpapiMachine], &sys, me).is_none()
+        );
         assert!(schedule_advice(true, &[], &sys, me).is_none(), "no vault yet");
         assert!(schedule_advice(false, &[KeyMethod::KeyFile], &sys, me).is_none());
-        assert!(
-            schedule_advice(true, &[KeyMethod::Dpapi], &["admin".to_string()], me).is_none()
-        );
+        assert!(schedule_advice(true, &[KeyMethod::Dpapi], &["admin".to_string()], me).is_none());
     }
 }
 
@@ -257,10 +265,10 @@ mod windows_tests {
         .unwrap();
         assert_eq!((report.old_key_id, report.new_key_id), (1, 2));
         let keys = crate::vault::key_methods(&store, &paths).unwrap();
-        assert_eq!(keys.iter().map(|k| (k.method, k.key_id)).collect::<Vec<_>>(), vec![
-            (KeyMethod::Dpapi, 2),
-            (KeyMethod::DpapiMachine, 2)
-        ]);
+        assert_eq!(
+            keys.iter().map(|k| (k.method, k.key_id)).collect::<Vec<_>>(),
+            vec![(KeyMethod::Dpapi, 2), (KeyMethod::DpapiMachine, 2)]
+        );
         // Each method alone still opens the rotated vault.
         for remove in [KeyMethod::Dpapi, KeyMethod::DpapiMachine] {
             let kind = remove.as_str();
@@ -275,9 +283,10 @@ mod windows_tests {
                 v.get(&store, "db-pass", Purpose::TaskEnv).unwrap().expose(),
                 b"hunter2-canary"
             );
-            c.execute("UPDATE vault_keys SET wrapped = ?1 WHERE kind = ?2", rusqlite::params![
-                saved, kind
-            ])
+            c.execute(
+                "UPDATE vault_keys SET wrapped = ?1 WHERE kind = ?2",
+                rusqlite::params![saved, kind],
+            )
             .unwrap();
         }
     }

@@ -755,10 +755,8 @@ impl Vault {
         interactive: bool,
         actor: Actor<'_>,
     ) -> Result<Vault, VaultError> {
-        let method = machine::default_method(
-            dpapi::available(),
-            machine::store_needs_machine_scope(store)?,
-        );
+        let method =
+            machine::default_method(dpapi::available(), machine::store_needs_machine_scope(store)?);
         Vault::open_or_create_with(store, paths, interactive, method, actor)
     }
 
@@ -781,14 +779,16 @@ impl Vault {
         envelope::random_bytes(dek.as_mut()).map_err(|e| key_error(e.0))?;
         let key_id = 1;
         let row = match method {
-            KeyMethod::Dpapi | KeyMethod::DpapiMachine => match machine::wrap_dek(method, &dek, key_id) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!("{e}; protecting the vault key with a key file instead");
-                    method = KeyMethod::KeyFile;
-                    new_keyfile_row(&dek, key_id, paths)?
+            KeyMethod::Dpapi | KeyMethod::DpapiMachine => {
+                match machine::wrap_dek(method, &dek, key_id) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!("{e}; protecting the vault key with a key file instead");
+                        method = KeyMethod::KeyFile;
+                        new_keyfile_row(&dek, key_id, paths)?
+                    }
                 }
-            },
+            }
             _ => new_keyfile_row(&dek, key_id, paths)?,
         };
         let created = store.write(|tx| -> Result<bool, VaultError> {

@@ -124,12 +124,29 @@ pub struct AppliedAcl {
 /// Errors setting the home's DACL.
 #[derive(Debug, thiserror::Error)]
 pub enum AclError {
-    #[error(
-        "cannot find the account {account:?} to grant it access to the orc home: {message}"
-    )]
+    #[error("cannot find the account {account:?} to grant it access to the orc home: {message}")]
     UnknownAccount { account: String, message: String },
     #[error("cannot set the permissions of {path}: {message}")]
     Apply { path: String, message: String },
+}
+
+/// Sets the home's DACL for the run-as accounts of the tasks in `store` (`orc schedule`).
+pub fn secure_home_for_tasks(
+    home: &Path,
+    store: &crate::store::Store,
+) -> Result<AppliedAcl, crate::Error> {
+    let accounts =
+        task_run_as_accounts(store.conn()).map_err(|e| store.err("read run-as accounts", e))?;
+    secure_home(home, &accounts).map_err(|e| match e {
+        AclError::UnknownAccount { account, message } => crate::Error::invalid(
+            "run-as account",
+            account,
+            format!(
+                "Windows does not know it ({message}); the home's permissions were not changed"
+            ),
+        ),
+        e @ AclError::Apply { .. } => crate::Error::Failed(e.to_string()),
+    })
 }
 
 /// Sets the protected DACL on `home` for these run-as accounts (Windows). Off Windows the Unix
@@ -164,10 +181,7 @@ mod tests {
         ] {
             assert_eq!(trustee_for(input), Trustee::Sddl(want.into()), "{input}");
         }
-        assert_eq!(
-            trustee_for("S-1-5-21-1-2-3-1001"),
-            Trustee::Sddl("S-1-5-21-1-2-3-1001".into())
-        );
+        assert_eq!(trustee_for("S-1-5-21-1-2-3-1001"), Trustee::Sddl("S-1-5-21-1-2-3-1001".into()));
         assert_eq!(trustee_for("CORP\\svc_orc"), Trustee::Name("CORP\\svc_orc".into()));
         assert_eq!(trustee_for("CORP\\gmsa$"), Trustee::Name("CORP\\gmsa$".into()));
         assert!(!is_sid_string("S-1-"));

@@ -243,7 +243,11 @@ mod tests {
     fn home_dacl_is_set_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let applied = secure_home(dir.path(), &["LOCAL SERVICE".to_string()]).unwrap();
-        assert!(applied.sddl.starts_with("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"), "{}", applied.sddl);
+        assert!(
+            applied.sddl.starts_with("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"),
+            "{}",
+            applied.sddl
+        );
         let back = read_dacl_sddl(dir.path()).unwrap();
         assert!(back.starts_with("D:"), "{back}");
         if std::env::var_os("WINEPREFIX").is_some() {
