@@ -15,6 +15,7 @@ pub mod duration;
 pub mod env_vars;
 pub mod error;
 pub mod exec;
+pub mod fsx;
 pub mod migrate;
 pub mod notify;
 pub mod paths;

@@ -37,7 +37,8 @@ pub enum CredentialCommand {
     Keys,
     /// Protect the vault key one more way
     AddKey {
-        /// dpapi (Windows), key-file, or passphrase
+        /// dpapi (Windows, this user), dpapi-machine (Windows, every account the home admits),
+        /// key-file, or passphrase
         #[arg(value_enum)]
         method: KeyMethod,
         /// Read the new passphrase from standard input (one line) instead of prompting
@@ -291,6 +292,9 @@ fn add_key(ctx: &mut Context<'_>, method: KeyMethod, passphrase_stdin: bool) -> 
                 " (scheduled runs unlock with it only through ORC_VAULT_PASSPHRASE)".to_string()
             }
             KeyMethod::Dpapi => " (for this Windows user on this machine)".to_string(),
+            KeyMethod::DpapiMachine => {
+                " (for every account the home's permissions admit, on this machine)".to_string()
+            }
         };
         ctx.print(&format!("the vault key is now also protected by {}{extra}", method.as_str()))?;
     }

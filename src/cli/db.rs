@@ -14,8 +14,9 @@ pub enum DbCommand {
         /// The backup file to create (must not exist)
         file: PathBuf,
     },
-    /// Replace the database with a backup (validated first; the current one is kept as
-    /// orc.db.bak). Refused while a task is running.
+    /// Replace the database with a backup (its whole schema, integrity and foreign keys are
+    /// checked first; the current one is kept as orc.db.<UTC time>.bak). Refused while a task
+    /// is running.
     Restore {
         /// The backup file to restore
         file: PathBuf,
@@ -31,6 +32,23 @@ pub enum DbCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// A restore is refused while a run is in progress (stale RUNNING rows are reaped first).
+fn refuse_while_running(store: &mut crate::store::Store) -> Result<()> {
+    crate::exec::runs::reap_stale(store, None)?;
+    let running = crate::exec::runs::running(store.conn(), None)
+        .map_err(|e| store.err("read running runs", e))?;
+    if let Some(r) = running.first() {
+        return Err(crate::Error::Usage(format!(
+            "run {} of task {} is in progress (orc pid {}); restore when no task is running \
+             (nothing was changed)",
+            r.id,
+            r.task,
+            r.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
+        )));
+    }
+    Ok(())
 }
 
 pub fn run(args: DbCommand, ctx: &mut Context<'_>) -> Result<i32> {
@@ -55,7 +73,7 @@ pub fn run(args: DbCommand, ctx: &mut Context<'_>) -> Result<i32> {
         }
         DbCommand::Restore { file } => {
             let home = ctx.paths()?.home.clone();
-            let report = maint::restore(&home, &file)?;
+            let report = maint::restore(&home, &file, refuse_while_running)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({
                     "restored": file.display().to_string(),

@@ -293,7 +293,9 @@ fn cleanup(args: &MigrateArgs, ctx: &mut Context<'_>) -> Result<i32> {
         manifest.push(Saved { path: r.path.clone(), action: r.action.clone(), file });
         let text = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::Failed(format!("cannot encode the manifest: {e}")))?;
-        std::fs::write(&manifest_path, text).map_err(|e| Error::io("write", &manifest_path, e))?;
+        crate::fsx::create_private_file(&manifest_path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &text))
+            .map_err(|e| Error::io("write", &manifest_path, e))?;
         lt::delete(&runner, &r.path)?;
         removed.push(r.path.clone());
     }

@@ -165,6 +165,19 @@ impl<'a> Context<'a> {
     pub fn print_raw(&mut self, text: &str) -> Result<()> {
         write!(self.out, "{text}").map_err(|e| Error::io("write", "standard output", e))
     }
+
+    /// Writes a document to an `--output` target (classified first with
+    /// [`crate::fsx::output::target`]): `-` is standard output, files follow its rules.
+    pub fn write_output(
+        &mut self,
+        target: &crate::fsx::output::OutputTarget,
+        text: &str,
+    ) -> Result<()> {
+        match target {
+            crate::fsx::output::OutputTarget::Stdout => self.print_raw(text),
+            t => crate::fsx::output::write_file(t, text.as_bytes()),
+        }
+    }
 }
 
 /// Runs orc with these arguments and returns the process exit code.

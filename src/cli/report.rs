@@ -1,6 +1,6 @@
 //! `orc report daily [--send] [--output FILE] [--date YYYY-MM-DD]`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::Context;
 use crate::error::{Error, Result, exit};
@@ -29,23 +29,6 @@ pub fn run(args: ReportCommand, ctx: &mut Context<'_>) -> Result<i32> {
     }
 }
 
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, text).map_err(|e| Error::io("write", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("write", path, e)
-    })
-}
-
 fn daily(
     send: bool,
     output: Option<PathBuf>,
@@ -61,15 +44,7 @@ fn daily(
         }
         None => Window::last_24h(now),
     };
-    if let Some(out) = &output
-        && out.is_dir()
-    {
-        return Err(Error::invalid(
-            "--output",
-            out.display().to_string(),
-            "is a directory; give a file name",
-        ));
-    }
+    let target = output.as_deref().map(crate::fsx::output::target).transpose()?;
     let store = ctx.store()?;
     let settings = if send { Some(MailSettings::load(store)?) } else { None };
     if let Some(s) = &settings {
@@ -85,8 +60,10 @@ fn daily(
     let host = notify::host_name();
     let data = report::daily::build(store, window, now, &host)?;
     let rendered = report::render(&data)?;
-    if let Some(out) = &output {
-        write_atomically(out, &rendered.html)?;
+    let to_stdout = target == Some(crate::fsx::output::OutputTarget::Stdout);
+    if let Some(t) = &target {
+        // `-` (standard output) is printed below, after the store is no longer borrowed.
+        crate::fsx::output::write_file(t, rendered.html.as_bytes())?;
     }
     let mut code = exit::SUCCESS;
     let mut sent: Option<serde_json::Value> = None;
@@ -125,7 +102,9 @@ fn daily(
         ctx.print_raw(&rendered.text)?;
         return Ok(code);
     }
-    if let Some(out) = &output {
+    if to_stdout {
+        ctx.print_raw(&rendered.html)?;
+    } else if let Some(out) = &output {
         ctx.print(&format!("Report written to {}.", out.display()))?;
     }
     if let Some(s) = sent {

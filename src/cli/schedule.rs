@@ -295,6 +295,11 @@ fn reconcile_cmd(
         return Ok(0);
     }
 
+    // The home admits the tasks' run-as accounts (issue 11 items 3 and 4).
+    crate::fsx::acl::secure_home_for_tasks(&paths.home, ctx.store()?)?;
+    if let Some(advice) = crate::vault::machine::store_schedule_advice(ctx.store()?, &paths)? {
+        tracing::warn!("{advice}");
+    }
     let total = plan.changes().count();
     let bar = progress_bar(total, ctx);
     let mut on_progress = |done: usize, _total: usize| {

@@ -663,16 +663,21 @@ fn list(ctx: &mut Context<'_>) -> Result<i32> {
 }
 
 fn export(output: Option<&Path>, ctx: &mut Context<'_>) -> Result<i32> {
+    let target = output.map(crate::fsx::output::target).transpose()?;
     let tasks = repo::list(ctx.store()?.conn())?;
     let doc = ExportDocument::new(tasks.iter().map(|t| &t.spec), crate::clock::now_utc());
-    let Some(path) = output else {
+    let (Some(path), Some(target)) = (output, target) else {
         ctx.print_json(&doc)?;
         return Ok(0);
     };
+    if target == crate::fsx::output::OutputTarget::Stdout {
+        ctx.print_json(&doc)?;
+        return Ok(0);
+    }
     let mut text = serde_json::to_string_pretty(&doc)
         .map_err(|e| Error::Failed(format!("cannot encode the export: {e}")))?;
     text.push('\n');
-    write_atomically(path, text.as_bytes())?;
+    ctx.write_output(&target, &text)?;
     if ctx.json {
         ctx.print_json(&serde_json::json!({
             "exported": tasks.len(),
@@ -682,37 +687,6 @@ fn export(output: Option<&Path>, ctx: &mut Context<'_>) -> Result<i32> {
         ctx.print(&format!("exported {} task(s) to {}", tasks.len(), path.display()))?;
     }
     Ok(0)
-}
-
-/// Writes a file through a temporary file in the same directory and a rename, so a reader
-/// never sees half a document and a failure leaves the old file in place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    if path.is_dir() {
-        return Err(Error::invalid(
-            "--output",
-            path.display().to_string(),
-            "is a directory; give a file name",
-        ));
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.orc-tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io("write", path, e));
-    }
-    Ok(())
 }
 
 fn read_document(file: &Path) -> Result<Vec<u8>> {
@@ -725,6 +699,13 @@ fn read_document(file: &Path) -> Result<Vec<u8>> {
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io("read", "standard input", e))?;
     } else {
+        if file.is_dir() {
+            return Err(Error::invalid(
+                "import file",
+                file.display().to_string(),
+                "is a directory; give a JSON document",
+            ));
+        }
         let f = std::fs::File::open(file).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Error::invalid("import file", file.display().to_string(), "no such file")

@@ -292,8 +292,8 @@ impl Spill {
             let Some(path) = &self.path else { return };
             let opened = path
                 .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| File::create(path));
+                .map_or(Ok(false), crate::fsx::ensure_private_dir)
+                .and_then(|_| crate::fsx::create_private_file(path));
             match opened {
                 Ok(f) => {
                     self.file = Some(BufWriter::with_capacity(64 * 1024, f));

@@ -42,7 +42,7 @@ pub fn maybe_sweep(runs_dir: &Path, days: u64) -> usize {
     if !runs_dir.is_dir() {
         return 0;
     }
-    if let Err(e) = std::fs::write(&stamp, b"") {
+    if let Err(e) = crate::fsx::create_private_file(&stamp) {
         tracing::debug!(error = %e, "cannot write the sweep timestamp");
     }
     sweep(runs_dir, Duration::from_secs(days.saturating_mul(86_400)), MAX_SPILL_FILES)

@@ -667,8 +667,8 @@ fn write_fallback(
     });
     let dir = paths.logs_dir();
     let path = dir.join("fallback.log");
-    let written = std::fs::create_dir_all(&dir).and_then(|()| {
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+    let written = crate::fsx::ensure_private_dir(&dir).and_then(|_| {
+        let mut file = crate::fsx::append_private(&path)?;
         file.write_all(format!("{line}\n").as_bytes())
     });
     match written {

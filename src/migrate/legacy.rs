@@ -109,7 +109,7 @@ fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 fn copy_and_read(path: &Path, dir: &Path) -> Result<LegacyDb, ReadError> {
-    std::fs::create_dir_all(dir)
+    crate::fsx::ensure_private_dir(dir)
         .map_err(|e| ReadError::Other(Error::io("create", dir.to_path_buf(), e)))?;
     let copy = dir.join("legacy.db");
     std::fs::copy(path, &copy).map_err(|e| ReadError::Other(Error::io("copy", path, e)))?;

@@ -90,9 +90,11 @@ pub fn write_utf16(file: &Path, xml: &str) -> Result<()> {
         bytes.extend_from_slice(&u.to_le_bytes());
     }
     if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+        crate::fsx::ensure_private_dir(dir).map_err(|e| Error::io("create", dir, e))?;
     }
-    std::fs::write(file, bytes).map_err(|e| Error::io("write", file, e))
+    crate::fsx::create_private_file(file)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
+        .map_err(|e| Error::io("write", file, e))
 }
 
 /// Reads a file written by [`write_utf16`].

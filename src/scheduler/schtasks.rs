@@ -475,25 +475,24 @@ impl Drop for XmlFile {
     }
 }
 
-static FILE_SEQ: AtomicUsize = AtomicUsize::new(0);
-
 fn write_xml_file(
     dir: &Path,
     task: &str,
     xml: &str,
 ) -> std::result::Result<XmlFile, SchedulerError> {
-    std::fs::create_dir_all(dir).map_err(|source| SchedulerError::Io {
-        action: "create",
+    // A private directory and an unpredictable name (issue 11 item 3).
+    let path = crate::fsx::write_temp_file(
+        dir,
+        &format!("orc-{task}-"),
+        ".xml",
+        &taskxml::encode_utf16le_bom(xml),
+    )
+    .map_err(|source| SchedulerError::Io {
+        action: "write a task file in",
         path: dir.to_path_buf(),
         source,
     })?;
-    let seq = FILE_SEQ.fetch_add(1, Ordering::Relaxed);
-    let path = dir.join(format!("orc-{}-{seq}-{task}.xml", std::process::id()));
-    let file = XmlFile { path };
-    std::fs::write(&file.path, taskxml::encode_utf16le_bom(xml)).map_err(|source| {
-        SchedulerError::Io { action: "write", path: file.path.clone(), source }
-    })?;
-    Ok(file)
+    Ok(XmlFile { path })
 }
 
 /// The schtasks backend.

@@ -6,8 +6,10 @@
 //! without the busy handler ever running). No transaction is ever held open while a child
 //! process runs.
 
+mod backup;
 pub mod maint;
 mod schema;
+pub mod schema_check;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,6 +40,8 @@ pub enum StoreError {
          reliable there — keep the orc home on a local disk"
     )]
     NetworkPath { path: PathBuf, fs: String },
+    #[error("cannot protect {path}: {message}")]
+    Permissions { path: PathBuf, message: String },
     #[error("cannot create {path}: {source}")]
     CreateDir {
         path: PathBuf,
@@ -64,12 +68,29 @@ impl Store {
     /// Opens (creating if needed) the database in `home`, applies pending migrations under
     /// the write lock, and returns it ready to use.
     pub fn open(home: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(home)
+        let created = crate::fsx::ensure_private_dir(home)
             .map_err(|source| StoreError::CreateDir { path: home.to_path_buf(), source })?;
         if let Some(fs) = network_fs_kind(home) {
             return Err(StoreError::NetworkPath { path: home.to_path_buf(), fs });
         }
+        if created {
+            // Windows: the protected DACL (no task exists yet, so no run-as account).
+            crate::fsx::acl::secure_home(home, &[]).map_err(|e| StoreError::Permissions {
+                path: home.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        }
         let path = home.join(crate::paths::DB_FILE);
+        // SQLite creates the database with 0644 & ~umask and gives `-wal`/`-shm` the database
+        // file's mode (os_unix.c, findCreateFileMode): create it 0600 first (an empty file is
+        // an empty database), and narrow an existing home's files.
+        match crate::fsx::create_new(&path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(source) => return Err(StoreError::CreateDir { path: path.clone(), source }),
+        }
+        crate::fsx::harden_home(home, &path)
+            .map_err(|source| StoreError::CreateDir { path: home.to_path_buf(), source })?;
         let conn = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE

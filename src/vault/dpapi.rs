@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 pub(super) const ENTROPY: &[u8] = b"orc/dek/v1";
 
 #[cfg(windows)]
-mod imp {
+pub(super) mod imp {
     use windows_sys::Win32::Foundation::LocalFree;
     use windows_sys::Win32::Security::Cryptography::{
         CRYPT_INTEGER_BLOB, CRYPTPROTECT_UI_FORBIDDEN, CryptProtectData, CryptUnprotectData,
@@ -31,7 +31,8 @@ mod imp {
         copy
     }
 
-    pub(super) fn protect(plain: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// `extra_flags`: 0 (user scope) or `CRYPTPROTECT_LOCAL_MACHINE` (see `machine.rs`).
+    pub(in crate::vault) fn protect(plain: &[u8], extra_flags: u32) -> std::io::Result<Vec<u8>> {
         let input = blob(plain);
         let entropy = blob(super::ENTROPY);
         let description: Vec<u16> = "orc vault key".encode_utf16().chain(Some(0)).collect();
@@ -45,7 +46,7 @@ mod imp {
                 &entropy,
                 std::ptr::null(),
                 std::ptr::null(),
-                CRYPTPROTECT_UI_FORBIDDEN,
+                CRYPTPROTECT_UI_FORBIDDEN | extra_flags,
                 &mut out,
             )
         };
@@ -55,7 +56,10 @@ mod imp {
         Ok(take(out).to_vec())
     }
 
-    pub(super) fn unprotect(wrapped: &[u8]) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    pub(in crate::vault) fn unprotect(
+        wrapped: &[u8],
+        extra_flags: u32,
+    ) -> std::io::Result<Zeroizing<Vec<u8>>> {
         let input = blob(wrapped);
         let entropy = blob(super::ENTROPY);
         let mut out = CRYPT_INTEGER_BLOB { cbData: 0, pbData: std::ptr::null_mut() };
@@ -68,7 +72,7 @@ mod imp {
                 &entropy,
                 std::ptr::null(),
                 std::ptr::null(),
-                CRYPTPROTECT_UI_FORBIDDEN,
+                CRYPTPROTECT_UI_FORBIDDEN | extra_flags,
                 &mut out,
             )
         };
@@ -83,7 +87,7 @@ mod imp {
 pub(super) fn protect(plain: &[u8]) -> Result<Vec<u8>, String> {
     #[cfg(windows)]
     {
-        imp::protect(plain).map_err(|e| format!("DPAPI CryptProtectData failed: {e}"))
+        imp::protect(plain, 0).map_err(|e| format!("DPAPI CryptProtectData failed: {e}"))
     }
     #[cfg(not(windows))]
     {
@@ -96,7 +100,7 @@ pub(super) fn protect(plain: &[u8]) -> Result<Vec<u8>, String> {
 pub(super) fn unprotect(wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
     #[cfg(windows)]
     {
-        imp::unprotect(wrapped).map_err(|e| {
+        imp::unprotect(wrapped, 0).map_err(|e| {
             format!(
                 "DPAPI cannot unwrap the vault key for this user ({e}); it only works for the \
                  Windows user who stored it, on this machine, with a logon that loads the \

@@ -17,6 +17,7 @@ use crate::audit;
 mod dpapi;
 pub mod envelope;
 mod keyfile;
+pub mod machine;
 mod redact;
 
 use std::io::IsTerminal;
@@ -202,6 +203,9 @@ pub enum KeyMethod {
     #[value(name = "dpapi")]
     #[serde(rename = "dpapi_user")]
     Dpapi,
+    /// Windows DPAPI, machine scope: any account the home's DACL admits ([`machine`]).
+    #[value(name = "dpapi-machine")]
+    DpapiMachine,
     /// A random key in a file outside the data directory.
     #[value(name = "key-file")]
     #[serde(rename = "keyfile")]
@@ -216,6 +220,7 @@ impl KeyMethod {
     pub fn as_str(self) -> &'static str {
         match self {
             KeyMethod::Dpapi => "dpapi_user",
+            KeyMethod::DpapiMachine => "dpapi_machine",
             KeyMethod::KeyFile => "keyfile",
             KeyMethod::Passphrase => "passphrase",
         }
@@ -224,6 +229,7 @@ impl KeyMethod {
     fn parse(s: &str) -> Option<KeyMethod> {
         match s {
             "dpapi_user" => Some(KeyMethod::Dpapi),
+            "dpapi_machine" => Some(KeyMethod::DpapiMachine),
             "keyfile" => Some(KeyMethod::KeyFile),
             "passphrase" => Some(KeyMethod::Passphrase),
             _ => None,
@@ -536,13 +542,6 @@ fn wrap_keyfile(
     Ok(NewKeyRow { method: KeyMethod::KeyFile, params_text, wrapped })
 }
 
-fn wrap_dpapi(dek: &[u8; 32], key_id: u32) -> Result<NewKeyRow, VaultError> {
-    let params = KeyParams { key_id, user: Some(audit::os_user()), ..KeyParams::default() };
-    let params_text = serde_json::to_string(&params).expect("params serialise");
-    let wrapped = dpapi::protect(dek).map_err(key_error)?;
-    Ok(NewKeyRow { method: KeyMethod::Dpapi, params_text, wrapped })
-}
-
 /// Wraps with a passphrase at the production iteration count (never below the floor).
 fn wrap_passphrase(dek: &[u8; 32], key_id: u32, passphrase: &str) -> Result<NewKeyRow, VaultError> {
     wrap_passphrase_with(dek, key_id, passphrase, PBKDF2_ITERATIONS)
@@ -693,9 +692,7 @@ impl Vault {
         let mut used_passphrase: Option<Zeroizing<String>> = None;
         for row in &rows {
             let attempt = match row.method {
-                KeyMethod::Dpapi => dpapi::unprotect(&row.wrapped).and_then(|b| {
-                    dek_from(&b).ok_or_else(|| "the DPAPI record is damaged".to_string())
-                }),
+                KeyMethod::Dpapi | KeyMethod::DpapiMachine => machine::unwrap_dek(row),
                 KeyMethod::KeyFile => unwrap_keyfile(row, paths),
                 KeyMethod::Passphrase => match source {
                     PassphraseSource::Given(p) => {
@@ -758,7 +755,9 @@ impl Vault {
         interactive: bool,
         actor: Actor<'_>,
     ) -> Result<Vault, VaultError> {
-        Vault::open_or_create_with(store, paths, interactive, KeyMethod::platform_default(), actor)
+        let method =
+            machine::default_method(dpapi::available(), machine::store_needs_machine_scope(store)?);
+        Vault::open_or_create_with(store, paths, interactive, method, actor)
     }
 
     /// [`Vault::open_or_create`] with an explicit method for a new vault (DPAPI falls back to
@@ -780,14 +779,16 @@ impl Vault {
         envelope::random_bytes(dek.as_mut()).map_err(|e| key_error(e.0))?;
         let key_id = 1;
         let row = match method {
-            KeyMethod::Dpapi => match wrap_dpapi(&dek, key_id) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!("{e}; protecting the vault key with a key file instead");
-                    method = KeyMethod::KeyFile;
-                    new_keyfile_row(&dek, key_id, paths)?
+            KeyMethod::Dpapi | KeyMethod::DpapiMachine => {
+                match machine::wrap_dek(method, &dek, key_id) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!("{e}; protecting the vault key with a key file instead");
+                        method = KeyMethod::KeyFile;
+                        new_keyfile_row(&dek, key_id, paths)?
+                    }
                 }
-            },
+            }
             _ => new_keyfile_row(&dek, key_id, paths)?,
         };
         let created = store.write(|tx| -> Result<bool, VaultError> {
@@ -917,6 +918,7 @@ impl Vault {
 fn method_label(m: KeyMethod) -> &'static str {
     match m {
         KeyMethod::Dpapi => "DPAPI",
+        KeyMethod::DpapiMachine => "DPAPI (machine)",
         KeyMethod::KeyFile => "key file",
         KeyMethod::Passphrase => "passphrase",
     }
@@ -1170,6 +1172,7 @@ pub fn key_methods(store: &Store, paths: &Paths) -> Result<Vec<KeyInfo>, VaultEr
                     "Windows DPAPI, user scope (user {})",
                     row.params.user.as_deref().unwrap_or("?")
                 ),
+                KeyMethod::DpapiMachine => machine::DETAIL.to_string(),
                 KeyMethod::KeyFile => match paths.key_file() {
                     Some(p) => {
                         let state = match keyfile::read(&p) {
@@ -1205,7 +1208,7 @@ fn new_row_for(
     passphrase: Option<&str>,
 ) -> Result<NewKeyRow, VaultError> {
     match method {
-        KeyMethod::Dpapi => wrap_dpapi(dek, key_id),
+        KeyMethod::Dpapi | KeyMethod::DpapiMachine => machine::wrap_dek(method, dek, key_id),
         KeyMethod::KeyFile => new_keyfile_row(dek, key_id, paths),
         KeyMethod::Passphrase => {
             let p = passphrase.ok_or_else(|| key_error("a passphrase is needed"))?;
@@ -1238,7 +1241,7 @@ pub fn add_key(
     if method == KeyMethod::Passphrase {
         validate_new_passphrase(new_passphrase.unwrap_or(""))?;
     }
-    if method == KeyMethod::Dpapi && !dpapi::available() {
+    if matches!(method, KeyMethod::Dpapi | KeyMethod::DpapiMachine) && !dpapi::available() {
         return Err(Error::invalid("method", "dpapi", "DPAPI is only available on Windows"));
     }
     let vault = Vault::open_or_create(store, paths, interactive, actor)?;

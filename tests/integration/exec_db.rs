@@ -22,11 +22,12 @@ fn backup_then_restore_brings_the_old_state_back() {
     let v = env.orc(["--json", "db", "restore", &backup.to_string_lossy()]).ok().json();
     assert_eq!(v["runs"], 1);
     assert_eq!(rows(&env).len(), 1, "the restored database is live");
-    let bak = env.home().join("orc.db.bak");
+    let bak = std::path::PathBuf::from(v["previous"].as_str().unwrap());
+    assert_eq!(saved_copies(&env), vec![bak.clone()]);
     assert_eq!(integrity(&bak), "ok");
     let c = rusqlite::Connection::open(&bak).unwrap();
     let n: i64 = c.query_row("SELECT count(*) FROM runs", [], |r| r.get(0)).unwrap();
-    assert_eq!(n, 3, "the replaced database was kept as orc.db.bak");
+    assert_eq!(n, 3, "the replaced database was kept as orc.db.<UTC time>.bak");
     env.orc(["db", "check"]).ok();
 }
 
@@ -45,7 +46,21 @@ fn restore_refuses_what_is_not_an_orc_database() {
         assert!(e.stderr.contains("orc database"), "{}", e.stderr);
     }
     assert_eq!(env.db_bytes(), before, "nothing changed");
-    assert!(!env.home().join("orc.db.bak").exists());
+    assert!(saved_copies(&env).is_empty());
+}
+
+/// The `orc.db.<UTC time>.bak` copies a restore keeps in the home, sorted.
+pub fn saved_copies(env: &Env) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = std::fs::read_dir(env.home())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with("orc.db.") && n.ends_with(".bak")
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 #[test]

@@ -24,7 +24,7 @@ impl CrontabBackend {
         }
         if self.has_live_line(next) {
             let logs = self.home.join("logs");
-            std::fs::create_dir_all(&logs).map_err(|source| SchedulerError::Io {
+            crate::fsx::ensure_private_dir(&logs).map_err(|source| SchedulerError::Io {
                 action: "create the directory for cron's output",
                 path: logs,
                 source,
