@@ -98,7 +98,7 @@ pub fn parse_since(s: &str) -> Result<DateTime<Utc>> {
             Error::invalid(
                 "--since",
                 s,
-                "a duration back from now (e.g. 24h, 7d) or a local time YYYY-MM-DD[THH:MM[:SS]]",
+                "a duration back from now (e.g. 24h, 7d) or a local time YYYY-MM-DD[THH:MM[:SS]] in the years 0001-9999",
             )
         })
 }
