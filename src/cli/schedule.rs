@@ -157,7 +157,12 @@ fn render_env<'a>(
     paths: &Paths,
     password_for: &'a dyn Fn(&str) -> Result<Zeroizing<String>>,
 ) -> Result<RenderEnv<'a>> {
-    Ok(RenderEnv { exe: crate::scheduler::orc_exe()?, home: paths.home.clone(), password_for })
+    Ok(RenderEnv {
+        exe: crate::scheduler::orc_exe()?,
+        home: paths.home.clone(),
+        password_for,
+        registered: crate::clock::now().naive_local(),
+    })
 }
 
 /// Renders every task in scope; refuses (nothing changed) when any cannot be registered.

@@ -659,6 +659,7 @@ mod tests {
             exe: PathBuf::from("/usr/bin/orc"),
             home: PathBuf::from("/srv/orc"),
             password_for: &no_secret,
+            registered: chrono::NaiveDateTime::MIN,
         };
         let mut spec = TaskSpec::new(name, "echo hi", schedule);
         spec.enabled = enabled;
@@ -697,6 +698,7 @@ mod tests {
             exe: PathBuf::from("/opt/or\nc"),
             home: PathBuf::from("/srv/orc"),
             password_for: &no_secret,
+            registered: chrono::NaiveDateTime::MIN,
         };
         let e = b.render(&spec, &bad_exe).unwrap_err();
         assert_eq!(e.exit_code(), crate::error::exit::USAGE);
@@ -705,6 +707,7 @@ mod tests {
             exe: PathBuf::from("/usr/bin/orc"),
             home: PathBuf::from(format!("/{}", "h".repeat(500))),
             password_for: &no_secret,
+            registered: chrono::NaiveDateTime::MIN,
         };
         let e = b.render(&spec, &long).unwrap_err();
         assert!(e.to_string().contains("at most 998"), "{e}");
@@ -714,6 +717,7 @@ mod tests {
             exe: PathBuf::from("/usr/bin/orc"),
             home: PathBuf::from("/srv/orc"),
             password_for: &no_secret,
+            registered: chrono::NaiveDateTime::MIN,
         };
         let e = b.render(&other, &ok_env).unwrap_err();
         assert!(e.to_string().contains("owner of the crontab"), "{e}");

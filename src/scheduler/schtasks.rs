@@ -627,7 +627,12 @@ impl Backend for SchtasksBackend {
     }
 
     fn render(&self, spec: &TaskSpec, env: &RenderEnv<'_>) -> Result<Option<Desired>> {
-        let built = taskxml::build(&taskxml::Input { spec, exe: &env.exe, home: &env.home })?;
+        let built = taskxml::build(&taskxml::Input {
+            spec,
+            exe: &env.exe,
+            home: &env.home,
+            registered: Some(env.registered),
+        })?;
         let logon = match &built.run_as {
             taskxml::RunAs::Account(user) => Some(Logon {
                 user: user.clone(),

@@ -82,6 +82,9 @@ pub struct Input<'a> {
     pub exe: &'a Path,
     /// Absolute path of the orc home.
     pub home: &'a Path,
+    /// The registration instant; `None` renders the definition alone (no first-window
+    /// triggers, [`crate::cron::first_window`]).
+    pub registered: Option<chrono::NaiveDateTime>,
 }
 
 /// A rendered task definition.
@@ -100,7 +103,10 @@ pub struct Built {
     pub run_as: RunAs,
     /// The cron plan is exact (false: superset + filtering by `orc execute`).
     pub exact: bool,
+    /// The definition's own triggers (without the first-window triggers).
     pub triggers: usize,
+    /// One-off first-window triggers added for the registration instant.
+    pub first_window: usize,
     pub notes: Vec<String>,
 }
 
@@ -111,6 +117,10 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
     let expr = crate::cron::CronExpr::parse(&spec.schedule)
         .map_err(|e| Error::invalid("schedule", &spec.schedule, e.to_string()))?;
     let plan = crate::cron::trigger::plan(&expr);
+    let first_window = input
+        .registered
+        .map(|at| crate::cron::first_window::plan(&expr, &plan, at))
+        .unwrap_or_default();
     if plan.triggers.is_empty() {
         return Err(Error::invalid(
             "schedule",
@@ -165,18 +175,21 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
 
     let (y, m, d) = ANCHOR_DATE;
     let anchor = NaiveDate::from_ymd_opt(y, m, d).expect("valid constant date");
-    let doc = Doc {
+    let mut doc = Doc {
         spec,
         description: description_text(spec),
         plan: &plan,
+        first_window: &[],
         anchor,
         run_as: &run_as,
         command: &command,
         arguments: &arguments,
         workdir: &workdir,
     };
+    // The hash covers the definition only: first-window triggers depend on the instant.
     let canonical = doc.render(None)?;
     let hash = super::definition_hash(&canonical);
+    doc.first_window = &first_window.triggers;
     let xml = doc.render(Some(&hash))?;
     Ok(Built {
         xml,
@@ -187,7 +200,8 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
         run_as,
         exact: plan.exact,
         triggers: plan.triggers.len(),
-        notes: plan.notes.clone(),
+        first_window: first_window.triggers.len(),
+        notes: plan.notes.iter().chain(&first_window.warnings).cloned().collect(),
     })
 }
 
@@ -208,6 +222,7 @@ struct Doc<'a> {
     spec: &'a TaskSpec,
     description: String,
     plan: &'a crate::cron::trigger::TriggerPlan,
+    first_window: &'a [crate::cron::first_window::OneOff],
     anchor: NaiveDate,
     run_as: &'a RunAs,
     command: &'a str,
@@ -248,7 +263,12 @@ impl Doc<'_> {
                     el(w, "Description", &description)?;
                     el(w, "Source", "orc")
                 })?;
-                crate::cron::xml::write_triggers(w, self.plan, self.anchor)?;
+                crate::cron::xml::write_triggers_with(
+                    w,
+                    self.plan,
+                    self.anchor,
+                    self.first_window,
+                )?;
                 self.write_settings(w)?;
                 self.write_principals(w)?;
                 w.create_element("Actions")
@@ -892,6 +912,7 @@ mod tests {
             spec,
             exe: Path::new("C:\\Program Files\\orc\\orc.exe"),
             home: Path::new("C:\\ProgramData\\orc"),
+            registered: None,
         })
     }
 
@@ -996,8 +1017,13 @@ mod tests {
         let spec = TaskSpec::new("bad name", "x", "0 6 * * *");
         assert!(built(&spec).is_err());
         let spec = TaskSpec::new("t", "x", "0 6 * * *");
-        let e = build(&Input { spec: &spec, exe: Path::new("orc.exe"), home: Path::new("C:\\h") })
-            .unwrap_err();
+        let e = build(&Input {
+            spec: &spec,
+            exe: Path::new("orc.exe"),
+            home: Path::new("C:\\h"),
+            registered: None,
+        })
+        .unwrap_err();
         assert!(e.to_string().contains("absolute"));
     }
 

@@ -17,6 +17,7 @@ mod exec_faults;
 mod exec_history;
 mod exec_support;
 mod execute;
+mod first_window;
 mod mail_seed;
 mod mailserver;
 mod migrate;

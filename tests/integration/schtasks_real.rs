@@ -59,6 +59,7 @@ fn register_query_run_disable_and_delete_with_real_schtasks() {
         exe: std::env::current_exe().unwrap(),
         home: tmp.path().to_path_buf(),
         password_for: &no_secret,
+        registered: chrono::Local::now().naive_local(),
     };
     let desired = backend.render(&spec, &env).unwrap().unwrap();
     assert!(taskxml::validate_document(&desired.definition).is_empty());
