@@ -462,24 +462,10 @@ fn is_absolute_any(p: &str) -> bool {
     drive || p.starts_with("\\\\") || Path::new(p).is_absolute()
 }
 
-/// Refuses characters XML 1.0 cannot carry (C0 controls other than TAB, LF, CR; U+FFFE,
-/// U+FFFF). Rust strings cannot hold lone surrogates, so nothing else needs checking.
+/// Refuses characters XML 1.0 cannot carry and Unicode noncharacters: the one check,
+/// [`crate::task::validate::check_definition_text`].
 pub fn check_xml_chars(field: &str, value: &str) -> Result<()> {
-    if let Some(c) = value.chars().find(|&c| {
-        let u = c as u32;
-        (u < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || u == 0xFFFE || u == 0xFFFF
-    }) {
-        return Err(Error::invalid(
-            field,
-            value.escape_debug().to_string(),
-            format!(
-                "contains the character U+{:04X}, which an XML 1.0 document (the Task Scheduler \
-                 definition) cannot carry",
-                c as u32
-            ),
-        ));
-    }
-    Ok(())
+    crate::task::validate::check_definition_text(field, value)
 }
 
 /// The bytes of the XML file handed to schtasks: UTF-16LE with a byte-order mark.

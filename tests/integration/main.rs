@@ -11,6 +11,7 @@ mod cron_cli;
 mod crontab;
 mod crontab_real;
 mod dashboard;
+mod definition_text;
 mod exec_db;
 mod exec_deps;
 mod exec_faults;

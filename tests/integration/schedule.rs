@@ -520,13 +520,19 @@ fn invalid_input_is_refused_before_anything_changes() {
     let mut bad = task("bad", "0 6 * * *");
     bad.description = Some("bell \u{7} here".into());
     put_task(&env, &bad);
+    // Alone, the bad task changes nothing.
     let made = calls_during(&env, || {
-        let out = env.orc(["schedule", "--all"]).code(2);
+        let out = env.orc(["schedule", "--task", "bad"]).code(2);
         assert!(out.stderr.contains("description of task bad"), "{}", out.stderr);
         assert!(out.stderr.contains("XML 1.0"), "{}", out.stderr);
     });
     assert!(made.is_empty(), "nothing was asked of schtasks: {made:?}");
     assert!(fake_tasks(&env).is_empty());
+    // With the others, it is reported as failed (exit 2) and the others are registered
+    // (issue 11 item 8: one bad row must not stop `schedule --all`).
+    let out = env.orc(["schedule", "--all"]).code(2);
+    assert!(out.stderr.contains("description of task bad"), "{}", out.stderr);
+    assert_eq!(fake_tasks(&env), ["\\Orchestrator\\Orc_good"]);
     env.orc(["schedule", "--task", "no-such-task"]).code(3);
     env.orc(["schedule", "--task", "bad name"]).code(2);
     env.orc(["schedule"]).code(2);

@@ -105,7 +105,7 @@ fn window_expression() -> BoxedStrategy<String> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 1000,
+        cases: 500,
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
