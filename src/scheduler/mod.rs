@@ -50,6 +50,7 @@
 
 pub mod cronblock;
 pub mod crontab;
+pub mod limits;
 mod program;
 pub mod reconcile;
 pub mod schtasks;

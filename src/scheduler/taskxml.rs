@@ -168,6 +168,7 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
     if let Some(d) = &spec.description {
         check_xml_chars("description", d)?;
     }
+    super::limits::check_exec(&exe, &workdir)?;
     let command =
         if exe.contains(char::is_whitespace) { format!("\"{exe}\"") } else { exe.clone() };
     let arguments =
