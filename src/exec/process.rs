@@ -25,6 +25,8 @@ use std::time::Instant;
 
 use crate::task::Shell;
 
+mod powershell;
+
 #[cfg(unix)]
 #[path = "process/unix.rs"]
 mod sys;
@@ -92,33 +94,13 @@ pub fn invocation(shell: Shell, command: &str, lookup: Lookup<'_>) -> Result<Inv
                 raw_tail: Some(format!("/d /s /c \"{command}\"")),
             })
         }
-        Shell::Powershell => {
-            let program = find_program("powershell", lookup)?;
+        Shell::Powershell | Shell::Pwsh => {
+            let windows_powershell = shell == Shell::Powershell;
+            let name = if windows_powershell { "powershell" } else { "pwsh" };
+            let program = find_program(name, lookup)?;
             Ok(Invocation {
                 program,
-                args: [
-                    "-NoLogo",
-                    "-NoProfile",
-                    "-NonInteractive",
-                    "-ExecutionPolicy",
-                    "Bypass",
-                    "-Command",
-                    command,
-                ]
-                .iter()
-                .map(OsString::from)
-                .collect(),
-                raw_tail: None,
-            })
-        }
-        Shell::Pwsh => {
-            let program = find_program("pwsh", lookup)?;
-            Ok(Invocation {
-                program,
-                args: ["-NoLogo", "-NoProfile", "-NonInteractive", "-Command", command]
-                    .iter()
-                    .map(OsString::from)
-                    .collect(),
+                args: powershell::args(windows_powershell, command),
                 raw_tail: None,
             })
         }

@@ -28,9 +28,11 @@ pub enum Shell {
     /// `cmd.exe /d /s /c COMMAND` (default on Windows).
     #[cfg_attr(windows, default)]
     Cmd,
-    /// `powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command …`.
+    /// `powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command …`,
+    /// the command followed by an epilogue that keeps a native program's exit code
+    /// (`exec::process`, `process/powershell.rs`).
     Powershell,
-    /// `pwsh -NoLogo -NoProfile -NonInteractive -Command …`.
+    /// `pwsh -NoLogo -NoProfile -NonInteractive -Command …`, with the same epilogue.
     Pwsh,
     /// `/bin/sh -c COMMAND` (default on Unix).
     #[cfg_attr(not(windows), default)]

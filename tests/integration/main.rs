@@ -32,3 +32,4 @@ mod smtp_probe;
 mod store;
 mod task_commands;
 mod task_input;
+mod windows_real;
