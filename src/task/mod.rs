@@ -162,6 +162,10 @@ pub struct TaskSpec {
     pub run_as: Option<String>,
     #[serde(default)]
     pub wake_to_run: bool,
+    /// Windows: the task's Job Object lets a child started with `CREATE_BREAKAWAY_FROM_JOB`
+    /// leave it (and survive the run's end or timeout). Off: the whole tree is killed.
+    #[serde(default)]
+    pub allow_breakaway: bool,
 }
 
 fn yes() -> bool {
@@ -211,6 +215,7 @@ impl TaskSpec {
             catch_up: CatchUp::None,
             run_as: None,
             wake_to_run: false,
+            allow_breakaway: false,
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod breakaway;
 mod cli_basics;
 mod config;
 mod configure;

@@ -167,6 +167,7 @@ fn add_then_show_round_trips_every_field() {
             "--run-as",
             "CONTOSO\\svc_etl",
             "--wake-to-run",
+            "--allow-breakaway",
         ])
         .ok();
     let added = out.json();
@@ -204,6 +205,7 @@ fn add_then_show_round_trips_every_field() {
         "catch_up": "once",
         "run_as": "CONTOSO\\svc_etl",
         "wake_to_run": true,
+        "allow_breakaway": true,
         "last_run": null,
         "next_run": null,
     });

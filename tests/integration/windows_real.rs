@@ -1,9 +1,9 @@
-//! Windows-only behaviour that needs a real Windows (run by the windows-latest workflow with
-//! `cargo test --test integration -- --ignored windows_real`): PowerShell exit codes and Job
-//! Object breakaway.
+//! Windows-only behaviour: PowerShell exit codes and Job Object breakaway. The `#[ignore]`d
+//! tests need a real Windows (the windows-latest workflow runs them with
+//! `cargo test --test integration -- --ignored windows_real`); the others also run under Wine.
 #![cfg(windows)]
 
-use crate::exec_support::{add_task, rows};
+use crate::exec_support::{add_task, alive, child, rows, scratch};
 use crate::support::Env;
 use orc::task::Shell;
 
@@ -32,4 +32,44 @@ fn powershell_tasks_report_the_native_exit_code() {
         // Success is 0, also after a native program that succeeded.
         assert_eq!(powershell_exit(shell, "cmd /c exit 0; Write-Output ok"), (0, Some(0)));
     }
+}
+
+/// Runs a task whose command starts a `CREATE_BREAKAWAY_FROM_JOB` child that sleeps 5 s;
+/// returns the task's stdout and the child's pid (when it started).
+fn breakaway_run(allow: bool) -> (String, Option<u32>) {
+    let env = Env::new();
+    let pidfile = scratch(&env, "breakaway.pid");
+    add_task(&env, "tree", &child(&["breakaway", &pidfile, "5000"]), |s| {
+        s.allow_breakaway = allow;
+    });
+    env.orc(["execute", "--task", "tree"]).ok();
+    let runs = env.orc(["--json", "history", "--task", "tree"]).ok().json();
+    let stdout = runs[0]["stdout_tail"].as_str().unwrap_or_default().to_string();
+    let pid = std::fs::read_to_string(&pidfile).ok().and_then(|p| p.trim().parse().ok());
+    (stdout, pid)
+}
+
+/// Runs under Wine too (Wine's job objects enforce `JOB_OBJECT_LIMIT_BREAKAWAY_OK`).
+#[test]
+fn breakaway_is_refused_by_default_and_allowed_with_the_option() {
+    // Default: orc's job does not allow breakaway, so the child cannot even be created
+    // outside it (and everything in the job dies when the run ends).
+    let (stdout, pid) = breakaway_run(false);
+    assert!(stdout.contains("breakaway: refused"), "{stdout}");
+    assert_eq!(pid, None);
+    // --allow-breakaway: the child is created outside the job.
+    let (stdout, pid) = breakaway_run(true);
+    assert!(stdout.contains("breakaway: started"), "{stdout}");
+    assert!(pid.is_some());
+}
+
+/// Wine 8 does not keep a breakaway child alive once the job is closed, so only real Windows
+/// can show this.
+#[test]
+#[ignore = "needs real Windows Job Objects (windows-latest)"]
+fn a_breakaway_child_outlives_the_run_when_allowed() {
+    let (stdout, pid) = breakaway_run(true);
+    assert!(stdout.contains("breakaway: started"), "{stdout}");
+    let pid = pid.expect("the breakaway child wrote its pid");
+    assert!(alive(pid), "the breakaway child survived the end of the run");
 }
