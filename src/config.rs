@@ -119,15 +119,14 @@ pub const KEYS: &[KeyDef] = &[
     KeyDef {
         key: "scheduler.folder",
         default: "\\Orchestrator\\",
-        rule: "a Task Scheduler folder that starts and ends with \\, at most 200 characters, \
-               no /, no empty, . or .. parts, none of < > : \" | ? * or control characters",
+        rule: crate::scheduler::limits::FOLDER_RULE,
         help: "Task Scheduler folder orc registers tasks in",
         normalize: norm_folder,
     },
     KeyDef {
         key: "scheduler.prefix",
         default: "Orc_",
-        rule: "0 to 16 characters from A-Z a-z 0-9 . _ -",
+        rule: crate::scheduler::limits::PREFIX_RULE,
         help: "prefix of registered task names",
         normalize: norm_prefix,
     },
@@ -431,40 +430,11 @@ fn norm_daily_time(v: &str) -> std::result::Result<String, String> {
 }
 
 fn norm_folder(v: &str) -> std::result::Result<String, String> {
-    let rule = || KEYS[11].rule.to_string();
-    if v.chars().count() > 200 || !v.starts_with('\\') || !v.ends_with('\\') {
-        return Err(rule());
-    }
-    if v.chars()
-        .any(|c| c.is_control() || matches!(c, '/' | '<' | '>' | ':' | '"' | '|' | '?' | '*'))
-    {
-        return Err(rule());
-    }
-    if v == "\\" {
-        return Ok(v.to_string());
-    }
-    let inner = &v[1..v.len() - 1];
-    for part in inner.split('\\') {
-        if part.is_empty()
-            || part == "."
-            || part == ".."
-            || part.ends_with('.')
-            || part.trim() != part
-        {
-            return Err(rule());
-        }
-    }
-    Ok(v.to_string())
+    crate::scheduler::limits::check_folder(v).map(|()| v.to_string()).map_err(str::to_string)
 }
 
 fn norm_prefix(v: &str) -> std::result::Result<String, String> {
-    if v.len() <= 16
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
-        Ok(v.to_string())
-    } else {
-        Err(KEYS[12].rule.to_string())
-    }
+    crate::scheduler::limits::check_prefix(v).map(|()| v.to_string()).map_err(str::to_string)
 }
 
 fn norm_retention(v: &str) -> std::result::Result<String, String> {
@@ -591,6 +561,10 @@ impl Settings {
     }
 
     fn check_cross_rules(&self) -> Result<()> {
+        crate::scheduler::limits::check_folder_and_prefix(
+            &self.scheduler_folder,
+            &self.scheduler_prefix,
+        )?;
         if self.smtp_tls == SmtpTls::None
             && let Some(host) = &self.smtp_host
             && !is_loopback_host(host)

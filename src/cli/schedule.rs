@@ -6,6 +6,8 @@ use chrono::{Local, TimeZone};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+mod render;
+
 use super::Context;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -169,52 +171,6 @@ fn render_env<'a>(
     Ok(env)
 }
 
-/// Renders every task in scope; refuses (nothing changed) when any cannot be registered.
-fn render_all(
-    backend: &dyn Backend,
-    tasks: &[TaskSpec],
-    env: &RenderEnv<'_>,
-) -> Result<Vec<crate::scheduler::Desired>> {
-    let mut desired = Vec::new();
-    let mut problems: Vec<(String, Error)> = Vec::new();
-    for spec in tasks {
-        match backend.render(spec, env) {
-            Ok(Some(d)) => desired.push(d),
-            Ok(None) => {}
-            Err(e) => problems.push((spec.name.clone(), e)),
-        }
-    }
-    match problems.len() {
-        0 => Ok(desired),
-        1 => {
-            let (name, e) = problems.remove(0);
-            Err(prefix_error(&name, e))
-        }
-        n => {
-            if let Some(pos) =
-                problems.iter().position(|(_, e)| e.exit_code() != crate::error::exit::USAGE)
-            {
-                let (name, e) = problems.remove(pos);
-                return Err(prefix_error(&name, e));
-            }
-            let list: Vec<String> = problems.iter().map(|(t, e)| format!("{t}: {e}")).collect();
-            Err(Error::Usage(format!(
-                "{n} tasks cannot be registered; nothing was changed:\n{}",
-                list.join("\n")
-            )))
-        }
-    }
-}
-
-fn prefix_error(task: &str, e: Error) -> Error {
-    match e {
-        Error::Invalid { field, value, rule } => {
-            Error::Invalid { field: format!("{field} of task {task}"), value, rule }
-        }
-        other => other,
-    }
-}
-
 fn reconcile_cmd(
     scope: Scope,
     dry_run: bool,
@@ -247,10 +203,21 @@ fn reconcile_cmd(
     let store_ref: &Store = store;
     let secrets = |name: &str| vault_secret(&paths, store_ref, interactive, name);
     let env = render_env(&paths, store_ref, remote, &secrets)?;
-    let desired = render_all(backend.as_ref(), &in_scope, &env)?;
+    let mut rendered = render::render_all(backend.as_ref(), &in_scope, &env);
+    if rendered.desired.is_empty()
+        && let Some(e) = rendered.take_error()
+    {
+        // No task in scope can be built (the task asked for, or a cause shared by all, such as
+        // the orc executable's path): nothing is asked of the OS scheduler.
+        return Err(e);
+    }
+    let desired = &rendered.desired;
 
-    let registered: Vec<_> =
+    let all_registered: Vec<_> =
         backend.registered()?.into_iter().filter(|r| scope.covers(&r.task)).collect();
+    let (failed_registered, registered): (Vec<_>, Vec<_>) =
+        all_registered.into_iter().partition(|r| rendered.is_failed(&r.task));
+    let failed_rows = rendered.failed_rows(backend.as_ref(), &failed_registered);
     if let Scope::Task(name) = &scope
         && in_scope.is_empty()
         && registered.is_empty()
@@ -259,9 +226,9 @@ fn reconcile_cmd(
     }
     let history: Vec<_> = reconcile::load_history(store, kind, &host)?
         .into_iter()
-        .filter(|h| scope.covers(&h.task))
+        .filter(|h| scope.covers(&h.task) && !rendered.is_failed(&h.task))
         .collect();
-    let mut plan = crate::scheduler::plan(&desired, &registered, &history);
+    let mut plan = crate::scheduler::plan(desired, &registered, &history);
     if force {
         for e in plan.entries.iter_mut().filter(|e| e.action == Action::Unchanged) {
             e.action = Action::Update;
@@ -285,14 +252,15 @@ fn reconcile_cmd(
     }
 
     if dry_run {
-        let rows = reconcile::report(&plan, None);
+        let mut rows = reconcile::report(&plan, None);
+        rows.extend(failed_rows);
         if ctx.json {
             ctx.print_json(&rows)?;
         } else if ctx.verbosity >= 0 {
             print_rows(ctx, &rows, true)?;
             ctx.print(&format!("dry run: {} — nothing was changed", summary(&rows, &target)))?;
         }
-        return Ok(0);
+        return rendered.take_error().map_or(Ok(0), Err);
     }
 
     // The home admits the tasks' run-as accounts (issue 11 items 3 and 4).
@@ -314,7 +282,8 @@ fn reconcile_cmd(
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
     reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
-    let rows = reconcile::report(&plan, Some(&report.outcomes));
+    let mut rows = reconcile::report(&plan, Some(&report.outcomes));
+    rows.extend(failed_rows);
     let mut outcomes = report.outcomes;
     let failure = reconcile::first_failure(&mut outcomes);
     if ctx.json {
@@ -323,9 +292,12 @@ fn reconcile_cmd(
         print_rows(ctx, &rows, ctx.verbosity > 0)?;
         ctx.print(&summary(&rows, &target))?;
     }
-    match failure {
-        Some(e) => Err(Error::Scheduler(e)),
-        None => Ok(0),
+    // An OS scheduler failure first; else the tasks that could not be built (the others were
+    // registered).
+    match (failure, rendered.take_error()) {
+        (Some(e), _) => Err(Error::Scheduler(e)),
+        (None, Some(e)) => Err(e),
+        (None, None) => Ok(0),
     }
 }
 

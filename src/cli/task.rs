@@ -120,6 +120,9 @@ pub struct EditArgs {
     /// Do not wake the computer to run the task
     #[arg(long, conflicts_with = "wake_to_run")]
     pub no_wake_to_run: bool,
+    /// Kill children started with CREATE_BREAKAWAY_FROM_JOB with the task again
+    #[arg(long, conflicts_with = "allow_breakaway")]
+    pub no_allow_breakaway: bool,
 }
 
 /// The optional fields shared by `add` and `edit`.
@@ -200,6 +203,10 @@ pub struct TaskFields {
     /// Wake the computer to run the task
     #[arg(long)]
     pub wake_to_run: bool,
+    /// Windows: let children started with CREATE_BREAKAWAY_FROM_JOB outlive the task's process
+    /// tree (see docs/guide/running.md)
+    #[arg(long)]
+    pub allow_breakaway: bool,
 }
 
 impl TaskFields {
@@ -231,6 +238,7 @@ impl TaskFields {
             enabled: self.disabled.then_some(false),
             allow_env_override: flag(self.allow_env_override),
             wake_to_run: flag(self.wake_to_run),
+            allow_breakaway: flag(self.allow_breakaway),
             ..TaskPatch::default()
         }
     }
@@ -247,6 +255,9 @@ impl EditArgs {
         }
         if self.no_wake_to_run {
             p.wake_to_run = Some(false);
+        }
+        if self.no_allow_breakaway {
+            p.allow_breakaway = Some(false);
         }
         p.clear_workdir = self.clear_workdir;
         p.clear_env = self.clear_env;
@@ -566,6 +577,7 @@ fn show_lines(t: &StoredTask, last: Option<&LastRun>) -> Vec<(&'static str, Stri
             s.logon.map_or_else(|| "- (the account's default)".into(), |l| l.as_str().to_string()),
         ),
         ("wake to run", yes_no(s.wake_to_run).to_string()),
+        ("breakaway", yes_no(s.allow_breakaway).to_string()),
         ("created", crate::clock::to_local_human(t.created_at)),
         ("updated", crate::clock::to_local_human(t.updated_at)),
     ];

@@ -32,6 +32,7 @@
 
 mod describe;
 mod dst;
+pub mod first_window;
 mod parse;
 mod schedule;
 pub mod trigger;

@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use quick_xml::Writer;
 use quick_xml::events::BytesText;
 
+use super::first_window::{self, OneOff};
 use super::trigger::{DaySelector, Repetition, Trigger, TriggerPlan, WEEK_LAST};
 
 /// The Task Scheduler XML namespace.
@@ -50,21 +51,63 @@ pub fn write_triggers<W: Write>(
     plan: &TriggerPlan,
     start_date: NaiveDate,
 ) -> io::Result<()> {
-    w.create_element("Triggers")
-        .write_inner_content(|w| write_trigger_list(w, plan, start_date))?;
+    write_triggers_with(w, plan, start_date, &[])
+}
+
+/// [`write_triggers`] followed by the one-off first-window triggers of a registration
+/// ([`first_window`]), each a `TimeTrigger` with its `id` attribute.
+pub fn write_triggers_with<W: Write>(
+    w: &mut Writer<W>,
+    plan: &TriggerPlan,
+    start_date: NaiveDate,
+    extra: &[OneOff],
+) -> io::Result<()> {
+    w.create_element("Triggers").write_inner_content(|w| {
+        write_trigger_list(w, plan, start_date)?;
+        write_one_offs(w, extra)
+    })?;
     Ok(())
 }
 
 /// A standalone fragment whose root is `<Triggers xmlns="…task">`, indented by two spaces,
 /// for `orc cron triggers`.
 pub fn triggers_fragment(plan: &TriggerPlan, start_date: NaiveDate) -> String {
+    triggers_fragment_with(plan, start_date, &[])
+}
+
+/// [`triggers_fragment`] with the one-off first-window triggers of a registration.
+pub fn triggers_fragment_with(
+    plan: &TriggerPlan,
+    start_date: NaiveDate,
+    extra: &[OneOff],
+) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     // Writing into a Vec cannot fail, so the result carries no information.
-    let _ = w
-        .create_element("Triggers")
-        .with_attribute(("xmlns", TASK_NS))
-        .write_inner_content(|w| write_trigger_list(w, plan, start_date));
+    let _ =
+        w.create_element("Triggers").with_attribute(("xmlns", TASK_NS)).write_inner_content(|w| {
+            write_trigger_list(w, plan, start_date)?;
+            write_one_offs(w, extra)
+        });
     String::from_utf8_lossy(&w.into_inner()).into_owned()
+}
+
+/// One `<TimeTrigger id="OrcFirstWindow…">` per one-off, `StartBoundary` then `Repetition`
+/// (the order used for `CalendarTrigger`).
+fn write_one_offs<W: Write>(w: &mut Writer<W>, extra: &[OneOff]) -> io::Result<()> {
+    for (index, one_off) in extra.iter().enumerate() {
+        let id = first_window::first_window_id(index);
+        let boundary = one_off.start.format("%Y-%m-%dT%H:%M:%S").to_string();
+        w.create_element("TimeTrigger").with_attribute(("id", id.as_str())).write_inner_content(
+            |w| {
+                text_element(w, "StartBoundary", &boundary)?;
+                match &one_off.repetition {
+                    Some(repetition) => write_repetition(w, repetition),
+                    None => Ok(()),
+                }
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// The `CalendarTrigger` elements, in plan order.

@@ -25,6 +25,8 @@ use std::time::Instant;
 
 use crate::task::Shell;
 
+mod powershell;
+
 #[cfg(unix)]
 #[path = "process/unix.rs"]
 mod sys;
@@ -46,6 +48,10 @@ pub struct Invocation {
     /// Windows only: text appended to the command line exactly as written (cmd.exe's `/c` line,
     /// which cmd parses with its own rules and must see as typed).
     pub raw_tail: Option<String>,
+    /// Windows only: the task's Job Object allows breakaway (`JOB_OBJECT_LIMIT_BREAKAWAY_OK`),
+    /// so a child started with `CREATE_BREAKAWAY_FROM_JOB` leaves the tree orc kills
+    /// (`--allow-breakaway`; off by default).
+    pub allow_breakaway: bool,
 }
 
 impl Invocation {
@@ -90,36 +96,18 @@ pub fn invocation(shell: Shell, command: &str, lookup: Lookup<'_>) -> Result<Inv
                 program,
                 args: Vec::new(),
                 raw_tail: Some(format!("/d /s /c \"{command}\"")),
+                allow_breakaway: false,
             })
         }
-        Shell::Powershell => {
-            let program = find_program("powershell", lookup)?;
+        Shell::Powershell | Shell::Pwsh => {
+            let windows_powershell = shell == Shell::Powershell;
+            let name = if windows_powershell { "powershell" } else { "pwsh" };
+            let program = find_program(name, lookup)?;
             Ok(Invocation {
                 program,
-                args: [
-                    "-NoLogo",
-                    "-NoProfile",
-                    "-NonInteractive",
-                    "-ExecutionPolicy",
-                    "Bypass",
-                    "-Command",
-                    command,
-                ]
-                .iter()
-                .map(OsString::from)
-                .collect(),
+                args: powershell::args(windows_powershell, command),
                 raw_tail: None,
-            })
-        }
-        Shell::Pwsh => {
-            let program = find_program("pwsh", lookup)?;
-            Ok(Invocation {
-                program,
-                args: ["-NoLogo", "-NoProfile", "-NonInteractive", "-Command", command]
-                    .iter()
-                    .map(OsString::from)
-                    .collect(),
-                raw_tail: None,
+                allow_breakaway: false,
             })
         }
         Shell::Sh => {
@@ -129,6 +117,7 @@ pub fn invocation(shell: Shell, command: &str, lookup: Lookup<'_>) -> Result<Inv
                 program,
                 args: vec![OsString::from("-c"), OsString::from(command)],
                 raw_tail: None,
+                allow_breakaway: false,
             })
         }
         Shell::None => {
@@ -138,7 +127,12 @@ pub fn invocation(shell: Shell, command: &str, lookup: Lookup<'_>) -> Result<Inv
                 return Err("the command is empty".to_string());
             };
             let program = find_program(&first, lookup)?;
-            Ok(Invocation { program, args: words.map(OsString::from).collect(), raw_tail: None })
+            Ok(Invocation {
+                program,
+                args: words.map(OsString::from).collect(),
+                raw_tail: None,
+                allow_breakaway: false,
+            })
         }
     }
 }
@@ -431,7 +425,7 @@ impl ProcessTree {
                 cmd.stdout(Stdio::null()).stderr(Stdio::null());
             }
         }
-        let (mut child, sys) = sys::spawn(cmd)?;
+        let (mut child, sys) = sys::spawn(cmd, inv.allow_breakaway)?;
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let exited = sys::watch_exit(&child)?;

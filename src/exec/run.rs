@@ -473,7 +473,7 @@ fn run_attempt(
     let child_env = env::child_env(std::env::vars_os(), spec, &secrets);
     let lookup = process::Lookup { path: env::path_of(&child_env), workdir: &workdir };
     let inv = match process::invocation(spec.shell, &spec.command, lookup) {
-        Ok(i) => i,
+        Ok(i) => process::Invocation { allow_breakaway: spec.allow_breakaway, ..i },
         Err(e) => return failed_before_start(start, e),
     };
     let spawned =

@@ -55,50 +55,22 @@ impl Default for TaskFolder {
     }
 }
 
-const FOLDER_RULE: &str = "a task folder such as \\Orchestrator\\ or \\Ops\\Jobs\\ (\\ for \
-     the root, with a prefix): at most 200 characters, components of 1-100 characters, none of \
-     / : * ? \" < > | or control characters, no . or .. component, no leading or trailing space";
-const PREFIX_RULE: &str = "the task name prefix is 0-32 characters from A-Z a-z 0-9 . _ -";
-
 impl TaskFolder {
     /// Validates and normalizes the settings (`Orchestrator` → `\Orchestrator\`).
     pub fn new(folder: &str, prefix: &str) -> Result<TaskFolder> {
-        let bad = || Error::invalid("scheduler.folder", folder, FOLDER_RULE);
-        if prefix.len() > 32
-            || !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        {
-            return Err(Error::invalid("scheduler.prefix", prefix, PREFIX_RULE));
-        }
+        use super::limits;
+        limits::check_prefix(prefix)
+            .map_err(|rule| Error::invalid("scheduler.prefix", prefix, rule))?;
         let trimmed = folder.trim_matches('\\');
-        if folder.contains("\\\\") || folder.chars().count() > 200 {
-            return Err(bad());
+        let canonical =
+            if trimmed.is_empty() { "\\".to_string() } else { format!("\\{trimmed}\\") };
+        if folder.is_empty() {
+            return Err(Error::invalid("scheduler.folder", folder, limits::FOLDER_RULE));
         }
-        if trimmed.is_empty() {
-            // The root folder holds Windows' and other programs' tasks: only with a prefix
-            // that tells orc's apart.
-            if prefix.is_empty() {
-                return Err(Error::invalid(
-                    "scheduler.prefix",
-                    prefix,
-                    "with scheduler.folder \\ (the root folder) the prefix cannot be empty: orc \
-                     would take every task in the root folder for its own",
-                ));
-            }
-            return Ok(TaskFolder { folder: "\\".to_string(), prefix: prefix.to_string() });
-        }
-        for part in trimmed.split('\\') {
-            let ok = !part.is_empty()
-                && part.chars().count() <= 100
-                && part != "."
-                && part != ".."
-                && !part.starts_with(' ')
-                && !part.ends_with(' ')
-                && !part.chars().any(|c| c.is_control() || "/:*?\"<>|".contains(c));
-            if !ok {
-                return Err(bad());
-            }
-        }
-        Ok(TaskFolder { folder: format!("\\{trimmed}\\"), prefix: prefix.to_string() })
+        limits::check_folder(&canonical)
+            .map_err(|rule| Error::invalid("scheduler.folder", folder, rule))?;
+        limits::check_folder_and_prefix(&canonical, prefix)?;
+        Ok(TaskFolder { folder: canonical, prefix: prefix.to_string() })
     }
 
     /// Reads `scheduler.folder` and `scheduler.prefix` from the `config` table, else defaults.
@@ -627,12 +599,14 @@ impl Backend for SchtasksBackend {
     }
 
     fn render(&self, spec: &TaskSpec, env: &RenderEnv<'_>) -> Result<Option<Desired>> {
+        super::limits::check_task_path(&self.folder.path_of(&spec.name))?;
         let who = logon::resolve(spec, env, &self.folder)?;
         let built = taskxml::build(&taskxml::Input {
             spec,
             exe: &who.exe,
             home: &env.home,
             principal: &who.principal,
+            registered: Some(env.registered),
         })?;
         let command_line = format!("{} {}", built.command, built.arguments);
         Ok(Some(Desired {
@@ -794,7 +768,8 @@ mod tests {
         assert!(
             TaskFolder::new("\\O\\", "a b").unwrap_err().to_string().contains("scheduler.prefix")
         );
-        assert!(TaskFolder::new("\\O\\", &"x".repeat(33)).is_err());
+        assert!(TaskFolder::new("\\O\\", &"x".repeat(17)).is_err());
+        assert!(TaskFolder::new("\\O\\", &"x".repeat(16)).is_ok());
     }
 
     #[test]

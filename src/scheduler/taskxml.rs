@@ -68,6 +68,9 @@ pub struct Input<'a> {
     pub home: &'a Path,
     /// Who the task runs as, resolved.
     pub principal: &'a Principal,
+    /// The registration instant; `None` renders the definition alone (no first-window
+    /// triggers, [`crate::cron::first_window`]).
+    pub registered: Option<chrono::NaiveDateTime>,
 }
 
 /// A rendered task definition.
@@ -86,7 +89,10 @@ pub struct Built {
     pub principal: Principal,
     /// The cron plan is exact (false: superset + filtering by `orc execute`).
     pub exact: bool,
+    /// The definition's own triggers (without the first-window triggers).
     pub triggers: usize,
+    /// One-off first-window triggers added for the registration instant.
+    pub first_window: usize,
     pub notes: Vec<String>,
 }
 
@@ -97,6 +103,10 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
     let expr = crate::cron::CronExpr::parse(&spec.schedule)
         .map_err(|e| Error::invalid("schedule", &spec.schedule, e.to_string()))?;
     let plan = crate::cron::trigger::plan(&expr);
+    let first_window = input
+        .registered
+        .map(|at| crate::cron::first_window::plan(&expr, &plan, at))
+        .unwrap_or_default();
     if plan.triggers.is_empty() {
         return Err(Error::invalid(
             "schedule",
@@ -132,6 +142,7 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
     if let Some(d) = &spec.description {
         check_xml_chars("description", d)?;
     }
+    super::limits::check_exec(&exe, &workdir)?;
     let command =
         if exe.contains(char::is_whitespace) { format!("\"{exe}\"") } else { exe.clone() };
     let arguments =
@@ -139,18 +150,21 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
 
     let (y, m, d) = ANCHOR_DATE;
     let anchor = NaiveDate::from_ymd_opt(y, m, d).expect("valid constant date");
-    let doc = Doc {
+    let mut doc = Doc {
         spec,
         description: description_text(spec),
         plan: &plan,
+        first_window: &[],
         anchor,
         principal,
         command: &command,
         arguments: &arguments,
         workdir: &workdir,
     };
+    // The hash covers the definition only: first-window triggers depend on the instant.
     let canonical = doc.render(None)?;
     let hash = super::definition_hash(&canonical);
+    doc.first_window = &first_window.triggers;
     let xml = doc.render(Some(&hash))?;
     Ok(Built {
         xml,
@@ -161,7 +175,8 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
         principal: principal.clone(),
         exact: plan.exact,
         triggers: plan.triggers.len(),
-        notes: plan.notes.clone(),
+        first_window: first_window.triggers.len(),
+        notes: plan.notes.iter().chain(&first_window.warnings).cloned().collect(),
     })
 }
 
@@ -182,6 +197,7 @@ struct Doc<'a> {
     spec: &'a TaskSpec,
     description: String,
     plan: &'a crate::cron::trigger::TriggerPlan,
+    first_window: &'a [crate::cron::first_window::OneOff],
     anchor: NaiveDate,
     principal: &'a Principal,
     command: &'a str,
@@ -222,7 +238,12 @@ impl Doc<'_> {
                     el(w, "Description", &description)?;
                     el(w, "Source", "orc")
                 })?;
-                crate::cron::xml::write_triggers(w, self.plan, self.anchor)?;
+                crate::cron::xml::write_triggers_with(
+                    w,
+                    self.plan,
+                    self.anchor,
+                    self.first_window,
+                )?;
                 self.write_settings(w)?;
                 self.write_principals(w)?;
                 w.create_element("Actions")
@@ -409,24 +430,10 @@ fn is_absolute_any(p: &str) -> bool {
     drive || p.starts_with("\\\\") || Path::new(p).is_absolute()
 }
 
-/// Refuses characters XML 1.0 cannot carry (C0 controls other than TAB, LF, CR; U+FFFE,
-/// U+FFFF). Rust strings cannot hold lone surrogates, so nothing else needs checking.
+/// Refuses characters XML 1.0 cannot carry and Unicode noncharacters: the one check,
+/// [`crate::task::validate::check_definition_text`].
 pub fn check_xml_chars(field: &str, value: &str) -> Result<()> {
-    if let Some(c) = value.chars().find(|&c| {
-        let u = c as u32;
-        (u < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || u == 0xFFFE || u == 0xFFFF
-    }) {
-        return Err(Error::invalid(
-            field,
-            value.escape_debug().to_string(),
-            format!(
-                "contains the character U+{:04X}, which an XML 1.0 document (the Task Scheduler \
-                 definition) cannot carry",
-                c as u32
-            ),
-        ));
-    }
-    Ok(())
+    crate::task::validate::check_definition_text(field, value)
 }
 
 /// The bytes of the XML file handed to schtasks: UTF-16LE with a byte-order mark.
@@ -868,6 +875,7 @@ mod tests {
             exe: Path::new("C:\\Program Files\\orc\\orc.exe"),
             home: Path::new("C:\\ProgramData\\orc"),
             principal: &principal_of(spec)?,
+            registered: None,
         })
     }
 
@@ -980,6 +988,7 @@ mod tests {
             exe: Path::new("orc.exe"),
             home: Path::new("C:\\h"),
             principal: &principal,
+            registered: None,
         })
         .unwrap_err();
         assert!(e.to_string().contains("absolute"));

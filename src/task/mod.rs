@@ -29,9 +29,11 @@ pub enum Shell {
     /// `cmd.exe /d /s /c COMMAND` (default on Windows).
     #[cfg_attr(windows, default)]
     Cmd,
-    /// `powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command …`.
+    /// `powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command …`,
+    /// the command followed by an epilogue that keeps a native program's exit code
+    /// (`exec::process`, `process/powershell.rs`).
     Powershell,
-    /// `pwsh -NoLogo -NoProfile -NonInteractive -Command …`.
+    /// `pwsh -NoLogo -NoProfile -NonInteractive -Command …`, with the same epilogue.
     Pwsh,
     /// `/bin/sh -c COMMAND` (default on Unix).
     #[cfg_attr(not(windows), default)]
@@ -164,6 +166,10 @@ pub struct TaskSpec {
     pub logon: Option<runas::Logon>,
     #[serde(default)]
     pub wake_to_run: bool,
+    /// Windows: the task's Job Object lets a child started with `CREATE_BREAKAWAY_FROM_JOB`
+    /// leave it (and survive the run's end or timeout). Off: the whole tree is killed.
+    #[serde(default)]
+    pub allow_breakaway: bool,
 }
 
 fn yes() -> bool {
@@ -214,6 +220,7 @@ impl TaskSpec {
             run_as: None,
             logon: None,
             wake_to_run: false,
+            allow_breakaway: false,
         }
     }
 

@@ -42,6 +42,7 @@ pub struct TaskPatch {
     pub enabled: Option<bool>,
     pub allow_env_override: Option<bool>,
     pub wake_to_run: Option<bool>,
+    pub allow_breakaway: Option<bool>,
     // Edit only: removals, applied before the additions above.
     pub clear_workdir: bool,
     pub clear_env: bool,
@@ -86,6 +87,7 @@ impl TaskPatch {
             enabled,
             allow_env_override,
             wake_to_run,
+            allow_breakaway,
             clear_workdir,
             clear_env,
             unset_env,
@@ -119,7 +121,7 @@ impl TaskPatch {
             logon,
         ];
         let lists = [retry_on, env, secret_env, depends_on, email, unset_env, unset_secret_env];
-        let bools = [enabled, allow_env_override, wake_to_run];
+        let bools = [enabled, allow_env_override, wake_to_run, allow_breakaway];
         let flags = [
             clear_workdir,
             clear_env,
@@ -262,6 +264,9 @@ impl TaskPatch {
         }
         if let Some(w) = self.wake_to_run {
             spec.wake_to_run = w;
+        }
+        if let Some(b) = self.allow_breakaway {
+            spec.allow_breakaway = b;
         }
 
         // Maps and lists.

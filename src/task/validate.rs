@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 
 use super::{Backoff, CatchUp, NotifyPolicy, OnUnmet, Overlap, Shell, TaskSpec, deps};
 
+mod text;
+pub use text::{check_definition_text, is_noncharacter};
+
 /// The task-name rule, as shown to users.
 pub const NAME_RULE: &str = "a task name is 1-64 characters from A-Z a-z 0-9 . _ -, starts with \
      a letter or digit, does not end with a dot, and is not a Windows device name (CON, PRN, AUX, \
@@ -589,10 +592,8 @@ pub fn check_description(text: &str) -> Result<()> {
     if n == 0 || n > MAX_DESCRIPTION {
         return Err(bad(format!("a description is 1-{MAX_DESCRIPTION} characters")));
     }
-    if let Some(c) = text
-        .chars()
-        .find(|c| (c.is_control() && *c != '\t') || matches!(c, '\u{FFFE}' | '\u{FFFF}'))
-    {
+    check_definition_text("--description", text)?;
+    if let Some(c) = text.chars().find(|c| c.is_control() && *c != '\t') {
         return Err(bad(format!(
             "a description must not contain control characters (found U+{:04X}); TAB is allowed",
             c as u32
@@ -651,6 +652,27 @@ pub fn validate_with_style(spec: &TaskSpec, style: PathStyle) -> Result<()> {
         check_description(d)?;
     }
     super::runas::check_task(spec.run_as.as_deref(), spec.logon)?;
+    check_definition_texts(spec)
+}
+
+/// Every text of the task that reaches its definition (or could: the command and run-as are
+/// shown in it by other backends and tools), through the one check of
+/// [`check_definition_text`].
+fn check_definition_texts(spec: &TaskSpec) -> Result<()> {
+    let single = [
+        ("--command", Some(&spec.command)),
+        ("--workdir", spec.workdir.as_ref()),
+        ("--description", spec.description.as_ref()),
+        ("--owner", spec.owner.as_ref()),
+        ("--run-as", spec.run_as.as_ref()),
+    ];
+    for (field, value) in single {
+        if let Some(value) = value {
+            check_definition_text(field, value)?;
+        }
+    }
+    // Environment values reach neither the definition nor the registered action (orc reads
+    // them from the database at run time), so they keep their own rules.
     Ok(())
 }
 

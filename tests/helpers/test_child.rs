@@ -10,6 +10,7 @@
 //! | `sleep MS` | sleep |
 //! | `pidfile PATH` | write this process's id to PATH |
 //! | `grandchild PIDFILE MS` | start a copy of itself that writes its pid to PIDFILE and sleeps MS, holding stdout and stderr; do not wait for it |
+//! | `breakaway PIDFILE MS` | Windows: like `grandchild`, but created with `CREATE_BREAKAWAY_FROM_JOB`; prints `breakaway: started` or `breakaway: refused (os error N)` |
 //! | `count PATH` | append one line to PATH (atomic append; the line count is the counter) |
 //! | `fail-until PATH N CODE` | count (as above); exit CODE unless the counter has reached N |
 //! | `touch PATH` | create PATH |
@@ -92,6 +93,34 @@ fn main() {
                     }
                     std::thread::sleep(Duration::from_millis(10));
                 }
+            }
+            "breakaway" => {
+                let pidfile = next(&mut i);
+                let ms = next(&mut i);
+                let mut cmd = Command::new(std::env::current_exe().unwrap());
+                cmd.args(["pidfile", &pidfile, "sleep", &ms]).stdin(Stdio::null());
+                cmd.stdout(Stdio::null()).stderr(Stdio::null());
+                #[cfg(windows)]
+                {
+                    use std::os::windows::process::CommandExt;
+                    // CREATE_BREAKAWAY_FROM_JOB
+                    cmd.creation_flags(0x0100_0000);
+                }
+                // Deliberately not waited for: it must outlive this process.
+                #[allow(clippy::zombie_processes)]
+                match cmd.spawn() {
+                    Ok(_) => {
+                        for _ in 0..500 {
+                            if std::path::Path::new(&pidfile).exists() {
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
+                        writeln!(stdout, "breakaway: started").unwrap();
+                    }
+                    Err(e) => writeln!(stdout, "breakaway: refused ({e})").unwrap(),
+                }
+                stdout.flush().unwrap();
             }
             "count" => {
                 let path = next(&mut i);

@@ -158,3 +158,34 @@ fn tls_none_follows_the_host() {
     env.orc(["config", "set", "smtp.host", "127.0.0.1"]).ok();
     env.orc(["config", "set", "smtp.host", "::1"]).ok();
 }
+
+#[test]
+fn scheduler_folder_and_prefix_follow_the_backends_limits() {
+    let mut env = Env::new();
+    env.with_fake_schtasks();
+    // The longest prefix the backend accepts is the longest the setting accepts.
+    env.orc(["config", "set", "scheduler.prefix", &"p".repeat(16)]).ok();
+    let out = env.orc(["config", "set", "scheduler.prefix", &"p".repeat(17)]).code(2);
+    assert!(out.stderr.contains("0 to 16 characters"), "{}", out.stderr);
+    // The root folder needs a prefix, whichever of the two is set last.
+    env.orc(["config", "set", "scheduler.folder", "\\"]).ok();
+    let out = env.orc(["config", "set", "scheduler.prefix", ""]).code(2);
+    assert!(out.stderr.contains("the root folder"), "{}", out.stderr);
+    env.orc(["config", "set", "scheduler.prefix", "Orc_"]).ok();
+    env.orc(["config", "set", "scheduler.folder", "\\Jobs\\"]).ok();
+    env.orc(["config", "set", "scheduler.prefix", ""]).ok();
+    let out = env.orc(["config", "set", "scheduler.folder", "\\"]).code(2);
+    assert!(out.stderr.contains("the root folder"), "{}", out.stderr);
+    // The longest folder, prefix and name still make a registrable task path (238).
+    let folder = format!("\\{}\\", "f".repeat(156));
+    env.orc(["config", "set", "scheduler.folder", &folder]).ok();
+    env.orc(["config", "set", "scheduler.prefix", &"p".repeat(16)]).ok();
+    let name = "n".repeat(64);
+    env.orc(["task", "add", &name, "--command", "echo hi", "--schedule", "0 6 * * *"]).ok();
+    let out = env.orc(["schedule", "--validate", &name, "--json"]).ok();
+    assert_eq!(out.json()["path"].as_str().map(|p| p.chars().count()), Some(238));
+    env.orc(["schedule", "--all"]).ok();
+    let too_long = format!("\\{}\\", "f".repeat(157));
+    let out = env.orc(["config", "set", "scheduler.folder", &too_long]).code(2);
+    assert!(out.stderr.contains("at most 158 characters"), "{}", out.stderr);
+}

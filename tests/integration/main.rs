@@ -4,6 +4,7 @@
 
 mod support;
 
+mod breakaway;
 mod cli_basics;
 mod config;
 mod configure;
@@ -12,6 +13,7 @@ mod cron_cli;
 mod crontab;
 mod crontab_real;
 mod dashboard;
+mod definition_text;
 mod docs_links;
 mod exec_db;
 mod exec_deps;
@@ -19,6 +21,7 @@ mod exec_faults;
 mod exec_history;
 mod exec_support;
 mod execute;
+mod first_window;
 mod hardening;
 mod home_security;
 mod mail_seed;
@@ -37,3 +40,4 @@ mod store;
 mod task_commands;
 mod task_input;
 mod windows_home;
+mod windows_real;

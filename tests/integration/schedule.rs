@@ -12,7 +12,7 @@ use crate::support::{Env, Output, helper_exe};
 
 #[path = "../support/trigger_sim.rs"]
 #[allow(clippy::wrong_self_convention)]
-mod trigger_sim;
+pub(crate) mod trigger_sim;
 
 /// An env with the fake schtasks and a call log.
 pub(crate) fn env() -> Env {
@@ -58,7 +58,7 @@ pub(crate) fn task(name: &str, schedule: &str) -> TaskSpec {
     t
 }
 
-fn calls(env: &Env) -> Vec<String> {
+pub(crate) fn calls(env: &Env) -> Vec<String> {
     std::fs::read_to_string(env.root().join("calls.log"))
         .unwrap_or_default()
         .lines()
@@ -105,7 +105,7 @@ pub(crate) fn fake_tasks(env: &Env) -> Vec<String> {
     v
 }
 
-fn stored_xml_path(env: &Env, task: &str) -> PathBuf {
+pub(crate) fn stored_xml_path(env: &Env, task: &str) -> PathBuf {
     env.root()
         .join("schtasks/local/tasks/orchestrator")
         .join(format!("orc_{}.xml", task.to_ascii_lowercase()))
@@ -122,7 +122,7 @@ fn edit_stored_xml(env: &Env, task: &str, edit: impl FnOnce(String) -> String) {
         .unwrap();
 }
 
-fn entry<'a>(rows: &'a serde_json::Value, task: &str) -> &'a serde_json::Value {
+pub(crate) fn entry<'a>(rows: &'a serde_json::Value, task: &str) -> &'a serde_json::Value {
     rows.as_array()
         .unwrap()
         .iter()
@@ -519,13 +519,19 @@ fn invalid_input_is_refused_before_anything_changes() {
     let mut bad = task("bad", "0 6 * * *");
     bad.description = Some("bell \u{7} here".into());
     put_task(&env, &bad);
+    // Alone, the bad task changes nothing.
     let made = calls_during(&env, || {
-        let out = env.orc(["schedule", "--all"]).code(2);
+        let out = env.orc(["schedule", "--task", "bad"]).code(2);
         assert!(out.stderr.contains("description of task bad"), "{}", out.stderr);
         assert!(out.stderr.contains("XML 1.0"), "{}", out.stderr);
     });
     assert!(made.is_empty(), "nothing was asked of schtasks: {made:?}");
     assert!(fake_tasks(&env).is_empty());
+    // With the others, it is reported as failed (exit 2) and the others are registered
+    // (issue 11 item 8: one bad row must not stop `schedule --all`).
+    let out = env.orc(["schedule", "--all"]).code(2);
+    assert!(out.stderr.contains("description of task bad"), "{}", out.stderr);
+    assert_eq!(fake_tasks(&env), ["\\Orchestrator\\Orc_good"]);
     env.orc(["schedule", "--task", "no-such-task"]).code(3);
     env.orc(["schedule", "--task", "bad name"]).code(2);
     env.orc(["schedule"]).code(2);
@@ -767,7 +773,10 @@ fn registered_triggers_fire_exactly_at_the_cron_times() {
 /// The XML for three shapes, paths redacted.
 #[test]
 fn xml_snapshots() {
-    let env = env();
+    let mut env = env();
+    // A Saturday: no repetition window is open, so no first-window trigger is added (those
+    // are tested in `first_window`).
+    env.set_env("ORC_NOW", "2027-03-06T12:00:00");
     let mut simple = task("nightly", "30 2 * * *");
     simple.description = Some("Nightly backup of the accounting share".into());
     put_task(&env, &simple);

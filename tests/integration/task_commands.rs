@@ -169,6 +169,7 @@ fn add_then_show_round_trips_every_field() {
             "--logon",
             "s4u",
             "--wake-to-run",
+            "--allow-breakaway",
         ])
         .ok();
     let added = out.json();
@@ -207,6 +208,7 @@ fn add_then_show_round_trips_every_field() {
         "run_as": "CONTOSO\\svc_etl",
         "logon": "s4u",
         "wake_to_run": true,
+        "allow_breakaway": true,
         "last_run": null,
         "next_run": null,
     });

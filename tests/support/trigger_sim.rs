@@ -20,6 +20,12 @@
 //!   Duration (end-inclusive, as the `IRepetitionPattern` docs' five-launch example says); no
 //!   Duration repeats until the end of the simulated range.
 //! * `TimeTrigger`: one base start at `StartBoundary`, plus its repetition.
+//! * Registration instant `R` ([`simulate_registered`]): a base start at or before `R` does not
+//!   happen, and neither does the repetition window it would have opened (oven-sh/bun#34195:
+//!   a window already open at registration does not start); so nothing fires at or before `R`.
+//!   This is applied to `TimeTrigger`s too, which is conservative: bun#34199 reports that a
+//!   `TimeTrigger` with a past `StartBoundary` does activate its repetition, but orc never
+//!   registers one, so the model need not count on it.
 //!
 //! Anything else (other trigger types, `RandomDelay`, durations in years or months) is an
 //! error, so a test never silently simulates something the model does not cover.
@@ -593,13 +599,34 @@ pub fn simulate_detailed(xml: &str, from: NaiveDate, to: NaiveDate) -> Result<Si
 
 /// [`simulate_detailed`] for triggers already parsed with [`parse_triggers`].
 pub fn simulate_parsed(triggers: &[SimTrigger], from: NaiveDate, to: NaiveDate) -> Simulation {
+    simulate_from(triggers, from, to, None)
+}
+
+/// [`simulate_parsed`] for a task registered at `registered` (see the module docs): base starts
+/// at or before it, and the repetition windows they would open, do not happen.
+pub fn simulate_registered(
+    triggers: &[SimTrigger],
+    from: NaiveDate,
+    to: NaiveDate,
+    registered: NaiveDateTime,
+) -> Simulation {
+    simulate_from(triggers, from, to, Some(registered))
+}
+
+/// The simulation, with an optional registration instant.
+fn simulate_from(
+    triggers: &[SimTrigger],
+    from: NaiveDate,
+    to: NaiveDate,
+    registered: Option<NaiveDateTime>,
+) -> Simulation {
     let mut minutes = MinuteSet::new(from, to);
     let first = triggers.iter().map(|t| first_base_day(t, from)).min().unwrap_or(from);
     let calendar: Vec<DayInfo> =
         first.iter_days().take_while(|d| *d <= to).map(DayInfo::of).collect();
     let mut starts = 0;
     for trigger in triggers {
-        starts += expand(trigger, &mut minutes, &calendar);
+        starts += expand(trigger, &mut minutes, &calendar, registered);
     }
     Simulation { minutes, starts }
 }
@@ -619,7 +646,7 @@ pub fn simulate_trigger(trigger: &SimTrigger, from: NaiveDate, to: NaiveDate) ->
     let first = first_base_day(trigger, from);
     let calendar: Vec<DayInfo> =
         first.iter_days().take_while(|d| *d <= to).map(DayInfo::of).collect();
-    expand(trigger, &mut set, &calendar);
+    expand(trigger, &mut set, &calendar, None);
     set
 }
 
@@ -636,8 +663,14 @@ fn first_base_day(trigger: &SimTrigger, from: NaiveDate) -> NaiveDate {
 }
 
 /// Adds one trigger's starts to `set`; returns how many starts it made in the range
-/// (coinciding ones included).
-fn expand(trigger: &SimTrigger, set: &mut MinuteSet, calendar: &[DayInfo]) -> usize {
+/// (coinciding ones included). Base starts at or before `registered` are skipped with their
+/// whole repetition series.
+fn expand(
+    trigger: &SimTrigger,
+    set: &mut MinuteSet,
+    calendar: &[DayInfo],
+    registered: Option<NaiveDateTime>,
+) -> usize {
     if !trigger.enabled || set.days == 0 {
         return 0;
     }
@@ -653,6 +686,9 @@ fn expand(trigger: &SimTrigger, set: &mut MinuteSet, calendar: &[DayInfo]) -> us
     let mut starts = 0;
     for date in calendar.iter().filter(|d| d.date >= first) {
         if !trigger.schedule.fires_on_day(date, &start) {
+            continue;
+        }
+        if registered.is_some_and(|r| date.date.and_time(trigger.start.time()) <= r) {
             continue;
         }
         let day = date.number - from_number;

@@ -4,6 +4,7 @@
 mod describe;
 mod differential;
 mod dst;
+mod first_window;
 mod generate;
 mod robustness;
 mod rules;

@@ -12,7 +12,9 @@ pub(super) struct Tree {
     watchdog: Option<Watchdog>,
 }
 
-pub(super) fn spawn(mut cmd: Command) -> std::io::Result<(Child, Tree)> {
+/// `_allow_breakaway` is a Windows Job Object setting; a Unix process group has no equivalent
+/// (a child that calls `setsid()` escapes it either way).
+pub(super) fn spawn(mut cmd: Command, _allow_breakaway: bool) -> std::io::Result<(Child, Tree)> {
     cmd.process_group(0);
     let child = cmd.spawn()?;
     let pgid = child.id() as libc::pid_t;

@@ -14,9 +14,9 @@ use windows_sys::Win32::System::Diagnostics::ToolHelp::{
     CreateToolhelp32Snapshot, TH32CS_SNAPTHREAD, THREADENTRY32, Thread32First, Thread32Next,
 };
 use windows_sys::Win32::System::JobObjects::{
-    AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
-    JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JobObjectExtendedLimitInformation,
-    SetInformationJobObject, TerminateJobObject,
+    AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_BREAKAWAY_OK,
+    JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
+    JobObjectExtendedLimitInformation, SetInformationJobObject, TerminateJobObject,
 };
 use windows_sys::Win32::System::Threading::{
     CREATE_NO_WINDOW, CREATE_SUSPENDED, GetCurrentProcess, GetProcessTimes, INFINITE, OpenProcess,
@@ -50,7 +50,7 @@ pub(super) struct Tree {
     pid: u32,
 }
 
-fn create_job() -> std::io::Result<Handle> {
+fn create_job(allow_breakaway: bool) -> std::io::Result<Handle> {
     // SAFETY: null attributes (so the handle is not inheritable) and no name.
     let job = unsafe { CreateJobObjectW(std::ptr::null(), std::ptr::null()) };
     if job.is_null() {
@@ -59,7 +59,13 @@ fn create_job() -> std::io::Result<Handle> {
     let job = Handle(job);
     // SAFETY: an all-zero JOBOBJECT_EXTENDED_LIMIT_INFORMATION is valid (no limits).
     let mut info: JOBOBJECT_EXTENDED_LIMIT_INFORMATION = unsafe { std::mem::zeroed() };
-    info.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    // By default the whole tree belongs to the job and dies with it. With `--allow-breakaway`
+    // a child created with CREATE_BREAKAWAY_FROM_JOB leaves the job (Microsoft "Job Objects":
+    // "If the job has the extended limit JOB_OBJECT_LIMIT_BREAKAWAY_OK and the parent process
+    // was created with the CREATE_BREAKAWAY_FROM_JOB flag, the child is not associated with the
+    // job"); without it, such a CreateProcess fails with access denied.
+    info.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+        | if allow_breakaway { JOB_OBJECT_LIMIT_BREAKAWAY_OK } else { 0 };
     // SAFETY: `info` is the structure this information class expects, with its exact size.
     let ok = unsafe {
         SetInformationJobObject(
@@ -75,8 +81,8 @@ fn create_job() -> std::io::Result<Handle> {
     Ok(job)
 }
 
-pub(super) fn spawn(mut cmd: Command) -> std::io::Result<(Child, Tree)> {
-    let job = create_job()?;
+pub(super) fn spawn(mut cmd: Command, allow_breakaway: bool) -> std::io::Result<(Child, Tree)> {
+    let job = create_job(allow_breakaway)?;
     cmd.creation_flags(CREATE_SUSPENDED | CREATE_NO_WINDOW);
     let mut child = cmd.spawn()?;
     let pid = child.id();
