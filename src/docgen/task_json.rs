@@ -63,6 +63,11 @@ pub(super) const FIELDS: &[(&str, &str, &str)] = &[
         "string or null",
         "`s4u`, `password` or `interactive`; null = the account's default (S4U for users)",
     ),
+    (
+        "allow_breakaway",
+        "boolean",
+        "children may leave orc's Job Object with CREATE_BREAKAWAY_FROM_JOB (survive the run's kill)",
+    ),
     ("wake_to_run", "boolean", "Task Scheduler wakes the machine for the task"),
 ];
 
