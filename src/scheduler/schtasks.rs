@@ -731,18 +731,18 @@ impl Backend for SchtasksBackend {
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
         let registered = self.runner.query_xml(&entry.path)?;
-        Ok(taskxml::compare(&d.definition, &registered))
+        Ok(taskxml::normalize::compare(&d.definition, &registered))
     }
 }
 
-/// True when the only difference is the enabled state, confirmed by the XML comparison of
-/// [`Backend::drift_details`] (the verbose query cannot see every hand edit, e.g. a moved
-/// trigger time, so without that confirmation orc re-registers the whole definition).
+/// True when the only difference is the enabled state, confirmed by the semantic XML
+/// comparison of [`Backend::drift_details`] (the verbose query cannot see every hand edit,
+/// e.g. a moved trigger time, so without that confirmation orc re-registers the whole
+/// definition).
 fn only_enabled_differs(entry: &PlanEntry) -> bool {
     entry.differences.len() == 1
         && entry.differences[0] == "enabled state"
-        && !entry.details.is_empty()
-        && entry.details.iter().all(|d| d.starts_with("Settings/Enabled:"))
+        && taskxml::normalize::only_enabled_differs(&entry.details)
 }
 
 /// Columns of the verbose query that change by themselves (run times, state, result) or with

@@ -49,6 +49,7 @@ mod create;
 mod locale;
 mod model;
 mod nextrun;
+mod normalize;
 mod out;
 mod query;
 mod run;
