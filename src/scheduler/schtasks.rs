@@ -12,6 +12,7 @@
 //!   nothing else is ever changed.
 
 pub mod csv;
+pub mod hresult;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -233,6 +234,9 @@ impl Schtasks {
             }
         }
         all.extend(rest);
+        // Every verb accepts /HRESULT: failures then exit with their HRESULT, whatever the
+        // display language (see `hresult`).
+        all.push(arg("/HRESULT"));
         all
     }
 
@@ -289,11 +293,13 @@ impl Schtasks {
 
     /// `/Delete /TN <path> /F`; a task that is already gone counts as deleted.
     pub fn delete(&self, path: &str) -> std::result::Result<(), SchedulerError> {
-        match self.call("/Delete", vec![arg("/TN"), arg(path), arg("/F")]) {
-            Ok(_) => Ok(()),
-            Err(SchedulerError::Failed { stderr, .. }) if is_not_found(&stderr) => Ok(()),
-            Err(e) => Err(e),
+        let rest = vec![arg("/TN"), arg(path), arg("/F")];
+        let shown = display_args(&self.full_args("/Delete", rest.clone()));
+        let out = self.call_raw("/Delete", rest)?;
+        if out.code == 0 || is_not_found(&out) {
+            return Ok(());
         }
+        Err(classify_failure(&self.program_name(), &shown, &out))
     }
 
     /// `/Query /TN <path> /XML`: the task's XML as Task Scheduler holds it.
@@ -336,65 +342,38 @@ fn display_args(args: &[Arg]) -> String {
         .join(" ")
 }
 
-/// Messages (in the languages seen in the field) meaning "Access is denied".
-const ACCESS_DENIED: &[&str] = &[
-    "access is denied",
-    "accès refusé",
-    "acces refuse",
-    "zugriff verweigert",
-    "acceso denegado",
-    "accesso negato",
-    "acesso negado",
-    "odmowa dostępu",
-    "toegang geweigerd",
-    "отказано в доступе",
-    "アクセスが拒否されました",
-    "拒绝访问",
-    "存取被拒",
-];
-
-/// Messages meaning the Task Scheduler service (or the remote machine) cannot be reached.
-const UNAVAILABLE: &[&str] = &[
-    "service is not available",
-    "service is not running",
-    "rpc server is unavailable",
-    "network path was not found",
-    "service n'est pas disponible",
-];
-
-/// Messages meaning "no such task".
-const NOT_FOUND: &[&str] = &[
-    "cannot find the file specified",
-    "cannot find the path specified",
-    "does not exist in the system",
-    "le fichier spécifié est introuvable",
-    "no puede encontrar el archivo especificado",
-    "kann die angegebene datei nicht finden",
-];
-
-fn is_not_found(text: &str) -> bool {
-    let t = text.to_lowercase();
-    NOT_FOUND.iter().any(|m| t.contains(m))
+/// What a failed call means: from its HRESULT exit code, else from its text.
+fn failure_kind(out: &CallOutput) -> hresult::Kind {
+    hresult::classify(hresult::from_exit(out.code), &format!("{}\n{}", out.stderr, out.stdout))
 }
 
-/// Turns a failed call into the matching error. Access denied is also recognised from the
-/// HRESULT exit code `0x80070005` (with `/HRESULT`).
+fn is_not_found(out: &CallOutput) -> bool {
+    out.code != 0 && failure_kind(out) == hresult::Kind::NotFound
+}
+
+/// Turns a failed call into the matching error, by HRESULT first (orc passes `/HRESULT`),
+/// by its text only when the code says nothing specific (see [`hresult`]).
 fn classify_failure(program: &str, args: &str, out: &CallOutput) -> SchedulerError {
-    let both = format!("{}\n{}", out.stderr, out.stdout);
-    let lower = both.to_lowercase();
-    if ACCESS_DENIED.iter().any(|m| lower.contains(m)) || out.code as u32 == 0x8007_0005 {
-        return SchedulerError::AccessDenied { program: program.into(), args: args.into() };
-    }
-    let message =
-        message_lines(if out.stderr.trim().is_empty() { &out.stdout } else { &out.stderr });
-    if UNAVAILABLE.iter().any(|m| lower.contains(m)) {
-        return SchedulerError::Unavailable { program: program.into(), reason: message };
-    }
-    SchedulerError::Failed {
-        program: program.into(),
-        args: args.into(),
-        code: out.code,
-        stderr: message,
+    let code = hresult::from_exit(out.code);
+    let kind = failure_kind(out);
+    let text = message_lines(if out.stderr.trim().is_empty() { &out.stdout } else { &out.stderr });
+    let message = match code.and_then(hresult::lookup) {
+        Some(k) => format!("{} {} ({}): {text}", hresult::hex(k.code), k.name, k.meaning),
+        None => text,
+    };
+    match kind {
+        hresult::Kind::AccessDenied => {
+            SchedulerError::AccessDenied { program: program.into(), args: args.into() }
+        }
+        hresult::Kind::Unavailable => {
+            SchedulerError::Unavailable { program: program.into(), reason: message }
+        }
+        _ => SchedulerError::Failed {
+            program: program.into(),
+            args: args.into(),
+            code: out.code,
+            stderr: message,
+        },
     }
 }
 
@@ -879,9 +858,42 @@ mod tests {
             ),
             SchedulerError::Unavailable { .. }
         ));
-        assert!(is_not_found("ERROR: The system cannot find the file specified.\r\n"));
-        assert!(is_not_found(
+        assert!(is_not_found(&out(1, "ERROR: The system cannot find the file specified.\r\n")));
+        assert!(is_not_found(&out(
+            1,
             "ERROR: The specified task name \"\\x\" does not exist in the system."
+        )));
+        // By code, whatever the language.
+        let fr = "ERREUR : Le nom de tâche spécifié \"\\x\" n'existe pas dans le système.";
+        assert!(is_not_found(&out(i64::from(0x8007_0002_u32 as i32), fr)));
+        assert!(!is_not_found(&out(1, fr)));
+        match classify_failure(
+            "schtasks",
+            "/Create",
+            &out(
+                i64::from(0x8007_052E_u32 as i32),
+                "ERREUR : Le nom d'utilisateur ou le mot de passe est incorrect.\r\n",
+            ),
+        ) {
+            SchedulerError::Failed { stderr, .. } => assert_eq!(
+                stderr,
+                "0x8007052E ERROR_LOGON_FAILURE (the user name or password of the run-as \
+                 account is incorrect): ERREUR : Le nom d'utilisateur ou le mot de passe est \
+                 incorrect."
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            classify_failure("schtasks", "/Create", &out(i64::from(0x8007_0005_u32 as i32), "")),
+            SchedulerError::AccessDenied { .. }
+        ));
+        assert!(matches!(
+            classify_failure(
+                "schtasks",
+                "/Query",
+                &out(i64::from(0x8004_1315_u32 as i32), "ERREUR : arrêté")
+            ),
+            SchedulerError::Unavailable { .. }
         ));
     }
 
@@ -908,7 +920,7 @@ mod tests {
         let shown = display_args(
             &r.full_args("/Create", vec![arg("/TN"), arg("\\a b"), arg("/RP"), secret("s3")]),
         );
-        assert_eq!(shown, "/Create /S srv /U adm /P *** /TN \"\\a b\" /RP ***");
+        assert_eq!(shown, "/Create /S srv /U adm /P *** /TN \"\\a b\" /RP *** /HRESULT");
     }
 
     #[test]
@@ -943,7 +955,7 @@ mod tests {
         let r = Schtasks::new(script.clone(), None);
         let out = r.call_raw("/Query", vec![arg("/TN"), arg("x")]).unwrap();
         assert_eq!(out.code, 1);
-        assert_eq!(out.stdout.trim(), "out /Query /TN x");
+        assert_eq!(out.stdout.trim(), "out /Query /TN x /HRESULT");
         assert!(out.stderr.contains("Access is denied"));
         assert!(matches!(r.run_now("x"), Err(SchedulerError::AccessDenied { .. })));
     }

@@ -150,7 +150,7 @@ fn fifty_tasks_register_and_an_unchanged_rerun_makes_one_call() {
         let out = env.orc(["schedule", "--all"]).ok();
         assert!(out.stdout.contains("50 unchanged"), "{}", out.stdout);
     });
-    assert_eq!(second, vec!["/Query\t/FO\tCSV\t/V\t/NH".to_string()]);
+    assert_eq!(second, vec!["/Query\t/FO\tCSV\t/V\t/NH\t/HRESULT".to_string()]);
 
     // The XML files handed to schtasks were removed.
     let tmp = env.home().join("tmp");
@@ -175,7 +175,7 @@ fn editing_one_task_makes_one_query_and_one_create() {
     assert_eq!(made.len(), 2, "{made:#?}");
     assert!(made[0].starts_with("/Query"));
     assert!(made[1].starts_with("/Create\t/TN\t\\Orchestrator\\Orc_b\t/XML\t"), "{}", made[1]);
-    assert!(made[1].ends_with("\t/F"));
+    assert!(made[1].ends_with("\t/F\t/HRESULT"));
     assert!(stored_xml(&env, "b").contains("<StartBoundary>2024-01-01T07:00:00</StartBoundary>"));
 
     // --task touches only that task, still with one query.
@@ -262,7 +262,7 @@ fn a_console_disable_is_undone_with_change_and_keeps_history() {
     // One query, the XML for the details, then /Change rather than a new registration.
     assert_eq!(made.len(), 3, "{made:#?}");
     assert!(made[1].starts_with("/Query\t/TN\t\\Orchestrator\\Orc_t\t/XML"), "{made:#?}");
-    assert_eq!(made[2], "/Change\t/TN\t\\Orchestrator\\Orc_t\t/ENABLE");
+    assert_eq!(made[2], "/Change\t/TN\t\\Orchestrator\\Orc_t\t/ENABLE\t/HRESULT");
     let out = env.orc(["schedule", "--all"]).ok();
     assert!(out.stdout.contains("1 unchanged"), "{}", out.stdout);
 }
@@ -326,7 +326,7 @@ fn unschedule_one_task() {
         env.orc(["unschedule", "--task", "A"]).ok();
     });
     assert_eq!(made.len(), 2);
-    assert_eq!(made[1], "/Delete\t/TN\t\\Orchestrator\\Orc_a\t/F");
+    assert_eq!(made[1], "/Delete\t/TN\t\\Orchestrator\\Orc_a\t/F\t/HRESULT");
     assert_eq!(fake_tasks(&env), vec!["\\Orchestrator\\Orc_b".to_string()]);
 }
 
