@@ -240,18 +240,25 @@ fn reconcile_cmd(
     let env = render_env(&paths, &secrets)?;
     let desired = render_all(backend.as_ref(), &in_scope, &env)?;
 
+    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
+        .into_iter()
+        .filter(|h| scope.covers(&h.task))
+        .collect();
+    let known: Vec<String> = in_scope
+        .iter()
+        .map(|t| t.name.clone())
+        .chain(history.iter().map(|h| h.task.clone()))
+        .collect();
+    backend.expect_registrations(&known);
     let registered: Vec<_> =
         backend.registered()?.into_iter().filter(|r| scope.covers(&r.task)).collect();
+    let read_back_warning = backend.read_back_warning();
     if let Scope::Task(name) = &scope
         && in_scope.is_empty()
         && registered.is_empty()
     {
         return Err(Error::NotFound { what: "task", name: name.clone() });
     }
-    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
-        .into_iter()
-        .filter(|h| scope.covers(&h.task))
-        .collect();
     let mut plan = crate::scheduler::plan(&desired, &registered, &history);
     if force {
         for e in plan.entries.iter_mut().filter(|e| e.action == Action::Unchanged) {
@@ -267,8 +274,17 @@ fn reconcile_cmd(
     }
     let target = target_name(kind, &host);
 
+    let with_warning = |mut rows: Vec<EntryReport>| {
+        rows.iter_mut().for_each(|r| r.read_back_warning.clone_from(&read_back_warning));
+        rows
+    };
+    if !ctx.json
+        && let Some(w) = &read_back_warning
+    {
+        ctx.print(&format!("warning: {w}"))?;
+    }
     if dry_run {
-        let rows = reconcile::report(&plan, None);
+        let rows = with_warning(reconcile::report(&plan, None));
         if ctx.json {
             ctx.print_json(&rows)?;
         } else if ctx.verbosity >= 0 {
@@ -292,7 +308,7 @@ fn reconcile_cmd(
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
     reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
-    let rows = reconcile::report(&plan, Some(&report.outcomes));
+    let rows = with_warning(reconcile::report(&plan, Some(&report.outcomes)));
     let mut outcomes = report.outcomes;
     let failure = reconcile::first_failure(&mut outcomes);
     if ctx.json {
@@ -422,7 +438,13 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     // The password is not part of what is compared: do not touch the vault to list.
     let no_secret = |_: &str| -> Result<Zeroizing<String>> { Ok(Zeroizing::new(String::new())) };
     let env = render_env(&paths, &no_secret)?;
+    backend.expect_registrations(&tasks.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
     let registered = backend.registered()?;
+    if !ctx.json
+        && let Some(w) = backend.read_back_warning()
+    {
+        ctx.print(&format!("warning: {w}"))?;
+    }
     let now = crate::clock::now().naive_local();
 
     let mut rows = Vec::new();

@@ -322,6 +322,9 @@ pub struct EntryReport {
     /// The full definition orc registers, whatever the backend (task XML, crontab line);
     /// `null` for deletions.
     pub definition: Option<String>,
+    /// `null`, or why orc did not read the OS scheduler with its single query and read its
+    /// registrations one by one (the machine-wide query failed or looked tampered with).
+    pub read_back_warning: Option<String>,
 }
 
 /// The report rows for a plan and (unless it was a dry run) the outcomes of applying it.
@@ -366,6 +369,7 @@ pub fn report(plan: &Plan, outcomes: Option<&[Outcome]>) -> Vec<EntryReport> {
                     .filter(|d| d.definition.trim_start().starts_with('<'))
                     .map(|d| d.definition.clone()),
                 definition: e.desired.as_ref().map(|d| d.definition.clone()),
+                read_back_warning: None,
             }
         })
         .collect()

@@ -13,8 +13,8 @@
 
 pub mod csv;
 pub mod hresult;
+pub mod readback;
 
-use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -277,6 +277,23 @@ impl Schtasks {
         Ok(csv::parse(&out.stdout))
     }
 
+    /// `/Query /TN <path> /FO CSV /V /NH`: one task's rows, `None` when it does not exist.
+    pub fn query_task(
+        &self,
+        path: &str,
+    ) -> std::result::Result<Option<csv::Parsed>, SchedulerError> {
+        let rest = vec![arg("/TN"), arg(path), arg("/FO"), arg("CSV"), arg("/V"), arg("/NH")];
+        let shown = display_args(&self.full_args("/Query", rest.clone()));
+        let out = self.call_raw("/Query", rest)?;
+        if out.code == 0 {
+            return Ok(Some(csv::parse(&out.stdout)));
+        }
+        if is_not_found(&out) {
+            return Ok(None);
+        }
+        Err(classify_failure(&self.program_name(), &shown, &out))
+    }
+
     /// `/Create /TN <path> /XML <file> /F` (plus `/RU /RP` for a named account).
     pub fn create(
         &self,
@@ -484,6 +501,11 @@ pub struct SchtasksBackend {
     parallelism: usize,
     /// Number of schtasks processes started (for diagnostics).
     calls: AtomicUsize,
+    /// orc tasks whose registrations are read one by one when the machine-wide query cannot
+    /// be used ([`Backend::expect_registrations`]).
+    known: Vec<String>,
+    /// Why the last [`Backend::registered`] read task by task, if it did.
+    read_back: Option<String>,
 }
 
 impl SchtasksBackend {
@@ -498,6 +520,8 @@ impl SchtasksBackend {
             tmp_dir,
             parallelism: PARALLELISM,
             calls: AtomicUsize::new(0),
+            known: Vec::new(),
+            read_back: None,
         }
     }
 
@@ -521,57 +545,17 @@ impl SchtasksBackend {
         self.parallelism = n.max(1);
     }
 
-    /// Groups query rows into orc's registrations (one per task path, rows = triggers).
-    pub fn registrations_from(
-        &self,
-        parsed: &csv::Parsed,
-    ) -> std::result::Result<Vec<Registered>, SchedulerError> {
-        for raw in &parsed.skipped {
-            // A record we could not read: fatal only when it is one of ours, since deciding
-            // about it blindly could delete or duplicate a registration.
-            let lower = raw.to_lowercase();
-            let head = format!("{}{}", self.folder.folder, self.folder.prefix).to_lowercase();
-            if lower.contains(&head) {
-                return Err(SchedulerError::Parse {
-                    program: self.runner.program_name(),
-                    detail: format!("cannot split this /Query record into 28 columns: {raw}"),
-                });
+    /// Reads the registrations of the known tasks one by one (see [`readback`]).
+    fn registered_one_by_one(&self) -> std::result::Result<Vec<Registered>, SchedulerError> {
+        let mut out = Vec::new();
+        for task in &self.known {
+            let path = self.folder.path_of(task);
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            if let Some(parsed) = self.runner.query_task(&path)? {
+                out.extend(readback::registrations(&self.folder, &readback::only(&path, parsed)));
             }
-            tracing::debug!(record = %raw, "skipped unreadable schtasks record outside orc's folder");
         }
-        let mut by_path: BTreeMap<String, (String, Vec<&csv::Row>)> = BTreeMap::new();
-        for row in &parsed.rows {
-            let Some(task) = self.folder.task_of(row.task_name()) else { continue };
-            by_path
-                .entry(row.task_name().to_lowercase())
-                .or_insert_with(|| (task, Vec::new()))
-                .1
-                .push(row);
-        }
-        Ok(by_path
-            .into_values()
-            .map(|(task, rows)| {
-                let first = rows[0];
-                let text = |c: usize| Some(first.get(c).to_string());
-                Registered {
-                    task,
-                    path: first.task_name().to_string(),
-                    seen: Fingerprint {
-                        hash: taskxml::extract_hash(first.get(csv::col::COMMENT)),
-                        command: text(csv::col::TASK_TO_RUN),
-                        workdir: text(csv::col::START_IN),
-                        enabled: Some(first.enabled()),
-                        triggers: Some(rows.len()),
-                        observed: Some(observed_print(&rows)),
-                    },
-                    status: text(csv::col::STATUS),
-                    next_run: text(csv::col::NEXT_RUN_TIME),
-                    last_run: text(csv::col::LAST_RUN_TIME),
-                    last_result: first.last_result(),
-                    schedule: None,
-                }
-            })
-            .collect())
+        Ok(out)
     }
 
     fn apply_one(&self, entry: &PlanEntry) -> std::result::Result<(), SchedulerError> {
@@ -639,8 +623,37 @@ impl Backend for SchtasksBackend {
 
     fn registered(&mut self) -> std::result::Result<Vec<Registered>, SchedulerError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let parsed = self.runner.query_all()?;
-        self.registrations_from(&parsed)
+        self.read_back = None;
+        let reason = match self.runner.query_all() {
+            Ok(parsed) => match readback::suspicion(&self.folder, &parsed) {
+                None => return Ok(readback::registrations(&self.folder, &parsed)),
+                Some(why) => format!("the machine-wide schtasks query looks tampered with: {why}"),
+            },
+            Err(e) if readback::falls_back(&e) => {
+                format!("the machine-wide schtasks query failed: {e}")
+            }
+            Err(e) => return Err(e),
+        };
+        tracing::warn!(%reason, "reading orc's registrations one by one");
+        let regs = self.registered_one_by_one()?;
+        self.read_back = Some(format!(
+            "{reason}; read orc's {} known registration(s) one by one instead",
+            self.known.len()
+        ));
+        Ok(regs)
+    }
+
+    fn expect_registrations(&mut self, tasks: &[String]) {
+        self.known.clear();
+        for t in tasks {
+            if !self.known.iter().any(|k| k.eq_ignore_ascii_case(t)) {
+                self.known.push(t.clone());
+            }
+        }
+    }
+
+    fn read_back_warning(&self) -> Option<String> {
+        self.read_back.clone()
     }
 
     fn apply(
@@ -722,33 +735,6 @@ fn only_enabled_differs(entry: &PlanEntry) -> bool {
     entry.differences.len() == 1
         && entry.differences[0] == "enabled state"
         && taskxml::normalize::only_enabled_differs(&entry.details)
-}
-
-/// Columns of the verbose query that change by themselves (run times, state, result) or with
-/// the machine's name; everything else about a registration is in its observed print.
-const VOLATILE: [usize; 6] = [
-    csv::col::HOST_NAME,
-    csv::col::TASK_NAME,
-    csv::col::NEXT_RUN_TIME,
-    csv::col::STATUS,
-    csv::col::LAST_RUN_TIME,
-    csv::col::LAST_RESULT,
-];
-
-/// A short hash of the non-volatile columns of a task's rows (triggers, settings, principal,
-/// action — all as localized text; compared only with an earlier print from the same machine).
-pub fn observed_print(rows: &[&csv::Row]) -> String {
-    let mut text = String::new();
-    for row in rows {
-        for (i, f) in row.fields.iter().enumerate() {
-            if !VOLATILE.contains(&i) {
-                text.push_str(f.trim());
-                text.push('\u{1f}');
-            }
-        }
-        text.push('\u{1e}');
-    }
-    super::definition_hash(&text)
 }
 
 /// The vault credential holding the password of a run-as account: `run-as-` followed by the

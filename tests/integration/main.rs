@@ -24,6 +24,7 @@ mod notify;
 mod notify_exec;
 mod report;
 mod schedule;
+mod schtasks_readback;
 mod schtasks_real;
 mod secrets;
 mod smtp_probe;

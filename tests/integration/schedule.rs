@@ -15,7 +15,7 @@ use crate::support::{Env, Output, helper_exe};
 mod trigger_sim;
 
 /// An env with the fake schtasks and a call log.
-fn env() -> Env {
+pub(crate) fn env() -> Env {
     let mut env = Env::new();
     env.with_fake_schtasks();
     let log = env.root().join("calls.log");
@@ -23,12 +23,12 @@ fn env() -> Env {
     env
 }
 
-fn store(env: &Env) -> orc::store::Store {
+pub(crate) fn store(env: &Env) -> orc::store::Store {
     orc::store::Store::open(&env.home()).expect("open store")
 }
 
 /// Adds (or replaces) a task directly in the database.
-fn put_task(env: &Env, spec: &TaskSpec) {
+pub(crate) fn put_task(env: &Env, spec: &TaskSpec) {
     let mut s = store(env);
     let json = serde_json::to_string(spec).unwrap();
     s.write(|tx| {
@@ -52,13 +52,13 @@ fn remove_task(env: &Env, name: &str) {
     .unwrap();
 }
 
-fn task(name: &str, schedule: &str) -> TaskSpec {
+pub(crate) fn task(name: &str, schedule: &str) -> TaskSpec {
     let mut t = TaskSpec::new(name, "echo hello", schedule);
     t.description = Some(format!("test task {name}"));
     t
 }
 
-fn calls(env: &Env) -> Vec<String> {
+pub(crate) fn calls(env: &Env) -> Vec<String> {
     std::fs::read_to_string(env.root().join("calls.log"))
         .unwrap_or_default()
         .lines()
@@ -67,14 +67,14 @@ fn calls(env: &Env) -> Vec<String> {
 }
 
 /// Runs `f` and returns the fake calls it made.
-fn calls_during(env: &Env, f: impl FnOnce()) -> Vec<String> {
+pub(crate) fn calls_during(env: &Env, f: impl FnOnce()) -> Vec<String> {
     let before = calls(env).len();
     f();
     calls(env)[before..].to_vec()
 }
 
 /// Runs the fake schtasks directly, with this env's store.
-fn fake(env: &Env, args: &[&str]) -> Output {
+pub(crate) fn fake(env: &Env, args: &[&str]) -> Output {
     let mut cmd = Command::new(helper_exe("fake_schtasks"));
     cmd.args(args).env("FAKE_SCHTASKS_ROOT", env.root().join("schtasks"));
     for var in [
@@ -105,24 +105,24 @@ fn fake_tasks(env: &Env) -> Vec<String> {
     v
 }
 
-fn stored_xml_path(env: &Env, task: &str) -> PathBuf {
+pub(crate) fn stored_xml_path(env: &Env, task: &str) -> PathBuf {
     env.root()
         .join("schtasks/local/tasks/orchestrator")
         .join(format!("orc_{}.xml", task.to_ascii_lowercase()))
 }
 
-fn stored_xml(env: &Env, task: &str) -> String {
+pub(crate) fn stored_xml(env: &Env, task: &str) -> String {
     let bytes = std::fs::read(stored_xml_path(env, task)).expect("stored task XML");
     orc::scheduler::taskxml::decode_utf16le_bom(&bytes).expect("UTF-16LE with BOM")
 }
 
-fn edit_stored_xml(env: &Env, task: &str, edit: impl FnOnce(String) -> String) {
+pub(crate) fn edit_stored_xml(env: &Env, task: &str, edit: impl FnOnce(String) -> String) {
     let xml = edit(stored_xml(env, task));
     std::fs::write(stored_xml_path(env, task), orc::scheduler::taskxml::encode_utf16le_bom(&xml))
         .unwrap();
 }
 
-fn entry<'a>(rows: &'a serde_json::Value, task: &str) -> &'a serde_json::Value {
+pub(crate) fn entry<'a>(rows: &'a serde_json::Value, task: &str) -> &'a serde_json::Value {
     rows.as_array()
         .unwrap()
         .iter()

@@ -9,7 +9,7 @@
 //! (`schtasks.md` §2.10, §4.3, §4.7; the full export in trustedsec/CS-Remote-OPs-BOF#16).
 //! So a byte comparison reports drift for every task. [`canonical`] parses a definition into
 //! its leaves, drops what Windows adds on its own, fills the schema defaults and normalizes
-//! values (booleans, ISO 8601 durations); [`compare`] diffs two canonical forms. Drift is a
+//! values (booleans; ISO 8601 durations in one spelling: `P0DT72H` is `P3D`); [`compare`] diffs two canonical forms. Drift is a
 //! semantic difference, never a byte difference.
 //!
 //! Triggers whose `id` is [`FIRST_WINDOW_ID`] are ignored by the comparison and by the
@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashSet};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use super::{Leaf, flatten, parse_iso_duration};
+use super::{Leaf, flatten, iso_duration, parse_iso_duration};
 
 /// The `id` attribute of the one-off trigger derived from the registration instant.
 pub const FIRST_WINDOW_ID: &str = "OrcFirstWindow";
@@ -121,7 +121,7 @@ fn normalize_value(path: &str, value: &str) -> String {
     if DURATIONS.contains(&name)
         && let Some(secs) = parse_iso_duration(v)
     {
-        return format!("{secs}s");
+        return iso_duration(secs);
     }
     v.to_string()
 }
