@@ -10,7 +10,7 @@ use super::Context;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::scheduler::crontab::{Crontab, CrontabBackend};
-use crate::scheduler::reconcile::{self, Action, EntryReport, Plan};
+use crate::scheduler::reconcile::{self, Action, EntryReport};
 use crate::scheduler::schtasks::{Remote, Schtasks, SchtasksBackend, TaskFolder};
 use crate::scheduler::{Backend, RenderEnv};
 use crate::store::Store;
@@ -244,15 +244,10 @@ fn reconcile_cmd(
         .into_iter()
         .filter(|h| scope.covers(&h.task))
         .collect();
-    let known: Vec<String> = in_scope
-        .iter()
-        .map(|t| t.name.clone())
-        .chain(history.iter().map(|h| h.task.clone()))
-        .collect();
-    backend.expect_registrations(&known);
-    let registered: Vec<_> =
-        backend.registered()?.into_iter().filter(|r| scope.covers(&r.task)).collect();
-    let read_back_warning = backend.read_back_warning();
+    let known =
+        in_scope.iter().map(|t| t.name.clone()).chain(history.iter().map(|h| h.task.clone()));
+    let (registered, warning) = reconcile::read_back(backend.as_mut(), known)?;
+    let registered: Vec<_> = registered.into_iter().filter(|r| scope.covers(&r.task)).collect();
     if let Scope::Task(name) = &scope
         && in_scope.is_empty()
         && registered.is_empty()
@@ -272,24 +267,19 @@ fn reconcile_cmd(
             Err(err) => vec![format!("(details unavailable: {err})")],
         };
     }
-    let target = target_name(kind, &host);
+    let target = reconcile::target_name(kind, &host);
 
-    let with_warning = |mut rows: Vec<EntryReport>| {
-        rows.iter_mut().for_each(|r| r.read_back_warning.clone_from(&read_back_warning));
-        rows
-    };
-    if !ctx.json
-        && let Some(w) = &read_back_warning
-    {
-        ctx.print(&format!("warning: {w}"))?;
-    }
+    print_warning(ctx, &warning)?;
     if dry_run {
-        let rows = with_warning(reconcile::report(&plan, None));
+        let rows = reconcile::with_read_back(reconcile::report(&plan, None), &warning);
         if ctx.json {
             ctx.print_json(&rows)?;
         } else if ctx.verbosity >= 0 {
             print_rows(ctx, &rows, true)?;
-            ctx.print(&format!("dry run: {} — nothing was changed", summary(&plan, &target)))?;
+            ctx.print(&format!(
+                "dry run: {} — nothing was changed",
+                reconcile::summary(&plan, &target)
+            ))?;
         }
         return Ok(0);
     }
@@ -308,14 +298,15 @@ fn reconcile_cmd(
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
     reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
-    let rows = with_warning(reconcile::report(&plan, Some(&report.outcomes)));
+    let rows =
+        reconcile::with_read_back(reconcile::report(&plan, Some(&report.outcomes)), &warning);
     let mut outcomes = report.outcomes;
     let failure = reconcile::first_failure(&mut outcomes);
     if ctx.json {
         ctx.print_json(&rows)?;
     } else if ctx.verbosity >= 0 {
         print_rows(ctx, &rows, ctx.verbosity > 0)?;
-        ctx.print(&summary(&plan, &target))?;
+        ctx.print(&reconcile::summary(&plan, &target))?;
     }
     match failure {
         Some(e) => Err(Error::Scheduler(e)),
@@ -323,23 +314,12 @@ fn reconcile_cmd(
     }
 }
 
-fn target_name(kind: &str, host: &str) -> String {
-    let what = if kind == "schtasks" { "Task Scheduler" } else { kind };
-    if host.is_empty() { format!("{what} on this computer") } else { format!("{what} on {host}") }
-}
-
-fn summary(plan: &Plan, target: &str) -> String {
-    let drift = plan.drifted();
-    let drift_note =
-        if drift > 0 { format!(" ({drift} changed outside orc)") } else { String::new() };
-    format!(
-        "{}: {} created, {} updated{drift_note}, {} deleted, {} unchanged",
-        target,
-        plan.count(Action::Create),
-        plan.count(Action::Update),
-        plan.count(Action::Delete),
-        plan.count(Action::Unchanged),
-    )
+/// The read-back warning, as a line of the human output.
+fn print_warning(ctx: &mut Context<'_>, warning: &Option<String>) -> Result<()> {
+    match warning {
+        Some(w) if !ctx.json => ctx.print(&format!("warning: {w}")),
+        _ => Ok(()),
+    }
 }
 
 fn print_rows(ctx: &mut Context<'_>, rows: &[EntryReport], show_unchanged: bool) -> Result<()> {
@@ -438,13 +418,9 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     // The password is not part of what is compared: do not touch the vault to list.
     let no_secret = |_: &str| -> Result<Zeroizing<String>> { Ok(Zeroizing::new(String::new())) };
     let env = render_env(&paths, &no_secret)?;
-    backend.expect_registrations(&tasks.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
-    let registered = backend.registered()?;
-    if !ctx.json
-        && let Some(w) = backend.read_back_warning()
-    {
-        ctx.print(&format!("warning: {w}"))?;
-    }
+    let (registered, warning) =
+        reconcile::read_back(backend.as_mut(), tasks.iter().map(|t| t.name.clone()))?;
+    print_warning(ctx, &warning)?;
     let now = crate::clock::now().naive_local();
 
     let mut rows = Vec::new();

@@ -44,9 +44,8 @@ pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
         .chain(reconcile::load_tasks(store)?.into_iter().map(|t| t.name))
         .filter(|t| covers(t))
         .collect();
-    backend.expect_registrations(&known);
-    let registered: Vec<_> =
-        backend.registered()?.into_iter().filter(|r| covers(&r.task)).collect();
+    let (registered, _) = reconcile::read_back(backend.as_mut(), known)?;
+    let registered: Vec<_> = registered.into_iter().filter(|r| covers(&r.task)).collect();
     let plan = crate::scheduler::plan(&[], &registered, &history);
 
     if args.dry_run {

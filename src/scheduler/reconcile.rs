@@ -179,6 +179,45 @@ pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History])
     Plan { entries }
 }
 
+/// What the OS scheduler holds ([`super::Backend::registered`]), after telling the backend
+/// which orc tasks (`known`: the database's and the recorded registrations) to look up one by
+/// one should its single query be unusable; with the backend's warning when it had to.
+pub fn read_back(
+    backend: &mut dyn super::Backend,
+    known: impl IntoIterator<Item = String>,
+) -> std::result::Result<(Vec<Registered>, Option<String>), SchedulerError> {
+    backend.expect_registrations(&known.into_iter().collect::<Vec<_>>());
+    let registered = backend.registered()?;
+    Ok((registered, backend.read_back_warning()))
+}
+
+/// "Task Scheduler on this computer", "crontab on srv01": where a plan was applied.
+pub fn target_name(kind: &str, host: &str) -> String {
+    let what = if kind == "schtasks" { "Task Scheduler" } else { kind };
+    if host.is_empty() { format!("{what} on this computer") } else { format!("{what} on {host}") }
+}
+
+/// The one-line summary of a plan: counts per action and of drift.
+pub fn summary(plan: &Plan, target: &str) -> String {
+    let drift = plan.drifted();
+    let drift_note =
+        if drift > 0 { format!(" ({drift} changed outside orc)") } else { String::new() };
+    format!(
+        "{}: {} created, {} updated{drift_note}, {} deleted, {} unchanged",
+        target,
+        plan.count(Action::Create),
+        plan.count(Action::Update),
+        plan.count(Action::Delete),
+        plan.count(Action::Unchanged),
+    )
+}
+
+/// Sets the read-back warning on every report row.
+pub fn with_read_back(mut rows: Vec<EntryReport>, warning: &Option<String>) -> Vec<EntryReport> {
+    rows.iter_mut().for_each(|r| r.read_back_warning.clone_from(warning));
+    rows
+}
+
 /// Every task of the database, by name.
 pub fn load_tasks(store: &Store) -> Result<Vec<TaskSpec>> {
     Ok(crate::task::repo::list(store.conn())?.into_iter().map(|t| t.spec).collect())
