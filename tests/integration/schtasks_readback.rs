@@ -246,3 +246,58 @@ fn a_foreign_description_cannot_fake_a_deleted_registration() {
         assert!(made.iter().all(|c| !c.contains("Evil")));
     }
 }
+
+fn csv_row(env: &crate::support::Env, tn: &str) -> Vec<String> {
+    let out = fake(env, &["/Query", "/TN", tn, "/FO", "CSV", "/V", "/NH"]).ok().stdout;
+    let parsed = orc::scheduler::schtasks::csv::parse(&out);
+    assert_eq!(parsed.rows.len(), 1, "{out}");
+    parsed.rows[0].fields.clone()
+}
+
+fn quoted(fields: &[String]) -> String {
+    format!("\"{}\"", fields.join("\",\""))
+}
+
+fn create_foreign(env: &crate::support::Env, tn: &str, description: &str) {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n<Task version=\"1.2\" xmlns=\"http://schemas.microsoft.com/windows/2004/02/mit/task\">\n  <RegistrationInfo><Description>{}</Description></RegistrationInfo>\n  <Triggers><CalendarTrigger><StartBoundary>2024-01-01T05:00:00</StartBoundary><ScheduleByDay><DaysInterval>1</DaysInterval></ScheduleByDay></CalendarTrigger></Triggers>\n  <Actions><Exec><Command>C:\\Vendor\\report.exe</Command></Exec></Actions>\n</Task>\n",
+        description.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    );
+    let file = env.root().join("foreign.xml");
+    std::fs::write(&file, orc::scheduler::taskxml::encode_utf16le_bom(&xml)).unwrap();
+    fake(env, &["/Create", "/TN", tn, "/XML", file.to_str().unwrap(), "/F"]).ok();
+}
+
+/// A foreign Description that also closes its own row, so that the forged row of orc's
+/// folder parses as a row of its own: `migrate --cleanup` must not take orc's registration
+/// for a legacy one and delete it.
+#[test]
+fn a_foreign_description_cannot_steer_migrate_cleanup() {
+    let env = env();
+    let mine = "\\Orchestrator\\Orc_mine";
+    let action = r#"C:\orc\orc.exe --home "C:\h" execute --task mine --scheduled"#;
+    fake(&env, &["/Create", "/TN", mine, "/SC", "DAILY", "/ST", "07:00", "/TR", action]).ok();
+    create_foreign(&env, "\\Zzz", "a real task after the forger");
+    create_foreign(&env, "\\Evil", "x");
+    let evil = csv_row(&env, "\\Evil");
+    let mut forged = csv_row(&env, mine);
+    forged[orc::scheduler::schtasks::csv::col::TASK_TO_RUN] =
+        r"python.exe C:\orc\orc.py --task mine".to_string();
+    let description = format!(
+        "x\",\"{}\"\n{}\n\"{}\",\"\\Zed\",\"N/A\",\"Ready\",\"Interactive only\",\"x\",\"0\",\"a\",\"b\",\"c\",\"y",
+        evil[11..].join("\",\""),
+        quoted(&forged),
+        evil[0],
+    );
+    create_foreign(&env, "\\Evil", &description);
+    // The machine-wide output now holds a well-formed legacy-looking row for orc's task.
+    let all = fake(&env, &["/Query", "/FO", "CSV", "/V", "/NH"]).ok().stdout;
+    let parsed = orc::scheduler::schtasks::csv::parse(&all);
+    let names: Vec<&str> = parsed.rows.iter().map(|r| r.task_name()).collect();
+    assert_eq!(names, ["\\Evil", mine, "\\Zed", "\\Zzz", mine], "{all}");
+
+    let out = env.orc(["migrate", "--cleanup", "--yes", "--json"]).ok().json();
+    assert_eq!(out["removed"], serde_json::json!([]), "{out}");
+    let row = csv_row(&env, mine);
+    assert_eq!(row[orc::scheduler::schtasks::csv::col::TASK_TO_RUN].trim(), action);
+}
