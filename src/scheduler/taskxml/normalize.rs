@@ -283,10 +283,8 @@ pub fn without_first_window(xml: &str) -> String {
                 }
                 stack.push(e.local_name().as_ref().to_string());
             }
-            Event::Empty(e) => {
-                if skip_from.is_none() && under_triggers && is_marked(&e) {
-                    cuts.push((before, after));
-                }
+            Event::Empty(e) if skip_from.is_none() && under_triggers && is_marked(&e) => {
+                cuts.push((before, after));
             }
             Event::End(_) => {
                 stack.pop();
