@@ -262,10 +262,8 @@ fn reconcile_cmd(
         }
     }
     for e in plan.entries.iter_mut().filter(|e| e.drift && e.action == Action::Update) {
-        e.details = match backend.drift_details(e) {
-            Ok(d) => d,
-            Err(err) => vec![format!("(details unavailable: {err})")],
-        };
+        let details = backend.drift_details(e);
+        reconcile::settle_drift(e, details, backend.details_are_semantic());
     }
     let target = reconcile::target_name(kind, &host);
 

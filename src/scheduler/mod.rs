@@ -288,6 +288,11 @@ pub trait Backend {
     fn read_back_warning(&self) -> Option<String> {
         None
     }
+    /// True when [`Backend::drift_details`] compares whole definitions semantically, so that
+    /// no details means no difference (schtasks: the exported XML, defaults filled in).
+    fn details_are_semantic(&self) -> bool {
+        false
+    }
     /// Optional: what differs between the registration and what orc would register, one
     /// human-readable line per difference. Called only for drifted entries, before `apply`.
     fn drift_details(

@@ -218,6 +218,26 @@ pub fn with_read_back(mut rows: Vec<EntryReport>, warning: &Option<String>) -> V
     rows
 }
 
+/// Settles a drifted update with the backend's details. When the backend compares whole
+/// definitions semantically and finds no difference, what the cheap query flagged (a column
+/// printed differently, an extra trigger derived from the registration instant…) is no drift:
+/// the entry becomes `unchanged` (and [`record`] learns the new print).
+pub fn settle_drift(
+    e: &mut PlanEntry,
+    details: std::result::Result<Vec<String>, SchedulerError>,
+    semantic: bool,
+) {
+    match details {
+        Ok(d) if d.is_empty() && semantic && e.action == Action::Update => {
+            e.action = Action::Unchanged;
+            e.drift = false;
+            e.differences.clear();
+        }
+        Ok(d) => e.details = d,
+        Err(err) => e.details = vec![format!("(details unavailable: {err})")],
+    }
+}
+
 /// Every task of the database, by name.
 pub fn load_tasks(store: &Store) -> Result<Vec<TaskSpec>> {
     Ok(crate::task::repo::list(store.conn())?.into_iter().map(|t| t.spec).collect())
@@ -309,7 +329,9 @@ pub fn record(
                 (Action::Unchanged, Some(d)) => {
                     let seen = e.seen.as_ref().and_then(|s| s.observed.clone());
                     let stale = e.last_hash.as_deref() != Some(d.hash.as_str());
-                    if stale || (e.last_observed.is_none() && seen.is_some()) {
+                    // A print that changed without a semantic difference ([`settle_drift`]).
+                    let reprint = seen.is_some() && e.last_observed != seen;
+                    if stale || reprint {
                         upsert(tx, backend, host, d, seen.as_deref(), &now).map_err(&err)?;
                     }
                 }
@@ -522,6 +544,32 @@ mod tests {
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Create, true));
         assert_eq!(e.differences, vec!["missing"]);
+    }
+
+    #[test]
+    fn drift_is_settled_by_semantic_details() {
+        let drifted = || {
+            let p =
+                plan(&[desired("a", "h", true)], &[reg("a", fp("h", false))], &[hist("a", "h")]);
+            find(&p, "a").clone()
+        };
+        // No semantic difference: unchanged, not drift.
+        let mut e = drifted();
+        settle_drift(&mut e, Ok(vec![]), true);
+        assert_eq!((e.action, e.drift, e.differences.len()), (Action::Unchanged, false, 0));
+        // A backend whose details are not semantic: still an update.
+        let mut e = drifted();
+        settle_drift(&mut e, Ok(vec![]), false);
+        assert_eq!((e.action, e.drift), (Action::Update, true));
+        // Differences are kept as details; an error never settles anything.
+        let mut e = drifted();
+        settle_drift(&mut e, Ok(vec!["Settings/Enabled: …".into()]), true);
+        assert_eq!((e.action, e.details.len()), (Action::Update, 1));
+        let mut e = drifted();
+        let err = SchedulerError::NotAttempted { reason: "r".into() };
+        settle_drift(&mut e, Err(err), true);
+        assert_eq!(e.action, Action::Update);
+        assert!(e.details[0].starts_with("(details unavailable"), "{:?}", e.details);
     }
 
     #[test]

@@ -713,6 +713,10 @@ impl Backend for SchtasksBackend {
         Ok(report)
     }
 
+    fn details_are_semantic(&self) -> bool {
+        true
+    }
+
     fn drift_details(
         &mut self,
         entry: &PlanEntry,

@@ -301,3 +301,54 @@ fn a_foreign_description_cannot_steer_migrate_cleanup() {
     let row = csv_row(&env, mine);
     assert_eq!(row[orc::scheduler::schtasks::csv::col::TASK_TO_RUN].trim(), action);
 }
+
+/// What the one query shows changed (the display language), the definition did not: no
+/// drift, no re-registration, and the next run is one call again.
+#[test]
+fn a_new_display_language_is_not_drift() {
+    let mut env = env();
+    put_task(&env, &task("a", "*/15 8-18 * * 1-5"));
+    env.orc(["schedule", "--all"]).ok();
+    env.orc(["schedule", "--all"]).ok();
+    env.set_env("FAKE_SCHTASKS_LOCALE", "fr-FR");
+    let made = calls_during(&env, || {
+        let rows = env.orc(["schedule", "--all", "--json"]).ok().json();
+        let e = entry(&rows, "a");
+        assert_eq!(
+            (e["action"].as_str(), e["drift"].as_bool()),
+            (Some("unchanged"), Some(false)),
+            "{e}"
+        );
+    });
+    assert_eq!(made, vec![QUERY_ALL.to_string(), query_xml("a")]);
+    let made = calls_during(&env, || {
+        env.orc(["schedule", "--all"]).ok();
+    });
+    assert_eq!(made, vec![QUERY_ALL.to_string()]);
+}
+
+/// A one-off trigger marked `OrcFirstWindow` (derived from the registration instant) is not
+/// part of the definition: not drift, nothing re-registered.
+#[test]
+fn a_first_window_trigger_is_not_drift() {
+    let env = env();
+    put_task(&env, &task("a", "*/15 8-18 * * 1-5"));
+    env.orc(["schedule", "--all"]).ok();
+    env.orc(["schedule", "--all"]).ok();
+    edit_stored_xml(&env, "a", |x| {
+        x.replace(
+            "</Triggers>",
+            "<TimeTrigger id=\"OrcFirstWindow\"><StartBoundary>2026-12-03T10:07:00</StartBoundary><EndBoundary>2026-12-03T18:00:00</EndBoundary><Enabled>true</Enabled></TimeTrigger></Triggers>",
+        )
+    });
+    let made = calls_during(&env, || {
+        let rows = env.orc(["schedule", "--all", "--json"]).ok().json();
+        assert_eq!(entry(&rows, "a")["action"], "unchanged", "{rows}");
+    });
+    assert_eq!(made, vec![QUERY_ALL.to_string(), query_xml("a")]);
+    // The same trigger without the mark is a hand edit.
+    edit_stored_xml(&env, "a", |x| x.replace(" id=\"OrcFirstWindow\"", ""));
+    let rows = env.orc(["schedule", "--all", "--json"]).ok().json();
+    let e = entry(&rows, "a");
+    assert_eq!((e["action"].as_str(), e["drift"].as_bool()), (Some("update"), Some(true)), "{e}");
+}
