@@ -24,8 +24,22 @@ use quick_xml::events::Event;
 
 use super::{Leaf, flatten, iso_duration, parse_iso_duration};
 
-/// The `id` attribute of the one-off trigger derived from the registration instant.
+/// The `id` attribute of the one-off trigger derived from the registration instant; further
+/// ones are `OrcFirstWindow-2`, `-3`, … (`id` is an `xs:ID`: unique in the document).
 pub const FIRST_WINDOW_ID: &str = "OrcFirstWindow";
+
+/// Whether a trigger `id` marks a trigger derived from the registration instant. The same
+/// rule as `crate::cron::first_window::is_first_window_id` on the trigger work's branch: once
+/// both are merged, this should call that one (one owner per rule).
+pub fn is_first_window(id: &str) -> bool {
+    match id.strip_prefix(FIRST_WINDOW_ID) {
+        Some("") => true,
+        Some(rest) => rest
+            .strip_prefix('-')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+        None => false,
+    }
+}
 
 /// Settings that Windows fills in when absent (XSD defaults, `schtasks.md` §4.7, and the
 /// values a `/Create` writes back on export).
@@ -132,7 +146,7 @@ pub fn canonical(xml: &str) -> Result<Canonical, String> {
     // Triggers derived from the registration instant are not part of the definition.
     let dropped: HashSet<String> = raw
         .iter()
-        .filter(|(p, v)| v == FIRST_WINDOW_ID && p.ends_with("/@id"))
+        .filter(|(p, v)| is_first_window(v) && p.ends_with("/@id"))
         .filter_map(|(p, _)| trigger_of(p).filter(|t| p == &format!("{t}/@id")).map(String::from))
         .collect();
     // Renumber the remaining triggers of each type, in order.
@@ -272,7 +286,7 @@ pub fn without_first_window(xml: &str) -> String {
             e.attributes().flatten().any(|a| {
                 a.key.local_name().as_ref() == "id"
                     && a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .is_ok_and(|v| v == FIRST_WINDOW_ID)
+                        .is_ok_and(|v| is_first_window(&v))
             })
         };
         let under_triggers = stack.len() == 2 && stack[1] == "Triggers";
@@ -462,6 +476,22 @@ mod tests {
         assert!(compare(&with_first, &xml).is_empty());
         let other_instant = with_last.replace("10:07", "11:52");
         assert!(compare(&with_first, &other_instant).is_empty());
+        // Several of them: `OrcFirstWindow-2`, … (but not look-alikes).
+        let two = with_last.replace(
+            "</Triggers>",
+            &format!(
+                "  {}\n  </Triggers>",
+                FIRST_WINDOW.replace("OrcFirstWindow", "OrcFirstWindow-2")
+            ),
+        );
+        assert_eq!(without_first_window(&two), xml);
+        assert!(compare(&xml, &two).is_empty());
+        for id in ["OrcFirstWindow-", "OrcFirstWindow-x", "OrcFirstWindowX", "orcfirstwindow"] {
+            assert!(!is_first_window(id), "{id}");
+            let other = with_last.replace("\"OrcFirstWindow\"", &format!("\"{id}\""));
+            assert!(!compare(&xml, &other).is_empty(), "{id}");
+        }
+        assert!(is_first_window("OrcFirstWindow-12"));
         // An unmarked one-off trigger is a real difference.
         let unmarked = with_last.replace(" id=\"OrcFirstWindow\"", "");
         assert!(!compare(&xml, &unmarked).is_empty());
