@@ -289,7 +289,7 @@ fn start_time_and_start_date_are_validated() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn create_from_utf16le_bom_keeps_the_exact_bytes() {
+fn create_from_utf16le_bom_stores_what_windows_stores() {
     let f = Fake::new();
     let doc = Doc::new().render();
     let p = f.xml_file("t.xml", &doc);
@@ -299,8 +299,75 @@ fn create_from_utf16le_bom_keeps_the_exact_bytes() {
         "SUCCESS: The scheduled task \"\\Orchestrator\\Orc_x\" has successfully been created.\r\n"
     );
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    // Windows keeps its normalized definition (§4.3): its element order, every default
+    // written out, the task's URI, the registering account; UTF-16LE with BOM and CRLF.
     let stored = std::fs::read(f.root().join("local/tasks/orchestrator/orc_x.xml")).unwrap();
-    assert_eq!(stored, std::fs::read(&p).unwrap());
+    assert_ne!(stored, std::fs::read(&p).unwrap());
+    assert_eq!(&stored[..2], &[0xFF, 0xFE]);
+    let units: Vec<u16> =
+        stored[2..].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let text = String::from_utf16(&units).unwrap();
+    let want = [
+        "<?xml version=\"1.0\" encoding=\"UTF-16\"?>",
+        "<Task version=\"1.2\" xmlns=\"http://schemas.microsoft.com/windows/2004/02/mit/task\">",
+        "  <RegistrationInfo>",
+        "    <Author>orc</Author>",
+        "    <Description>orc job x sha256=0123abcd &amp; more</Description>",
+        "    <URI>\\Orchestrator\\Orc_x</URI>",
+        "  </RegistrationInfo>",
+        "  <Principals>",
+        "    <Principal id=\"Author\">",
+        "      <UserId>tester</UserId>",
+        "      <LogonType>InteractiveToken</LogonType>",
+        "      <RunLevel>LeastPrivilege</RunLevel>",
+        "    </Principal>",
+        "  </Principals>",
+        "  <Settings>",
+        "    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>",
+        "    <DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>",
+        "    <StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>",
+        "    <AllowHardTerminate>true</AllowHardTerminate>",
+        "    <StartWhenAvailable>true</StartWhenAvailable>",
+        "    <RunOnlyIfNetworkAvailable>false</RunOnlyIfNetworkAvailable>",
+        "    <IdleSettings>",
+        "      <Duration>PT10M</Duration>",
+        "      <WaitTimeout>PT1H</WaitTimeout>",
+        "      <StopOnIdleEnd>true</StopOnIdleEnd>",
+        "      <RestartOnIdle>false</RestartOnIdle>",
+        "    </IdleSettings>",
+        "    <AllowStartOnDemand>true</AllowStartOnDemand>",
+        "    <Enabled>true</Enabled>",
+        "    <Hidden>false</Hidden>",
+        "    <RunOnlyIfIdle>false</RunOnlyIfIdle>",
+        "    <WakeToRun>false</WakeToRun>",
+        "    <ExecutionTimeLimit>PT72H</ExecutionTimeLimit>",
+        "    <Priority>7</Priority>",
+        "  </Settings>",
+        "  <Triggers>",
+        "    <CalendarTrigger>",
+        "      <Repetition>",
+        "        <Interval>PT30M</Interval>",
+        "        <Duration>PT23H30M</Duration>",
+        "        <StopAtDurationEnd>false</StopAtDurationEnd>",
+        "      </Repetition>",
+        "      <StartBoundary>2025-01-01T00:00:00</StartBoundary>",
+        "      <Enabled>true</Enabled>",
+        "      <ScheduleByDay>",
+        "        <DaysInterval>1</DaysInterval>",
+        "      </ScheduleByDay>",
+        "    </CalendarTrigger>",
+        "  </Triggers>",
+        "  <Actions Context=\"Author\">",
+        "    <Exec>",
+        "      <Command>C:\\Tools\\orc.exe</Command>",
+        "      <Arguments>run job-x</Arguments>",
+        "      <WorkingDirectory>C:\\Tools</WorkingDirectory>",
+        "    </Exec>",
+        "  </Actions>",
+        "</Task>",
+        "",
+    ];
+    assert_eq!(text, want.join("\r\n"));
     // The TN is echoed as typed, and folders are optional in /TN.
     let r = f.run(&["/Create", "/TN", "Orchestrator\\Orc_y", "/XML", p.to_str().unwrap()]);
     assert_eq!(

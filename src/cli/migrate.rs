@@ -256,7 +256,7 @@ fn cleanup(args: &MigrateArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let folder = folder(ctx)?;
     let runner = lt::runner()?;
     let legacy: Vec<lt::Registration> =
-        lt::list(&runner)?.into_iter().filter(|r| lt::is_legacy(r, &folder)).collect();
+        lt::list(&runner, &folder)?.into_iter().filter(|r| lt::is_legacy(r, &folder)).collect();
     if !legacy.is_empty() && !args.yes {
         let question = format!(
             "Remove {} legacy registration(s) (their XML is saved for --rollback)?",

@@ -213,10 +213,17 @@ fn reconcile_cmd(
     }
     let desired = &rendered.desired;
 
-    let all_registered: Vec<_> =
-        backend.registered()?.into_iter().filter(|r| scope.covers(&r.task)).collect();
-    let (failed_registered, registered): (Vec<_>, Vec<_>) =
-        all_registered.into_iter().partition(|r| rendered.is_failed(&r.task));
+    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
+        .into_iter()
+        .filter(|h| scope.covers(&h.task))
+        .collect();
+    let known =
+        in_scope.iter().map(|t| t.name.clone()).chain(history.iter().map(|h| h.task.clone()));
+    let (all_registered, warning) = reconcile::read_back(backend.as_mut(), known)?;
+    let (failed_registered, registered): (Vec<_>, Vec<_>) = all_registered
+        .into_iter()
+        .filter(|r| scope.covers(&r.task))
+        .partition(|r| rendered.is_failed(&r.task));
     let failed_rows = rendered.failed_rows(backend.as_ref(), &failed_registered);
     if let Scope::Task(name) = &scope
         && in_scope.is_empty()
@@ -224,10 +231,7 @@ fn reconcile_cmd(
     {
         return Err(Error::NotFound { what: "task", name: name.clone() });
     }
-    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
-        .into_iter()
-        .filter(|h| scope.covers(&h.task) && !rendered.is_failed(&h.task))
-        .collect();
+    let history: Vec<_> = history.into_iter().filter(|h| !rendered.is_failed(&h.task)).collect();
     let mut plan = crate::scheduler::plan(desired, &registered, &history);
     if force {
         for e in plan.entries.iter_mut().filter(|e| e.action == Action::Unchanged) {
@@ -236,12 +240,10 @@ fn reconcile_cmd(
         }
     }
     for e in plan.entries.iter_mut().filter(|e| e.drift && e.action == Action::Update) {
-        e.details = match backend.drift_details(e) {
-            Ok(d) => d,
-            Err(err) => vec![format!("(details unavailable: {err})")],
-        };
+        let details = backend.drift_details(e);
+        reconcile::settle_drift(e, details, backend.details_are_semantic());
     }
-    let target = target_name(kind, &host);
+    let target = reconcile::target_name(kind, &host);
     // What schtasks cannot register (a gMSA): refuse before changing anything.
     if let Some(text) = (plan.changes())
         .filter(|(_, e)| e.action != Action::Delete)
@@ -251,14 +253,18 @@ fn reconcile_cmd(
         return Err(Error::Usage(text));
     }
 
+    print_warning(ctx, &warning)?;
     if dry_run {
-        let mut rows = reconcile::report(&plan, None);
+        let mut rows = reconcile::with_read_back(reconcile::report(&plan, None), &warning);
         rows.extend(failed_rows);
         if ctx.json {
             ctx.print_json(&rows)?;
         } else if ctx.verbosity >= 0 {
             print_rows(ctx, &rows, true)?;
-            ctx.print(&format!("dry run: {} — nothing was changed", summary(&rows, &target)))?;
+            ctx.print(&format!(
+                "dry run: {} — nothing was changed",
+                reconcile::summary(&rows, &target)
+            ))?;
         }
         return rendered.take_error().map_or(Ok(0), Err);
     }
@@ -282,7 +288,8 @@ fn reconcile_cmd(
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
     reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
-    let mut rows = reconcile::report(&plan, Some(&report.outcomes));
+    let mut rows =
+        reconcile::with_read_back(reconcile::report(&plan, Some(&report.outcomes)), &warning);
     rows.extend(failed_rows);
     let mut outcomes = report.outcomes;
     let failure = reconcile::first_failure(&mut outcomes);
@@ -290,7 +297,7 @@ fn reconcile_cmd(
         ctx.print_json(&rows)?;
     } else if ctx.verbosity >= 0 {
         print_rows(ctx, &rows, ctx.verbosity > 0)?;
-        ctx.print(&summary(&rows, &target))?;
+        ctx.print(&reconcile::summary(&rows, &target))?;
     }
     // An OS scheduler failure first; else the tasks that could not be built (the others were
     // registered).
@@ -301,13 +308,12 @@ fn reconcile_cmd(
     }
 }
 
-fn target_name(kind: &str, host: &str) -> String {
-    let what = if kind == "schtasks" { "Task Scheduler" } else { kind };
-    if host.is_empty() { format!("{what} on this computer") } else { format!("{what} on {host}") }
-}
-
-fn summary(rows: &[EntryReport], target: &str) -> String {
-    format!("{target}: {}", reconcile::tally(rows))
+/// The read-back warning, as a line of the human output.
+fn print_warning(ctx: &mut Context<'_>, warning: &Option<String>) -> Result<()> {
+    match warning {
+        Some(w) if !ctx.json => ctx.print(&format!("warning: {w}")),
+        _ => Ok(()),
+    }
 }
 
 fn print_rows(ctx: &mut Context<'_>, rows: &[EntryReport], show_unchanged: bool) -> Result<()> {
@@ -406,7 +412,9 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     if backend.kind() == "crontab" {
         return list_crontab(backend.as_mut(), &env, &tasks, &last_runs, ctx);
     }
-    let registered = backend.registered()?;
+    let (registered, warning) =
+        reconcile::read_back(backend.as_mut(), tasks.iter().map(|t| t.name.clone()))?;
+    print_warning(ctx, &warning)?;
     let now = crate::clock::now().naive_local();
 
     let mut rows = Vec::new();

@@ -34,12 +34,18 @@ pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let store = ctx.store()?;
     let mut backend = open_backend(&args.remote, &paths, store, interactive)?;
     let (kind, host) = (backend.kind(), backend.host().to_string());
-    let registered: Vec<_> =
-        backend.registered()?.into_iter().filter(|r| covers(&r.task)).collect();
     let history: Vec<_> = reconcile::load_history(store, kind, &host)?
         .into_iter()
         .filter(|h| covers(&h.task))
         .collect();
+    let known: Vec<String> = history
+        .iter()
+        .map(|h| h.task.clone())
+        .chain(reconcile::load_tasks(store)?.into_iter().map(|t| t.name))
+        .filter(|t| covers(t))
+        .collect();
+    let (registered, _) = reconcile::read_back(backend.as_mut(), known)?;
+    let registered: Vec<_> = registered.into_iter().filter(|r| covers(&r.task)).collect();
     let plan = crate::scheduler::plan(&[], &registered, &history);
 
     if args.dry_run {

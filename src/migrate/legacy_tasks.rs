@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::scheduler::schtasks::{Schtasks, TaskFolder, csv::col};
+use crate::scheduler::schtasks::{Schtasks, TaskFolder, csv::col, readback};
 
 /// A registration found by [`list`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -43,16 +43,29 @@ pub fn runner() -> Result<Schtasks> {
     Ok(Schtasks::new(Schtasks::locate()?, None))
 }
 
-/// Every registration (one per task, though the CSV has one row per trigger).
-pub fn list(runner: &Schtasks) -> Result<Vec<Registration>> {
+/// Every registration (one per task, though the CSV has one row per trigger). When the
+/// machine-wide output looks forged ([`readback::suspicion`]: a foreign Description carrying
+/// rows for orc's folder), each registration in orc's folder is confirmed with its own
+/// `/Query /TN` and its action taken from there, so a forged row can neither invent one nor
+/// give it another action.
+pub fn list(runner: &Schtasks, folder: &TaskFolder) -> Result<Vec<Registration>> {
     let parsed = runner.query_all()?;
+    let suspicious = readback::suspicion(folder, &parsed).is_some();
     let mut regs: Vec<Registration> = Vec::new();
     for row in &parsed.rows {
         let path = row.task_name().to_string();
         if !path.starts_with('\\') || regs.iter().any(|r| r.path.eq_ignore_ascii_case(&path)) {
             continue;
         }
-        regs.push(Registration { path, action: row.get(col::TASK_TO_RUN).to_string() });
+        let mut action = row.get(col::TASK_TO_RUN).to_string();
+        if suspicious && folder.task_of(&path).is_some() {
+            let own = runner.query_task(&path)?.map(|p| readback::only(&path, p));
+            match own.as_ref().and_then(|p| p.rows.first()) {
+                Some(r) => action = r.get(col::TASK_TO_RUN).to_string(),
+                None => continue,
+            }
+        }
+        regs.push(Registration { path, action });
     }
     Ok(regs)
 }

@@ -345,6 +345,22 @@ pub trait Backend {
         plan: &Plan,
         progress: &mut dyn FnMut(usize, usize),
     ) -> std::result::Result<ApplyReport, SchedulerError>;
+    /// Optional: the orc tasks whose registrations [`Backend::registered`] should look up one
+    /// by one when it cannot use its single query (schtasks: the machine-wide query failed or
+    /// looks tampered with). Called before `registered`.
+    fn expect_registrations(&mut self, tasks: &[String]) {
+        let _ = tasks;
+    }
+    /// Optional: why the last [`Backend::registered`] did not read everything with its single
+    /// query, to be shown as a warning.
+    fn read_back_warning(&self) -> Option<String> {
+        None
+    }
+    /// True when [`Backend::drift_details`] compares whole definitions semantically, so that
+    /// no details means no difference (schtasks: the exported XML, defaults filled in).
+    fn details_are_semantic(&self) -> bool {
+        false
+    }
     /// Optional: what differs between the registration and what orc would register, one
     /// human-readable line per difference. Called only for drifted entries, before `apply`.
     fn drift_details(

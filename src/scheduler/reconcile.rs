@@ -179,6 +179,56 @@ pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History])
     Plan { entries }
 }
 
+/// What the OS scheduler holds ([`super::Backend::registered`]), after telling the backend
+/// which orc tasks (`known`: the database's and the recorded registrations) to look up one by
+/// one should its single query be unusable; with the backend's warning when it had to.
+pub fn read_back(
+    backend: &mut dyn super::Backend,
+    known: impl IntoIterator<Item = String>,
+) -> std::result::Result<(Vec<Registered>, Option<String>), SchedulerError> {
+    backend.expect_registrations(&known.into_iter().collect::<Vec<_>>());
+    let registered = backend.registered()?;
+    Ok((registered, backend.read_back_warning()))
+}
+
+/// "Task Scheduler on this computer", "crontab on srv01": where a plan was applied.
+pub fn target_name(kind: &str, host: &str) -> String {
+    let what = if kind == "schtasks" { "Task Scheduler" } else { kind };
+    if host.is_empty() { format!("{what} on this computer") } else { format!("{what} on {host}") }
+}
+
+/// The one-line summary of a reconcile, counted from its report rows (a failed create is
+/// counted as failed, not created).
+pub fn summary(rows: &[EntryReport], target: &str) -> String {
+    format!("{target}: {}", tally(rows))
+}
+
+/// Sets the read-back warning on every report row.
+pub fn with_read_back(mut rows: Vec<EntryReport>, warning: &Option<String>) -> Vec<EntryReport> {
+    rows.iter_mut().for_each(|r| r.read_back_warning.clone_from(warning));
+    rows
+}
+
+/// Settles a drifted update with the backend's details. When the backend compares whole
+/// definitions semantically and finds no difference, what the cheap query flagged (a column
+/// printed differently, an extra trigger derived from the registration instant…) is no drift:
+/// the entry becomes `unchanged` (and [`record`] learns the new print).
+pub fn settle_drift(
+    e: &mut PlanEntry,
+    details: std::result::Result<Vec<String>, SchedulerError>,
+    semantic: bool,
+) {
+    match details {
+        Ok(d) if d.is_empty() && semantic && e.action == Action::Update => {
+            e.action = Action::Unchanged;
+            e.drift = false;
+            e.differences.clear();
+        }
+        Ok(d) => e.details = d,
+        Err(err) => e.details = vec![format!("(details unavailable: {err})")],
+    }
+}
+
 /// Every task of the database, by name.
 pub fn load_tasks(store: &Store) -> Result<Vec<TaskSpec>> {
     Ok(crate::task::repo::list(store.conn())?.into_iter().map(|t| t.spec).collect())
@@ -270,7 +320,9 @@ pub fn record(
                 (Action::Unchanged, Some(d)) => {
                     let seen = e.seen.as_ref().and_then(|s| s.observed.clone());
                     let stale = e.last_hash.as_deref() != Some(d.hash.as_str());
-                    if stale || (e.last_observed.is_none() && seen.is_some()) {
+                    // A print that changed without a semantic difference ([`settle_drift`]).
+                    let reprint = seen.is_some() && e.last_observed != seen;
+                    if stale || reprint {
                         upsert(tx, backend, host, d, seen.as_deref(), &now).map_err(&err)?;
                     }
                 }
@@ -322,6 +374,9 @@ pub struct EntryReport {
     /// The full definition orc registers, whatever the backend (task XML, crontab line);
     /// `null` for deletions.
     pub definition: Option<String>,
+    /// `null`, or why orc did not read the OS scheduler with its single query and read its
+    /// registrations one by one (the machine-wide query failed or looked tampered with).
+    pub read_back_warning: Option<String>,
 }
 
 /// The report rows for a plan and (unless it was a dry run) the outcomes of applying it.
@@ -366,6 +421,7 @@ pub fn report(plan: &Plan, outcomes: Option<&[Outcome]>) -> Vec<EntryReport> {
                     .filter(|d| d.definition.trim_start().starts_with('<'))
                     .map(|d| d.definition.clone()),
                 definition: e.desired.as_ref().map(|d| d.definition.clone()),
+                read_back_warning: None,
             }
         })
         .collect()
@@ -534,6 +590,32 @@ mod tests {
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Create, true));
         assert_eq!(e.differences, vec!["missing"]);
+    }
+
+    #[test]
+    fn drift_is_settled_by_semantic_details() {
+        let drifted = || {
+            let p =
+                plan(&[desired("a", "h", true)], &[reg("a", fp("h", false))], &[hist("a", "h")]);
+            find(&p, "a").clone()
+        };
+        // No semantic difference: unchanged, not drift.
+        let mut e = drifted();
+        settle_drift(&mut e, Ok(vec![]), true);
+        assert_eq!((e.action, e.drift, e.differences.len()), (Action::Unchanged, false, 0));
+        // A backend whose details are not semantic: still an update.
+        let mut e = drifted();
+        settle_drift(&mut e, Ok(vec![]), false);
+        assert_eq!((e.action, e.drift), (Action::Update, true));
+        // Differences are kept as details; an error never settles anything.
+        let mut e = drifted();
+        settle_drift(&mut e, Ok(vec!["Settings/Enabled: …".into()]), true);
+        assert_eq!((e.action, e.details.len()), (Action::Update, 1));
+        let mut e = drifted();
+        let err = SchedulerError::NotAttempted { reason: "r".into() };
+        settle_drift(&mut e, Err(err), true);
+        assert_eq!(e.action, Action::Update);
+        assert!(e.details[0].starts_with("(details unavailable"), "{:?}", e.details);
     }
 
     #[test]

@@ -12,9 +12,10 @@
 //!   nothing else is ever changed.
 
 pub mod csv;
+pub mod hresult;
 pub mod logon;
+pub mod readback;
 
-use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -206,6 +207,9 @@ impl Schtasks {
             }
         }
         all.extend(rest);
+        // Every verb accepts /HRESULT: failures then exit with their HRESULT, whatever the
+        // display language (see `hresult`).
+        all.push(arg("/HRESULT"));
         all
     }
 
@@ -246,6 +250,23 @@ impl Schtasks {
         Ok(csv::parse(&out.stdout))
     }
 
+    /// `/Query /TN <path> /FO CSV /V /NH`: one task's rows, `None` when it does not exist.
+    pub fn query_task(
+        &self,
+        path: &str,
+    ) -> std::result::Result<Option<csv::Parsed>, SchedulerError> {
+        let rest = vec![arg("/TN"), arg(path), arg("/FO"), arg("CSV"), arg("/V"), arg("/NH")];
+        let shown = display_args(&self.full_args("/Query", rest.clone()));
+        let out = self.call_raw("/Query", rest)?;
+        if out.code == 0 {
+            return Ok(Some(csv::parse(&out.stdout)));
+        }
+        if is_not_found(&out) {
+            return Ok(None);
+        }
+        Err(classify_failure(&self.program_name(), &shown, &out))
+    }
+
     /// `/Create /TN <path> /XML <file> /F` (plus `/RU /RP` for a named account).
     pub fn create(
         &self,
@@ -262,11 +283,13 @@ impl Schtasks {
 
     /// `/Delete /TN <path> /F`; a task that is already gone counts as deleted.
     pub fn delete(&self, path: &str) -> std::result::Result<(), SchedulerError> {
-        match self.call("/Delete", vec![arg("/TN"), arg(path), arg("/F")]) {
-            Ok(_) => Ok(()),
-            Err(SchedulerError::Failed { stderr, .. }) if is_not_found(&stderr) => Ok(()),
-            Err(e) => Err(e),
+        let rest = vec![arg("/TN"), arg(path), arg("/F")];
+        let shown = display_args(&self.full_args("/Delete", rest.clone()));
+        let out = self.call_raw("/Delete", rest)?;
+        if out.code == 0 || is_not_found(&out) {
+            return Ok(());
         }
+        Err(classify_failure(&self.program_name(), &shown, &out))
     }
 
     /// `/Query /TN <path> /XML`: the task's XML as Task Scheduler holds it.
@@ -309,65 +332,38 @@ fn display_args(args: &[Arg]) -> String {
         .join(" ")
 }
 
-/// Messages (in the languages seen in the field) meaning "Access is denied".
-const ACCESS_DENIED: &[&str] = &[
-    "access is denied",
-    "accès refusé",
-    "acces refuse",
-    "zugriff verweigert",
-    "acceso denegado",
-    "accesso negato",
-    "acesso negado",
-    "odmowa dostępu",
-    "toegang geweigerd",
-    "отказано в доступе",
-    "アクセスが拒否されました",
-    "拒绝访问",
-    "存取被拒",
-];
-
-/// Messages meaning the Task Scheduler service (or the remote machine) cannot be reached.
-const UNAVAILABLE: &[&str] = &[
-    "service is not available",
-    "service is not running",
-    "rpc server is unavailable",
-    "network path was not found",
-    "service n'est pas disponible",
-];
-
-/// Messages meaning "no such task".
-const NOT_FOUND: &[&str] = &[
-    "cannot find the file specified",
-    "cannot find the path specified",
-    "does not exist in the system",
-    "le fichier spécifié est introuvable",
-    "no puede encontrar el archivo especificado",
-    "kann die angegebene datei nicht finden",
-];
-
-fn is_not_found(text: &str) -> bool {
-    let t = text.to_lowercase();
-    NOT_FOUND.iter().any(|m| t.contains(m))
+/// What a failed call means: from its HRESULT exit code, else from its text.
+fn failure_kind(out: &CallOutput) -> hresult::Kind {
+    hresult::classify(hresult::from_exit(out.code), &format!("{}\n{}", out.stderr, out.stdout))
 }
 
-/// Turns a failed call into the matching error. Access denied is also recognised from the
-/// HRESULT exit code `0x80070005` (with `/HRESULT`).
+fn is_not_found(out: &CallOutput) -> bool {
+    out.code != 0 && failure_kind(out) == hresult::Kind::NotFound
+}
+
+/// Turns a failed call into the matching error, by HRESULT first (orc passes `/HRESULT`),
+/// by its text only when the code says nothing specific (see [`hresult`]).
 fn classify_failure(program: &str, args: &str, out: &CallOutput) -> SchedulerError {
-    let both = format!("{}\n{}", out.stderr, out.stdout);
-    let lower = both.to_lowercase();
-    if ACCESS_DENIED.iter().any(|m| lower.contains(m)) || out.code as u32 == 0x8007_0005 {
-        return SchedulerError::AccessDenied { program: program.into(), args: args.into() };
-    }
-    let message =
-        message_lines(if out.stderr.trim().is_empty() { &out.stdout } else { &out.stderr });
-    if UNAVAILABLE.iter().any(|m| lower.contains(m)) {
-        return SchedulerError::Unavailable { program: program.into(), reason: message };
-    }
-    SchedulerError::Failed {
-        program: program.into(),
-        args: args.into(),
-        code: out.code,
-        stderr: message,
+    let code = hresult::from_exit(out.code);
+    let kind = failure_kind(out);
+    let text = message_lines(if out.stderr.trim().is_empty() { &out.stdout } else { &out.stderr });
+    let message = match code.and_then(hresult::lookup) {
+        Some(k) => format!("{} {} ({}): {text}", hresult::hex(k.code), k.name, k.meaning),
+        None => text,
+    };
+    match kind {
+        hresult::Kind::AccessDenied => {
+            SchedulerError::AccessDenied { program: program.into(), args: args.into() }
+        }
+        hresult::Kind::Unavailable => {
+            SchedulerError::Unavailable { program: program.into(), reason: message }
+        }
+        _ => SchedulerError::Failed {
+            program: program.into(),
+            args: args.into(),
+            code: out.code,
+            stderr: message,
+        },
     }
 }
 
@@ -477,6 +473,11 @@ pub struct SchtasksBackend {
     parallelism: usize,
     /// Number of schtasks processes started (for diagnostics).
     calls: AtomicUsize,
+    /// orc tasks whose registrations are read one by one when the machine-wide query cannot
+    /// be used ([`Backend::expect_registrations`]).
+    known: Vec<String>,
+    /// Why the last [`Backend::registered`] read task by task, if it did.
+    read_back: Option<String>,
 }
 
 impl SchtasksBackend {
@@ -491,6 +492,8 @@ impl SchtasksBackend {
             tmp_dir,
             parallelism: PARALLELISM,
             calls: AtomicUsize::new(0),
+            known: Vec::new(),
+            read_back: None,
         }
     }
 
@@ -514,57 +517,17 @@ impl SchtasksBackend {
         self.parallelism = n.max(1);
     }
 
-    /// Groups query rows into orc's registrations (one per task path, rows = triggers).
-    pub fn registrations_from(
-        &self,
-        parsed: &csv::Parsed,
-    ) -> std::result::Result<Vec<Registered>, SchedulerError> {
-        for raw in &parsed.skipped {
-            // A record we could not read: fatal only when it is one of ours, since deciding
-            // about it blindly could delete or duplicate a registration.
-            let lower = raw.to_lowercase();
-            let head = format!("{}{}", self.folder.folder, self.folder.prefix).to_lowercase();
-            if lower.contains(&head) {
-                return Err(SchedulerError::Parse {
-                    program: self.runner.program_name(),
-                    detail: format!("cannot split this /Query record into 28 columns: {raw}"),
-                });
+    /// Reads the registrations of the known tasks one by one (see [`readback`]).
+    fn registered_one_by_one(&self) -> std::result::Result<Vec<Registered>, SchedulerError> {
+        let mut out = Vec::new();
+        for task in &self.known {
+            let path = self.folder.path_of(task);
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            if let Some(parsed) = self.runner.query_task(&path)? {
+                out.extend(readback::registrations(&self.folder, &readback::only(&path, parsed)));
             }
-            tracing::debug!(record = %raw, "skipped unreadable schtasks record outside orc's folder");
         }
-        let mut by_path: BTreeMap<String, (String, Vec<&csv::Row>)> = BTreeMap::new();
-        for row in &parsed.rows {
-            let Some(task) = self.folder.task_of(row.task_name()) else { continue };
-            by_path
-                .entry(row.task_name().to_lowercase())
-                .or_insert_with(|| (task, Vec::new()))
-                .1
-                .push(row);
-        }
-        Ok(by_path
-            .into_values()
-            .map(|(task, rows)| {
-                let first = rows[0];
-                let text = |c: usize| Some(first.get(c).to_string());
-                Registered {
-                    task,
-                    path: first.task_name().to_string(),
-                    seen: Fingerprint {
-                        hash: taskxml::extract_hash(first.get(csv::col::COMMENT)),
-                        command: text(csv::col::TASK_TO_RUN),
-                        workdir: text(csv::col::START_IN),
-                        enabled: Some(first.enabled()),
-                        triggers: Some(rows.len()),
-                        observed: Some(observed_print(&rows)),
-                    },
-                    status: text(csv::col::STATUS),
-                    next_run: text(csv::col::NEXT_RUN_TIME),
-                    last_run: text(csv::col::LAST_RUN_TIME),
-                    last_result: first.last_result(),
-                    schedule: None,
-                }
-            })
-            .collect())
+        Ok(out)
     }
 
     fn apply_one(&self, entry: &PlanEntry) -> std::result::Result<(), SchedulerError> {
@@ -634,8 +597,37 @@ impl Backend for SchtasksBackend {
 
     fn registered(&mut self) -> std::result::Result<Vec<Registered>, SchedulerError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let parsed = self.runner.query_all()?;
-        self.registrations_from(&parsed)
+        self.read_back = None;
+        let reason = match self.runner.query_all() {
+            Ok(parsed) => match readback::suspicion(&self.folder, &parsed) {
+                None => return Ok(readback::registrations(&self.folder, &parsed)),
+                Some(why) => format!("the machine-wide schtasks query looks tampered with: {why}"),
+            },
+            Err(e) if readback::falls_back(&e) => {
+                format!("the machine-wide schtasks query failed: {e}")
+            }
+            Err(e) => return Err(e),
+        };
+        tracing::warn!(%reason, "reading orc's registrations one by one");
+        let regs = self.registered_one_by_one()?;
+        self.read_back = Some(format!(
+            "{reason}; read orc's {} known registration(s) one by one instead",
+            self.known.len()
+        ));
+        Ok(regs)
+    }
+
+    fn expect_registrations(&mut self, tasks: &[String]) {
+        self.known.clear();
+        for t in tasks {
+            if !self.known.iter().any(|k| k.eq_ignore_ascii_case(t)) {
+                self.known.push(t.clone());
+            }
+        }
+    }
+
+    fn read_back_warning(&self) -> Option<String> {
+        self.read_back.clone()
     }
 
     fn apply(
@@ -695,6 +687,10 @@ impl Backend for SchtasksBackend {
         Ok(report)
     }
 
+    fn details_are_semantic(&self) -> bool {
+        true
+    }
+
     fn drift_details(
         &mut self,
         entry: &PlanEntry,
@@ -705,45 +701,18 @@ impl Backend for SchtasksBackend {
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
         let registered = self.runner.query_xml(&entry.path)?;
-        Ok(taskxml::compare(&d.definition, &registered))
+        Ok(taskxml::normalize::compare(&d.definition, &registered))
     }
 }
 
-/// True when the only difference is the enabled state, confirmed by the XML comparison of
-/// [`Backend::drift_details`] (the verbose query cannot see every hand edit, e.g. a moved
-/// trigger time, so without that confirmation orc re-registers the whole definition).
+/// True when the only difference is the enabled state, confirmed by the semantic XML
+/// comparison of [`Backend::drift_details`] (the verbose query cannot see every hand edit,
+/// e.g. a moved trigger time, so without that confirmation orc re-registers the whole
+/// definition).
 fn only_enabled_differs(entry: &PlanEntry) -> bool {
     entry.differences.len() == 1
         && entry.differences[0] == "enabled state"
-        && !entry.details.is_empty()
-        && entry.details.iter().all(|d| d.starts_with("Settings/Enabled:"))
-}
-
-/// Columns of the verbose query that change by themselves (run times, state, result) or with
-/// the machine's name; everything else about a registration is in its observed print.
-const VOLATILE: [usize; 6] = [
-    csv::col::HOST_NAME,
-    csv::col::TASK_NAME,
-    csv::col::NEXT_RUN_TIME,
-    csv::col::STATUS,
-    csv::col::LAST_RUN_TIME,
-    csv::col::LAST_RESULT,
-];
-
-/// A short hash of the non-volatile columns of a task's rows (triggers, settings, principal,
-/// action — all as localized text; compared only with an earlier print from the same machine).
-pub fn observed_print(rows: &[&csv::Row]) -> String {
-    let mut text = String::new();
-    for row in rows {
-        for (i, f) in row.fields.iter().enumerate() {
-            if !VOLATILE.contains(&i) {
-                text.push_str(f.trim());
-                text.push('\u{1f}');
-            }
-        }
-        text.push('\u{1e}');
-    }
-    super::definition_hash(&text)
+        && taskxml::normalize::only_enabled_differs(&entry.details)
 }
 
 #[cfg(test)]
@@ -834,9 +803,42 @@ mod tests {
             ),
             SchedulerError::Unavailable { .. }
         ));
-        assert!(is_not_found("ERROR: The system cannot find the file specified.\r\n"));
-        assert!(is_not_found(
+        assert!(is_not_found(&out(1, "ERROR: The system cannot find the file specified.\r\n")));
+        assert!(is_not_found(&out(
+            1,
             "ERROR: The specified task name \"\\x\" does not exist in the system."
+        )));
+        // By code, whatever the language.
+        let fr = "ERREUR : Le nom de tâche spécifié \"\\x\" n'existe pas dans le système.";
+        assert!(is_not_found(&out(i64::from(0x8007_0002_u32 as i32), fr)));
+        assert!(!is_not_found(&out(1, fr)));
+        match classify_failure(
+            "schtasks",
+            "/Create",
+            &out(
+                i64::from(0x8007_052E_u32 as i32),
+                "ERREUR : Le nom d'utilisateur ou le mot de passe est incorrect.\r\n",
+            ),
+        ) {
+            SchedulerError::Failed { stderr, .. } => assert_eq!(
+                stderr,
+                "0x8007052E ERROR_LOGON_FAILURE (the user name or password of the run-as \
+                 account is incorrect): ERREUR : Le nom d'utilisateur ou le mot de passe est \
+                 incorrect."
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            classify_failure("schtasks", "/Create", &out(i64::from(0x8007_0005_u32 as i32), "")),
+            SchedulerError::AccessDenied { .. }
+        ));
+        assert!(matches!(
+            classify_failure(
+                "schtasks",
+                "/Query",
+                &out(i64::from(0x8004_1315_u32 as i32), "ERREUR : arrêté")
+            ),
+            SchedulerError::Unavailable { .. }
         ));
     }
 
@@ -863,7 +865,7 @@ mod tests {
         let shown = display_args(
             &r.full_args("/Create", vec![arg("/TN"), arg("\\a b"), arg("/RP"), secret("s3")]),
         );
-        assert_eq!(shown, "/Create /S srv /U adm /P *** /TN \"\\a b\" /RP ***");
+        assert_eq!(shown, "/Create /S srv /U adm /P *** /TN \"\\a b\" /RP *** /HRESULT");
     }
 
     #[test]
@@ -891,7 +893,7 @@ mod tests {
         let r = Schtasks::new(script.clone(), None);
         let out = r.call_raw("/Query", vec![arg("/TN"), arg("x")]).unwrap();
         assert_eq!(out.code, 1);
-        assert_eq!(out.stdout.trim(), "out /Query /TN x");
+        assert_eq!(out.stdout.trim(), "out /Query /TN x /HRESULT");
         assert!(out.stderr.contains("Access is denied"));
         assert!(matches!(r.run_now("x"), Err(SchedulerError::AccessDenied { .. })));
     }

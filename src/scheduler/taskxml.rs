@@ -39,6 +39,8 @@ use crate::error::{Error, Result};
 use crate::task::runas::Principal;
 use crate::task::{CatchUp, Overlap, TaskSpec};
 
+pub mod normalize;
+
 /// The task schema version orc declares (Task Scheduler 2.0: everything orc uses).
 pub const TASK_VERSION: &str = "1.2";
 /// The most triggers a task may have (XSD).
@@ -584,53 +586,6 @@ fn attributes(e: &quick_xml::events::BytesStart<'_>, path: &str, leaves: &mut Ve
     }
 }
 
-/// What differs between the XML orc registers and the XML Task Scheduler holds, one line per
-/// difference (for drift reports). Elements Windows adds on its own (defaults it writes back,
-/// `Date`, `URI`, `SecurityDescriptor`…) are ignored unless they are triggers.
-pub fn compare(desired: &str, registered: &str) -> Vec<String> {
-    let want = match flatten(desired) {
-        Ok(l) => l,
-        Err(e) => return vec![format!("orc's own definition cannot be read: {e}")],
-    };
-    let have = match flatten(registered) {
-        Ok(l) => l,
-        Err(e) => return vec![format!("the registered definition cannot be read: {e}")],
-    };
-    let have_map: std::collections::HashMap<&str, &str> =
-        have.iter().map(|(p, v)| (p.as_str(), v.as_str())).collect();
-    let want_map: std::collections::HashMap<&str, &str> =
-        want.iter().map(|(p, v)| (p.as_str(), v.as_str())).collect();
-    let mut out = Vec::new();
-    let short = |s: &str| {
-        let one = s.replace('\n', " ⏎ ");
-        if one.chars().count() > 80 {
-            format!("{}…", one.chars().take(80).collect::<String>())
-        } else {
-            one
-        }
-    };
-    for (path, value) in &want {
-        match have_map.get(path.as_str()) {
-            None => out.push(format!(
-                "{path}: missing in Task Scheduler (orc registers {:?})",
-                short(value)
-            )),
-            Some(v) if v != value => out.push(format!(
-                "{path}: Task Scheduler has {:?}, orc registers {:?}",
-                short(v),
-                short(value)
-            )),
-            Some(_) => {}
-        }
-    }
-    for (path, value) in &have {
-        if path.starts_with("Triggers/") && !want_map.contains_key(path.as_str()) {
-            out.push(format!("{path}: {:?} added outside orc", short(value)));
-        }
-    }
-    out
-}
-
 /// Checks a task document against the structure Task Scheduler accepts (docs/design/schtasks.md §4):
 /// well-formed, UTF-16 declaration, root `Task` in the task namespace with a known version,
 /// top-level elements from the XSD, 1–48 triggers each with a valid `StartBoundary`, one
@@ -1018,21 +973,6 @@ mod tests {
             let problems = validate_document(&doc);
             assert!(problems.iter().any(|p| p.contains(needle)), "{needle}: {problems:?}");
         }
-    }
-
-    #[test]
-    fn drift_comparison_names_the_differences() {
-        let spec = TaskSpec::new("t", "x", "0 6 * * *");
-        let xml = built(&spec).unwrap().xml;
-        assert!(compare(&xml, &xml).is_empty());
-        // What Windows exports: other element order, extra defaults, the task disabled by hand.
-        let exported = xml
-            .replace("<Enabled>true</Enabled>", "<Enabled>false</Enabled><IdleSettings><StopOnIdleEnd>true</StopOnIdleEnd></IdleSettings>")
-            .replace("T06:00:00", "T07:30:00");
-        let diffs = compare(&xml, &exported);
-        assert_eq!(diffs.len(), 2, "{diffs:?}");
-        assert!(diffs[0].contains("StartBoundary") && diffs[0].contains("07:30"), "{diffs:?}");
-        assert!(diffs[1].contains("Settings/Enabled"), "{diffs:?}");
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod orcw;
 mod report;
 mod schedule;
 mod schedule_principals;
+mod schtasks_readback;
 mod schtasks_real;
 mod secrets;
 mod smtp_probe;

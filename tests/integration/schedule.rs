@@ -23,7 +23,7 @@ pub(crate) fn env() -> Env {
     env
 }
 
-fn store(env: &Env) -> orc::store::Store {
+pub(crate) fn store(env: &Env) -> orc::store::Store {
     orc::store::Store::open(&env.home()).expect("open store")
 }
 
@@ -116,7 +116,7 @@ pub(crate) fn stored_xml(env: &Env, task: &str) -> String {
     orc::scheduler::taskxml::decode_utf16le_bom(&bytes).expect("UTF-16LE with BOM")
 }
 
-fn edit_stored_xml(env: &Env, task: &str, edit: impl FnOnce(String) -> String) {
+pub(crate) fn edit_stored_xml(env: &Env, task: &str, edit: impl FnOnce(String) -> String) {
     let xml = edit(stored_xml(env, task));
     std::fs::write(stored_xml_path(env, task), orc::scheduler::taskxml::encode_utf16le_bom(&xml))
         .unwrap();
@@ -150,7 +150,7 @@ fn fifty_tasks_register_and_an_unchanged_rerun_makes_one_call() {
         let out = env.orc(["schedule", "--all"]).ok();
         assert!(out.stdout.contains("50 unchanged"), "{}", out.stdout);
     });
-    assert_eq!(second, vec!["/Query\t/FO\tCSV\t/V\t/NH".to_string()]);
+    assert_eq!(second, vec!["/Query\t/FO\tCSV\t/V\t/NH\t/HRESULT".to_string()]);
 
     // The XML files handed to schtasks were removed.
     let tmp = env.home().join("tmp");
@@ -175,7 +175,7 @@ fn editing_one_task_makes_one_query_and_one_create() {
     assert_eq!(made.len(), 2, "{made:#?}");
     assert!(made[0].starts_with("/Query"));
     assert!(made[1].starts_with("/Create\t/TN\t\\Orchestrator\\Orc_b\t/XML\t"), "{}", made[1]);
-    assert!(made[1].ends_with("\t/F"));
+    assert!(made[1].ends_with("\t/F\t/HRESULT"));
     assert!(stored_xml(&env, "b").contains("<StartBoundary>2024-01-01T07:00:00</StartBoundary>"));
 
     // --task touches only that task, still with one query.
@@ -262,7 +262,7 @@ fn a_console_disable_is_undone_with_change_and_keeps_history() {
     // One query, the XML for the details, then /Change rather than a new registration.
     assert_eq!(made.len(), 3, "{made:#?}");
     assert!(made[1].starts_with("/Query\t/TN\t\\Orchestrator\\Orc_t\t/XML"), "{made:#?}");
-    assert_eq!(made[2], "/Change\t/TN\t\\Orchestrator\\Orc_t\t/ENABLE");
+    assert_eq!(made[2], "/Change\t/TN\t\\Orchestrator\\Orc_t\t/ENABLE\t/HRESULT");
     let out = env.orc(["schedule", "--all"]).ok();
     assert!(out.stdout.contains("1 unchanged"), "{}", out.stdout);
 }
@@ -326,7 +326,7 @@ fn unschedule_one_task() {
         env.orc(["unschedule", "--task", "A"]).ok();
     });
     assert_eq!(made.len(), 2);
-    assert_eq!(made[1], "/Delete\t/TN\t\\Orchestrator\\Orc_a\t/F");
+    assert_eq!(made[1], "/Delete\t/TN\t\\Orchestrator\\Orc_a\t/F\t/HRESULT");
     assert_eq!(fake_tasks(&env), vec!["\\Orchestrator\\Orc_b".to_string()]);
 }
 
@@ -478,7 +478,13 @@ fn descriptions_with_quotes_and_line_breaks_survive_the_csv() {
         assert!(out.stdout.contains("2 unchanged"), "{}", out.stdout);
     });
     assert_eq!(made.len(), 1);
-    assert!(stored_xml(&env, "quoted").contains("Copies &quot;reports&quot;"));
+    // Windows re-serializes what it stores: compare the text, not its escaping.
+    let leaves = orc::scheduler::taskxml::flatten(&stored_xml(&env, "quoted")).unwrap();
+    let desc = &leaves.iter().find(|(p, _)| p == "RegistrationInfo/Description").unwrap().1;
+    assert!(
+        desc.starts_with("Copies \"reports\",\"archives\" to \\\\srv\\share\nsecond line"),
+        "{desc}"
+    );
 }
 
 #[test]
@@ -501,12 +507,8 @@ fn registered_xml_is_utf16_with_bom_and_well_formed() {
     let command = &leaves.iter().find(|(p, _)| p == "Actions/Exec/Command").unwrap().1;
     assert!(Path::new(command).is_absolute(), "{command}");
     assert_eq!(Path::new(command).file_name(), crate::support::orc_exe().file_name(), "{xml}");
-    assert!(
-        xml.contains(&format!(
-            "<Arguments>--home &quot;{home}&quot; execute --task shape --scheduled</Arguments>"
-        )),
-        "{xml}"
-    );
+    let arguments = &leaves.iter().find(|(p, _)| p == "Actions/Exec/Arguments").unwrap().1;
+    assert_eq!(arguments, &format!("--home \"{home}\" execute --task shape --scheduled"));
     // Start In is the home (it always exists); orc execute applies the task's workdir.
     assert!(xml.contains(&format!("<WorkingDirectory>{home}</WorkingDirectory>")), "{xml}");
     assert!(!xml.contains("echo hello"), "the command is not registered, only orc itself");

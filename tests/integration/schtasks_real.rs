@@ -82,11 +82,15 @@ fn register_query_run_disable_and_delete_with_real_schtasks() {
     let plan = orc::scheduler::plan(std::slice::from_ref(&desired), &registered, &[]);
     assert_eq!(plan.changes().count(), 0, "a second reconcile changes nothing");
 
-    // The XML Windows holds matches what orc registered.
+    // The XML Windows holds (normalized: defaults, URI, its own element order) is
+    // semantically what orc registered, although not byte for byte.
     let path = folder.path_of("ci-probe");
     let held = runner.query_xml(&path).unwrap();
-    let diffs = taskxml::compare(&desired.definition, &held);
+    assert_ne!(held.trim(), desired.definition.trim());
+    let diffs = taskxml::normalize::compare(&desired.definition, &held);
     assert!(diffs.is_empty(), "{diffs:#?}\n{held}");
+    // A missing task, asked for by name with /HRESULT: "not found", whatever the language.
+    assert!(runner.query_task(&folder.path_of("ci-missing")).unwrap().is_none());
 
     // Run, end, disable (seen as disabled without knowing the display language), delete.
     runner.run_now(&path).unwrap();
@@ -97,6 +101,9 @@ fn register_query_run_disable_and_delete_with_real_schtasks() {
         parsed.rows.iter().filter(|r| r.task_name().eq_ignore_ascii_case(&path)).collect();
     assert!(!rows.is_empty());
     assert!(!rows[0].enabled(), "{:?}", rows[0]);
+    // Only the enabled state differs semantically: what `/Change /ENABLE` repairs.
+    let diffs = taskxml::normalize::compare(&desired.definition, &runner.query_xml(&path).unwrap());
+    assert!(taskxml::normalize::only_enabled_differs(&diffs), "{diffs:#?}");
     assert!(runner.run_now(&path).is_err(), "a disabled task cannot be run");
     runner.delete(&path).unwrap();
     runner.delete(&path).unwrap(); // already gone: still fine

@@ -46,6 +46,7 @@ impl Rendered {
                     error: Some(prefix_error(task, clone_error(e)).to_string()),
                     xml: None,
                     definition: None,
+                    read_back_warning: None,
                 }
             })
             .collect()

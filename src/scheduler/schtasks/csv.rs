@@ -9,7 +9,9 @@
 //! * works by **column position** only (never by header text) and never interprets dates or
 //!   words;
 //! * finds record boundaries structurally: a record starts with `"` at the start of a line and
-//!   ends at a line ending in `"` once 27 `","` separators have been seen;
+//!   ends at a line ending in `"` once 27 `","` separators have been seen; a line break after
+//!   the 7 fixed leading columns is inside a free-text field, never a record boundary (see
+//!   [`parse`]);
 //! * splits fields on `","`; when a free-text field itself contains `","`, the 7 leading
 //!   columns (up to Last Result) and the 17 trailing columns (from Scheduled Task State) are
 //!   anchored and the surplus is given back to the `Comment` column;
@@ -96,7 +98,18 @@ pub struct Parsed {
 /// Lines a record may span before the parser gives up on it (a multi-line Comment).
 const MAX_RECORD_LINES: usize = 400;
 
+/// Columns before the first free-text one (HostName … Last Result): Windows writes them
+/// itself and none can hold a quote, a separator or a line break.
+const FIXED_HEAD: usize = col::AUTHOR;
+
 /// Parses the output of `schtasks /Query /FO CSV /V [/NH]`.
+///
+/// Record boundaries cannot be forged from field contents by a line break: once a record has
+/// reached its free-text columns (Author, Task To Run, Start In, Comment — the only ones a
+/// task's owner writes), a line break is inside a field, whatever the next line looks like
+/// (a foreign task's Description holding CR/LF and a well-formed row for one of orc's tasks
+/// stays in that task's Comment). A record cut inside its fixed head (no real output does
+/// that) is given up and the next line is read afresh.
 pub fn parse(text: &str) -> Parsed {
     let mut out = Parsed::default();
     let mut record: Option<(String, usize)> = None;
@@ -104,19 +117,24 @@ pub fn parse(text: &str) -> Parsed {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         match record.as_mut() {
             None => {
-                if !line.starts_with('"') {
+                if !starts_record(line) {
+                    if line.starts_with('"') {
+                        out.skipped.push(line.chars().take(200).collect());
+                    }
                     continue; // blank line, "INFO: …", "Folder: …" (LIST/TABLE leftovers)
                 }
                 record = Some((line.to_string(), 1));
             }
             Some((buf, lines)) => {
-                if line.starts_with('"') && is_complete(line) {
-                    // A whole record on one line cannot be the continuation of a multi-line
-                    // value (that would carry at most the 17 trailing columns): the record
-                    // being collected was truncated.
-                    let stale = std::mem::replace(buf, line.to_string());
-                    *lines = 1;
-                    out.skipped.push(stale.chars().take(200).collect());
+                if buf.matches("\",\"").count() < FIXED_HEAD {
+                    // The line ended inside the fixed head: the record was truncated.
+                    out.skipped.push(buf.chars().take(200).collect());
+                    if starts_record(line) {
+                        *buf = line.to_string();
+                        *lines = 1;
+                    } else {
+                        record = None;
+                    }
                 } else {
                     buf.push('\n');
                     buf.push_str(line);
@@ -135,6 +153,12 @@ pub fn parse(text: &str) -> Parsed {
         push_record(&mut out, &buf);
     }
     out
+}
+
+/// A record starts with a quoted, non-empty HostName (a header row with its label); a line
+/// starting `","` or `""` is the rest of a field, not a record.
+fn starts_record(line: &str) -> bool {
+    line.starts_with('"') && !line.starts_with("\"\"") && !line.starts_with("\",")
 }
 
 fn is_complete(buf: &str) -> bool {
@@ -360,6 +384,39 @@ mod tests {
         let text =
             format!("\n{}\n{}", text, orc_row("\\Orchestrator\\Orc_b", "y", "Enabled", "Disabled"));
         assert_eq!(parse(&text).rows.len(), 2);
+    }
+
+    /// issue 12 finding 4: a foreign task's Description with CR/LF and a well-formed row.
+    #[test]
+    fn a_row_inside_a_foreign_description_is_not_a_record() {
+        let victim = orc_row(
+            "\\Orchestrator\\Orc_victim",
+            "orc-hash: 0123456789abcdef",
+            "Enabled",
+            "Disabled",
+        );
+        let next = orc_row("\\Orchestrator\\Orc_other", "plain", "Enabled", "Disabled");
+        for tail in ["", "\r\n", "\r\n\r\n"] {
+            let evil =
+                orc_row("\\Evil", &format!("Nightly\r\n{victim}{tail}"), "Enabled", "Disabled");
+            let text = format!("\r\n{HEADER}\r\n{evil}\r\n{next}\r\n");
+            let p = parse(&text);
+            let names: Vec<&str> = p.rows.iter().map(|r| r.task_name()).collect();
+            if tail.is_empty() {
+                assert_eq!(names, ["\\Evil", "\\Orchestrator\\Orc_other"], "{p:#?}");
+                assert!(p.rows[0].get(col::COMMENT).contains("Orc_victim"));
+                assert_eq!(p.rows[0].get(col::SCHEDULED_TASK_STATE), "Enabled");
+                assert!(p.skipped.is_empty(), "{p:#?}");
+            } else {
+                // The forged row ends the foreign record early (its own 17 trailing columns):
+                // still not a row of its own, and the rest of the foreign record is skipped
+                // without swallowing the next real record.
+                assert_eq!(names, ["\\Evil", "\\Orchestrator\\Orc_other"], "{tail:?}: {p:#?}");
+                assert!(p.rows[0].get(col::COMMENT).contains("Orc_victim"));
+                assert_eq!(p.skipped.len(), 1, "{p:#?}");
+            }
+            assert_eq!(p.rows[1].get(col::COMMENT), "plain");
+        }
     }
 
     #[test]

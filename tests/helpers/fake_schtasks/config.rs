@@ -60,6 +60,8 @@ pub(crate) struct Config {
     pub(crate) now: Option<NaiveDateTime>,
     pub(crate) not_found: NotFound,
     pub(crate) accounts: Option<Vec<(String, String)>>,
+    /// A task whose stored image is corrupt: every `/Query` that lists all tasks fails.
+    pub(crate) corrupt_task: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -160,6 +162,7 @@ impl Config {
             now,
             not_found,
             accounts,
+            corrupt_task: var("FAKE_SCHTASKS_CORRUPT_TASK"),
         }
     }
 

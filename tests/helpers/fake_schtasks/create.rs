@@ -252,14 +252,13 @@ fn create_xml(ctx: &Ctx, args: &Args, tn: &str) -> Res {
         // Deprecated since Windows 8: registration fails ([U] exact text).
         return Err(Fail::runtime(ctx.tr.error("The request is not supported."), HR_NOT_SUPPORTED));
     }
-    let overridden = args.has("RU");
     let ru_privileged = apply_run_as(ctx, args, &mut root, false)?;
     if ctx.cfg.mode == Mode::NonElevated && (ru_privileged || needs_elevation(&root)) {
         return Err(Fail::runtime(ctx.tr.access_denied(), HR_ACCESS_DENIED));
     }
-    // Keep exactly the bytes that were given, unless /RU rewrote the principal.
-    let stored = if overridden { store_bytes(&root) } else { bytes };
-    register(ctx, store, &path, tn, &stored)
+    // Windows keeps its normalized form of the definition, not the bytes it was given.
+    crate::normalize::normalize(&mut root, &path.display(), &ctx.cfg.user);
+    register(ctx, store, &path, tn, &store_bytes(&root))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -809,7 +808,8 @@ fn create_sc(ctx: &Ctx, args: &Args, tn: &str) -> Res {
     let store = &conn.store;
     let path = check_task_name(ctx, tn)?;
     replace_ok(ctx, store, &path, tn, args.has("F"))?;
-    let root = crate::xml::parse(&xml).map_err(|e| xml_reject(ctx, crate::XmlFailure::Wf(e)))?;
+    let mut root =
+        crate::xml::parse(&xml).map_err(|e| xml_reject(ctx, crate::XmlFailure::Wf(e)))?;
     crate::schema::validate(&root).map_err(|r| xml_reject(ctx, crate::XmlFailure::Schema(r)))?;
     if ctx.cfg.mode == Mode::NonElevated
         && (privileged_account
@@ -823,6 +823,6 @@ fn create_sc(ctx: &Ctx, args: &Args, tn: &str) -> Res {
         // [U] modern schtasks warns and still creates the task.
         ctx.out.line("WARNING: Task may not run because /ST is earlier than current time.");
     }
-    let bytes = crate::utf16le_bom(&xml.replace('\n', "\r\n"));
-    register(ctx, store, &path, tn, &bytes)
+    crate::normalize::normalize(&mut root, &path.display(), &ctx.cfg.user);
+    register(ctx, store, &path, tn, &store_bytes(&root))
 }

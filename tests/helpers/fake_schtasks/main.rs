@@ -20,6 +20,7 @@
 //! | `FAKE_SCHTASKS_NOW` | `YYYY-MM-DDTHH:MM:SS` | Freezes the clock (local time) for Next Run Time, Last Run Time, `/ST` defaults. |
 //! | `FAKE_SCHTASKS_NOT_FOUND` | `default`, `file`, `path`, `name` | Missing-task text: default = `/Change` → "does not exist in the system", others → "cannot find the file specified"; or force one variant for all verbs. |
 //! | `FAKE_SCHTASKS_ACCOUNTS` | `user:pass,…` | When set, `/RU user /RP pass` must match, else `ERROR: The user name or password is incorrect.` |
+//! | `FAKE_SCHTASKS_CORRUPT_TASK` | `\path` | A third-party task whose image is corrupt: every `/Query` without `/TN` fails with `ERROR: The task image is corrupt or has been tampered with.` (as Windows does when one task's registry hash does not match its file; Dijji/RepairTasks wiki), exit 1 / HRESULT 0x80041321 [U]; `/Query /TN` of any other task works. |
 //!
 //! Unknown values of the enumerated variables make the fake panic (exit 101): a typo in a
 //! test must not pass silently.
@@ -49,6 +50,7 @@ mod create;
 mod locale;
 mod model;
 mod nextrun;
+mod normalize;
 mod out;
 mod query;
 mod run;
@@ -66,7 +68,7 @@ use crate::config::{Config, Mode, NotFound};
 use crate::locale::{Locale, Tr};
 use crate::out::{
     Code, E_FAIL, Fail, HR_ACCESS_DENIED, HR_FILE_NOT_FOUND, HR_PATH_NOT_FOUND, HR_RPC_UNAVAILABLE,
-    HR_SERVICE_NOT_RUNNING, Out, Res, platform_exit_code,
+    HR_SERVICE_NOT_RUNNING, HR_TASK_CORRUPT, Out, Res, platform_exit_code,
 };
 use crate::query::{Fo, QueryOpts, XmlMode};
 use crate::store::{Store, TaskPath};
@@ -279,6 +281,12 @@ fn query_verb(ctx: &Ctx, args: &Args) -> Res {
         xml,
     };
     let conn = ctx.connect(args, false)?;
+    if ctx.cfg.corrupt_task.is_some() && opts.tn.is_none() {
+        return Err(Fail::runtime(
+            tr.error("The task image is corrupt or has been tampered with."),
+            HR_TASK_CORRUPT,
+        ));
+    }
     query::query(ctx, &conn.display, &conn.store, &opts)
 }
 

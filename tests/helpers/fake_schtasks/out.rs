@@ -15,6 +15,8 @@ pub(crate) const HR_PATH_NOT_FOUND: u32 = 0x8007_0003;
 pub(crate) const HR_ACCESS_DENIED: u32 = 0x8007_0005;
 /// SCHED_E_TASK_DISABLED (the COM error behind "could not run because it is disabled").
 pub(crate) const HR_TASK_DISABLED: u32 = 0x8004_1326;
+/// SCHED_E_INVALID_TASK_HASH: "The task image is corrupt or has been tampered with." [U] code.
+pub(crate) const HR_TASK_CORRUPT: u32 = 0x8004_1321;
 /// SCHED_E_SERVICE_NOT_RUNNING.
 pub(crate) const HR_SERVICE_NOT_RUNNING: u32 = 0x8004_1315;
 /// HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE).
