@@ -113,7 +113,7 @@ fn a_named_account_gets_its_vault_password_or_s4u_without_one() {
         env.orc(["schedule", "--all"]).ok();
     });
     let create = create_call(&made, "pw");
-    assert!(create.ends_with(&format!("/RU\tCORP\\etl\t/RP\t{secret}")), "{create}");
+    assert!(create.ends_with(&format!("/RU\tCORP\\etl\t/RP\t{secret}\t/HRESULT")), "{create}");
     let create = create_call(&made, "s4u");
     assert!(!create.contains("/RU") && !create.contains("/RP"), "{create}");
     let xml = stored_xml(&env, "s4u");

@@ -346,8 +346,15 @@ fn a_first_window_trigger_is_not_drift() {
         assert_eq!(entry(&rows, "a")["action"], "unchanged", "{rows}");
     });
     assert_eq!(made, vec![QUERY_ALL.to_string(), query_xml("a")]);
-    // The same trigger without the mark is a hand edit.
-    edit_stored_xml(&env, "a", |x| x.replace(" id=\"OrcFirstWindow\"", ""));
+    // The same trigger without the mark is a hand edit. (Removing only the `id` of a trigger
+    // already there is invisible in the verbose query, which does not show ids: a trigger
+    // added without the mark changes what the query shows and is found.)
+    edit_stored_xml(&env, "a", |x| {
+        x.replace(
+            "</Triggers>",
+            "<TimeTrigger><StartBoundary>2026-12-04T10:07:00</StartBoundary><Enabled>true</Enabled></TimeTrigger></Triggers>",
+        )
+    });
     let rows = env.orc(["schedule", "--all", "--json"]).ok().json();
     let e = entry(&rows, "a");
     assert_eq!((e["action"].as_str(), e["drift"].as_bool()), (Some("update"), Some(true)), "{e}");
