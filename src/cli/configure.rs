@@ -8,7 +8,9 @@ use dialoguer::{Confirm, Input};
 
 use super::Context;
 use super::credential::{prompt_secret, read_secret_stdin};
-use crate::config::{self, Change, Settings, SmtpTls};
+use crate::config::{self, Change, Settings};
+use crate::notify::settings::TlsMode;
+use crate::notify::smtp::is_loopback;
 use crate::error::{Error, Result};
 use crate::vault::{self, Actor, CredentialKind, Purpose, Secret};
 
@@ -230,14 +232,14 @@ pub fn test_smtp(
     use lettre::transport::smtp::authentication::Credentials;
     use lettre::transport::smtp::client::{Tls, TlsParameters};
     let host = settings.smtp_host.as_deref().ok_or("smtp.host is not set")?;
-    if settings.smtp_tls == SmtpTls::None && !config::is_loopback_host(host) {
+    if settings.smtp_tls == TlsMode::None && !is_loopback(host) {
         return Err("smtp.tls none is only allowed for a loopback relay".into());
     }
     let params = || TlsParameters::new(host.to_string()).map_err(|e| e.to_string());
     let tls = match settings.smtp_tls {
-        SmtpTls::StartTls => Tls::Required(params()?),
-        SmtpTls::Tls => Tls::Wrapper(params()?),
-        SmtpTls::None => Tls::None,
+        TlsMode::Starttls => Tls::Required(params()?),
+        TlsMode::Tls => Tls::Wrapper(params()?),
+        TlsMode::None => Tls::None,
     };
     let mut builder = SmtpTransport::builder_dangerous(host)
         .port(settings.smtp_port)
@@ -351,7 +353,7 @@ fn wizard(ctx: &mut Context<'_>, term: &Term) -> Result<i32> {
             .default(cur("smtp.tls"))
             .validate_with(move |v: &String| -> std::result::Result<(), String> {
                 let t = config::normalize("smtp.tls", v).map_err(|e| e.to_string())?;
-                if t == "none" && !config::is_loopback_host(&host_for_tls) {
+                if t == "none" && !is_loopback(&host_for_tls) {
                     return Err(format!(
                         "none is only allowed for a loopback relay; {host_for_tls} is not one"
                     ));

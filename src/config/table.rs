@@ -1,0 +1,43 @@
+//! The `config` table: the only SQL on it outside the schema and its migrations.
+//!
+//! Values are stored in canonical form (see [`super::keys`]); these functions neither validate
+//! nor audit — [`super::apply`] (and `orc migrate`, which audits its own writes) do that.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+
+/// Every stored `key → value` pair.
+pub fn read_raw(conn: &Connection) -> rusqlite::Result<BTreeMap<String, String>> {
+    let mut stmt = conn.prepare("SELECT key, value FROM config")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    rows.collect()
+}
+
+/// Stores `value` for `key` (inserted or replaced), or removes the key with `None`.
+pub fn write_raw(
+    conn: &Connection,
+    key: &str,
+    value: Option<&str>,
+    now: &str,
+) -> rusqlite::Result<()> {
+    match value {
+        Some(v) => conn.execute(
+            "INSERT INTO config (key, value, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, \
+             updated_at = excluded.updated_at",
+            rusqlite::params![key, v, now],
+        ),
+        None => conn.execute("DELETE FROM config WHERE key = ?1", [key]),
+    }
+    .map(|_| ())
+}
+
+/// Stores a key that must not be set yet (a constraint error otherwise).
+pub fn insert_raw(conn: &Connection, key: &str, value: &str, now: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO config (key, value, updated_at) VALUES (?1, ?2, ?3)",
+        rusqlite::params![key, value, now],
+    )
+    .map(|_| ())
+}
