@@ -9,9 +9,9 @@ use dialoguer::{Confirm, Input};
 use super::Context;
 use super::credential::{prompt_secret, read_secret_stdin};
 use crate::config::{self, Change, Settings};
+use crate::error::{Error, Result};
 use crate::notify::settings::TlsMode;
 use crate::notify::smtp::is_loopback;
-use crate::error::{Error, Result};
 use crate::vault::{self, Actor, CredentialKind, Purpose, Secret};
 
 /// The flags that make `orc configure` run without prompting.
@@ -242,7 +242,7 @@ pub fn test_smtp(
         TlsMode::None => Tls::None,
     };
     let mut builder = SmtpTransport::builder_dangerous(host)
-        .port(settings.smtp_port)
+        .port(settings.relay_port())
         .tls(tls)
         .timeout(Some(settings.smtp_timeout));
     if let Some(user) = &settings.smtp_user {

@@ -317,9 +317,9 @@ fn norm_to(v: &str) -> std::result::Result<String, String> {
 /// `notify.default`: the task policy parser ([`crate::task::validate::parse_notify`]), limited
 /// to the policies the contract allows as a default.
 pub(super) fn parse_notify(v: &str) -> Option<NotifyPolicy> {
-    crate::task::validate::parse_notify(v.trim()).ok().filter(|p| {
-        matches!(p, NotifyPolicy::Failure | NotifyPolicy::Always | NotifyPolicy::Never)
-    })
+    crate::task::validate::parse_notify(v.trim())
+        .ok()
+        .filter(|p| matches!(p, NotifyPolicy::Failure | NotifyPolicy::Always | NotifyPolicy::Never))
 }
 
 fn norm_notify(v: &str) -> std::result::Result<String, String> {

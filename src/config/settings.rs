@@ -20,7 +20,7 @@ use crate::vault::{self, Purpose, Secret, VaultError};
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub smtp_host: Option<String>,
-    /// `smtp.port`, or when unset the port of `smtp.tls` ([`TlsMode::default_port`]).
+    /// `smtp.port` as set, else its registry default; mail goes to [`Settings::relay_port`].
     pub smtp_port: u16,
     pub smtp_tls: TlsMode,
     pub smtp_user: Option<String>,
@@ -64,11 +64,12 @@ impl Settings {
     /// Reads the settings. Unknown keys in the database are ignored (with a warning); a stored
     /// value that is no longer valid is an error naming the key.
     pub fn load(store: &Store) -> Result<Settings> {
-        Settings::read(store.conn(), store.path())
+        Settings::read(store.conn())
     }
 
-    /// [`Settings::load`] on a connection (`path` names the database in errors).
-    pub fn read(conn: &rusqlite::Connection, path: &std::path::Path) -> Result<Settings> {
+    /// [`Settings::load`] on a connection.
+    pub fn read(conn: &rusqlite::Connection) -> Result<Settings> {
+        let path = std::path::Path::new(conn.path().unwrap_or(""));
         let raw = super::table::read_raw(conn).map_err(|e| classify(path, "read settings", e))?;
         Settings::from_raw(&raw)
     }
@@ -112,10 +113,7 @@ impl Settings {
         let daily = crate::notify::settings::parse_hh_mm("", &get("report.daily_time")).ok();
         let settings = Settings {
             smtp_host: nonempty(&get("smtp.host")),
-            smtp_port: set
-                .get("smtp.port")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(smtp_tls.default_port()),
+            smtp_port: number("smtp.port").and_then(|p| u16::try_from(p).ok()).unwrap_or(587),
             smtp_tls,
             smtp_user: nonempty(&get("smtp.user")),
             smtp_password_credential: nonempty(&get("smtp.password_credential")),
@@ -155,6 +153,16 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// The port mail is sent to: `smtp.port` when it is set, else the port of `smtp.tls`
+    /// ([`TlsMode::default_port`]: 587, 465 or 25).
+    pub fn relay_port(&self) -> u16 {
+        if self.set.contains_key("smtp.port") {
+            self.smtp_port
+        } else {
+            self.smtp_tls.default_port()
+        }
     }
 
     /// The effective value of `key` (canonical text) and whether it is the default.

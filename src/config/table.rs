@@ -14,6 +14,24 @@ pub fn read_raw(conn: &Connection) -> rusqlite::Result<BTreeMap<String, String>>
     rows.collect()
 }
 
+/// The keys that hold a credential name.
+const CREDENTIAL_KEYS: &[&str] = &["smtp.password_credential"];
+
+/// The settings whose stored value names credential `name` (case-insensitive), for
+/// `orc credential rm` to refuse. Reads only those keys, so an invalid other setting does not
+/// stop it.
+pub fn keys_naming_credential(
+    conn: &Connection,
+    name: &str,
+) -> rusqlite::Result<Vec<&'static str>> {
+    let raw = read_raw(conn)?;
+    Ok(CREDENTIAL_KEYS
+        .iter()
+        .copied()
+        .filter(|k| raw.get(*k).is_some_and(|v| v.eq_ignore_ascii_case(name)))
+        .collect())
+}
+
 /// Stores `value` for `key` (inserted or replaced), or removes the key with `None`.
 pub fn write_raw(
     conn: &Connection,

@@ -110,7 +110,7 @@ impl MailSettings {
         MailSettings {
             smtp: s.smtp_host.as_ref().map(|host| SmtpSettings {
                 host: host.clone(),
-                port: s.smtp_port,
+                port: s.relay_port(),
                 tls: s.smtp_tls,
                 user: s.smtp_user.clone(),
                 password_credential: s.smtp_password_credential.clone(),

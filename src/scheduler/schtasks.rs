@@ -73,14 +73,10 @@ impl TaskFolder {
         Ok(TaskFolder { folder: canonical, prefix: prefix.to_string() })
     }
 
-    /// Reads `scheduler.folder` and `scheduler.prefix` from the `config` table, else defaults.
+    /// The `scheduler.folder` and `scheduler.prefix` settings ([`crate::config::Settings`]).
     pub fn from_config(conn: &rusqlite::Connection) -> Result<TaskFolder> {
-        let folder = super::config_value(conn, "scheduler.folder");
-        let prefix = super::config_value(conn, "scheduler.prefix");
-        TaskFolder::new(
-            folder.as_deref().unwrap_or(DEFAULT_FOLDER),
-            prefix.as_deref().unwrap_or(DEFAULT_PREFIX),
-        )
+        let settings = crate::config::Settings::read(conn)?;
+        TaskFolder::new(&settings.scheduler_folder, &settings.scheduler_prefix)
     }
 
     /// The task path of an orc task: `\Orchestrator\Orc_<name>`.
