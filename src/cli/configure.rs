@@ -10,8 +10,8 @@ use super::Context;
 use super::credential::{prompt_secret, read_secret_stdin};
 use crate::config::{self, Change, Settings};
 use crate::error::{Error, Result};
-use crate::notify::settings::TlsMode;
-use crate::notify::smtp::is_loopback;
+use crate::notify::settings::MailSettings;
+use crate::notify::smtp::{SmtpRelay, is_loopback};
 use crate::vault::{self, Actor, CredentialKind, Purpose, Secret};
 
 /// The flags that make `orc configure` run without prompting.
@@ -223,43 +223,16 @@ fn non_interactive(args: ConfigureArgs, ctx: &mut Context<'_>) -> Result<i32> {
 }
 
 /// Connects to the configured SMTP server, negotiates TLS and logs in, then quits. Sends no
-/// mail. Returns a one-line reason on failure.
+/// mail. Returns a one-line reason on failure. The relay is the one notifications use
+/// ([`crate::notify::smtp::SmtpRelay`]: same port, TLS mode, CA file and loopback rule).
 pub fn test_smtp(
     settings: &Settings,
     password: Option<&Secret>,
 ) -> std::result::Result<(), String> {
-    use lettre::SmtpTransport;
-    use lettre::transport::smtp::authentication::Credentials;
-    use lettre::transport::smtp::client::{Tls, TlsParameters};
-    let host = settings.smtp_host.as_deref().ok_or("smtp.host is not set")?;
-    if settings.smtp_tls == TlsMode::None && !is_loopback(host) {
-        return Err("smtp.tls none is only allowed for a loopback relay".into());
-    }
-    let params = || TlsParameters::new(host.to_string()).map_err(|e| e.to_string());
-    let tls = match settings.smtp_tls {
-        TlsMode::Starttls => Tls::Required(params()?),
-        TlsMode::Tls => Tls::Wrapper(params()?),
-        TlsMode::None => Tls::None,
-    };
-    let mut builder = SmtpTransport::builder_dangerous(host)
-        .port(settings.relay_port())
-        .tls(tls)
-        .timeout(Some(settings.smtp_timeout));
-    if let Some(user) = &settings.smtp_user {
-        let password = password
-            .ok_or("smtp.user is set but there is no password (smtp.password_credential)")?;
-        builder =
-            builder.credentials(Credentials::new(user.clone(), password.expose_str().to_string()));
-    }
-    match builder.build().test_connection() {
-        Ok(true) => Ok(()),
-        Ok(false) => Err("the server closed the connection".into()),
-        Err(e) => Err(one_line(&e.to_string())),
-    }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mail = MailSettings::from_settings(settings);
+    let smtp = mail.smtp.as_ref().ok_or("smtp.host is not set")?;
+    let password = password.map(|p| zeroize::Zeroizing::new(p.expose_str().to_string()));
+    SmtpRelay::new(smtp, password).map_err(|e| e.to_string())?.test_connection()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -84,15 +84,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retention_days_is_the_setting_or_its_default() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::store::Store::open(dir.path()).unwrap();
-        assert_eq!(retention_days(store.conn()), 90);
-        crate::config::set(&mut store, "retention.days", "14", "test").unwrap();
-        assert_eq!(retention_days(store.conn()), 14);
-    }
-
-    #[test]
     fn sweep_keeps_the_newest_files() {
         let dir = tempfile::tempdir().unwrap();
         for i in 0..5 {
@@ -114,5 +105,14 @@ mod tests {
         assert_eq!(maybe_sweep(dir.path(), 30), 0);
         assert_eq!(maybe_sweep(dir.path(), 0), 0);
         assert!(dir.path().join("4.log").exists());
+    }
+
+    #[test]
+    fn retention_days_is_the_setting_or_its_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(dir.path()).unwrap();
+        assert_eq!(retention_days(store.conn()), 90);
+        crate::config::set(&mut store, "retention.days", "14", "test").unwrap();
+        assert_eq!(retention_days(store.conn()), 14);
     }
 }

@@ -140,6 +140,18 @@ impl SmtpRelay {
     }
 }
 
+impl SmtpRelay {
+    /// Connects, negotiates TLS and logs in, then quits; sends no mail (`orc configure
+    /// --test-smtp`). The error is one line.
+    pub fn test_connection(&self) -> std::result::Result<(), String> {
+        match self.transport.test_connection() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the server closed the connection".into()),
+            Err(e) => Err(e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")),
+        }
+    }
+}
+
 impl Deliver for SmtpRelay {
     fn deliver(&self, msg: &Message, deadline: Instant) -> std::result::Result<(), SendError> {
         let remaining = deadline.saturating_duration_since(Instant::now());
