@@ -15,5 +15,5 @@ pub mod table;
 
 pub use apply::{Applied, Change, apply, check, set};
 pub use keys::{KEYS, KeyDef, key_def, normalize};
-pub use settings::{Entry, Settings};
+pub use settings::{Entry, Settings, run_as_default};
 pub use table::keys_naming_credential;

@@ -221,6 +221,13 @@ impl Settings {
     }
 }
 
+/// `run_as.default` alone, parsed by [`crate::task::runas::Account`] (so `orc schedule` is not
+/// stopped by an unrelated stored setting that no longer passes its rule).
+pub fn run_as_default(conn: &rusqlite::Connection) -> Result<crate::task::runas::Account> {
+    let text = super::table::stored(conn, "run_as.default").unwrap_or_default();
+    crate::task::runas::Account::check("run_as.default", &text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,13 @@ pub fn read_raw(conn: &Connection) -> rusqlite::Result<BTreeMap<String, String>>
     rows.collect()
 }
 
+/// The stored value of one key (`None` when unset or unreadable), not validated: for readers
+/// whose own parser is more lenient than the key's rule (`scheduler.folder` without its final
+/// `\\`, see [`crate::scheduler::schtasks::TaskFolder::from_config`]).
+pub fn stored(conn: &Connection, key: &str) -> Option<String> {
+    read_raw(conn).ok()?.remove(key)
+}
+
 /// The keys that hold a credential name.
 const CREDENTIAL_KEYS: &[&str] = &["smtp.password_credential"];
 

@@ -100,9 +100,16 @@ impl Default for MailSettings {
 }
 
 impl MailSettings {
-    /// Reads the mail settings (through [`Settings::load`], which validates them).
+    /// Reads the mail settings, validated by their keys' rules ([`Settings::from_raw`]). Only
+    /// the mail keys are read, so a stored setting of another subsystem that no longer passes
+    /// its rule does not stop mail (or `orc schedule`'s report task).
     pub fn load(store: &Store) -> Result<MailSettings> {
-        Ok(MailSettings::from_settings(&Settings::load(store)?))
+        let mut raw = crate::config::table::read_raw(store.conn())
+            .map_err(|e| store.err("read settings", e))?;
+        raw.retain(|k, _| {
+            ["smtp.", "mail.", "notify.", "report."].iter().any(|p| k.starts_with(p))
+        });
+        Ok(MailSettings::from_settings(&Settings::from_raw(&raw)?))
     }
 
     /// The mail part of the settings.

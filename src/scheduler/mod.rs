@@ -300,7 +300,7 @@ impl<'a> RenderEnv<'a> {
 
 /// The `run_as.default` setting ([`crate::config::Settings`], parsed by the run-as owner).
 pub fn run_as_default(conn: &rusqlite::Connection) -> Result<crate::task::runas::Account> {
-    Ok(crate::config::Settings::read(conn)?.run_as_default)
+    crate::config::run_as_default(conn)
 }
 
 /// The account this process runs as, as Task Scheduler names it: `USERDOMAIN\USERNAME` on

@@ -73,10 +73,16 @@ impl TaskFolder {
         Ok(TaskFolder { folder: canonical, prefix: prefix.to_string() })
     }
 
-    /// The `scheduler.folder` and `scheduler.prefix` settings ([`crate::config::Settings`]).
+    /// The stored `scheduler.folder` and `scheduler.prefix` (through [`crate::config::table`]),
+    /// else defaults. Read raw, because [`TaskFolder::new`] also accepts a folder stored
+    /// without its final `\` that `orc config set` refuses (left as it was; see issue 13).
     pub fn from_config(conn: &rusqlite::Connection) -> Result<TaskFolder> {
-        let settings = crate::config::Settings::read(conn)?;
-        TaskFolder::new(&settings.scheduler_folder, &settings.scheduler_prefix)
+        let folder = crate::config::table::stored(conn, "scheduler.folder");
+        let prefix = crate::config::table::stored(conn, "scheduler.prefix");
+        TaskFolder::new(
+            folder.as_deref().unwrap_or(DEFAULT_FOLDER),
+            prefix.as_deref().unwrap_or(DEFAULT_PREFIX),
+        )
     }
 
     /// The task path of an orc task: `\Orchestrator\Orc_<name>`.

@@ -96,11 +96,11 @@ pub fn home_sddl(owner: Option<&str>, modify: &[String]) -> String {
 }
 
 /// The accounts registered tasks run as: each task's `run_as` (from the task repository) and
-/// the `run_as.default` setting (from [`crate::config::Settings`]), in [`Account`]'s canonical
+/// the `run_as.default` setting ([`crate::config::run_as_default`]), in [`Account`]'s canonical
 /// spelling. The registering user (no account) is left out; a value [`Account`] refuses is
 /// kept as written, so the lookup names it.
 pub fn task_run_as_accounts(store: &Store) -> crate::Result<Vec<String>> {
-    let default = crate::config::Settings::load(store)?.run_as_default;
+    let default = crate::config::run_as_default(store.conn())?;
     let tasks = crate::task::repo::list(store.conn())?;
     let mut accounts: Vec<String> = tasks
         .iter()
