@@ -8,8 +8,10 @@ use dialoguer::{Confirm, Input};
 
 use super::Context;
 use super::credential::{prompt_secret, read_secret_stdin};
-use crate::config::{self, Change, Settings, SmtpTls};
+use crate::config::{self, Change, Settings};
 use crate::error::{Error, Result};
+use crate::notify::settings::MailSettings;
+use crate::notify::smtp::{SmtpRelay, is_loopback};
 use crate::vault::{self, Actor, CredentialKind, Purpose, Secret};
 
 /// The flags that make `orc configure` run without prompting.
@@ -221,43 +223,16 @@ fn non_interactive(args: ConfigureArgs, ctx: &mut Context<'_>) -> Result<i32> {
 }
 
 /// Connects to the configured SMTP server, negotiates TLS and logs in, then quits. Sends no
-/// mail. Returns a one-line reason on failure.
+/// mail. Returns a one-line reason on failure. The relay is the one notifications use
+/// ([`crate::notify::smtp::SmtpRelay`]: same port, TLS mode, CA file and loopback rule).
 pub fn test_smtp(
     settings: &Settings,
     password: Option<&Secret>,
 ) -> std::result::Result<(), String> {
-    use lettre::SmtpTransport;
-    use lettre::transport::smtp::authentication::Credentials;
-    use lettre::transport::smtp::client::{Tls, TlsParameters};
-    let host = settings.smtp_host.as_deref().ok_or("smtp.host is not set")?;
-    if settings.smtp_tls == SmtpTls::None && !config::is_loopback_host(host) {
-        return Err("smtp.tls none is only allowed for a loopback relay".into());
-    }
-    let params = || TlsParameters::new(host.to_string()).map_err(|e| e.to_string());
-    let tls = match settings.smtp_tls {
-        SmtpTls::StartTls => Tls::Required(params()?),
-        SmtpTls::Tls => Tls::Wrapper(params()?),
-        SmtpTls::None => Tls::None,
-    };
-    let mut builder = SmtpTransport::builder_dangerous(host)
-        .port(settings.smtp_port)
-        .tls(tls)
-        .timeout(Some(settings.smtp_timeout));
-    if let Some(user) = &settings.smtp_user {
-        let password = password
-            .ok_or("smtp.user is set but there is no password (smtp.password_credential)")?;
-        builder =
-            builder.credentials(Credentials::new(user.clone(), password.expose_str().to_string()));
-    }
-    match builder.build().test_connection() {
-        Ok(true) => Ok(()),
-        Ok(false) => Err("the server closed the connection".into()),
-        Err(e) => Err(one_line(&e.to_string())),
-    }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mail = MailSettings::from_settings(settings);
+    let smtp = mail.smtp.as_ref().ok_or("smtp.host is not set")?;
+    let password = password.map(|p| zeroize::Zeroizing::new(p.expose_str().to_string()));
+    SmtpRelay::new(smtp, password).map_err(|e| e.to_string())?.test_connection()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,7 +326,7 @@ fn wizard(ctx: &mut Context<'_>, term: &Term) -> Result<i32> {
             .default(cur("smtp.tls"))
             .validate_with(move |v: &String| -> std::result::Result<(), String> {
                 let t = config::normalize("smtp.tls", v).map_err(|e| e.to_string())?;
-                if t == "none" && !config::is_loopback_host(&host_for_tls) {
+                if t == "none" && !is_loopback(&host_for_tls) {
                     return Err(format!(
                         "none is only allowed for a loopback relay; {host_for_tls} is not one"
                     ));

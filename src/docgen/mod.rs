@@ -71,7 +71,7 @@ fn environment() -> String {
 }
 
 fn config() -> String {
-    let mut s = header("Configuration keys", "`config::KEYS` in src/config.rs");
+    let mut s = header("Configuration keys", "`config::KEYS` in src/config/keys.rs");
     s.push_str(
         "Settings are read with `orc config get KEY` and changed with `orc config set KEY VALUE`, \
          `orc config unset KEY` or `orc configure`. Unknown keys and values that break the rule \

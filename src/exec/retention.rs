@@ -1,33 +1,28 @@
 //! Retention of run output spill files (`<home>/runs/<run id>.log`).
 //!
 //! At the end of `orc execute`, at most once an hour (a timestamp file records the last
-//! sweep), spill files older than `retention.days` (default 30) are deleted, and only the
+//! sweep), spill files older than `retention.days` (default 90) are deleted, and only the
 //! newest [`MAX_SPILL_FILES`] are kept. The run rows keep their stored head and tail.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
-/// Default for the `retention.days` setting.
-pub const DEFAULT_RETENTION_DAYS: u64 = 30;
 /// At most this many spill files are kept.
 pub const MAX_SPILL_FILES: usize = 5000;
 /// Minimum time between two sweeps.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 const STAMP: &str = ".last-sweep";
 
-/// The `retention.days` setting (default 30; unreadable values fall back to the default).
+/// The `retention.days` setting, read through [`crate::config::Settings`] (its registry owns
+/// the default); settings that cannot be read fall back to that default.
 pub fn retention_days(conn: &Connection) -> u64 {
-    conn.query_row("SELECT value FROM config WHERE key = 'retention.days'", [], |r| {
-        r.get::<_, String>(0)
-    })
-    .optional()
-    .ok()
-    .flatten()
-    .and_then(|v| v.trim().parse::<u64>().ok())
-    .filter(|d| *d > 0)
-    .unwrap_or(DEFAULT_RETENTION_DAYS)
+    let settings = crate::config::Settings::read(conn).unwrap_or_else(|e| {
+        tracing::warn!("settings unreadable, default retention used: {e}");
+        crate::config::Settings::defaults()
+    });
+    u64::from(settings.retention_days)
 }
 
 /// Sweeps when the last sweep is more than [`SWEEP_INTERVAL`] ago. Returns files deleted.
@@ -110,5 +105,14 @@ mod tests {
         assert_eq!(maybe_sweep(dir.path(), 30), 0);
         assert_eq!(maybe_sweep(dir.path(), 0), 0);
         assert!(dir.path().join("4.log").exists());
+    }
+
+    #[test]
+    fn retention_days_is_the_setting_or_its_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(dir.path()).unwrap();
+        assert_eq!(retention_days(store.conn()), 90);
+        crate::config::set(&mut store, "retention.days", "14", "test").unwrap();
+        assert_eq!(retention_days(store.conn()), 14);
     }
 }

@@ -178,6 +178,7 @@ fn read_conn(conn: &Connection) -> rusqlite::Result<LegacyDb> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    // The legacy orchestrator's own `config` table (its schema, its database), not orc's.
     let mut stmt = conn.prepare("SELECT key, value, encrypted FROM config ORDER BY key")?;
     let rows = stmt.query_map([], |r| {
         Ok((

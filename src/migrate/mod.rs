@@ -54,12 +54,7 @@ pub fn existing(conn: &Connection) -> Result<Existing> {
         .map_err(&err)?
         .collect::<rusqlite::Result<HashSet<_>>>()
         .map_err(&err)?;
-    let mut stmt = conn.prepare("SELECT key, value FROM config").map_err(&err)?;
-    out.config = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .map_err(&err)?
-        .collect::<rusqlite::Result<BTreeMap<_, _>>>()
-        .map_err(&err)?;
+    out.config = crate::config::table::read_raw(conn).map_err(&err)?;
     Ok(out)
 }
 
@@ -228,11 +223,7 @@ pub fn apply(
             if key == "smtp.password_credential" && stored.get(value) != Some(&true) {
                 continue;
             }
-            tx.execute(
-                "INSERT INTO config (key, value, updated_at) VALUES (?1, ?2, ?3)",
-                params![key, value, now],
-            )
-            .map_err(&err)?;
+            crate::config::table::insert_raw(tx, key, value, &now).map_err(&err)?;
             crate::audit::record(
                 tx,
                 command_line,

@@ -636,7 +636,7 @@ pub fn plan_settings(
                 "true" | "1" | "yes" => Ok(("smtp.tls", "starttls".into())),
                 "false" | "0" | "no" => {
                     let host = legacy.get("smtp_server").map(String::as_str).unwrap_or("");
-                    if crate::config::is_loopback_host(host) {
+                    if crate::notify::smtp::is_loopback(host) {
                         Ok(("smtp.tls", "none".into()))
                     } else {
                         Err(format!(

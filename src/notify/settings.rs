@@ -1,19 +1,16 @@
-//! The mail-related settings, read in one place.
-//!
-//! This is the single seam to the configuration module: [`MailSettings::load`] is the only
-//! function that knows where the settings come from. Every value is validated here, so a bad
-//! value stored by an older orc (or by hand) gives a clear error naming the key.
+//! The mail-related settings: a view of [`crate::config::Settings`], which reads and validates
+//! them (each key's rule calls the parsers here: [`TlsMode::parse`], [`parse_hh_mm`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::Timelike;
 use lettre::message::Mailbox;
 
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::task::NotifyPolicy;
-
-use super::address;
 
 /// How the connection to the relay is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -32,7 +29,7 @@ impl TlsMode {
     pub fn parse(value: &str) -> Result<TlsMode> {
         match value.trim().to_ascii_lowercase().as_str() {
             "starttls" => Ok(TlsMode::Starttls),
-            "tls" | "ssl" | "smtps" => Ok(TlsMode::Tls),
+            "tls" => Ok(TlsMode::Tls),
             "none" => Ok(TlsMode::None),
             _ => Err(Error::invalid("smtp.tls", value, "must be one of starttls, tls, none")),
         }
@@ -90,115 +87,51 @@ pub struct MailSettings {
     pub report_daily_time: Option<(u32, u32)>,
 }
 
-/// The timeout used when `smtp.timeout` is not set.
+/// The timeout used when `smtp.timeout` is not set (the registry's default; a test checks).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// The largest accepted `smtp.timeout`: mail must never hold a run up for longer.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(20);
-/// The reminder interval used when `notify.reminder_interval` is not set.
-pub const DEFAULT_REMINDER_SECS: i64 = 4 * 3600;
 
 impl Default for MailSettings {
+    /// Every setting at its default.
     fn default() -> Self {
-        MailSettings {
-            smtp: None,
-            from: None,
-            to: Vec::new(),
-            notify_default: NotifyPolicy::Failure,
-            reminder_interval: Some(chrono::Duration::seconds(DEFAULT_REMINDER_SECS)),
-            report_daily_time: None,
-        }
+        MailSettings::from_settings(&Settings::defaults())
     }
 }
 
 impl MailSettings {
-    /// Reads and validates the mail settings.
+    /// Reads the mail settings, validated by their keys' rules ([`Settings::from_raw`]). Only
+    /// the mail keys are read, so a stored setting of another subsystem that no longer passes
+    /// its rule does not stop mail (or `orc schedule`'s report task).
     pub fn load(store: &Store) -> Result<MailSettings> {
-        let raw = read_config(store)?;
-        Self::from_pairs(|k| raw.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str()))
+        let mut raw = crate::config::table::read_raw(store.conn())
+            .map_err(|e| store.err("read settings", e))?;
+        raw.retain(|k, _| {
+            ["smtp.", "mail.", "notify.", "report."].iter().any(|p| k.starts_with(p))
+        });
+        Ok(MailSettings::from_settings(&Settings::from_raw(&raw)?))
     }
 
-    /// Builds the settings from a key lookup (pure; used by [`MailSettings::load`] and tests).
-    pub fn from_pairs<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<MailSettings> {
-        let get = |k: &str| get(k).map(str::trim).filter(|v| !v.is_empty());
-        let mut s = MailSettings::default();
-        if let Some(host) = get("smtp.host") {
-            if host.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
-                return Err(Error::invalid("smtp.host", host, "must be a host name or IP address"));
-            }
-            let tls = match get("smtp.tls") {
-                Some(v) => TlsMode::parse(v)?,
-                None => TlsMode::Starttls,
-            };
-            let port = match get("smtp.port") {
-                Some(v) => v.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-                    Error::invalid("smtp.port", v, "must be a port number 1-65535")
-                })?,
-                None => tls.default_port(),
-            };
-            let timeout = match get("smtp.timeout") {
-                Some(v) => Duration::from_secs(crate::duration::parse_secs_in(
-                    "smtp.timeout",
-                    v,
-                    1,
-                    MAX_TIMEOUT.as_secs(),
-                )?),
-                None => DEFAULT_TIMEOUT,
-            };
-            let user = get("smtp.user").map(str::to_string);
-            if let Some(u) = &user
-                && u.chars().any(char::is_control)
-            {
-                return Err(Error::invalid("smtp.user", u, "must not contain control characters"));
-            }
-            s.smtp = Some(SmtpSettings {
-                host: host.to_string(),
-                port,
-                tls,
-                user,
-                password_credential: get("smtp.password_credential").map(str::to_string),
-                timeout,
-                ca_file: get("smtp.ca_file").map(PathBuf::from),
-            });
+    /// The mail part of the settings.
+    pub fn from_settings(s: &Settings) -> MailSettings {
+        MailSettings {
+            smtp: s.smtp_host.as_ref().map(|host| SmtpSettings {
+                host: host.clone(),
+                port: s.relay_port(),
+                tls: s.smtp_tls,
+                user: s.smtp_user.clone(),
+                password_credential: s.smtp_password_credential.clone(),
+                timeout: s.smtp_timeout,
+                ca_file: s.smtp_ca_file.clone(),
+            }),
+            from: s.mail_from.clone(),
+            to: s.mail_to.iter().map(|m| m.email.clone()).collect(),
+            notify_default: s.notify_default,
+            reminder_interval: s
+                .notify_reminder_interval
+                .map(|d| chrono::Duration::seconds(d.as_secs() as i64)),
+            report_daily_time: s.report_daily_time.map(|t| (t.hour(), t.minute())),
         }
-        if let Some(from) = get("mail.from") {
-            s.from = Some(address::parse_mailbox("mail.from", from)?);
-        }
-        if let Some(to) = get("mail.to") {
-            s.to = address::parse_list("mail.to", to)?;
-        }
-        if let Some(p) = get("notify.default") {
-            s.notify_default = match p.to_ascii_lowercase().as_str() {
-                "failure" => NotifyPolicy::Failure,
-                "always" => NotifyPolicy::Always,
-                "never" => NotifyPolicy::Never,
-                "recovery" => NotifyPolicy::Recovery,
-                _ => {
-                    return Err(Error::invalid(
-                        "notify.default",
-                        p,
-                        "must be one of failure, always, never, recovery",
-                    ));
-                }
-            };
-        }
-        if let Some(r) = get("notify.reminder_interval") {
-            s.reminder_interval =
-                if matches!(r.to_ascii_lowercase().as_str(), "0" | "off" | "never") {
-                    None
-                } else {
-                    let secs = crate::duration::parse_secs_in(
-                        "notify.reminder_interval",
-                        r,
-                        60,
-                        30 * 86_400,
-                    )?;
-                    Some(chrono::Duration::seconds(secs as i64))
-                };
-        }
-        if let Some(t) = get("report.daily_time") {
-            s.report_daily_time = Some(parse_hh_mm("report.daily_time", t)?);
-        }
-        Ok(s)
     }
 }
 
@@ -209,6 +142,9 @@ pub fn parse_hh_mm(field: &str, text: &str) -> Result<(u32, u32)> {
     if h.is_empty() || h.len() > 2 || m.len() != 2 {
         return Err(bad());
     }
+    if !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     let h: u32 = h.parse().map_err(|_| bad())?;
     let m: u32 = m.parse().map_err(|_| bad())?;
     if h > 23 || m > 59 {
@@ -217,33 +153,13 @@ pub fn parse_hh_mm(field: &str, text: &str) -> Result<(u32, u32)> {
     Ok((h, m))
 }
 
-/// The raw `config` table. Kept in this one function so it can be swapped for the
-/// configuration module's typed settings.
-fn read_config(store: &Store) -> Result<Vec<(String, String)>> {
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT key, value FROM config")
-        .map_err(|e| store.err("read settings", e))?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .map_err(|e| store.err("read settings", e))?;
-    let mut out = Vec::new();
-    for row in rows {
-        out.push(row.map_err(|e| store.err("read settings", e))?);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn load(pairs: &[(&str, &str)]) -> Result<MailSettings> {
-        let pairs: Vec<(String, String)> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        MailSettings::from_pairs(|k| {
-            pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
-        })
+        let raw = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Ok(MailSettings::from_settings(&Settings::from_raw(&raw)?))
     }
 
     #[test]
@@ -251,17 +167,22 @@ mod tests {
         let s = load(&[]).unwrap();
         assert!(s.smtp.is_none());
         assert_eq!(s.notify_default, NotifyPolicy::Failure);
+        assert_eq!(s.reminder_interval, Some(chrono::Duration::hours(4)));
         let s = load(&[("smtp.host", "mail.example.com")]).unwrap();
         let smtp = s.smtp.unwrap();
         assert_eq!((smtp.tls, smtp.port, smtp.timeout), (TlsMode::Starttls, 587, DEFAULT_TIMEOUT));
         let s = load(&[("smtp.host", "h"), ("smtp.tls", "tls")]).unwrap();
         assert_eq!(s.smtp.unwrap().port, 465);
+        let s = load(&[("smtp.host", "h"), ("smtp.tls", "tls"), ("smtp.port", "2525")]).unwrap();
+        assert_eq!(s.smtp.unwrap().port, 2525);
     }
 
     #[test]
     fn refusals_name_the_key() {
         for (k, v) in [
             ("smtp.tls", "maybe"),
+            // The contract's values are starttls, tls and none; `orc config set` refuses ssl too.
+            ("smtp.tls", "ssl"),
             ("smtp.port", "0"),
             ("smtp.port", "70000"),
             ("smtp.timeout", "5m"),
@@ -280,6 +201,31 @@ mod tests {
     }
 
     #[test]
+    fn the_view_carries_every_mail_setting() {
+        let s = load(&[
+            ("smtp.host", "relay.example.com"),
+            ("smtp.user", "orc"),
+            ("smtp.password_credential", "smtp-pw"),
+            ("smtp.timeout", "7s"),
+            ("mail.from", "orc <orc@example.com>"),
+            ("mail.to", "a@example.com, B <b@example.com>"),
+            ("notify.default", "always"),
+            ("report.daily_time", "07:05"),
+        ])
+        .unwrap();
+        let smtp = s.smtp.unwrap();
+        assert_eq!(smtp.user.as_deref(), Some("orc"));
+        assert_eq!(smtp.password_credential.as_deref(), Some("smtp-pw"));
+        assert_eq!(smtp.timeout, Duration::from_secs(7));
+        assert_eq!(s.from.unwrap().to_string(), "orc <orc@example.com>");
+        let to: Vec<String> = s.to.iter().map(|a| a.to_string()).collect();
+        assert_eq!(to, ["a@example.com", "b@example.com"]);
+        assert_eq!(s.notify_default, NotifyPolicy::Always);
+        assert_eq!(s.report_daily_time, Some((7, 5)));
+        assert_eq!(Settings::defaults().smtp_timeout, DEFAULT_TIMEOUT);
+    }
+
+    #[test]
     fn reminders_can_be_turned_off() {
         let s = load(&[("notify.reminder_interval", "off")]).unwrap();
         assert_eq!(s.reminder_interval, None);
@@ -293,5 +239,6 @@ mod tests {
         assert_eq!(parse_hh_mm("t", "7:05").unwrap(), (7, 5));
         assert!(parse_hh_mm("t", "07:5").is_err());
         assert!(parse_hh_mm("t", "07:60").is_err());
+        assert!(parse_hh_mm("t", "+7:05").is_err());
     }
 }

@@ -62,13 +62,16 @@ impl std::fmt::Debug for SmtpRelay {
     }
 }
 
-/// True when `host` names the loopback interface (`localhost`, `127.0.0.0/8`, `::1`).
+/// True when `host` names the loopback interface (`localhost`, `127.0.0.0/8`, `::1`, with or
+/// without a trailing dot or IPv6 brackets). The one loopback rule: `smtp.tls = none` is
+/// accepted by `orc config` and used at send time only for such a host.
 pub fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
+    let h = host.strip_suffix('.').unwrap_or(host);
+    if h.eq_ignore_ascii_case("localhost") {
         return true;
     }
-    h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    let bare = h.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(h);
+    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl SmtpRelay {
@@ -134,6 +137,18 @@ impl SmtpRelay {
             describe: format!("{}:{} ({})", s.host, s.port, s.tls.as_str()),
             timeout: s.timeout,
         })
+    }
+}
+
+impl SmtpRelay {
+    /// Connects, negotiates TLS and logs in, then quits; sends no mail (`orc configure
+    /// --test-smtp`). The error is one line.
+    pub fn test_connection(&self) -> std::result::Result<(), String> {
+        match self.transport.test_connection() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the server closed the connection".into()),
+            Err(e) => Err(e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")),
+        }
     }
 }
 

@@ -298,10 +298,9 @@ impl<'a> RenderEnv<'a> {
     }
 }
 
-/// The `run_as.default` setting as stored (parsed by the one run-as owner).
+/// The `run_as.default` setting ([`crate::config::Settings`], parsed by the run-as owner).
 pub fn run_as_default(conn: &rusqlite::Connection) -> Result<crate::task::runas::Account> {
-    let text = config_value(conn, "run_as.default").unwrap_or_default();
-    crate::task::runas::Account::check("run_as.default", &text)
+    crate::config::run_as_default(conn)
 }
 
 /// The account this process runs as, as Task Scheduler names it: `USERDOMAIN\USERNAME` on
@@ -414,11 +413,6 @@ pub fn orc_exe() -> Result<PathBuf> {
         ));
     }
     Ok(exe)
-}
-
-/// Reads a setting from the `config` table (`None` when unset or when the table is absent).
-pub fn config_value(conn: &rusqlite::Connection, key: &str) -> Option<String> {
-    conn.query_row("SELECT value FROM config WHERE key = ?1", [key], |r| r.get::<_, String>(0)).ok()
 }
 
 #[cfg(test)]

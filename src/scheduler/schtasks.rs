@@ -74,10 +74,12 @@ impl TaskFolder {
         Ok(TaskFolder { folder: canonical, prefix: prefix.to_string() })
     }
 
-    /// Reads `scheduler.folder` and `scheduler.prefix` from the `config` table, else defaults.
+    /// The stored `scheduler.folder` and `scheduler.prefix` (through [`crate::config::table`]),
+    /// else defaults. Read raw, because [`TaskFolder::new`] also accepts a folder stored
+    /// without its final `\` that `orc config set` refuses (left as it was; see issue 13).
     pub fn from_config(conn: &rusqlite::Connection) -> Result<TaskFolder> {
-        let folder = super::config_value(conn, "scheduler.folder");
-        let prefix = super::config_value(conn, "scheduler.prefix");
+        let folder = crate::config::table::stored(conn, "scheduler.folder");
+        let prefix = crate::config::table::stored(conn, "scheduler.prefix");
         TaskFolder::new(
             folder.as_deref().unwrap_or(DEFAULT_FOLDER),
             prefix.as_deref().unwrap_or(DEFAULT_PREFIX),

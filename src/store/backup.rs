@@ -263,12 +263,8 @@ mod tests {
     fn set_config(store: &mut Store, value: &str) {
         store
             .write(|tx| {
-                tx.execute(
-                    "INSERT INTO config (key, value, updated_at) VALUES ('k', ?1, 'now')
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [value],
-                )
-                .map_err(|e| classify(Path::new("x"), "insert", e))
+                crate::config::table::write_raw(tx, "k", Some(value), "now")
+                    .map_err(|e| classify(Path::new("x"), "insert", e))
             })
             .unwrap();
     }
@@ -296,15 +292,10 @@ mod tests {
         let name = first.previous.file_name().unwrap().to_string_lossy().into_owned();
         assert!(name.starts_with("orc.db.") && name.ends_with("Z.bak"), "{name}");
         let store = Store::open(&home).unwrap();
-        let v: String = store
-            .conn()
-            .query_row("SELECT value FROM config WHERE key='k'", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, "before");
+        let value = |c: &Connection| crate::config::table::read_raw(c).unwrap().remove("k");
+        assert_eq!(value(store.conn()).as_deref(), Some("before"));
         let bak = Connection::open(&first.previous).unwrap();
-        let v: String =
-            bak.query_row("SELECT value FROM config WHERE key='k'", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, "after");
+        assert_eq!(value(&bak).as_deref(), Some("after"));
     }
 
     #[test]

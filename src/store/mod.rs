@@ -360,11 +360,8 @@ mod tests {
         let big = "x".repeat(64 * 1024);
         let err = s
             .write(|tx| {
-                tx.execute(
-                    "INSERT INTO config (key, value, updated_at) VALUES ('k', ?1, 'now')",
-                    [&big],
-                )
-                .map_err(|e| classify(Path::new("db"), "insert", e))
+                crate::config::table::insert_raw(tx, "k", &big, "now")
+                    .map_err(|e| classify(Path::new("db"), "insert", e))
             })
             .unwrap_err();
         assert!(matches!(err, StoreError::Full { .. }), "{err}");

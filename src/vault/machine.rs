@@ -141,13 +141,20 @@ pub fn schedule_advice(
     ))
 }
 
+/// [`crate::fsx::acl::task_run_as_accounts`] as a vault error.
+fn run_as_accounts(store: &crate::store::Store) -> Result<Vec<String>, VaultError> {
+    crate::fsx::acl::task_run_as_accounts(store).map_err(|e| match e {
+        crate::Error::Store(s) => VaultError::Store(s),
+        other => VaultError::Key { message: format!("cannot read the run-as accounts: {other}") },
+    })
+}
+
 /// `orc schedule`'s advice for this store (see [`schedule_advice`]).
 pub fn store_schedule_advice(
     store: &crate::store::Store,
     paths: &crate::paths::Paths,
 ) -> Result<Option<String>, VaultError> {
-    let accounts = crate::fsx::acl::task_run_as_accounts(store.conn())
-        .map_err(|e| VaultError::from(store.err("read run-as accounts", e)))?;
+    let accounts = run_as_accounts(store)?;
     let methods: Vec<KeyMethod> =
         super::key_methods(store, paths)?.iter().map(|k| k.method).collect();
     Ok(schedule_advice(dpapi::available(), &methods, &accounts, &crate::audit::os_user()))
@@ -156,8 +163,7 @@ pub fn store_schedule_advice(
 /// The run-as accounts of the tasks and `run_as.default` (see
 /// [`crate::fsx::acl::task_run_as_accounts`]), and whether they need machine scope.
 pub fn store_needs_machine_scope(store: &crate::store::Store) -> Result<bool, VaultError> {
-    let accounts = crate::fsx::acl::task_run_as_accounts(store.conn())
-        .map_err(|e| VaultError::from(store.err("read run-as accounts", e)))?;
+    let accounts = run_as_accounts(store)?;
     Ok(needs_machine_scope(&accounts, &crate::audit::os_user()))
 }
 

@@ -1046,17 +1046,10 @@ pub fn set(
 pub fn references(store: &Store, name: &str) -> Result<Vec<String>, VaultError> {
     let mut out = Vec::new();
     let conn = store.conn();
-    let mut stmt = conn
-        .prepare("SELECT key, value FROM config WHERE key IN ('smtp.password_credential')")
-        .map_err(db_err(store, "read settings"))?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .map_err(db_err(store, "read settings"))?;
-    for row in rows {
-        let (key, value) = row.map_err(db_err(store, "read settings"))?;
-        if value.eq_ignore_ascii_case(name) {
-            out.push(format!("setting {key}"));
-        }
+    for key in
+        crate::config::keys_naming_credential(conn, name).map_err(db_err(store, "read settings"))?
+    {
+        out.push(format!("setting {key}"));
     }
     let mut stmt = conn
         .prepare("SELECT name, spec FROM tasks ORDER BY name")

@@ -23,6 +23,9 @@ pub mod win;
 
 use std::path::Path;
 
+use crate::store::Store;
+use crate::task::runas::Account;
+
 /// The access mask of "Modify" as icacls shows it (`M`): FILE_GENERIC_READ | FILE_GENERIC_WRITE
 /// | FILE_GENERIC_EXECUTE | DELETE = 0x1301BF.
 pub const MODIFY_MASK: u32 = 0x0013_01BF;
@@ -37,17 +40,15 @@ pub enum Trustee {
     Name(String),
 }
 
-/// Maps a run-as value to its trustee: the service accounts by their well-known SIDs
-/// (names, `NT AUTHORITY\…` forms and SIDs alike), SID strings as they are, everything else by
-/// name.
+/// Maps a run-as value to its trustee: the service accounts by their well-known SIDs (as
+/// [`Account`] recognises them: names, `NT AUTHORITY\…` forms, localized names and SIDs), SID
+/// strings as they are, everything else by name.
 pub fn trustee_for(account: &str) -> Trustee {
     let t = account.trim();
-    let lower = t.to_ascii_lowercase();
-    let bare = lower.strip_prefix("nt authority\\").unwrap_or(&lower);
-    let alias = match bare {
-        "system" | "localsystem" | "s-1-5-18" => Some("SY"),
-        "local service" | "localservice" | "s-1-5-19" => Some("LS"),
-        "network service" | "networkservice" | "s-1-5-20" => Some("NS"),
+    let alias = match Account::parse(t) {
+        Ok(Account::System) => Some("SY"),
+        Ok(Account::LocalService) => Some("LS"),
+        Ok(Account::NetworkService) => Some("NS"),
         _ => None,
     };
     if let Some(a) = alias {
@@ -94,19 +95,18 @@ pub fn home_sddl(owner: Option<&str>, modify: &[String]) -> String {
     out
 }
 
-/// The accounts registered tasks run as, read from the tasks table's `run_as` field and the
-/// `run_as.default` setting (which applies to tasks that name none). Empty values (the
-/// registering user) are left out. The lead wires this to the run-as model at merge.
-pub fn task_run_as_accounts(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare(
-        "SELECT DISTINCT json_extract(spec, '$.run_as') FROM tasks
-         UNION SELECT value FROM config WHERE key = 'run_as.default'",
-    )?;
-    let mut accounts: Vec<String> = stmt
-        .query_map([], |r| r.get::<_, Option<String>>(0))?
-        .filter_map(|r| r.transpose())
-        .collect::<rusqlite::Result<Vec<String>>>()?
-        .into_iter()
+/// The accounts registered tasks run as: each task's `run_as` (from the task repository) and
+/// the `run_as.default` setting ([`crate::config::run_as_default`]), in [`Account`]'s canonical
+/// spelling. The registering user (no account) is left out; a value [`Account`] refuses is
+/// kept as written, so the lookup names it.
+pub fn task_run_as_accounts(store: &Store) -> crate::Result<Vec<String>> {
+    let default = crate::config::run_as_default(store.conn())?;
+    let tasks = crate::task::repo::list(store.conn())?;
+    let mut accounts: Vec<String> = tasks
+        .iter()
+        .filter_map(|t| t.spec.run_as.as_deref())
+        .map(|r| Account::parse(r).map(|a| a.canonical()).unwrap_or_else(|_| r.trim().to_string()))
+        .chain(std::iter::once(default.canonical()))
         .filter(|a| !a.trim().is_empty())
         .collect();
     accounts.sort_by_key(|a| a.to_ascii_lowercase());
@@ -135,8 +135,7 @@ pub fn secure_home_for_tasks(
     home: &Path,
     store: &crate::store::Store,
 ) -> Result<AppliedAcl, crate::Error> {
-    let accounts =
-        task_run_as_accounts(store.conn()).map_err(|e| store.err("read run-as accounts", e))?;
+    let accounts = task_run_as_accounts(store)?;
     secure_home(home, &accounts).map_err(|e| match e {
         AclError::UnknownAccount { account, message } => crate::Error::invalid(
             "run-as account",
@@ -216,27 +215,17 @@ mod tests {
     #[test]
     fn run_as_accounts_come_from_tasks_and_the_default() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(dir.path()).unwrap();
-        let c = store.conn();
-        for (name, spec) in [
-            ("a", r#"{"run_as":"SYSTEM"}"#),
-            ("b", r#"{"run_as":"CORP\\svc"}"#),
-            ("c", r#"{"run_as":"system"}"#),
-            ("d", r#"{}"#),
-        ] {
-            c.execute(
-                "INSERT INTO tasks (name, spec, created_at, updated_at) VALUES (?1, ?2, 'x', 'x')",
-                [name, spec],
-            )
-            .unwrap();
+        let mut store = crate::store::Store::open(dir.path()).unwrap();
+        for (name, run_as) in
+            [("a", Some("SYSTEM")), ("b", Some("CORP\\svc")), ("c", Some("system")), ("d", None)]
+        {
+            let mut spec = crate::task::TaskSpec::new(name, "echo", "@daily");
+            spec.run_as = run_as.map(str::to_string);
+            crate::task::repo::insert(store.conn(), &spec, "test").unwrap();
         }
-        c.execute(
-            "INSERT INTO config (key, value, updated_at) VALUES ('run_as.default', 'LOCAL SERVICE', 'x')",
-            [],
-        )
-        .unwrap();
+        crate::config::set(&mut store, "run_as.default", "LOCAL SERVICE", "test").unwrap();
         assert_eq!(
-            task_run_as_accounts(c).unwrap(),
+            task_run_as_accounts(&store).unwrap(),
             vec!["CORP\\svc".to_string(), "LOCAL SERVICE".into(), "SYSTEM".into()]
         );
     }
