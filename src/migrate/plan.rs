@@ -191,47 +191,6 @@ pub fn assign_names(tasks: &[LegacyTask], existing: &Existing) -> BTreeMap<Strin
     out
 }
 
-// ---------------------------------------------------------------------------------------------
-// Quoting
-
-/// Quotes one argument for `cmd.exe /c` and the program's own argv parsing
-/// (CommandLineToArgvW rules: backslashes before a quote are doubled, quotes are `\"`).
-pub fn quote_cmd(arg: &str) -> String {
-    let special = |c: char| c.is_whitespace() || "\"&|<>^(),;=!".contains(c);
-    if !arg.is_empty() && !arg.chars().any(special) {
-        return arg.to_string();
-    }
-    let mut out = String::from("\"");
-    let mut backslashes = 0;
-    for c in arg.chars() {
-        match c {
-            '\\' => backslashes += 1,
-            '"' => {
-                out.extend(std::iter::repeat_n('\\', backslashes * 2 + 1));
-                out.push('"');
-                backslashes = 0;
-            }
-            _ => {
-                out.extend(std::iter::repeat_n('\\', backslashes));
-                out.push(c);
-                backslashes = 0;
-            }
-        }
-    }
-    out.extend(std::iter::repeat_n('\\', backslashes * 2));
-    out.push('"');
-    out
-}
-
-/// Quotes one argument for `/bin/sh -c` (single quotes unless plainly safe).
-pub fn quote_sh(arg: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c);
-    if !arg.is_empty() && arg.chars().all(safe) {
-        return arg.to_string();
-    }
-    format!("'{}'", arg.replace('\'', r"'\''"))
-}
-
 /// The command line and shell for a legacy task's type, program and arguments.
 pub fn command_line(
     kind: &str,
@@ -240,8 +199,8 @@ pub fn command_line(
     target: Target,
 ) -> Result<(String, Shell), String> {
     let (shell, quote): (Shell, fn(&str) -> String) = match target {
-        Target::Windows => (Shell::Cmd, quote_cmd),
-        Target::Unix => (Shell::Sh, quote_sh),
+        Target::Windows => (Shell::Cmd, crate::quote::cmd_arg),
+        Target::Unix => (Shell::Sh, crate::quote::sh_arg),
     };
     let lower = program.to_ascii_lowercase();
     let mut parts: Vec<String> = match kind {
@@ -880,21 +839,6 @@ mod tests {
         assert!(!after.enabled);
         assert_eq!(after.spec.as_ref().unwrap().depends_on, vec!["tcp:h:1".to_string()]);
         assert!(after.disabled_reasons[0].contains("cannot be imported"), "{after:?}");
-    }
-
-    #[test]
-    fn quoting_for_cmd_and_sh() {
-        assert_eq!(quote_cmd(r"C:\x\y.exe"), r"C:\x\y.exe");
-        assert_eq!(quote_cmd("cmd /c del @path"), "\"cmd /c del @path\"");
-        assert_eq!(quote_cmd(r"D:\share\"), r"D:\share\");
-        assert_eq!(quote_cmd(r"C:\my dir\"), r#""C:\my dir\\""#);
-        assert_eq!(quote_cmd(r#"say "hi""#), r#""say \"hi\"""#);
-        assert_eq!(quote_cmd(""), "\"\"");
-        assert_eq!(quote_cmd("a&b"), "\"a&b\"");
-        assert_eq!(quote_sh("plain-1.txt"), "plain-1.txt");
-        assert_eq!(quote_sh("it's"), r"'it'\''s'");
-        assert_eq!(quote_sh(r"C:\x"), r"'C:\x'");
-        assert_eq!(quote_sh(""), "''");
     }
 
     #[test]
