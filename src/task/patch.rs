@@ -234,36 +234,35 @@ impl TaskPatch {
         }
 
         // Maps and lists.
+        // `--env` then `--secret-env`: one variable name is given once across both (names are
+        // case-insensitive on Windows); on edit, setting one kind removes the other.
         let mut given = std::collections::BTreeSet::new();
-        for pair in &self.env {
-            let (k, val) = v::parse_pair("--env", pair)?;
-            v::check_env_key("--env", &k, spec.allow_env_override)?;
-            v::check_env_value(&k, &val)?;
-            if !given.insert(k.to_ascii_uppercase()) {
-                return Err(Error::invalid(
-                    "--env",
-                    pair,
-                    "variable given twice (names are case-insensitive on Windows)",
-                ));
+        let plain = self.env.iter().map(|pair| (false, pair));
+        for (secret, pair) in plain.chain(self.secret_env.iter().map(|pair| (true, pair))) {
+            let field = if secret { "--secret-env" } else { "--env" };
+            let (k, val) = v::parse_pair(field, pair)?;
+            v::check_env_key(field, &k, spec.allow_env_override)?;
+            if secret {
+                v::validate_credential_name(&val)?;
+            } else {
+                v::check_env_value(&k, &val)?;
             }
-            spec.env.retain(|old, _| !old.eq_ignore_ascii_case(&k));
-            spec.secret_env.retain(|old, _| adding || !old.eq_ignore_ascii_case(&k));
-            spec.env.insert(k, val);
-        }
-        for pair in &self.secret_env {
-            let (k, cred) = v::parse_pair("--secret-env", pair)?;
-            v::check_env_key("--secret-env", &k, spec.allow_env_override)?;
-            v::validate_credential_name(&cred)?;
             if !given.insert(k.to_ascii_uppercase()) {
-                return Err(Error::invalid(
-                    "--secret-env",
-                    pair,
-                    "variable given twice, or by both --env and --secret-env (names are case-insensitive on Windows)",
-                ));
+                let rule = if secret {
+                    "variable given twice, or by both --env and --secret-env (names are case-insensitive on Windows)"
+                } else {
+                    "variable given twice (names are case-insensitive on Windows)"
+                };
+                return Err(Error::invalid(field, pair, rule));
             }
-            spec.secret_env.retain(|old, _| !old.eq_ignore_ascii_case(&k));
-            spec.env.retain(|old, _| adding || !old.eq_ignore_ascii_case(&k));
-            spec.secret_env.insert(k, cred);
+            let (into, other) = if secret {
+                (&mut spec.secret_env, &mut spec.env)
+            } else {
+                (&mut spec.env, &mut spec.secret_env)
+            };
+            into.retain(|old, _| !old.eq_ignore_ascii_case(&k));
+            other.retain(|old, _| adding || !old.eq_ignore_ascii_case(&k));
+            into.insert(k, val);
         }
         for text in &self.depends_on {
             let dep = deps::parse(text)?;

@@ -519,16 +519,18 @@ fn check_emails(emails: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The field an [`Error::Invalid`] names (tests of this module and its children).
+#[cfg(test)]
+fn field_of(e: &Error) -> String {
+    match e {
+        Error::Invalid { field, .. } => field.clone(),
+        other => panic!("not an Invalid error: {other}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn field_of(e: &Error) -> String {
-        match e {
-            Error::Invalid { field, .. } => field.clone(),
-            other => panic!("not an Invalid error: {other}"),
-        }
-    }
 
     #[test]
     fn names() {

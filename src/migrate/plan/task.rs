@@ -73,6 +73,23 @@ pub fn plan_task(
     }
 }
 
+/// A legacy JSON column, when it holds something. Unreadable JSON is reported in `sink` (the
+/// disabled reasons when the part is left out, the notes when a default applies) as "the
+/// legacy {what} cannot be read (…); {outcome}".
+fn read_json<T: serde::de::DeserializeOwned>(
+    column: Option<&str>,
+    what: &str,
+    outcome: &str,
+    sink: &mut Vec<String>,
+) -> Option<T> {
+    let text = json_column(column)?;
+    serde_json::from_str(text)
+        .map_err(|e| {
+            sink.push(format!("the legacy {what} cannot be read ({e}); {outcome}"));
+        })
+        .ok()
+}
+
 /// The command line and shell for the legacy type, program and arguments.
 fn translate_command(t: &LegacyTask, target: Target, f: &mut Findings) -> (String, Shell) {
     let args = json_args(t.arguments.as_deref()).unwrap_or_else(|e| {
@@ -164,13 +181,11 @@ fn translate_workdir(t: &LegacyTask, target: Target, spec: &mut TaskSpec, f: &mu
 
 /// The environment: each variable orc accepts comes over, the others are left out.
 fn translate_environment(t: &LegacyTask, spec: &mut TaskSpec, f: &mut Findings) {
-    let Some(text) = json_column(t.environment.as_deref()) else { return };
-    let vars = match serde_json::from_str::<BTreeMap<String, Value>>(text) {
-        Ok(vars) => vars,
-        Err(e) => {
-            f.disabled.push(format!("the legacy environment cannot be read ({e}); left out"));
-            return;
-        }
+    let column = t.environment.as_deref();
+    let Some(vars) =
+        read_json::<BTreeMap<String, Value>>(column, "environment", "left out", &mut f.disabled)
+    else {
+        return;
     };
     for (k, v) in vars {
         let v = match v {
@@ -196,13 +211,14 @@ fn translate_dependencies(
     spec: &mut TaskSpec,
     f: &mut Findings,
 ) {
-    let Some(text) = json_column(t.dependencies.as_deref()) else { return };
-    let list = match serde_json::from_str::<Vec<BTreeMap<String, Value>>>(text) {
-        Ok(list) => list,
-        Err(e) => {
-            f.disabled.push(format!("the legacy dependencies cannot be read ({e}); left out"));
-            return;
-        }
+    let column = t.dependencies.as_deref();
+    let Some(list) = read_json::<Vec<BTreeMap<String, Value>>>(
+        column,
+        "dependencies",
+        "left out",
+        &mut f.disabled,
+    ) else {
+        return;
     };
     for dep in list {
         let kind = dep.get("type").and_then(Value::as_str).unwrap_or("");
@@ -230,15 +246,14 @@ fn translate_dependencies(
 
 /// The notification policy and recipients.
 fn translate_notifications(t: &LegacyTask, spec: &mut TaskSpec, f: &mut Findings) {
-    let Some(text) = json_column(t.notifications.as_deref()) else { return };
-    let n = match serde_json::from_str::<BTreeMap<String, Value>>(text) {
-        Ok(n) => n,
-        Err(e) => {
-            f.notes.push(format!(
-                "the legacy notifications cannot be read ({e}); orc's default applies"
-            ));
-            return;
-        }
+    let column = t.notifications.as_deref();
+    let Some(n) = read_json::<BTreeMap<String, Value>>(
+        column,
+        "notifications",
+        "orc's default applies",
+        &mut f.notes,
+    ) else {
+        return;
     };
     let flag = |k: &str| n.get(k).and_then(Value::as_bool).unwrap_or(false);
     spec.notify = match (flag("on_failure"), flag("on_success")) {

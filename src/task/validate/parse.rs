@@ -19,87 +19,45 @@ fn parse_choice<T: Copy>(field: &str, text: &str, choices: &[(&str, T)]) -> Resu
     })
 }
 
-/// `--shell cmd|powershell|pwsh|sh|none` (case-insensitive).
-impl FromStr for Shell {
-    type Err = Error;
+/// `impl FromStr` for a choice type: the flag it is refused under, then its names and values
+/// (names matched case-insensitively; the refusal lists them in this order).
+macro_rules! choice_from_str {
+    ($ty:ident, $field:literal, [$($name:literal => $value:expr),+ $(,)?]) => {
+        impl FromStr for $ty {
+            type Err = Error;
 
-    fn from_str(text: &str) -> Result<Shell> {
-        parse_choice(
-            "--shell",
-            text,
-            &[
-                ("cmd", Shell::Cmd),
-                ("powershell", Shell::Powershell),
-                ("pwsh", Shell::Pwsh),
-                ("sh", Shell::Sh),
-                ("none", Shell::None),
-            ],
-        )
-    }
+            fn from_str(text: &str) -> Result<$ty> {
+                parse_choice($field, text, &[$(($name, $value)),+])
+            }
+        }
+    };
 }
 
-/// `--backoff fixed|exponential`.
-impl FromStr for Backoff {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Backoff> {
-        parse_choice(
-            "--backoff",
-            text,
-            &[("fixed", Backoff::Fixed), ("exponential", Backoff::Exponential)],
-        )
-    }
-}
-
-/// `--notify failure|always|never|recovery|default`.
-impl FromStr for NotifyPolicy {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<NotifyPolicy> {
-        parse_choice(
-            "--notify",
-            text,
-            &[
-                ("failure", NotifyPolicy::Failure),
-                ("always", NotifyPolicy::Always),
-                ("never", NotifyPolicy::Never),
-                ("recovery", NotifyPolicy::Recovery),
-                ("default", NotifyPolicy::Default),
-            ],
-        )
-    }
-}
-
-/// `--overlap skip|queue|parallel`.
-impl FromStr for Overlap {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Overlap> {
-        parse_choice(
-            "--overlap",
-            text,
-            &[("skip", Overlap::Skip), ("queue", Overlap::Queue), ("parallel", Overlap::Parallel)],
-        )
-    }
-}
-
-/// `--catch-up none|once`.
-impl FromStr for CatchUp {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<CatchUp> {
-        parse_choice("--catch-up", text, &[("none", CatchUp::None), ("once", CatchUp::Once)])
-    }
-}
-
-/// `--on-unmet skip|fail`.
-impl FromStr for OnUnmet {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<OnUnmet> {
-        parse_choice("--on-unmet", text, &[("skip", OnUnmet::Skip), ("fail", OnUnmet::Fail)])
-    }
-}
+choice_from_str!(Shell, "--shell", [
+    "cmd" => Shell::Cmd,
+    "powershell" => Shell::Powershell,
+    "pwsh" => Shell::Pwsh,
+    "sh" => Shell::Sh,
+    "none" => Shell::None,
+]);
+choice_from_str!(Backoff, "--backoff", [
+    "fixed" => Backoff::Fixed,
+    "exponential" => Backoff::Exponential,
+]);
+choice_from_str!(NotifyPolicy, "--notify", [
+    "failure" => NotifyPolicy::Failure,
+    "always" => NotifyPolicy::Always,
+    "never" => NotifyPolicy::Never,
+    "recovery" => NotifyPolicy::Recovery,
+    "default" => NotifyPolicy::Default,
+]);
+choice_from_str!(Overlap, "--overlap", [
+    "skip" => Overlap::Skip,
+    "queue" => Overlap::Queue,
+    "parallel" => Overlap::Parallel,
+]);
+choice_from_str!(CatchUp, "--catch-up", ["none" => CatchUp::None, "once" => CatchUp::Once]);
+choice_from_str!(OnUnmet, "--on-unmet", ["skip" => OnUnmet::Skip, "fail" => OnUnmet::Fail]);
 
 /// `--timeout`: a duration of 1s..7d, or `none`/`0` for no timeout (`None`).
 pub fn parse_timeout(text: &str) -> Result<Option<u64>> {
@@ -189,15 +147,8 @@ pub fn parse_pair(field: &str, text: &str) -> Result<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::check_retry_on;
+    use super::super::{check_retry_on, field_of};
     use super::*;
-
-    fn field_of(e: &Error) -> String {
-        match e {
-            Error::Invalid { field, .. } => field.clone(),
-            other => panic!("not an Invalid error: {other}"),
-        }
-    }
 
     #[test]
     fn choices_are_case_insensitive_and_list_the_options() {
