@@ -13,7 +13,7 @@ use super::validate::{self as v};
 use super::{TaskSpec, deps};
 
 /// Flag values as typed. `None` / empty / `false` means "not given".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskPatch {
     pub command: Option<String>,
     pub schedule: Option<String>,
@@ -59,85 +59,10 @@ pub struct TaskPatch {
 }
 
 impl TaskPatch {
-    /// True when no field is given (an `edit` with nothing to do).
+    /// True when no field is given (an `edit` with nothing to do): every field at its
+    /// default, which is "not given" for each of them.
     pub fn is_empty(&self) -> bool {
-        let TaskPatch {
-            command,
-            schedule,
-            shell,
-            workdir,
-            timeout,
-            retries,
-            retry_delay,
-            backoff,
-            retry_on,
-            env,
-            secret_env,
-            depends_on,
-            on_unmet,
-            notify,
-            notify_after,
-            email,
-            owner,
-            description,
-            overlap,
-            catch_up,
-            run_as,
-            logon,
-            enabled,
-            allow_env_override,
-            wake_to_run,
-            allow_breakaway,
-            clear_workdir,
-            clear_env,
-            unset_env,
-            clear_secret_env,
-            unset_secret_env,
-            clear_deps,
-            clear_email,
-            clear_retry_on,
-            clear_owner,
-            clear_description,
-            clear_run_as,
-            clear_logon,
-        } = self;
-        let opts = [
-            command,
-            schedule,
-            shell,
-            workdir,
-            timeout,
-            retries,
-            retry_delay,
-            backoff,
-            on_unmet,
-            notify,
-            notify_after,
-            owner,
-            description,
-            overlap,
-            catch_up,
-            run_as,
-            logon,
-        ];
-        let lists = [retry_on, env, secret_env, depends_on, email, unset_env, unset_secret_env];
-        let bools = [enabled, allow_env_override, wake_to_run, allow_breakaway];
-        let flags = [
-            clear_workdir,
-            clear_env,
-            clear_secret_env,
-            clear_deps,
-            clear_email,
-            clear_retry_on,
-            clear_owner,
-            clear_description,
-            clear_run_as,
-            clear_logon,
-        ];
-        opts.iter().all(|o| o.is_none())
-            && lists.iter().all(|l| l.is_empty())
-            && bools.iter().all(|b| b.is_none())
-            && flags.iter().all(|f| !**f)
+        *self == TaskPatch::default()
     }
 
     /// A new task from `orc task add NAME --command … --schedule …` and these flags,
