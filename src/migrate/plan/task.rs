@@ -1,7 +1,7 @@
 //! One legacy task → one orc task, in named steps: command, schedule, limits, working
 //! directory, environment, dependencies, notifications, description. Each step translates
 //! its part of the legacy row into the [`TaskSpec`] and records what could not come over in
-//! [`Findings`]: a reason the task comes over disabled, or a note.
+//! `Findings`: a reason the task comes over disabled, or a note.
 
 use std::collections::BTreeMap;
 
