@@ -19,6 +19,7 @@ pub mod fsx;
 pub mod migrate;
 pub mod notify;
 pub mod paths;
+pub mod quote;
 pub mod render;
 pub mod report;
 pub mod scheduler;

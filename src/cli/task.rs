@@ -5,14 +5,16 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use super::Context;
+
+mod show;
 use crate::error::{Error, Result};
 use crate::task::patch::TaskPatch;
 use crate::task::repo::{self, StoredTask};
 use crate::task::transfer::{self, ExportDocument, ImportAction};
 use crate::task::{TaskSpec, deps};
+use show::{LIST_COMMAND_WIDTH, truncate, view, yes_no};
+pub use show::{LastRun, TaskView};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TaskCommand {
@@ -275,46 +277,6 @@ impl EditArgs {
     }
 }
 
-/// A task as `show --json` and `list --json` print it: every [`TaskSpec`] field (times in
-/// seconds, `timeout` null for none) plus the store's timestamps and the latest run.
-#[derive(Debug, Serialize)]
-pub struct TaskView<'a> {
-    #[serde(flatten)]
-    pub spec: &'a TaskSpec,
-    pub created_at: String,
-    pub updated_at: String,
-    pub last_run: Option<LastRun>,
-    /// The next time the schedule fires (null when disabled or never).
-    pub next_run: Option<String>,
-}
-
-/// The latest run of a task, as shown with it.
-#[derive(Debug, Clone, Serialize)]
-pub struct LastRun {
-    pub status: String,
-    pub start: String,
-}
-
-fn view<'a>(t: &'a StoredTask, last: Option<LastRun>) -> TaskView<'a> {
-    TaskView {
-        spec: &t.spec,
-        created_at: crate::clock::to_local_iso(t.created_at),
-        updated_at: crate::clock::to_local_iso(t.updated_at),
-        last_run: last,
-        next_run: next_run(&t.spec)
-            .map(|n| crate::clock::to_local_iso(n.with_timezone(&chrono::Utc))),
-    }
-}
-
-/// When an enabled task's schedule fires next (after the current time, `ORC_NOW` honoured).
-fn next_run(spec: &TaskSpec) -> Option<chrono::DateTime<chrono::Local>> {
-    if !spec.enabled {
-        return None;
-    }
-    let expr = crate::cron::CronExpr::parse(&spec.schedule).ok()?;
-    expr.next_runs(&crate::clock::now(), 1).into_iter().next()
-}
-
 fn last_run_of(ctx: &mut Context<'_>, name: &str) -> Result<Option<LastRun>> {
     let runs = repo::last_runs(ctx.store()?.conn())?;
     Ok(runs.get(&name.to_ascii_lowercase()).map(|(status, start)| LastRun {
@@ -484,118 +446,6 @@ fn set_enabled(name: &str, enabled: bool, ctx: &mut Context<'_>) -> Result<i32> 
     report_change(ctx, &task, &format!("{word} task {}", task.spec.name))
 }
 
-fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
-}
-
-fn or_dash(s: Option<&str>) -> String {
-    s.map(str::to_string).unwrap_or_else(|| "-".to_string())
-}
-
-/// The `show` listing as (label, value) lines; multi-line values are indented by the caller.
-fn show_lines(t: &StoredTask, last: Option<&LastRun>) -> Vec<(&'static str, String)> {
-    let s = &t.spec;
-    let dur = crate::render::secs;
-    let mut lines = vec![
-        ("name", s.name.clone()),
-        ("enabled", yes_no(s.enabled).to_string()),
-        ("schedule", s.schedule.clone()),
-        (
-            "runs",
-            crate::cron::CronExpr::parse(&s.schedule).map(|e| e.describe()).unwrap_or_default(),
-        ),
-        (
-            "next run",
-            match next_run(s) {
-                Some(n) => n.format("%Y-%m-%d %H:%M:%S").to_string(),
-                None if !s.enabled => "- (disabled)".into(),
-                None => "never".into(),
-            },
-        ),
-        ("command", s.command.clone()),
-        ("shell", lower(&s.shell)),
-        ("workdir", s.workdir.clone().unwrap_or_else(|| "- (the orc home)".into())),
-        ("timeout", s.timeout.map(dur).unwrap_or_else(|| "none".into())),
-        ("retries", s.retries.to_string()),
-        ("retry delay", format!("{} ({} backoff)", dur(s.retry_delay), lower(&s.backoff))),
-        (
-            "retry on",
-            if s.retry_on.is_empty() {
-                "any failure".into()
-            } else {
-                s.retry_on.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-            },
-        ),
-        (
-            "env",
-            if s.env.is_empty() {
-                "-".into()
-            } else {
-                s.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n")
-            },
-        ),
-        (
-            "secret env",
-            if s.secret_env.is_empty() {
-                "-".into()
-            } else {
-                s.secret_env
-                    .iter()
-                    .map(|(k, c)| format!("{k} ← credential {c}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            },
-        ),
-        ("env override", yes_no(s.allow_env_override).to_string()),
-        ("depends on", if s.depends_on.is_empty() { "-".into() } else { s.depends_on.join("\n") }),
-        ("on unmet", lower(&s.on_unmet)),
-        (
-            "notify",
-            format!(
-                "{} (after {} consecutive failure{})",
-                lower(&s.notify),
-                s.notify_after,
-                if s.notify_after == 1 { "" } else { "s" }
-            ),
-        ),
-        (
-            "email",
-            if s.email.is_empty() { "- (the mail.to setting)".into() } else { s.email.join(", ") },
-        ),
-        ("owner", or_dash(s.owner.as_deref())),
-        ("description", or_dash(s.description.as_deref())),
-        ("overlap", lower(&s.overlap)),
-        ("catch-up", lower(&s.catch_up)),
-        (
-            "run as",
-            s.run_as
-                .clone()
-                .unwrap_or_else(|| "- (run_as.default, else the registering user)".into()),
-        ),
-        (
-            "logon",
-            s.logon.map_or_else(|| "- (the account's default)".into(), |l| l.as_str().to_string()),
-        ),
-        ("wake to run", yes_no(s.wake_to_run).to_string()),
-        ("breakaway", yes_no(s.allow_breakaway).to_string()),
-        ("created", crate::clock::to_local_human(t.created_at)),
-        ("updated", crate::clock::to_local_human(t.updated_at)),
-    ];
-    lines.push((
-        "last run",
-        last.map(|l| format!("{} at {}", l.status, l.start)).unwrap_or_else(|| "never".into()),
-    ));
-    lines
-}
-
-/// The lower-case name of a task enum, from its serde form.
-fn lower<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
 fn show(name: &str, ctx: &mut Context<'_>) -> Result<i32> {
     let task = repo::require(ctx.store()?.conn(), name)?;
     let last = last_run_of(ctx, &task.spec.name)?;
@@ -603,31 +453,8 @@ fn show(name: &str, ctx: &mut Context<'_>) -> Result<i32> {
         ctx.print_json(&view(&task, last))?;
         return Ok(0);
     }
-    let lines = show_lines(&task, last.as_ref());
-    let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 2;
-    let mut out = String::new();
-    for (key, value) in lines {
-        let label = format!("{key}:");
-        let indent = " ".repeat(width);
-        let value = value.replace("\r\n", "\n").replace('\n', &format!("\n{indent}"));
-        out.push_str(&format!("{label:<width$}{value}\n"));
-    }
-    ctx.print_raw(&out)?;
+    ctx.print_raw(&show::show_text(&task, last.as_ref()))?;
     Ok(0)
-}
-
-/// Longest command shown in `task list`.
-const LIST_COMMAND_WIDTH: usize = 48;
-
-fn truncate(s: &str, max: usize) -> String {
-    let flat = s.replace(['\r', '\n', '\t'], " ");
-    if flat.chars().count() <= max {
-        flat
-    } else {
-        let mut t: String = flat.chars().take(max - 1).collect();
-        t.push('…');
-        t
-    }
 }
 
 fn list(ctx: &mut Context<'_>) -> Result<i32> {

@@ -314,10 +314,11 @@ fn norm_to(v: &str) -> std::result::Result<String, String> {
     Ok(out.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", "))
 }
 
-/// `notify.default`: the task policy parser ([`crate::task::validate::parse_notify`]), limited
+/// `notify.default`: the task policy parser (`NotifyPolicy`'s `FromStr`), limited
 /// to the policies the contract allows as a default.
 pub(super) fn parse_notify(v: &str) -> Option<NotifyPolicy> {
-    crate::task::validate::parse_notify(v.trim())
+    v.trim()
+        .parse::<NotifyPolicy>()
         .ok()
         .filter(|p| matches!(p, NotifyPolicy::Failure | NotifyPolicy::Always | NotifyPolicy::Never))
 }

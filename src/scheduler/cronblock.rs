@@ -57,8 +57,9 @@ fn end_marker(id: &str) -> String {
 /// added for cron) is still cut. Hence each `%` is written **outside** the single quotes as
 /// `\%`: the character before it is always the closing `'`, which leaves cron's escape state
 /// clear; cron turns `\%` into `%`, and `sh` takes an unquoted `%` literally.
+/// The `sh` part is [`crate::quote::sh`]; this adds cron's `%` escape.
 pub fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''").replace('%', "'\\%'"))
+    crate::quote::sh(s).replace('%', "'\\%'")
 }
 
 /// What cron hands to `sh` for a command (the part before the first unescaped `%`): the

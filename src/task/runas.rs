@@ -369,7 +369,7 @@ pub fn gmsa_powershell(
     folder: &str,
     name: &str,
 ) -> String {
-    let q = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let q = crate::quote::powershell;
     format!(
         "$xml = (& {exe} --home {home} schedule --validate {task} --json | ConvertFrom-Json).definition\n\
          Register-ScheduledTask -TaskPath {folder} -TaskName {name} -Xml $xml -User {acct} -Force\n\
