@@ -281,6 +281,7 @@ mod principal_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
     fn durations_round_trip() {
         for (secs, text) in
             [(0, "PT0S"), (60, "PT1M"), (5400, "PT1H30M"), (86_400, "P1D"), (93_784, "P1DT2H3M4S")]
