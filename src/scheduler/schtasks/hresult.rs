@@ -238,6 +238,36 @@ pub fn classify(hresult: Option<u32>, text: &str) -> Kind {
     }
 }
 
+/// Task Scheduler's "Last Result": hex for HRESULT/NTSTATUS/SCHED_S codes, and what the
+/// well-known values mean.
+pub fn describe_result(code: i64) -> (Option<String>, Option<&'static str>) {
+    let unsigned = code as u32;
+    let meaning = match unsigned {
+        0 => Some("success"),
+        7 => Some("orc: dependencies not met"),
+        124 => Some("orc: timed out"),
+        0x0004_1300 => Some("ready"),
+        0x0004_1301 => Some("running"),
+        0x0004_1302 => Some("disabled"),
+        0x0004_1303 => Some("has not run yet"),
+        0x0004_1304 => Some("no more runs scheduled"),
+        0x0004_1306 => Some("terminated"),
+        0x0004_1325 => Some("queued"),
+        0x8007_0002 => Some("file not found"),
+        0x8007_0005 => Some("access denied"),
+        0x8004_131F => Some("an instance is already running"),
+        0x8007_10E0 => Some("refused by the operator or administrator"),
+        0xC000_013A => Some("interrupted (Ctrl-C or console closed)"),
+        0xC000_0005 => Some("crashed (access violation)"),
+        0xC000_0135 => Some("a DLL was not found"),
+        0xC000_00FD => Some("crashed (stack overflow)"),
+        0xC000_0409 => Some("crashed (buffer overrun)"),
+        _ => None,
+    };
+    let hex = (code < 0 || unsigned >= 0x0004_0000).then(|| format!("0x{unsigned:08X}"));
+    (hex, meaning)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

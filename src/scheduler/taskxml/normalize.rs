@@ -12,15 +12,12 @@
 //! values (booleans; ISO 8601 durations in one spelling: `P0DT72H` is `P3D`); [`compare`] diffs two canonical forms. Drift is a
 //! semantic difference, never a byte difference.
 //!
-//! Triggers whose `id` is [`FIRST_WINDOW_ID`] are ignored by the comparison and by the
-//! definition hash ([`without_first_window`]): they are derived from the registration instant
+//! Triggers whose `id` is [`FIRST_WINDOW_ID`] are ignored by the comparison (and the definition
+//! hash is rendered before they are added, [`super::build`]): they are derived from the registration instant
 //! (the one-off trigger that opens the current repetition window), so two registrations of the
 //! same task at different instants are the same definition.
 
 use std::collections::{BTreeMap, HashSet};
-
-use quick_xml::Reader;
-use quick_xml::events::Event;
 
 use super::{Leaf, flatten, iso_duration, parse_iso_duration};
 
@@ -251,70 +248,6 @@ pub fn only_enabled_differs(details: &[String]) -> bool {
     !details.is_empty() && details.iter().all(|d| d.starts_with("Settings/Enabled:"))
 }
 
-/// The document with every trigger whose `id` is [`FIRST_WINDOW_ID`] removed (with the
-/// whitespace before it), byte-identical otherwise: what the definition hash is computed on,
-/// so that the hash does not depend on the registration instant. A document that cannot be
-/// read is returned unchanged.
-pub fn without_first_window(xml: &str) -> String {
-    let mut reader = Reader::from_str(xml);
-    let mut cuts: Vec<(usize, usize)> = Vec::new();
-    let mut stack: Vec<String> = Vec::new();
-    let mut skip_from: Option<(usize, usize)> = None; // (start, depth)
-    loop {
-        let before = reader.buffer_position() as usize;
-        let event = match reader.read_event() {
-            Ok(e) => e,
-            Err(_) => return xml.to_string(),
-        };
-        let after = reader.buffer_position() as usize;
-        let is_marked = |e: &quick_xml::events::BytesStart<'_>| {
-            e.attributes().flatten().any(|a| {
-                a.key.local_name().as_ref() == "id"
-                    && a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .is_ok_and(|v| is_first_window(&v))
-            })
-        };
-        let under_triggers = stack.len() == 2 && stack[1] == "Triggers";
-        match event {
-            Event::Start(e) => {
-                if skip_from.is_none() && under_triggers && is_marked(&e) {
-                    skip_from = Some((before, stack.len()));
-                }
-                stack.push(e.local_name().as_ref().to_string());
-            }
-            Event::Empty(e) if skip_from.is_none() && under_triggers && is_marked(&e) => {
-                cuts.push((before, after));
-            }
-            Event::End(_) => {
-                stack.pop();
-                if let Some((start, depth)) = skip_from
-                    && stack.len() == depth
-                {
-                    cuts.push((start, after));
-                    skip_from = None;
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    if cuts.is_empty() {
-        return xml.to_string();
-    }
-    let mut out = String::with_capacity(xml.len());
-    let mut at = 0;
-    for (start, end) in cuts {
-        let mut s = start;
-        while s > at && xml.as_bytes()[s - 1].is_ascii_whitespace() {
-            s -= 1;
-        }
-        out.push_str(&xml[at..s]);
-        at = end;
-    }
-    out.push_str(&xml[at..]);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,7 +255,7 @@ mod tests {
 
     fn built(schedule: &str) -> String {
         let spec = TaskSpec::new("t", "x", schedule);
-        crate::scheduler::taskxml::tests::built(&spec).unwrap().xml
+        crate::scheduler::taskxml::build::tests::built(&spec).unwrap().xml
     }
 
     /// What Windows stores for `xml`: the same normalization the fake schtasks applies,
@@ -434,22 +367,12 @@ mod tests {
     const FIRST_WINDOW: &str = "<TimeTrigger id=\"OrcFirstWindow\">\n      <StartBoundary>2026-12-03T10:07:00</StartBoundary>\n      <EndBoundary>2026-12-03T18:00:00</EndBoundary>\n    </TimeTrigger>";
 
     #[test]
-    fn first_window_triggers_are_ignored_by_comparison_and_hash() {
+    fn first_window_triggers_are_ignored_by_comparison() {
         let xml = built("*/15 8-18 * * 1-5");
         let with_last = xml.replace("</Triggers>", &format!("  {FIRST_WINDOW}\n  </Triggers>"));
         let with_first = xml.replace("<Triggers>", &format!("<Triggers>\n    {FIRST_WINDOW}"));
         assert_ne!(with_last, xml);
         assert_ne!(with_first, xml);
-        // The hash input is the document without the marked trigger, byte for byte.
-        assert_eq!(without_first_window(&with_last), xml);
-        assert_eq!(without_first_window(&with_first), xml);
-        assert_eq!(without_first_window(&xml), xml);
-        let empty = xml.replace(
-            "\n  </Triggers>",
-            "\n    <TimeTrigger id=\"OrcFirstWindow\"/>\n  </Triggers>",
-        );
-        assert_ne!(empty, xml);
-        assert_eq!(without_first_window(&empty), xml);
         // Semantically: the same definition, whichever instant it was registered at.
         assert!(compare(&xml, &with_last).is_empty());
         assert!(compare(&with_first, &xml).is_empty());
@@ -463,7 +386,6 @@ mod tests {
                 FIRST_WINDOW.replace("OrcFirstWindow", "OrcFirstWindow-2")
             ),
         );
-        assert_eq!(without_first_window(&two), xml);
         assert!(compare(&xml, &two).is_empty());
         for id in ["OrcFirstWindow-", "OrcFirstWindow-x", "OrcFirstWindowX", "orcfirstwindow"] {
             assert!(!is_first_window(id), "{id}");
@@ -474,7 +396,6 @@ mod tests {
         // An unmarked one-off trigger is a real difference.
         let unmarked = with_last.replace(" id=\"OrcFirstWindow\"", "");
         assert!(!compare(&xml, &unmarked).is_empty());
-        assert_ne!(without_first_window(&unmarked), xml);
     }
 
     #[test]
@@ -482,6 +403,5 @@ mod tests {
         let xml = built("0 6 * * *");
         assert!(compare(&xml, "<Task>")[0].contains("cannot be read"));
         assert!(compare("<a></b>", &xml)[0].contains("orc's own definition"));
-        assert_eq!(without_first_window("<a></b>"), "<a></b>");
     }
 }

@@ -1,7 +1,8 @@
 //! The `Principals` block and the Exec command for each kind of account (exact XML).
 
-use super::tests::built;
+use super::build::tests::built;
 use super::*;
+use crate::task::TaskSpec;
 use crate::task::runas::Logon;
 
 fn principals(run_as: Option<&str>, logon: Option<Logon>) -> (String, Built) {
