@@ -130,7 +130,7 @@ pub fn set(
 }
 
 /// Where a credential is referenced (settings and tasks), for `rm` to refuse.
-pub fn references(store: &Store, name: &str) -> Result<Vec<String>, VaultError> {
+pub fn references(store: &Store, name: &str) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     let conn = store.conn();
     let mut stmt = conn
@@ -145,19 +145,9 @@ pub fn references(store: &Store, name: &str) -> Result<Vec<String>, VaultError> 
             out.push(format!("setting {key}"));
         }
     }
-    let mut stmt = conn
-        .prepare("SELECT name, spec FROM tasks ORDER BY name")
-        .map_err(db_err(store, "read tasks"))?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .map_err(db_err(store, "read tasks"))?;
-    for row in rows {
-        let (task, spec) = row.map_err(db_err(store, "read tasks"))?;
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&spec) else { continue };
-        if let Some(map) = v.get("secret_env").and_then(|m| m.as_object())
-            && map.values().any(|c| c.as_str().is_some_and(|c| c.eq_ignore_ascii_case(name)))
-        {
-            out.push(format!("task {task}"));
+    for task in crate::task::repo::list(conn)? {
+        if task.spec.secret_env.values().any(|c| c.eq_ignore_ascii_case(name)) {
+            out.push(format!("task {}", task.spec.name));
         }
     }
     Ok(out)

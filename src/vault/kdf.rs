@@ -33,30 +33,41 @@ mod tests {
 
     #[test]
     fn pbkdf2_matches_the_published_vectors() {
-        let hexed = |p: &[u8], s: &[u8], n| hex::encode(*pbkdf2_sha256(p, s, n));
-        // RFC 7914 §11 / widely published PBKDF2-HMAC-SHA256 vectors (dkLen 32).
-        assert_eq!(
-            hexed(b"password", b"salt", 1),
-            "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"
-        );
-        assert_eq!(
-            hexed(b"password", b"salt", 2),
-            "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43"
-        );
-        assert_eq!(
-            hexed(b"password", b"salt", 4096),
-            "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"
-        );
-        assert_eq!(
-            hexed(b"passwordPASSWORDpassword", b"saltSALTsaltSALTsaltSALTsaltSALTsalt", 4096),
-            "348c89dbcbd32b2f32d814b8116e84cf2b17347ebc1800181c4e2a1fb8dd53e1"
-        );
-        // A password longer than the SHA-256 block is hashed first (RFC 2104 §3); expected
-        // value from Python's `hashlib.pbkdf2_hmac("sha256", b"k" * 100, b"salt", 7, 32)`.
-        assert_eq!(
-            hexed(&[b'k'; 100], b"salt", 7),
-            "3ab26e2027acab753b5d4c16c0e5238fbd8b5b47f4b4949e5e3ab64c7cbda01c"
-        );
+        // (password, salt, iterations, expected): RFC 7914 §11 and the widely published
+        // PBKDF2-HMAC-SHA256 vectors (dkLen 32); the last, a password longer than the SHA-256
+        // block (hashed first, RFC 2104 §3), from Python's
+        // `hashlib.pbkdf2_hmac("sha256", b"k" * 100, b"salt", 7, 32)`.
+        let long = [b'k'; 100];
+        let vectors: [(&[u8], &[u8], u32, &str); 5] = [
+            (
+                b"password",
+                b"salt",
+                1,
+                "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b",
+            ),
+            (
+                b"password",
+                b"salt",
+                2,
+                "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43",
+            ),
+            (
+                b"password",
+                b"salt",
+                4096,
+                "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a",
+            ),
+            (
+                b"passwordPASSWORDpassword",
+                b"saltSALTsaltSALTsaltSALTsaltSALTsalt",
+                4096,
+                "348c89dbcbd32b2f32d814b8116e84cf2b17347ebc1800181c4e2a1fb8dd53e1",
+            ),
+            (&long, b"salt", 7, "3ab26e2027acab753b5d4c16c0e5238fbd8b5b47f4b4949e5e3ab64c7cbda01c"),
+        ];
+        for (password, salt, n, want) in vectors {
+            assert_eq!(hex::encode(*pbkdf2_sha256(password, salt, n)), want, "{n} rounds");
+        }
     }
 
     /// The production count goes through the crate's SHA-256 entry point; expected value from

@@ -6,18 +6,31 @@ use super::*;
 use crate::paths::Paths;
 use crate::store::Store;
 use crate::task::TaskSpec;
+use std::path::PathBuf;
 
-fn setup() -> (tempfile::TempDir, Paths, Store) {
+/// A home whose key file is `<tmp>/k/v.key` (tests must not depend on ORC_KEY_FILE or HOME);
+/// returns the temp dir, the paths, the store and the key file's path. No vault yet.
+fn setup() -> (tempfile::TempDir, Paths, Store, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let paths = Paths::at(dir.path().join("home"));
+    let key = dir.path().join("k").join("v.key");
+    let paths = Paths::at(dir.path().join("home")).with_key_file(key.clone());
     let store = Store::open(&paths.home).unwrap();
-    (dir, paths, store)
+    (dir, paths, store, key)
 }
 
-/// Creates the vault protected by a key file (the Unix default; on Windows DPAPI would be).
-fn init_keyfile_vault(store: &mut Store, paths: &Paths) {
-    let v = Vault::open_or_create_with(store, paths, false, KeyMethod::KeyFile, ACTOR).unwrap();
+/// [`setup`] with the vault created and protected by the key file (the Unix default; on
+/// Windows DPAPI would be).
+fn keyfile_vault() -> (tempfile::TempDir, Paths, Store, PathBuf) {
+    let (dir, paths, mut store, key) = setup();
+    let v =
+        Vault::open_or_create_with(&mut store, &paths, false, KeyMethod::KeyFile, ACTOR).unwrap();
     assert_eq!(v.unlocked_by(), KeyMethod::KeyFile);
+    (dir, paths, store, key)
+}
+
+/// Stores a `secret` credential non-interactively.
+fn put(store: &mut Store, paths: &Paths, name: &str, value: &str) {
+    set(store, paths, false, name, None, &Secret::from_string(value.into()), ACTOR).unwrap();
 }
 
 const ACTOR: Actor<'static> = Actor { command: "test" };
@@ -31,15 +44,9 @@ fn secret_debug_is_redacted() {
 
 #[test]
 fn set_get_with_key_file_and_aad_binding() {
-    let (dir, paths, mut store) = setup();
-    // SAFETY-free test setup: point the key file at the temp dir via a Paths override.
-    let key = dir.path().join("keys").join("v.key");
-    let paths = with_key_file(paths, &key);
-    init_keyfile_vault(&mut store, &paths);
-    set(&mut store, &paths, false, "db", None, &Secret::from_string("CANARY-one".into()), ACTOR)
-        .unwrap();
-    set(&mut store, &paths, false, "api", None, &Secret::from_string("CANARY-two".into()), ACTOR)
-        .unwrap();
+    let (_dir, paths, mut store, _) = keyfile_vault();
+    put(&mut store, &paths, "db", "CANARY-one");
+    put(&mut store, &paths, "api", "CANARY-two");
     let v = Vault::unlock(&store, &paths, false).unwrap();
     assert_eq!(v.unlocked_by(), KeyMethod::KeyFile);
     assert_eq!(v.get(&store, "db", Purpose::TaskEnv).unwrap().expose(), b"CANARY-one");
@@ -70,9 +77,7 @@ fn set_get_with_key_file_and_aad_binding() {
 
 #[test]
 fn kinds_restrict_purposes() {
-    let (dir, paths, mut store) = setup();
-    let paths = with_key_file(paths, &dir.path().join("k").join("v.key"));
-    init_keyfile_vault(&mut store, &paths);
+    let (_dir, paths, mut store, _) = keyfile_vault();
     let v = Secret::from_string("pw-123456".into());
     set(&mut store, &paths, false, "smtp", Some(CredentialKind::SmtpPassword), &v, ACTOR).unwrap();
     let vault = Vault::unlock(&store, &paths, false).unwrap();
@@ -87,12 +92,8 @@ fn kinds_restrict_purposes() {
 
 #[test]
 fn rotate_reencrypts_and_retires_the_old_key() {
-    let (dir, paths, mut store) = setup();
-    let key = dir.path().join("k").join("v.key");
-    let paths = with_key_file(paths, &key);
-    init_keyfile_vault(&mut store, &paths);
-    set(&mut store, &paths, false, "a", None, &Secret::from_string("value-a".into()), ACTOR)
-        .unwrap();
+    let (_dir, paths, mut store, key) = keyfile_vault();
+    put(&mut store, &paths, "a", "value-a");
     let old_key = std::fs::read(&key).unwrap();
     let old_env: Vec<u8> =
         store.conn().query_row("SELECT envelope FROM credentials", [], |r| r.get(0)).unwrap();
@@ -111,12 +112,8 @@ fn rotate_reencrypts_and_retires_the_old_key() {
 
 #[test]
 fn interrupted_rotation_is_finished_on_unlock() {
-    let (dir, paths, mut store) = setup();
-    let key = dir.path().join("k").join("v.key");
-    let paths = with_key_file(paths, &key);
-    init_keyfile_vault(&mut store, &paths);
-    set(&mut store, &paths, false, "a", None, &Secret::from_string("value-a".into()), ACTOR)
-        .unwrap();
+    let (_dir, paths, mut store, key) = keyfile_vault();
+    put(&mut store, &paths, "a", "value-a");
     // Simulate: new KEK written to the side file and the database committed, then a crash
     // before the rename.
     let vault = Vault::unlock(&store, &paths, false).unwrap();
@@ -136,10 +133,9 @@ fn interrupted_rotation_is_finished_on_unlock() {
 
 #[test]
 fn missing_vault_keys_are_reported() {
-    let (dir, paths, mut store) = setup();
-    let paths = with_key_file(paths, &dir.path().join("k").join("v.key"));
+    let (_dir, paths, mut store, _) = setup();
     assert!(matches!(Vault::unlock(&store, &paths, false), Err(VaultError::Locked { .. })));
-    set(&mut store, &paths, false, "a", None, &Secret::from_string("v-a".into()), ACTOR).unwrap();
+    put(&mut store, &paths, "a", "v-a");
     store.conn().execute_batch("DELETE FROM vault_keys").unwrap();
     let e = Vault::unlock(&store, &paths, false).unwrap_err();
     assert!(e.to_string().contains("key records are missing"), "{e}");
@@ -147,17 +143,14 @@ fn missing_vault_keys_are_reported() {
 
 #[test]
 fn resolve_secret_env_for_a_task() {
-    let (dir, paths, mut store) = setup();
-    let paths = with_key_file(paths, &dir.path().join("k").join("v.key"));
-    init_keyfile_vault(&mut store, &paths);
+    let (_dir, paths, mut store, _) = keyfile_vault();
     let mut spec = TaskSpec::new("t", "echo", "* * * * *");
     assert!(resolve_secret_env(&store, &paths, &spec, false).unwrap().is_empty());
     spec.secret_env.insert("DB_PASSWORD".into(), "db".into());
     let e = resolve_secret_env(&store, &paths, &spec, false).unwrap_err();
     assert!(matches!(e, VaultError::NotFound { .. }), "{e}");
     assert_eq!(e.exit_code(), 3);
-    set(&mut store, &paths, false, "db", None, &Secret::from_string("s3cr3t!".into()), ACTOR)
-        .unwrap();
+    put(&mut store, &paths, "db", "s3cr3t!");
     let env = resolve_secret_env(&store, &paths, &spec, false).unwrap();
     assert_eq!(env.len(), 1);
     assert_eq!(env[0].0, "DB_PASSWORD");
@@ -182,9 +175,4 @@ fn credential_name_rule_is_worded_for_credentials() {
     let e = validate_credential_name("a b").unwrap_err();
     assert!(e.to_string().contains("credential name"), "{e}");
     assert!(!e.to_string().contains("task name"), "{e}");
-}
-
-/// Paths whose key file is `key` (tests must not depend on ORC_KEY_FILE or HOME).
-fn with_key_file(paths: Paths, key: &std::path::Path) -> Paths {
-    paths.with_key_file(key.to_path_buf())
 }
