@@ -85,7 +85,11 @@ pub fn run(args: ConfigureArgs, ctx: &mut Context<'_>) -> Result<i32> {
         return non_interactive(args, ctx);
     }
     let stdout_tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let term = if ctx.interactive && stdout_tty && !ctx.json { vault::prompt_term() } else { None };
+    let term = if ctx.interactive && stdout_tty && !ctx.json {
+        super::terminal::prompt_term()
+    } else {
+        None
+    };
     match term {
         Some(term) => wizard(ctx, &term),
         None => Err(Error::Usage(format!(

@@ -112,7 +112,7 @@ fn read_line_stdin(what: &str) -> Result<Zeroizing<String>> {
 
 /// Asks for a secret twice on the terminal, hidden.
 pub fn prompt_secret(prompt: &str) -> Result<Option<Secret>> {
-    let Some(term) = vault::prompt_term() else {
+    let Some(term) = super::terminal::prompt_term() else {
         return Ok(None);
     };
     let value = dialoguer::Password::new()

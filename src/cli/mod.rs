@@ -190,6 +190,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Err(e) => return clap_error(e, json_requested),
     };
     init_tracing(&cli, colour);
+    crate::vault::install_prompt(Box::new(terminal::TerminalPrompt));
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut ctx = Context {

@@ -1,12 +1,15 @@
 //! What orc writes to a terminal and only there: colour (never when the stream is not a
 //! terminal, never when `NO_COLOR` is set to anything non-empty, <https://no-color.org>),
-//! and clap's usage errors turned into orc's one-line `error: …`.
+//! clap's usage errors turned into orc's one-line `error: …`, and the terminal prompts (the
+//! library never prompts: the vault asks the [`TerminalPrompt`] installed here).
 
 use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches};
+
+use zeroize::Zeroizing;
 
 use super::Cli;
 
@@ -67,6 +70,34 @@ fn group_as_words(name: &str) -> String {
             format!("(one of {})", inner.split('|').collect::<Vec<_>>().join(", "))
         }
         _ => name.to_string(),
+    }
+}
+
+/// A terminal to prompt on: stdin must be a terminal, and stderr (else stdout) too.
+pub(crate) fn prompt_term() -> Option<dialoguer::console::Term> {
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    let err = dialoguer::console::Term::stderr();
+    if err.is_term() {
+        return Some(err);
+    }
+    let out = dialoguer::console::Term::stdout();
+    out.is_term().then_some(out)
+}
+
+/// Asks for the vault passphrase on the terminal, hidden (the vault calls it only when the
+/// run is interactive; with no terminal it answers `None`).
+pub(crate) struct TerminalPrompt;
+
+impl crate::vault::PassphrasePrompt for TerminalPrompt {
+    fn passphrase(&self, prompt: &str) -> Result<Option<Zeroizing<String>>, String> {
+        let Some(term) = prompt_term() else { return Ok(None) };
+        dialoguer::Password::new()
+            .with_prompt(prompt)
+            .interact_on(&term)
+            .map(|p| Some(Zeroizing::new(p)))
+            .map_err(|e| format!("could not read the passphrase: {e}"))
     }
 }
 

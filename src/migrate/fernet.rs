@@ -46,9 +46,7 @@ impl FernetKey {
 
     /// The key the legacy orchestrator derived from its master password and salt.
     pub fn derive_legacy(password: &[u8], salt: &[u8]) -> FernetKey {
-        let mut raw = Zeroizing::new([0u8; 32]);
-        pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, LEGACY_ITERATIONS, raw.as_mut());
-        FernetKey(raw)
+        FernetKey(crate::vault::kdf::pbkdf2_sha256(password, salt, LEGACY_ITERATIONS))
     }
 
     /// Verifies and decrypts one token.

@@ -31,55 +31,65 @@ pub(super) mod imp {
         copy
     }
 
-    /// `extra_flags`: 0 (user scope) or `CRYPTPROTECT_LOCAL_MACHINE` (see `machine.rs`).
-    pub(in crate::vault) fn protect(plain: &[u8], extra_flags: u32) -> std::io::Result<Vec<u8>> {
-        let input = blob(plain);
+    /// Calls `f(input, entropy, out)` (one of the two DPAPI functions) on `data` with orc's
+    /// entropy and returns its output blob.
+    fn call(
+        data: &[u8],
+        f: impl FnOnce(
+            &CRYPT_INTEGER_BLOB,
+            &CRYPT_INTEGER_BLOB,
+            &mut CRYPT_INTEGER_BLOB,
+        ) -> windows_sys::core::BOOL,
+    ) -> std::io::Result<Zeroizing<Vec<u8>>> {
+        let input = blob(data);
         let entropy = blob(super::ENTROPY);
-        let description: Vec<u16> = "orc vault key".encode_utf16().chain(Some(0)).collect();
         let mut out = CRYPT_INTEGER_BLOB { cbData: 0, pbData: std::ptr::null_mut() };
-        // SAFETY: every pointer refers to a live buffer for the duration of the call; `out` is
-        // a valid out-parameter; no prompt struct is passed (UI is forbidden).
-        let ok = unsafe {
-            CryptProtectData(
-                &input,
-                description.as_ptr(),
-                &entropy,
-                std::ptr::null(),
-                std::ptr::null(),
-                CRYPTPROTECT_UI_FORBIDDEN | extra_flags,
-                &mut out,
-            )
-        };
-        if ok == 0 {
+        if f(&input, &entropy, &mut out) == 0 {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(take(out).to_vec())
+        Ok(take(out))
+    }
+
+    /// `extra_flags`: 0 (user scope) or `CRYPTPROTECT_LOCAL_MACHINE` (see `machine.rs`).
+    pub(in crate::vault) fn protect(plain: &[u8], extra_flags: u32) -> std::io::Result<Vec<u8>> {
+        let description: Vec<u16> = "orc vault key".encode_utf16().chain(Some(0)).collect();
+        let wrapped = call(plain, |input, entropy, out| {
+            // SAFETY: every pointer refers to a live buffer for the duration of the call; `out`
+            // is a valid out-parameter; no prompt struct is passed (UI is forbidden).
+            unsafe {
+                CryptProtectData(
+                    input,
+                    description.as_ptr(),
+                    entropy,
+                    std::ptr::null(),
+                    std::ptr::null(),
+                    CRYPTPROTECT_UI_FORBIDDEN | extra_flags,
+                    out,
+                )
+            }
+        })?;
+        Ok(wrapped.to_vec())
     }
 
     pub(in crate::vault) fn unprotect(
         wrapped: &[u8],
         extra_flags: u32,
     ) -> std::io::Result<Zeroizing<Vec<u8>>> {
-        let input = blob(wrapped);
-        let entropy = blob(super::ENTROPY);
-        let mut out = CRYPT_INTEGER_BLOB { cbData: 0, pbData: std::ptr::null_mut() };
-        // SAFETY: as in `protect`; DPAPI only reads `input` and `entropy`, and the description
-        // out-pointer is null (not wanted).
-        let ok = unsafe {
-            CryptUnprotectData(
-                &input,
-                std::ptr::null_mut(),
-                &entropy,
-                std::ptr::null(),
-                std::ptr::null(),
-                CRYPTPROTECT_UI_FORBIDDEN | extra_flags,
-                &mut out,
-            )
-        };
-        if ok == 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(take(out))
+        call(wrapped, |input, entropy, out| {
+            // SAFETY: as in `protect`; DPAPI only reads `input` and `entropy`, and the
+            // description out-pointer is null (not wanted).
+            unsafe {
+                CryptUnprotectData(
+                    input,
+                    std::ptr::null_mut(),
+                    entropy,
+                    std::ptr::null(),
+                    std::ptr::null(),
+                    CRYPTPROTECT_UI_FORBIDDEN | extra_flags,
+                    out,
+                )
+            }
+        })
     }
 }
 
@@ -121,20 +131,30 @@ pub(super) fn available() -> bool {
 }
 
 #[cfg(all(test, windows))]
-mod tests {
-    use super::*;
+type Unwrapped = Result<Zeroizing<Vec<u8>>, String>;
 
+/// A wrap/unwrap pair round-trips a key, hides it, and refuses a tampered blob (shared by
+/// the user- and machine-scope tests).
+#[cfg(all(test, windows))]
+pub(super) fn assert_round_trip(
+    protect: fn(&[u8]) -> Result<Vec<u8>, String>,
+    unprotect: fn(&[u8]) -> Unwrapped,
+) {
+    let dek = [0x5Au8; 32];
+    let wrapped = protect(&dek).unwrap();
+    assert!(!wrapped.windows(32).any(|w| w == dek));
+    assert_eq!(unprotect(&wrapped).unwrap().as_slice(), &dek);
+    let mut tampered = wrapped.clone();
+    let n = tampered.len();
+    tampered[n - 5] ^= 1;
+    assert!(unprotect(&tampered).is_err());
+}
+
+#[cfg(all(test, windows))]
+mod tests {
     /// Runs on Windows and under Wine (which implements DPAPI).
     #[test]
     fn dpapi_round_trip() {
-        let dek = [0x5Au8; 32];
-        let wrapped = protect(&dek).unwrap();
-        assert!(!wrapped.windows(32).any(|w| w == dek));
-        let back = unprotect(&wrapped).unwrap();
-        assert_eq!(back.as_slice(), &dek);
-        let mut tampered = wrapped.clone();
-        let n = tampered.len();
-        tampered[n - 5] ^= 1;
-        assert!(unprotect(&tampered).is_err());
+        super::assert_round_trip(super::protect, super::unprotect);
     }
 }

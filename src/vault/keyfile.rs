@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use zeroize::Zeroizing;
 
-use super::envelope::random_bytes;
+use super::envelope::{self, random_bytes};
+use super::keys::{KeyMethod, KeyParams, KeyRow, NewKeyRow, unwrap_with_kek, wrap_binding};
+use super::{VaultError, key_error};
+use crate::paths::Paths;
 
 const PREFIX: &str = "orc-vault-key v1 ";
 
@@ -291,6 +294,85 @@ fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
         return Err(last());
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The data key wrapped with the key file (a `keyfile` record of `vault_keys`).
+
+/// Wraps the data key under the key file's key `kek` (its fingerprint and path are recorded).
+pub(super) fn wrap(
+    dek: &[u8; 32],
+    key_id: u32,
+    kek: &[u8; 32],
+    path: &Path,
+) -> Result<NewKeyRow, VaultError> {
+    let params = KeyParams {
+        key_id,
+        fingerprint: Some(fingerprint(kek)),
+        path: Some(path.display().to_string()),
+        ..KeyParams::default()
+    };
+    let params_text = params.to_text();
+    let wrapped = envelope::seal(kek, key_id, &wrap_binding(KeyMethod::KeyFile, &params_text), dek)
+        .map_err(|e| key_error(e.0))?;
+    Ok(NewKeyRow { method: KeyMethod::KeyFile, params_text, wrapped })
+}
+
+/// Unwraps with the key file, finishing an interrupted key rotation if one is found.
+pub(super) fn unwrap(row: &KeyRow, paths: &Paths) -> Result<Zeroizing<[u8; 32]>, String> {
+    let path = location(paths)?;
+    let wanted = row.params.fingerprint.as_deref();
+    let pending = pending_path(&path);
+    let current = read(&path);
+    if let Ok(kek) = &current
+        && Some(fingerprint(kek).as_str()) == wanted
+    {
+        return unwrap_with_kek(row, kek).ok_or_else(|| {
+            format!("key file {}: the wrapped key record is damaged", path.display())
+        });
+    }
+    // A rotation writes `<key>.new`, commits, then renames; finish it if it was interrupted.
+    if let Ok(kek) = read(&pending)
+        && Some(fingerprint(&kek).as_str()) == wanted
+        && let Some(dek) = unwrap_with_kek(row, &kek)
+    {
+        match commit_pending(&path) {
+            Ok(()) => tracing::info!("finished an interrupted key rotation: {}", path.display()),
+            Err(e) => tracing::warn!("{e}"),
+        }
+        return Ok(dek);
+    }
+    match current {
+        Ok(_) => Err(format!(
+            "key file {} does not belong to this vault (its fingerprint differs; was it \
+             replaced, or is ORC_KEY_FILE pointing at another home's key?)",
+            path.display()
+        )),
+        Err(problem) => Err(problem.describe(&path)),
+    }
+}
+
+/// Where the key file is.
+pub(super) fn location(paths: &Paths) -> Result<PathBuf, String> {
+    paths.key_file().ok_or_else(|| {
+        "no key file location is known (set ORC_KEY_FILE or HOME/LOCALAPPDATA)".to_string()
+    })
+}
+
+/// Wraps the data key with the key file, creating the file if it does not exist yet (never
+/// inside the data directory).
+pub(super) fn new_row(dek: &[u8; 32], key_id: u32, paths: &Paths) -> Result<NewKeyRow, VaultError> {
+    let path = location(paths).map_err(key_error)?;
+    if path.starts_with(&paths.home) {
+        return Err(key_error(format!(
+            "the key file {} must not be inside the data directory {} (a copy of the data \
+             would carry its key)",
+            path.display(),
+            paths.home.display()
+        )));
+    }
+    let (kek, _) = read_or_create(&path).map_err(key_error)?;
+    wrap(dek, key_id, &kek, &path)
 }
 
 #[cfg(test)]
