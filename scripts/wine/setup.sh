@@ -49,7 +49,10 @@ dll=$OUT/bcryptprimitives.dll
 if [[ ! -s $dll || $HERE/processprng.c -nt $dll ]]; then
   run x86_64-w64-mingw32-gcc -shared -O2 -s -o "$dll" "$HERE/processprng.c" -ladvapi32
 fi
-if ! x86_64-w64-mingw32-objdump -p "$dll" | grep -Eq '^[[:space:]]*\[ *[0-9]+\] ProcessPrng$'; then
+# The export table is read whole first: `objdump | grep -q` under pipefail fails when grep
+# stops reading early and objdump dies of SIGPIPE (seen intermittently).
+exports=$(x86_64-w64-mingw32-objdump -p "$dll")
+if ! grep -Eq '^[[:space:]]*\[ *[0-9]+\] ProcessPrng$' <<<"$exports"; then
   die "$dll does not export ProcessPrng (x86_64-w64-mingw32-objdump -p shows its export table)"
 fi
 
