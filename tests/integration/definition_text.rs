@@ -18,7 +18,7 @@ fn every_noncharacter_class_is_refused_at_add_and_nothing_changes() {
             ("--description", format!("nightly {c} report")),
             ("--command", format!("echo {c}")),
             ("--owner", format!("ops{c}")),
-            ("--workdir", format!("/srv/{c}")),
+            ("--workdir", format!("{}{c}", if cfg!(windows) { "C:\\srv\\" } else { "/srv/" })),
         ] {
             let mut args = vec!["task", "add", "bad", "--schedule", "0 6 * * *", flag, &value];
             if flag != "--command" {

@@ -135,17 +135,30 @@ pub fn secure_home_for_tasks(
     home: &Path,
     store: &crate::store::Store,
 ) -> Result<AppliedAcl, crate::Error> {
-    let accounts = task_run_as_accounts(store)?;
-    secure_home(home, &accounts).map_err(|e| match e {
-        AclError::UnknownAccount { account, message } => crate::Error::invalid(
-            "run-as account",
-            account,
-            format!(
-                "Windows does not know it ({message}); the home's permissions were not changed"
-            ),
-        ),
-        e @ AclError::Apply { .. } => crate::Error::Failed(e.to_string()),
-    })
+    let mut accounts = task_run_as_accounts(store)?;
+    loop {
+        match secure_home(home, &accounts) {
+            Ok(applied) => return Ok(applied),
+            // An account Windows cannot resolve (a domain not reachable now, a typo): the home is
+            // still protected for the others; registering that task fails on its own, and its
+            // runs could not write the database, which the warning says.
+            Err(AclError::UnknownAccount { account, message }) => {
+                tracing::warn!(
+                    "run-as account {account:?} is not known to Windows ({message}): the orc home \
+                     grants it nothing, so its runs cannot write the database until it resolves \
+                     and `orc schedule` runs again"
+                );
+                let before = accounts.len();
+                accounts.retain(|a| a != &account);
+                if accounts.len() == before {
+                    return Err(crate::Error::Failed(format!(
+                        "cannot set the permissions of the orc home: {account:?}: {message}"
+                    )));
+                }
+            }
+            Err(e @ AclError::Apply { .. }) => return Err(crate::Error::Failed(e.to_string())),
+        }
+    }
 }
 
 /// Sets the protected DACL on `home` for these run-as accounts (Windows). Off Windows the Unix
