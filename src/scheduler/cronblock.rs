@@ -62,10 +62,10 @@ pub fn sh_quote(s: &str) -> String {
     crate::quote::sh(s).replace('%', "'\\%'")
 }
 
-/// What cron hands to `sh` for a command (the part before the first unescaped `%`): the
-/// rule [`sh_quote`] is written against, for tests.
-#[cfg(test)]
-pub(crate) fn cron_unescape(line: &str) -> String {
+/// What cron hands to `sh` for a command: cut at the first `%` not preceded by a backslash,
+/// and `\%` turned into `%` (crontab(5); Vixie cron / cronie `do_command.c`). The rule
+/// [`sh_quote`] is written against; the unit and integration tests emulate cron with it.
+pub fn cron_unescape(line: &str) -> String {
     let mut out = String::new();
     let mut escaped = false;
     for c in line.chars() {

@@ -585,29 +585,6 @@ fn a_write_that_does_not_stick_is_retried_then_reported() {
     assert_eq!(fake.bytes(), None);
 }
 
-/// What cron hands to `sh` for a command: cut at the first `%` not preceded by a backslash,
-/// and `\%` turned into `%` (crontab(5); Vixie cron / cronie `do_command.c`).
-fn cron_command(line: &str) -> String {
-    let mut out = String::new();
-    let mut escaped = false;
-    for c in line.chars() {
-        if escaped {
-            if c == '%' {
-                out.pop();
-            }
-            out.push(c);
-            escaped = false;
-            continue;
-        }
-        if c == '%' {
-            break;
-        }
-        escaped = c == '\\';
-        out.push(c);
-    }
-    out
-}
-
 /// issue 12 finding 6: `%` and `\%` in the home and the executable's path survive cron's
 /// `%` rule and sh: the line, processed as cron does, runs the task.
 #[test]
@@ -623,7 +600,7 @@ fn percent_signs_in_paths_survive_cron_and_sh() {
     add(&env, "pct", "* * * * *", &[]);
     env.orc(["schedule", "--all"]).ok();
     let line = line_of(&fake.text(), "pct").unwrap();
-    let command = cron_command(line.splitn(6, ' ').nth(5).unwrap());
+    let command = orc::scheduler::cronblock::cron_unescape(line.splitn(6, ' ').nth(5).unwrap());
     assert!(command.ends_with(" 2>&1"), "cron would cut the command: {command}");
     let status = Command::new("/bin/sh")
         .args(["-c", &command])
