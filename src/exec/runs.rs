@@ -431,6 +431,18 @@ pub fn finish(tx: &Connection, id: i64, f: &Finish) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Inserts the `RUNNING` row of a retry that starts later, its error saying when. Returns its id.
+pub fn insert_pending_retry(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64> {
+    let id = insert_running(tx, run)?;
+    let note = format!(
+        "retry pending: attempt {} starts at {}",
+        run.attempt,
+        clock::to_local_human(run.start)
+    );
+    tx.execute("UPDATE runs SET error = ?2 WHERE id = ?1", params![id, note])?;
+    Ok(id)
+}
+
 /// Inserts a run that is final from the start (SKIPPED, or FAILED before anything ran).
 pub fn insert_final(tx: &Connection, run: &NewRun, f: &Finish) -> rusqlite::Result<i64> {
     let id = insert_running(tx, run)?;

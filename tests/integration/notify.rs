@@ -30,7 +30,8 @@ fn succeed(env: &Env, name: &str, at: i64) -> i64 {
 
 fn hook(env: &Env, run_id: i64, at: i64) -> notify::HookOutcome {
     let mut store = mail_seed::store(env);
-    notify::after_final_attempt_at(&mut store, run_id, minutes(at))
+    let run = orc::exec::runs::get(store.conn(), run_id).unwrap().expect("run");
+    notify::after_final_attempt_at(&mut store, &run, minutes(at))
 }
 
 // ---------------------------------------------------------------- without a server
