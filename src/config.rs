@@ -18,7 +18,7 @@ use rusqlite::OptionalExtension;
 
 use crate::error::{Error, Result};
 use crate::paths::Paths;
-use crate::store::{Store, classify, now_utc};
+use crate::store::{Store, classify, to_db_time};
 use crate::vault::{self, Purpose, Secret, VaultError};
 
 /// One setting's declaration.
@@ -760,7 +760,7 @@ pub fn apply(store: &mut Store, changes: &[Change], actor: &str) -> Result<Vec<A
     store.write(|tx| -> Result<Vec<Applied>> {
         let current = validate_whole(tx, &path, &wanted, &[])?;
         let mut out = Vec::new();
-        let now = now_utc();
+        let now = to_db_time(crate::clock::now_utc());
         let mut seen = std::collections::HashSet::new();
         for (k, v) in wanted.iter().rev() {
             if !seen.insert(*k) {

@@ -2,7 +2,6 @@
 
 use std::io::IsTerminal;
 
-use chrono::{Local, TimeZone};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -407,7 +406,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         return list_crontab(backend.as_mut(), &env, &tasks, &last_runs, ctx);
     }
     let registered = backend.registered()?;
-    let now = crate::clock::now().naive_local();
+    let now = crate::clock::now();
 
     let mut rows = Vec::new();
     for spec in &tasks {
@@ -421,11 +420,9 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
             (None, None) => Some(true),
             (Some(_), None) => Some(false),
         };
-        let next_run = if spec.enabled && reg.is_some() {
-            crate::cron::CronExpr::parse(&spec.schedule)
-                .ok()
-                .and_then(|e| e.next_after(now))
-                .and_then(|n| Local.from_local_datetime(&n).earliest())
+        let next_run = if reg.is_some() {
+            spec.next_run(&now)
+                .at()
                 .map(|t| crate::clock::to_local_iso(t.with_timezone(&chrono::Utc)))
         } else {
             None

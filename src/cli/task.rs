@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::error::{Error, Result};
+use crate::task::next_run::NextRun;
 use crate::task::patch::TaskPatch;
 use crate::task::repo::{self, StoredTask};
 use crate::task::transfer::{self, ExportDocument, ImportAction};
@@ -301,18 +302,12 @@ fn view<'a>(t: &'a StoredTask, last: Option<LastRun>) -> TaskView<'a> {
         created_at: crate::clock::to_local_iso(t.created_at),
         updated_at: crate::clock::to_local_iso(t.updated_at),
         last_run: last,
-        next_run: next_run(&t.spec)
+        next_run: t
+            .spec
+            .next_run(&crate::clock::now())
+            .at()
             .map(|n| crate::clock::to_local_iso(n.with_timezone(&chrono::Utc))),
     }
-}
-
-/// When an enabled task's schedule fires next (after the current time, `ORC_NOW` honoured).
-fn next_run(spec: &TaskSpec) -> Option<chrono::DateTime<chrono::Local>> {
-    if !spec.enabled {
-        return None;
-    }
-    let expr = crate::cron::CronExpr::parse(&spec.schedule).ok()?;
-    expr.next_runs(&crate::clock::now(), 1).into_iter().next()
 }
 
 fn last_run_of(ctx: &mut Context<'_>, name: &str) -> Result<Option<LastRun>> {
@@ -506,10 +501,10 @@ fn show_lines(t: &StoredTask, last: Option<&LastRun>) -> Vec<(&'static str, Stri
         ),
         (
             "next run",
-            match next_run(s) {
-                Some(n) => n.format("%Y-%m-%d %H:%M:%S").to_string(),
-                None if !s.enabled => "- (disabled)".into(),
-                None => "never".into(),
+            match s.next_run(&crate::clock::now()) {
+                NextRun::At(n) => n.format("%Y-%m-%d %H:%M:%S").to_string(),
+                NextRun::Disabled => "- (disabled)".into(),
+                NextRun::Never | NextRun::InvalidSchedule => "never".into(),
             },
         ),
         ("command", s.command.clone()),

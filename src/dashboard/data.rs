@@ -14,6 +14,7 @@ use crate::cron::CronExpr;
 use crate::exec::runs::{self, RunRecord, Status};
 use crate::store::to_db_time;
 use crate::task::TaskSpec;
+use crate::task::next_run::NextRun;
 
 /// Runs, newest first, optionally of one task (case-insensitive).
 pub fn runs(conn: &Connection, task: Option<&str>, limit: u32) -> rusqlite::Result<Vec<RunRecord>> {
@@ -113,23 +114,6 @@ pub fn stats(
     Ok(out)
 }
 
-/// The next start of an enabled task, or why there is none.
-pub fn next_run(
-    enabled: bool,
-    schedule: &str,
-) -> (Option<DateTime<chrono::Local>>, Option<&'static str>) {
-    if !enabled {
-        return (None, Some("disabled"));
-    }
-    match CronExpr::parse(schedule) {
-        Ok(expr) => match expr.next_runs(&clock::now(), 1).into_iter().next() {
-            Some(t) => (Some(t), None),
-            None => (None, Some("never")),
-        },
-        Err(_) => (None, Some("invalid schedule")),
-    }
-}
-
 /// `/api/status`: one object per task, the objects of `orc status --json`
 /// ([`RunRecord::last_run_json`], [`RunRecord::running_json`]), plus the description, the
 /// last run's duration and the 7-day success figures.
@@ -141,7 +125,7 @@ pub fn status_json(conn: &Connection) -> rusqlite::Result<Value> {
         let key = t.name.to_ascii_lowercase();
         let s = stats.get(&key).cloned().unwrap_or_default();
         let schedule = t.spec.as_ref().map(|s| s.schedule.clone()).unwrap_or_default();
-        let (next, _) = next_run(t.enabled, &schedule);
+        let next = NextRun::of(t.enabled, &schedule, &clock::now()).at();
         out.push(json!({
             "name": t.name,
             "enabled": t.enabled,
@@ -182,7 +166,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(dir.path()).unwrap();
         let c = store.conn();
-        let now = Utc::now();
+        let now = crate::clock::now_utc();
         let h = |n: i64| now - Duration::hours(n);
         insert(c, "a", "SUCCESS", h(24 * 10)); // outside the window
         insert(c, "a", "FAILED", h(24 * 10));

@@ -10,6 +10,7 @@
 //! - [`transfer`]: the export document and the import plan.
 
 pub mod deps;
+pub mod next_run;
 pub mod patch;
 pub mod repo;
 pub mod runas;

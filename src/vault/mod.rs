@@ -29,7 +29,7 @@ use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::paths::Paths;
-use crate::store::{Store, StoreError, classify, now_utc};
+use crate::store::{Store, StoreError, classify, to_db_time};
 use crate::task::TaskSpec;
 
 pub use envelope::{Binding, Undecryptable};
@@ -881,7 +881,7 @@ impl Vault {
             })
             .optional()
             .map_err(tx_err("read credential"))?;
-        let now = now_utc();
+        let now = to_db_time(crate::clock::now_utc());
         let (id, stored_name, old_kind, outcome) = match existing {
             Some((id, stored, k)) => (id, stored, CredentialKind::parse(&k), SetOutcome::Replaced),
             None => {
@@ -943,7 +943,12 @@ fn new_keyfile_row(dek: &[u8; 32], key_id: u32, paths: &Paths) -> Result<NewKeyR
 fn insert_key_row(tx: &rusqlite::Transaction<'_>, row: &NewKeyRow) -> Result<(), VaultError> {
     tx.execute(
         "INSERT INTO vault_keys (kind, params, wrapped, created_at) VALUES (?1, ?2, ?3, ?4)",
-        rusqlite::params![row.method.as_str(), row.params_text, row.wrapped, now_utc()],
+        rusqlite::params![
+            row.method.as_str(),
+            row.params_text,
+            row.wrapped,
+            to_db_time(crate::clock::now_utc())
+        ],
     )
     .map_err(tx_err("store vault key"))?;
     Ok(())
