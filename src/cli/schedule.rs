@@ -572,7 +572,8 @@ pub fn describe_result(code: i64) -> (Option<String>, Option<&'static str>) {
 
 /// (task, status, start ISO) of each task's latest run.
 fn last_runs(store: &Store) -> Result<Vec<(String, String, Option<String>)>> {
-    Ok(crate::task::repo::last_runs(store.conn())?
+    Ok(crate::exec::runs::last_per_task(store.conn())
+        .map_err(|e| store.err("read last runs", e))?
         .into_iter()
         .map(|(task, (status, start))| (task, status, Some(crate::clock::to_local_iso(start))))
         .collect())

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::error::{Error, Result};
+use crate::exec::runs;
 use crate::task::next_run::NextRun;
 use crate::task::patch::TaskPatch;
 use crate::task::repo::{self, StoredTask};
@@ -311,7 +312,8 @@ fn view<'a>(t: &'a StoredTask, last: Option<LastRun>) -> TaskView<'a> {
 }
 
 fn last_run_of(ctx: &mut Context<'_>, name: &str) -> Result<Option<LastRun>> {
-    let runs = repo::last_runs(ctx.store()?.conn())?;
+    let store = ctx.store()?;
+    let runs = runs::last_per_task(store.conn()).map_err(|e| store.err("read last runs", e))?;
     Ok(runs.get(&name.to_ascii_lowercase()).map(|(status, start)| LastRun {
         status: status.clone(),
         start: crate::clock::to_local_iso(*start),
@@ -626,9 +628,10 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 fn list(ctx: &mut Context<'_>) -> Result<i32> {
-    let conn = ctx.store()?.conn();
+    let store = ctx.store()?;
+    let conn = store.conn();
     let tasks = repo::list(conn)?;
-    let runs = repo::last_runs(conn)?;
+    let runs = runs::last_per_task(conn).map_err(|e| store.err("read last runs", e))?;
     let last = |t: &StoredTask| {
         runs.get(&t.spec.name.to_ascii_lowercase()).map(|(status, start)| LastRun {
             status: status.clone(),

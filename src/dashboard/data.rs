@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use crate::clock;
 use crate::cron::CronExpr;
 use crate::exec::runs::{self, RunRecord, Status};
-use crate::store::to_db_time;
 use crate::task::TaskSpec;
 use crate::task::next_run::NextRun;
 
@@ -96,17 +95,8 @@ pub fn stats(
             entry.last = Some(run);
         }
     }
-    let since = to_db_time(crate::clock::saturating_add(now, -Duration::days(7)));
-    let mut stmt = conn.prepare(
-        "SELECT lower(task), count(*), sum(status = 'SUCCESS') FROM runs \
-         WHERE start >= ?1 AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'ABANDONED') \
-         GROUP BY lower(task)",
-    )?;
-    let rows = stmt.query_map([since], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-    })?;
-    for row in rows {
-        let (key, finished, ok) = row?;
+    let since = crate::clock::saturating_add(now, -Duration::days(7));
+    for (key, (finished, ok)) in runs::finished_counts_since(conn, since)? {
         let e = out.entry(key).or_default();
         e.finished_7d = finished;
         e.success_7d = ok;
@@ -149,6 +139,7 @@ pub fn status_json(conn: &Connection) -> rusqlite::Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::to_db_time;
     use rusqlite::params;
 
     fn insert(conn: &Connection, task: &str, status: &str, start: DateTime<Utc>) -> i64 {
