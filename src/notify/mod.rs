@@ -592,7 +592,7 @@ pub fn send_test(store: &Store, to: Option<&str>) -> Result<TestReport> {
     if recipients.is_empty() {
         return Err(Error::Usage("no recipient: give --to ADDR or set mail.to".into()));
     }
-    let host = host_name();
+    let host = crate::exec::runs::hostname();
     let rendered = message::render_test(
         &host,
         &crate::clock::now().format("%Y-%m-%d %H:%M:%S %:z").to_string(),
@@ -629,26 +629,6 @@ pub fn queue_and_send(store: &mut Store, msg: NewMessage) -> Result<(i64, Option
     {
         SendResult::Sent | SendResult::NotClaimed => Ok((id, None)),
         SendResult::Failed(e, _) => Ok((id, Some(e.message))),
-    }
-}
-
-/// This machine's name (for subjects and the report).
-pub fn host_name() -> String {
-    #[cfg(windows)]
-    {
-        std::env::var("COMPUTERNAME").unwrap_or_else(|_| "localhost".into())
-    }
-    #[cfg(unix)]
-    {
-        let mut buf = [0u8; 256];
-        // SAFETY: `buf` is a writable buffer of the given length; gethostname writes at most
-        // that many bytes.
-        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-        if rc != 0 {
-            return "localhost".into();
-        }
-        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
     }
 }
 

@@ -213,7 +213,7 @@ fn implicit_tls_delivery_and_certificate_checks() {
     assert_eq!(m.meta["tls"], true);
     assert_eq!(
         m.header("Subject").unwrap(),
-        format!("[orc] Test message from {}", notify::host_name())
+        format!("[orc] Test message from {}", orc::exec::runs::hostname())
     );
     // Without the test CA the self-made certificate is refused: checks are on.
     set_config(&env, &[("smtp.ca_file", "")]);

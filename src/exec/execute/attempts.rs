@@ -104,8 +104,6 @@ pub fn retry_delay(spec: &TaskSpec, attempt: u32) -> Duration {
     Duration::from_secs_f64((capped * jitter).max(0.0))
 }
 
-/// orc's exit code for the final record.
-
 #[cfg(test)]
 mod tests {
     use super::*;
