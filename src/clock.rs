@@ -15,6 +15,13 @@ pub fn now_utc() -> DateTime<Utc> {
     now().with_timezone(&Utc)
 }
 
+/// The real wall clock, for comparing with file modification times (which `ORC_NOW` does not
+/// move): the age of a dependency file, of the spill files retention sweeps. Measuring an
+/// elapsed time within one process uses `Instant` instead.
+pub fn file_time_now() -> std::time::SystemTime {
+    std::time::SystemTime::now()
+}
+
 fn override_now() -> Option<DateTime<Local>> {
     let raw = env_vars::get(env_vars::ORC_NOW)?;
     let naive = parse_local(&raw.to_string_lossy())?;

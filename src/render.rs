@@ -1,4 +1,10 @@
 //! Small helpers for human-readable output (tables, durations). Pure functions.
+//!
+//! "Render" means three things in orc; this module is only the first:
+//! * here: formatting values for a terminal (tables, `1h 5m`, escaped user strings);
+//! * `scheduler::Backend::render`: building the registration a task should have with the OS
+//!   scheduler (Task Scheduler XML, a crontab line);
+//! * `notify::message::render*` and `report::render`: filling the mail and report templates.
 
 /// User data made safe to echo on a terminal or into a log: control characters (CR, LF,
 /// ESC, …) and bidirectional overrides are shown escaped (`\r`, `\n`, `\t`, `\u{1b}`), so a

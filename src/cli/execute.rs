@@ -7,7 +7,7 @@ use super::Context;
 use crate::clock;
 use crate::error::{Error, Result, exit};
 use crate::exec::deps;
-use crate::exec::run::{self, Event, ExecOptions};
+use crate::exec::execute::{self, Event, ExecOptions};
 use crate::exec::runs::{RunRecord, Status};
 use crate::render;
 
@@ -48,7 +48,7 @@ pub fn run(args: ExecuteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let opts = ExecOptions {
         scheduled: args.scheduled,
         dep_wait,
-        kill_grace: args.kill_grace.map(Duration::from_secs).unwrap_or(run::DEFAULT_KILL_GRACE),
+        kill_grace: args.kill_grace.map(Duration::from_secs).unwrap_or(execute::DEFAULT_KILL_GRACE),
         interactive: ctx.interactive && !args.scheduled,
     };
     let paths = ctx.paths()?.clone();
@@ -102,7 +102,7 @@ pub fn run(args: ExecuteArgs, ctx: &mut Context<'_>) -> Result<i32> {
             render::millis(delay.as_millis() as u64)
         )),
     };
-    let outcome = run::execute(store, &paths, &args.task, &opts, &mut on_event)?;
+    let outcome = execute::execute(store, &paths, &args.task, &opts, &mut on_event)?;
     if let Some(e) = write_error {
         return Err(e);
     }
@@ -150,7 +150,7 @@ fn summary(last: &RunRecord, rows: usize, code: i32) -> String {
 fn check_deps(name: &str, ctx: &mut Context<'_>) -> Result<i32> {
     let paths = ctx.paths()?.clone();
     let store = ctx.store()?;
-    let task = run::load_task(store.conn(), name)?;
+    let task = crate::task::repo::require(store.conn(), name)?;
     let spec = &task.spec;
     let dir = crate::exec::env::workdir(spec, &paths.home).unwrap_or_else(|_| paths.home.clone());
     let env = crate::exec::env::child_env(std::env::vars_os(), spec, &[]);

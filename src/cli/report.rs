@@ -57,7 +57,7 @@ fn daily(
             return Err(Error::Usage("--send: no recipients: set mail.to".into()));
         }
     }
-    let host = notify::host_name();
+    let host = crate::exec::runs::hostname();
     let data = report::daily::build(store, window, now, &host)?;
     let rendered = report::render(&data)?;
     let to_stdout = target == Some(crate::fsx::output::OutputTarget::Stdout);

@@ -2,7 +2,6 @@
 
 use std::io::IsTerminal;
 
-use chrono::{Local, TimeZone};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -417,7 +416,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let (registered, warning) =
         reconcile::read_back(backend.as_mut(), tasks.iter().map(|t| t.name.clone()))?;
     print_warning(ctx, &warning)?;
-    let now = crate::clock::now().naive_local();
+    let now = crate::clock::now();
 
     let mut rows = Vec::new();
     for spec in &tasks {
@@ -431,11 +430,9 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
             (None, None) => Some(true),
             (Some(_), None) => Some(false),
         };
-        let next_run = if spec.enabled && reg.is_some() {
-            crate::cron::CronExpr::parse(&spec.schedule)
-                .ok()
-                .and_then(|e| e.next_after(now))
-                .and_then(|n| Local.from_local_datetime(&n).earliest())
+        let next_run = if reg.is_some() {
+            spec.next_run(&now)
+                .at()
                 .map(|t| crate::clock::to_local_iso(t.with_timezone(&chrono::Utc)))
         } else {
             None
@@ -555,7 +552,8 @@ fn list_row(
 
 /// (task, status, start ISO) of each task's latest run.
 fn last_runs(store: &Store) -> Result<Vec<(String, String, Option<String>)>> {
-    Ok(crate::task::repo::last_runs(store.conn())?
+    Ok(crate::exec::runs::last_per_task(store.conn())
+        .map_err(|e| store.err("read last runs", e))?
         .into_iter()
         .map(|(task, (status, start))| (task, status, Some(crate::clock::to_local_iso(start))))
         .collect())

@@ -33,17 +33,8 @@ pub fn run(args: StatusArgs, ctx: &mut Context<'_>) -> Result<i32> {
         let name = task.spec.name.clone();
         let enabled = task.spec.enabled;
         let schedule = task.spec.schedule.clone();
-        let (next, next_note) = if !enabled {
-            (None, Some("disabled".to_string()))
-        } else {
-            match crate::cron::CronExpr::parse(&schedule) {
-                Ok(expr) => match expr.next_runs(&now, 1).into_iter().next() {
-                    Some(t) => (Some(t), None),
-                    None => (None, Some("never".to_string())),
-                },
-                Err(_) => (None, Some("invalid schedule".to_string())),
-            }
-        };
+        let next_run = task.spec.next_run(&now);
+        let (next, next_note) = (next_run.at(), next_run.note().map(str::to_string));
         let last =
             runs::last_for_task(store.conn(), &name).map_err(|e| store.err("read runs", e))?;
         let running =

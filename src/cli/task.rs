@@ -9,6 +9,7 @@ use super::Context;
 
 mod show;
 use crate::error::{Error, Result};
+use crate::exec::runs;
 use crate::task::patch::TaskPatch;
 use crate::task::repo::{self, StoredTask};
 use crate::task::transfer::{self, ExportDocument, ImportAction};
@@ -278,7 +279,8 @@ impl EditArgs {
 }
 
 fn last_run_of(ctx: &mut Context<'_>, name: &str) -> Result<Option<LastRun>> {
-    let runs = repo::last_runs(ctx.store()?.conn())?;
+    let store = ctx.store()?;
+    let runs = runs::last_per_task(store.conn()).map_err(|e| store.err("read last runs", e))?;
     Ok(runs.get(&name.to_ascii_lowercase()).map(|(status, start)| LastRun {
         status: status.clone(),
         start: crate::clock::to_local_iso(*start),
@@ -458,9 +460,10 @@ fn show(name: &str, ctx: &mut Context<'_>) -> Result<i32> {
 }
 
 fn list(ctx: &mut Context<'_>) -> Result<i32> {
-    let conn = ctx.store()?.conn();
+    let store = ctx.store()?;
+    let conn = store.conn();
     let tasks = repo::list(conn)?;
-    let runs = repo::last_runs(conn)?;
+    let runs = runs::last_per_task(conn).map_err(|e| store.err("read last runs", e))?;
     let last = |t: &StoredTask| {
         runs.get(&t.spec.name.to_ascii_lowercase()).map(|(status, start)| LastRun {
             status: status.clone(),

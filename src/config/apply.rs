@@ -11,7 +11,7 @@ use super::keys::{KEYS, key_def, normalize};
 use super::settings::Settings;
 use super::table;
 use crate::error::{Error, Result};
-use crate::store::{Store, classify, now_utc};
+use crate::store::{Store, classify, to_db_time};
 
 /// One requested change.
 #[derive(Debug, Clone)]
@@ -130,7 +130,7 @@ pub fn apply(store: &mut Store, changes: &[Change], actor: &str) -> Result<Vec<A
     store.write(|tx| -> Result<Vec<Applied>> {
         let current = validate_whole(tx, &path, &wanted, &[])?;
         let mut out = Vec::new();
-        let now = now_utc();
+        let now = to_db_time(crate::clock::now_utc());
         let mut seen = std::collections::HashSet::new();
         for (k, v) in wanted.iter().rev() {
             if !seen.insert(*k) {

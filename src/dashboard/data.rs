@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use crate::clock;
 use crate::cron::CronExpr;
 use crate::exec::runs::{self, RunRecord, Status};
-use crate::store::to_db_time;
 use crate::task::TaskSpec;
+use crate::task::next_run::NextRun;
 
 /// Runs, newest first, optionally of one task (case-insensitive).
 pub fn runs(conn: &Connection, task: Option<&str>, limit: u32) -> rusqlite::Result<Vec<RunRecord>> {
@@ -95,39 +95,13 @@ pub fn stats(
             entry.last = Some(run);
         }
     }
-    let since = to_db_time(crate::clock::saturating_add(now, -Duration::days(7)));
-    let mut stmt = conn.prepare(
-        "SELECT lower(task), count(*), sum(status = 'SUCCESS') FROM runs \
-         WHERE start >= ?1 AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'ABANDONED') \
-         GROUP BY lower(task)",
-    )?;
-    let rows = stmt.query_map([since], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-    })?;
-    for row in rows {
-        let (key, finished, ok) = row?;
+    let since = crate::clock::saturating_add(now, -Duration::days(7));
+    for (key, (finished, ok)) in runs::finished_counts_since(conn, since)? {
         let e = out.entry(key).or_default();
         e.finished_7d = finished;
         e.success_7d = ok;
     }
     Ok(out)
-}
-
-/// The next start of an enabled task, or why there is none.
-pub fn next_run(
-    enabled: bool,
-    schedule: &str,
-) -> (Option<DateTime<chrono::Local>>, Option<&'static str>) {
-    if !enabled {
-        return (None, Some("disabled"));
-    }
-    match CronExpr::parse(schedule) {
-        Ok(expr) => match expr.next_runs(&clock::now(), 1).into_iter().next() {
-            Some(t) => (Some(t), None),
-            None => (None, Some("never")),
-        },
-        Err(_) => (None, Some("invalid schedule")),
-    }
 }
 
 /// `/api/status`: one object per task, the objects of `orc status --json`
@@ -141,7 +115,7 @@ pub fn status_json(conn: &Connection) -> rusqlite::Result<Value> {
         let key = t.name.to_ascii_lowercase();
         let s = stats.get(&key).cloned().unwrap_or_default();
         let schedule = t.spec.as_ref().map(|s| s.schedule.clone()).unwrap_or_default();
-        let (next, _) = next_run(t.enabled, &schedule);
+        let next = NextRun::of(t.enabled, &schedule, &clock::now()).at();
         out.push(json!({
             "name": t.name,
             "enabled": t.enabled,
@@ -165,6 +139,7 @@ pub fn status_json(conn: &Connection) -> rusqlite::Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::to_db_time;
     use rusqlite::params;
 
     fn insert(conn: &Connection, task: &str, status: &str, start: DateTime<Utc>) -> i64 {
@@ -182,7 +157,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(dir.path()).unwrap();
         let c = store.conn();
-        let now = Utc::now();
+        let now = crate::clock::now_utc();
         let h = |n: i64| now - Duration::hours(n);
         insert(c, "a", "SUCCESS", h(24 * 10)); // outside the window
         insert(c, "a", "FAILED", h(24 * 10));

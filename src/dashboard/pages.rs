@@ -12,6 +12,7 @@ use crate::cron::CronExpr;
 use crate::error::{Error, Result};
 use crate::exec::runs::{self, RunRecord, Status};
 use crate::render;
+use crate::task::next_run::NextRun;
 
 pub(super) fn templates() -> Environment<'static> {
     let mut env = Environment::new();
@@ -143,7 +144,8 @@ pub(super) fn overview(shared: &Shared) -> Result<Reply> {
             Ok(e) => e.describe(),
             Err(e) => format!("invalid schedule: {e}"),
         };
-        let (next, next_note) = data::next_run(t.enabled, &schedule);
+        let next_run = NextRun::of(t.enabled, &schedule, &clock::now());
+        let (next, next_note) = (next_run.at(), next_run.note());
         let rate = s.success_rate().map(|r| r.round() as u32);
         let (rate_class, rate_color) = match rate {
             Some(r) if r >= 95 => ("good", "#16a34a"),
@@ -310,7 +312,8 @@ pub(super) fn task_page(shared: &Shared, name: &str) -> Result<Reply> {
     let (fields, spec_error) = match &t.spec {
         Ok(spec) => {
             let mut fields = task_fields(spec);
-            let next = match data::next_run(t.enabled, &spec.schedule) {
+            let next_run = NextRun::of(t.enabled, &spec.schedule, &clock::now());
+            let next = match (next_run.at(), next_run.note()) {
                 (Some(n), _) => format!(
                     "{}  ({})",
                     n.format("%Y-%m-%d %H:%M"),

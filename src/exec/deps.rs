@@ -15,7 +15,7 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -104,10 +104,9 @@ fn check_file(path: &Path, max_age: Option<u64>) -> (bool, String) {
     let Some(max_age) = max_age else {
         return (true, format!("{} exists", path.display()));
     };
-    let age = meta
-        .modified()
-        .ok()
-        .map(|m| SystemTime::now().duration_since(m).unwrap_or(Duration::ZERO).as_secs());
+    let age = meta.modified().ok().map(|m| {
+        crate::clock::file_time_now().duration_since(m).unwrap_or(Duration::ZERO).as_secs()
+    });
     match age {
         Some(age) if age <= max_age => {
             (true, format!("{} modified {} ago", path.display(), crate::render::secs(age.max(1))))
@@ -269,7 +268,7 @@ mod tests {
             shell: Shell::default(),
             workdir: dir.path(),
             env: &env,
-            now: chrono::Utc::now(),
+            now: crate::clock::now_utc(),
         };
         std::fs::write(dir.path().join("ready.flag"), "x").unwrap();
         let flag = dir.path().join("ready.flag").to_string_lossy().into_owned();

@@ -16,7 +16,7 @@ pub fn after_final_attempt(store: &mut Store, run: &RunRecord) {
     );
     // Mail: decides by the task's policy, queues in the outbox, sends bounded by smtp.timeout,
     // then retries a few older queued messages. Never fails and never changes the run.
-    let outcome = crate::notify::after_final_attempt(store, run.id);
+    let outcome = crate::notify::after_final_attempt(store, run);
     if let Some(e) = &outcome.error {
         tracing::warn!(run = run.id, "mail: {e}");
     }

@@ -5,16 +5,17 @@
 //! * [`output`] and [`decode`]: bounded, redacted capture of stdout/stderr and display decoding;
 //! * [`env`]: the child's working directory and environment (and the secrets hook);
 //! * [`deps`]: dependency checks; [`slot`]: scheduled slots and claims;
-//! * [`run`]: the orchestration; [`runs`]: the `runs` rows and their queries;
+//! * [`execute`]: running a task (the orchestration); [`runs`]: the run records, the only
+//!   reader and writer of the `runs` table;
 //! * [`retention`]: spill-file retention; [`hooks`]: points other subsystems fill.
 
 pub mod decode;
 pub mod deps;
 pub mod env;
+pub mod execute;
 pub mod hooks;
 pub mod output;
 pub mod process;
 pub mod retention;
-pub mod run;
 pub mod runs;
 pub mod slot;

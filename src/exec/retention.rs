@@ -30,7 +30,8 @@ pub fn maybe_sweep(runs_dir: &Path, days: u64) -> usize {
     let stamp = runs_dir.join(STAMP);
     if let Ok(meta) = std::fs::metadata(&stamp)
         && let Ok(modified) = meta.modified()
-        && SystemTime::now().duration_since(modified).unwrap_or(Duration::ZERO) < SWEEP_INTERVAL
+        && crate::clock::file_time_now().duration_since(modified).unwrap_or(Duration::ZERO)
+            < SWEEP_INTERVAL
     {
         return 0;
     }
@@ -46,7 +47,7 @@ pub fn maybe_sweep(runs_dir: &Path, days: u64) -> usize {
 /// Deletes spill files older than `max_age`, then the oldest beyond `max_files`.
 pub fn sweep(runs_dir: &Path, max_age: Duration, max_files: usize) -> usize {
     let Ok(entries) = std::fs::read_dir(runs_dir) else { return 0 };
-    let now = SystemTime::now();
+    let now = crate::clock::file_time_now();
     let mut files: Vec<(SystemTime, std::path::PathBuf)> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
@@ -89,7 +90,7 @@ mod tests {
         for i in 0..5 {
             let p = dir.path().join(format!("{i}.log"));
             std::fs::write(&p, b"x").unwrap();
-            let t = SystemTime::now() - Duration::from_secs(100 - i * 10);
+            let t = crate::clock::file_time_now() - Duration::from_secs(100 - i * 10);
             std::fs::File::options().write(true).open(&p).unwrap().set_modified(t).unwrap();
         }
         std::fs::write(dir.path().join("keep.txt"), b"not a spill file").unwrap();

@@ -154,7 +154,7 @@ pub fn apply(
     vault: Option<&crate::vault::Vault>,
     command_line: &str,
 ) -> Result<Outcome> {
-    let now = crate::store::now_utc();
+    let now = crate::store::to_db_time(crate::clock::now_utc());
     let version = env!("CARGO_PKG_VERSION");
     store.write(|tx| -> Result<Outcome> {
         let mut out = Outcome::default();

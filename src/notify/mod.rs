@@ -28,6 +28,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::exec::runs::{RunRecord, Status};
 use crate::store::{Store, StoreError, from_db_time, to_db_time};
 use crate::task::{NotifyPolicy, TaskSpec};
 
@@ -57,14 +58,20 @@ pub struct HookOutcome {
 }
 
 /// The executor's hook: call after the final attempt of a run, **after** its row is
-/// committed. Never fails and never takes longer than the SMTP timeout (plus database
-/// time); errors are logged and returned in the outcome.
-pub fn after_final_attempt(store: &mut Store, run_id: i64) -> HookOutcome {
-    after_final_attempt_at(store, run_id, crate::clock::now_utc())
+/// committed, with that row's record (the executor owns the `runs` table: mail never reads it
+/// itself). Never fails and never takes longer than the SMTP timeout (plus database time);
+/// errors are logged and returned in the outcome.
+pub fn after_final_attempt(store: &mut Store, run: &RunRecord) -> HookOutcome {
+    after_final_attempt_at(store, run, crate::clock::now_utc())
 }
 
 /// [`after_final_attempt`] at an explicit time.
-pub fn after_final_attempt_at(store: &mut Store, run_id: i64, now: DateTime<Utc>) -> HookOutcome {
+pub fn after_final_attempt_at(
+    store: &mut Store,
+    run: &RunRecord,
+    now: DateTime<Utc>,
+) -> HookOutcome {
+    let run_id = run.id;
     let started = Instant::now();
     let mut out = HookOutcome::default();
     let settings = match MailSettings::load(store) {
@@ -75,7 +82,7 @@ pub fn after_final_attempt_at(store: &mut Store, run_id: i64, now: DateTime<Utc>
             return out;
         }
     };
-    match record_and_queue(store, run_id, &settings, now) {
+    match record_and_queue(store, run, &settings, now) {
         Ok((mail, queued)) => {
             out.mail = mail;
             out.queued = queued;
@@ -134,65 +141,6 @@ pub fn after_final_attempt_at(store: &mut Store, run_id: i64, now: DateTime<Utc>
         }
     }
     out
-}
-
-/// The run row fields mail needs.
-#[derive(Debug, Clone)]
-struct RunRow {
-    id: i64,
-    task_id: Option<i64>,
-    task: String,
-    slot: Option<String>,
-    attempt: u32,
-    trigger: String,
-    status: String,
-    start: String,
-    end: Option<String>,
-    duration_ms: Option<i64>,
-    exit_code: Option<i64>,
-    killed_by_timeout: bool,
-    error: Option<String>,
-    stdout: (Vec<u8>, Vec<u8>, u64),
-    stderr: (Vec<u8>, Vec<u8>, u64),
-    host: String,
-}
-
-fn read_run(conn: &rusqlite::Connection, run_id: i64) -> rusqlite::Result<Option<RunRow>> {
-    conn.query_row(
-        "SELECT id, task_id, task, slot, attempt, trigger, status, start, end, duration_ms, \
-         exit_code, killed_by_timeout, error, stdout_head, stdout_tail, stdout_bytes, \
-         stderr_head, stderr_tail, stderr_bytes, host FROM runs WHERE id = ?1",
-        [run_id],
-        |r| {
-            Ok(RunRow {
-                id: r.get(0)?,
-                task_id: r.get(1)?,
-                task: r.get(2)?,
-                slot: r.get(3)?,
-                attempt: r.get::<_, i64>(4)?.max(1) as u32,
-                trigger: r.get(5)?,
-                status: r.get(6)?,
-                start: r.get(7)?,
-                end: r.get(8)?,
-                duration_ms: r.get(9)?,
-                exit_code: r.get(10)?,
-                killed_by_timeout: r.get::<_, i64>(11)? != 0,
-                error: r.get(12)?,
-                stdout: (
-                    r.get::<_, Option<Vec<u8>>>(13)?.unwrap_or_default(),
-                    r.get::<_, Option<Vec<u8>>>(14)?.unwrap_or_default(),
-                    r.get::<_, i64>(15)?.max(0) as u64,
-                ),
-                stderr: (
-                    r.get::<_, Option<Vec<u8>>>(16)?.unwrap_or_default(),
-                    r.get::<_, Option<Vec<u8>>>(17)?.unwrap_or_default(),
-                    r.get::<_, i64>(18)?.max(0) as u64,
-                ),
-                host: r.get(19)?,
-            })
-        },
-    )
-    .optional()
 }
 
 fn read_spec(
@@ -262,10 +210,15 @@ fn display_utc(t: DateTime<Utc>) -> String {
     t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string()
 }
 
-fn run_view(run: &RunRow, spec: Option<&TaskSpec>) -> RunView {
+/// The local-time display of a run's start or end.
+fn display_run_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn run_view(run: &RunRecord, spec: Option<&TaskSpec>) -> RunView {
     let mut outputs = Vec::new();
-    for (name, (head, tail, total)) in [("stderr", &run.stderr), ("stdout", &run.stdout)] {
-        if let Some(v) = message::output_view(name, head, tail, *total) {
+    for (name, s) in [("stderr", &run.stderr), ("stdout", &run.stdout)] {
+        if let Some(v) = message::output_view(name, &s.head, &s.tail, s.bytes.max(0) as u64) {
             outputs.push(v);
         }
     }
@@ -278,14 +231,14 @@ fn run_view(run: &RunRow, spec: Option<&TaskSpec>) -> RunView {
         task: run.task.clone(),
         host: run.host.clone(),
         slot: run.slot.as_deref().map(display_time),
-        trigger: run.trigger.clone(),
-        status: run.status.clone(),
+        trigger: run.trigger.as_str().to_string(),
+        status: run.status.as_str().to_string(),
         attempt: run.attempt,
         attempts_allowed: spec.map(TaskSpec::attempts).unwrap_or(run.attempt).max(run.attempt),
         exit_code: run.exit_code.map(message::exit_code_display),
         duration: run.duration_ms.map(|ms| crate::render::millis(ms.max(0) as u64)),
-        start: display_time(&run.start),
-        end: run.end.as_deref().map(display_time),
+        start: display_run_time(run.start),
+        end: run.end.map(display_run_time),
         error: run.error.clone().filter(|e| !e.trim().is_empty()),
         killed_by_timeout: run.killed_by_timeout,
         timeout: spec.and_then(|s| s.timeout).map(crate::render::secs),
@@ -302,7 +255,7 @@ fn run_view(run: &RunRow, spec: Option<&TaskSpec>) -> RunView {
 /// state. Returns the decided kind and the outbox id (when queued).
 fn record_and_queue(
     store: &mut Store,
-    run_id: i64,
+    run: &RunRecord,
     settings: &MailSettings,
     now: DateTime<Utc>,
 ) -> Result<(Option<MessageKind>, Option<i64>)> {
@@ -312,17 +265,15 @@ fn record_and_queue(
         move |e: rusqlite::Error| crate::store::classify(&path, ctx, e)
     };
     store.write(|tx| {
-        let run = read_run(tx, run_id)
-            .map_err(classify("read run"))?
-            .ok_or_else(|| Error::NotFound { what: "run", name: run_id.to_string() })?;
-        if run.status == "RUNNING" {
+        if run.status == Status::Running {
             return Err(Error::Failed(format!(
-                "run {run_id} is still RUNNING: mail is decided only once its result is recorded"
+                "run {} is still RUNNING: mail is decided only once its result is recorded",
+                run.id
             )));
         }
         let (state, last_run_id) =
             read_state(tx, &run.task).map_err(classify("read alert state"))?;
-        if last_run_id.is_some_and(|id| id >= run_id) {
+        if last_run_id.is_some_and(|id| id >= run.id) {
             // Already handled (the hook ran twice for this run, or runs came in out of order).
             return Ok((None, None));
         }
@@ -335,7 +286,7 @@ fn record_and_queue(
             notify_after: spec.as_ref().map(|s| s.notify_after).unwrap_or(1),
             reminder_interval: settings.reminder_interval,
         };
-        let outcome = policy::Outcome::of(&run.status, run.exit_code);
+        let outcome = policy::Outcome::of(run.status.as_str(), run.exit_code);
         let d = policy::decide(p, &state, outcome, now);
         tx.execute(
             "INSERT INTO notify_state (task, consecutive_failures, last_status, last_alert_at, \
@@ -348,7 +299,7 @@ fn record_and_queue(
             params![
                 run.task,
                 d.state.consecutive_failures,
-                run.status,
+                run.status.as_str(),
                 d.state.last_alert_at.map(to_db_time),
                 d.state.alerting,
                 d.state.failing_since.map(to_db_time),
@@ -393,7 +344,7 @@ fn record_and_queue(
                 .reminder_interval
                 .map(|iv| crate::render::secs(iv.num_seconds().max(0) as u64)),
         };
-        let rendered = message::render_run(kind, &run_view(&run, spec.as_ref()), &alert)?;
+        let rendered = message::render_run(kind, &run_view(run, spec.as_ref()), &alert)?;
         let id = outbox::insert(
             tx,
             &path,
@@ -641,7 +592,7 @@ pub fn send_test(store: &Store, to: Option<&str>) -> Result<TestReport> {
     if recipients.is_empty() {
         return Err(Error::Usage("no recipient: give --to ADDR or set mail.to".into()));
     }
-    let host = host_name();
+    let host = crate::exec::runs::hostname();
     let rendered = message::render_test(
         &host,
         &crate::clock::now().format("%Y-%m-%d %H:%M:%S %:z").to_string(),
@@ -678,26 +629,6 @@ pub fn queue_and_send(store: &mut Store, msg: NewMessage) -> Result<(i64, Option
     {
         SendResult::Sent | SendResult::NotClaimed => Ok((id, None)),
         SendResult::Failed(e, _) => Ok((id, Some(e.message))),
-    }
-}
-
-/// This machine's name (for subjects and the report).
-pub fn host_name() -> String {
-    #[cfg(windows)]
-    {
-        std::env::var("COMPUTERNAME").unwrap_or_else(|_| "localhost".into())
-    }
-    #[cfg(unix)]
-    {
-        let mut buf = [0u8; 256];
-        // SAFETY: `buf` is a writable buffer of the given length; gethostname writes at most
-        // that many bytes.
-        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-        if rc != 0 {
-            return "localhost".into();
-        }
-        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
     }
 }
 

@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use crate::clock;
 use crate::error::{Error, Result};
+use crate::exec::runs;
 use crate::notify::message::exit_code_display;
-use crate::store::{Store, from_db_time, to_db_time};
+use crate::store::{Store, from_db_time};
 use crate::task::TaskSpec;
 
 use super::slots::slots_between;
@@ -283,32 +284,24 @@ fn read_tasks(store: &Store) -> Result<BTreeMap<String, TaskInfo>> {
 }
 
 fn read_attempts(store: &Store, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Attempt>> {
-    let mut stmt = store
-        .conn()
-        .prepare(
-            "SELECT id, task, slot, attempt, status, start, duration_ms, exit_code, error, \
-             stderr_tail, stdout_tail FROM runs WHERE start >= ?1 AND start < ?2 \
-             ORDER BY start, id",
-        )
-        .map_err(|e| store.err("read runs", e))?;
-    let rows = stmt
-        .query_map([to_db_time(from), to_db_time(to)], |r| {
-            Ok(Attempt {
-                id: r.get(0)?,
-                task: r.get(1)?,
-                slot: r.get(2)?,
-                attempt: r.get::<_, i64>(3)?.max(1) as u32,
-                status: r.get(4)?,
-                start: from_db_time(&r.get::<_, String>(5)?).unwrap_or(from),
-                duration_ms: r.get(6)?,
-                exit_code: r.get(7)?,
-                error: r.get(8)?,
-                stderr_tail: r.get::<_, Option<Vec<u8>>>(9)?.unwrap_or_default(),
-                stdout_tail: r.get::<_, Option<Vec<u8>>>(10)?.unwrap_or_default(),
-            })
+    let records = runs::started_between(store.conn(), from, to)
+        .map_err(|e| Error::from(store.err("read runs", e)))?;
+    Ok(records
+        .into_iter()
+        .map(|r| Attempt {
+            id: r.id,
+            task: r.task,
+            slot: r.slot,
+            attempt: r.attempt.max(1),
+            status: r.status.as_str().to_string(),
+            start: r.start,
+            duration_ms: r.duration_ms,
+            exit_code: r.exit_code,
+            error: r.error,
+            stderr_tail: r.stderr.tail,
+            stdout_tail: r.stdout.tail,
         })
-        .map_err(|e| store.err("read runs", e))?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| Error::from(store.err("read runs", e)))
+        .collect())
 }
 
 /// The slots (as instants, to the minute) that have a run row, per task (lowercase name),
@@ -318,22 +311,12 @@ fn served_slots(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<BTreeMap<String, BTreeSet<i64>>> {
-    let mut stmt = store
-        .conn()
-        .prepare(
-            "SELECT task, slot FROM runs WHERE slot IS NOT NULL AND start >= ?1 AND start < ?2",
-        )
-        .map_err(|e| store.err("read runs", e))?;
-    let rows = stmt
-        .query_map([to_db_time(from), to_db_time(to)], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .map_err(|e| store.err("read runs", e))?;
+    let records = runs::started_between(store.conn(), from, to)
+        .map_err(|e| Error::from(store.err("read runs", e)))?;
     let mut out: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
-    for row in rows {
-        let (task, slot) = row.map_err(|e| store.err("read runs", e))?;
-        if let Some(t) = parse_slot(&slot) {
-            out.entry(task.to_ascii_lowercase()).or_default().insert(t.timestamp() / 60);
+    for r in records {
+        if let Some(t) = r.slot.as_deref().and_then(parse_slot) {
+            out.entry(r.task.to_ascii_lowercase()).or_default().insert(t.timestamp() / 60);
         }
     }
     Ok(out)

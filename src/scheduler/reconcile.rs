@@ -266,7 +266,7 @@ pub fn record(
     command_line: &str,
 ) -> Result<()> {
     let ok: HashMap<usize, bool> = outcomes.iter().map(|o| (o.index, o.result.is_ok())).collect();
-    let now = crate::store::now_utc();
+    let now = crate::store::to_db_time(crate::clock::now_utc());
     let path = store.path().to_path_buf();
     let err = move |e: rusqlite::Error| crate::store::classify(&path, "record registrations", e);
     store.write(|tx| -> Result<()> {

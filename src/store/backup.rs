@@ -175,7 +175,7 @@ pub(super) fn timestamped_copy_name(
 
 /// Saves the live database as a new timestamped copy (never overwriting one).
 fn save_previous(store: &Store) -> Result<PathBuf, crate::Error> {
-    let now = chrono::Utc::now();
+    let now = crate::clock::now_utc();
     for n in 1..=1000 {
         let candidate = timestamped_copy_name(store.path(), now, n);
         if std::fs::symlink_metadata(&candidate).is_ok() {

@@ -188,7 +188,7 @@ impl Store {
                 tx.execute_batch(sql).map_err(|e| classify(&path, "apply migration", e))?;
                 tx.execute(
                     "INSERT INTO schema_log (version, applied_at, applied_by) VALUES (?1, ?2, ?3)",
-                    rusqlite::params![version, now_utc(), who],
+                    rusqlite::params![version, to_db_time(crate::clock::now_utc()), who],
                 )
                 .map_err(|e| classify(&path, "record migration", e))?;
                 tx.pragma_update(None, "user_version", version)
@@ -235,11 +235,6 @@ pub fn classify(path: &Path, context: &'static str, e: rusqlite::Error) -> Store
         }
     }
     StoreError::Sqlite { path, context, source: e }
-}
-
-/// The current time as stored: UTC, RFC 3339, milliseconds, `Z`.
-pub fn now_utc() -> String {
-    to_db_time(chrono::Utc::now())
 }
 
 /// Formats a time for storage (UTC, RFC 3339, milliseconds, `Z`).

@@ -10,6 +10,7 @@
 //! - [`transfer`]: the export document and the import plan.
 
 pub mod deps;
+pub mod next_run;
 pub mod patch;
 pub mod repo;
 pub mod runas;
@@ -227,18 +228,5 @@ impl TaskSpec {
     /// Total attempts (first run plus retries).
     pub fn attempts(&self) -> u32 {
         self.retries.saturating_add(1)
-    }
-
-    /// When the task's schedule fires next after `now`: `None` when it is disabled, its
-    /// schedule never fires, or the schedule cannot be read.
-    pub fn next_run(
-        &self,
-        now: &chrono::DateTime<chrono::Local>,
-    ) -> Option<chrono::DateTime<chrono::Local>> {
-        if !self.enabled {
-            return None;
-        }
-        let expr = crate::cron::CronExpr::parse(&self.schedule).ok()?;
-        expr.next_runs(now, 1).into_iter().next()
     }
 }

@@ -180,32 +180,6 @@ fn stored_after_write(
     StoredTask { id, spec: spec.clone(), created_at: trunc(created), updated_at: trunc(updated) }
 }
 
-/// The latest run of every task that has one: task name (lower case) → (status, start).
-pub fn last_runs(
-    conn: &Connection,
-) -> Result<std::collections::BTreeMap<String, (String, DateTime<Utc>)>> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT r.task, r.status, r.start FROM runs r \
-             JOIN (SELECT task, max(start) AS start FROM runs GROUP BY task COLLATE NOCASE) l \
-             ON r.task = l.task COLLATE NOCASE AND r.start = l.start ORDER BY r.id",
-        )
-        .map_err(db_err(conn, "read last runs"))?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-        })
-        .map_err(db_err(conn, "read last runs"))?;
-    let mut out = std::collections::BTreeMap::new();
-    for row in rows {
-        let (task, status, start) = row.map_err(db_err(conn, "read last runs"))?;
-        if let Some(t) = from_db_time(&start) {
-            out.insert(task.to_ascii_lowercase(), (status, t));
-        }
-    }
-    Ok(out)
-}
-
 /// Whether the task has a registration with an OS scheduler (so removing it from the
 /// database leaves something for `orc schedule --all` to clean up).
 pub fn is_registered(conn: &Connection, name: &str) -> Result<bool> {
@@ -273,28 +247,5 @@ mod tests {
         let names: Vec<String> =
             list(store.conn()).unwrap().into_iter().map(|t| t.spec.name).collect();
         assert_eq!(names, ["A", "b", "c"]);
-    }
-
-    #[test]
-    fn last_runs_picks_the_newest_per_task() {
-        let (_d, store) = open();
-        for (task, status, start) in [
-            ("a", "FAILED", "2026-01-01T00:00:00.000Z"),
-            ("A", "SUCCESS", "2026-01-02T00:00:00.000Z"),
-            ("b", "TIMEOUT", "2026-01-01T00:00:00.000Z"),
-        ] {
-            store
-                .conn()
-                .execute(
-                    "INSERT INTO runs (task, trigger, status, start, host, orc_version) \
-                     VALUES (?1, 'manual', ?2, ?3, 'h', 'v')",
-                    params![task, status, start],
-                )
-                .unwrap();
-        }
-        let last = last_runs(store.conn()).unwrap();
-        assert_eq!(last["a"].0, "SUCCESS");
-        assert_eq!(last["b"].0, "TIMEOUT");
-        assert_eq!(last.len(), 2);
     }
 }

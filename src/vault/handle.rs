@@ -13,7 +13,7 @@ use super::secret::{CredentialKind, Purpose, Secret};
 use super::{VaultError, dpapi, key_error, keyfile, machine, tx_err};
 use crate::audit;
 use crate::paths::Paths;
-use crate::store::{Store, now_utc};
+use crate::store::{Store, to_db_time};
 
 /// An unlocked vault: the data key of the current generation.
 pub struct Vault {
@@ -218,7 +218,7 @@ impl Vault {
             })
             .optional()
             .map_err(tx_err("read credential"))?;
-        let now = now_utc();
+        let now = to_db_time(crate::clock::now_utc());
         let (id, stored_name, old_kind, outcome) = match existing {
             Some((id, stored, k)) => (id, stored, CredentialKind::parse(&k), SetOutcome::Replaced),
             None => {

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use super::envelope::{self, Binding};
 use super::{VaultError, db_err, dpapi, key_error, keyfile, machine, passphrase, tx_err};
 use crate::paths::Paths;
-use crate::store::{Store, now_utc};
+use crate::store::{Store, to_db_time};
 
 /// How the data key is protected (one row of `vault_keys` each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -134,7 +134,12 @@ pub(super) fn insert_key_row(
 ) -> Result<(), VaultError> {
     tx.execute(
         "INSERT INTO vault_keys (kind, params, wrapped, created_at) VALUES (?1, ?2, ?3, ?4)",
-        rusqlite::params![row.method.as_str(), row.params_text, row.wrapped, now_utc()],
+        rusqlite::params![
+            row.method.as_str(),
+            row.params_text,
+            row.wrapped,
+            to_db_time(crate::clock::now_utc())
+        ],
     )
     .map_err(tx_err("store vault key"))?;
     Ok(())

@@ -30,7 +30,8 @@ fn succeed(env: &Env, name: &str, at: i64) -> i64 {
 
 fn hook(env: &Env, run_id: i64, at: i64) -> notify::HookOutcome {
     let mut store = mail_seed::store(env);
-    notify::after_final_attempt_at(&mut store, run_id, minutes(at))
+    let run = orc::exec::runs::get(store.conn(), run_id).unwrap().expect("run");
+    notify::after_final_attempt_at(&mut store, &run, minutes(at))
 }
 
 // ---------------------------------------------------------------- without a server
@@ -212,7 +213,7 @@ fn implicit_tls_delivery_and_certificate_checks() {
     assert_eq!(m.meta["tls"], true);
     assert_eq!(
         m.header("Subject").unwrap(),
-        format!("[orc] Test message from {}", notify::host_name())
+        format!("[orc] Test message from {}", orc::exec::runs::hostname())
     );
     // Without the test CA the self-made certificate is refused: checks are on.
     set_config(&env, &[("smtp.ca_file", "")]);

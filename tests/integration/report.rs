@@ -363,8 +363,12 @@ fn failure_mail_html_renders_in_chromium() {
         .conn()
         .query_row("SELECT id FROM runs WHERE slot = ?1", [slot(s)], |r| r.get(0))
         .unwrap();
-    let o =
-        orc::notify::after_final_attempt_at(&mut store, id, utc(s) + chrono::Duration::minutes(1));
+    let run = orc::exec::runs::get(store.conn(), id).unwrap().expect("run");
+    let o = orc::notify::after_final_attempt_at(
+        &mut store,
+        &run,
+        utc(s) + chrono::Duration::minutes(1),
+    );
     let outbox_id = o.queued.expect("queued");
     let html: String = store
         .conn()

@@ -183,7 +183,7 @@ impl Output {
 /// The orc binary under test.
 /// Starts `cmd`, trying again on the transient process-creation failures orc itself retries.
 pub fn spawn(cmd: &mut Command) -> std::process::Child {
-    orc::exec::run::spawn_with_retry(|| cmd.spawn()).expect("spawn orc")
+    orc::exec::execute::spawn_with_retry(|| cmd.spawn()).expect("spawn orc")
 }
 
 pub fn orc_exe() -> PathBuf {

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::task::TaskSpec;
+use crate::task::next_run::NextRun;
 use crate::task::repo::StoredTask;
 
 /// A task as `show --json` and `list --json` print it: every [`TaskSpec`] field (times in
@@ -32,14 +33,12 @@ pub(super) fn view<'a>(t: &'a StoredTask, last: Option<LastRun>) -> TaskView<'a>
         created_at: crate::clock::to_local_iso(t.created_at),
         updated_at: crate::clock::to_local_iso(t.updated_at),
         last_run: last,
-        next_run: next_run(&t.spec)
+        next_run: t
+            .spec
+            .next_run(&crate::clock::now())
+            .at()
             .map(|n| crate::clock::to_local_iso(n.with_timezone(&chrono::Utc))),
     }
-}
-
-/// When an enabled task's schedule fires next (after the current time, `ORC_NOW` honoured).
-fn next_run(spec: &TaskSpec) -> Option<chrono::DateTime<chrono::Local>> {
-    spec.next_run(&crate::clock::now())
 }
 
 pub(super) fn yes_no(b: bool) -> &'static str {
@@ -64,10 +63,10 @@ fn show_lines(t: &StoredTask, last: Option<&LastRun>) -> Vec<(&'static str, Stri
         ),
         (
             "next run",
-            match next_run(s) {
-                Some(n) => n.format("%Y-%m-%d %H:%M:%S").to_string(),
-                None if !s.enabled => "- (disabled)".into(),
-                None => "never".into(),
+            match s.next_run(&crate::clock::now()) {
+                NextRun::At(n) => n.format("%Y-%m-%d %H:%M:%S").to_string(),
+                NextRun::Disabled => "- (disabled)".into(),
+                NextRun::Never | NextRun::InvalidSchedule => "never".into(),
             },
         ),
         ("command", s.command.clone()),

@@ -7,13 +7,16 @@
 //! **stale** and is marked `ABANDONED` by the next `execute` or `status` ([`reap_stale`]).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 use crate::clock;
 use crate::exec::decode;
 use crate::exec::process;
-use crate::store::{Store, StoreError, classify, from_db_time, to_db_time};
+use crate::store::{Store, StoreError, classify, to_db_time};
+
+mod query;
+pub use query::*;
 
 /// The state of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -431,149 +434,23 @@ pub fn finish(tx: &Connection, id: i64, f: &Finish) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Inserts the `RUNNING` row of a retry that starts later, its error saying when. Returns its id.
+pub fn insert_pending_retry(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64> {
+    let id = insert_running(tx, run)?;
+    let note = format!(
+        "retry pending: attempt {} starts at {}",
+        run.attempt,
+        clock::to_local_human(run.start)
+    );
+    tx.execute("UPDATE runs SET error = ?2 WHERE id = ?1", params![id, note])?;
+    Ok(id)
+}
+
 /// Inserts a run that is final from the start (SKIPPED, or FAILED before anything ran).
 pub fn insert_final(tx: &Connection, run: &NewRun, f: &Finish) -> rusqlite::Result<i64> {
     let id = insert_running(tx, run)?;
     finish(tx, id, f)?;
     Ok(id)
-}
-
-const COLUMNS: &str = "id, task_id, task, slot, attempt, trigger, status, start, end, duration_ms,
-    exit_code, killed_by_timeout, error, stdout_head, stdout_tail, stdout_bytes, stderr_head,
-    stderr_tail, stderr_bytes, output_file, pid, pid_started, child_pid, host, orc_version";
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
-    let time = |s: String| from_db_time(&s).unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let status: String = r.get(6)?;
-    Ok(RunRecord {
-        id: r.get(0)?,
-        task_id: r.get(1)?,
-        task: r.get(2)?,
-        slot: r.get(3)?,
-        attempt: r.get(4)?,
-        trigger: Trigger::parse(&r.get::<_, String>(5)?),
-        status: Status::parse(&status).unwrap_or(Status::Failed),
-        start: time(r.get(7)?),
-        end: r.get::<_, Option<String>>(8)?.map(time),
-        duration_ms: r.get(9)?,
-        exit_code: r.get(10)?,
-        killed_by_timeout: r.get(11)?,
-        error: r.get(12)?,
-        stdout: StoredStream {
-            head: r.get::<_, Option<Vec<u8>>>(13)?.unwrap_or_default(),
-            tail: r.get::<_, Option<Vec<u8>>>(14)?.unwrap_or_default(),
-            bytes: r.get(15)?,
-        },
-        stderr: StoredStream {
-            head: r.get::<_, Option<Vec<u8>>>(16)?.unwrap_or_default(),
-            tail: r.get::<_, Option<Vec<u8>>>(17)?.unwrap_or_default(),
-            bytes: r.get(18)?,
-        },
-        output_file: r.get(19)?,
-        pid: r.get(20)?,
-        pid_started: r.get(21)?,
-        child_pid: r.get(22)?,
-        host: r.get(23)?,
-        orc_version: r.get(24)?,
-    })
-}
-
-/// One run by id.
-pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<RunRecord>> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"), [id], from_row).optional()
-}
-
-/// What `history` asks for.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub task: Option<String>,
-    pub status: Option<Status>,
-    pub since: Option<DateTime<Utc>>,
-    pub limit: u32,
-}
-
-/// Runs matching `f`, newest first.
-pub fn list(conn: &Connection, f: &Filter) -> rusqlite::Result<Vec<RunRecord>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM runs WHERE 1=1");
-    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-    if let Some(t) = &f.task {
-        args.push(Box::new(t.clone()));
-        sql.push_str(&format!(" AND task = ?{} COLLATE NOCASE", args.len()));
-    }
-    if let Some(s) = f.status {
-        args.push(Box::new(s.as_str()));
-        sql.push_str(&format!(" AND status = ?{}", args.len()));
-    }
-    if let Some(since) = f.since {
-        args.push(Box::new(to_db_time(since)));
-        sql.push_str(&format!(" AND start >= ?{}", args.len()));
-    }
-    args.push(Box::new(i64::from(f.limit)));
-    sql.push_str(&format!(" ORDER BY start DESC, id DESC LIMIT ?{}", args.len()));
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), from_row)?;
-    rows.collect()
-}
-
-/// The newest run of a task (any status).
-pub fn last_for_task(conn: &Connection, task: &str) -> rusqlite::Result<Option<RunRecord>> {
-    conn.query_row(
-        &format!(
-            "SELECT {COLUMNS} FROM runs WHERE task = ?1 COLLATE NOCASE
-             ORDER BY start DESC, id DESC LIMIT 1"
-        ),
-        [task],
-        from_row,
-    )
-    .optional()
-}
-
-/// `RUNNING` rows, of one task or of all.
-pub fn running(conn: &Connection, task: Option<&str>) -> rusqlite::Result<Vec<RunRecord>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM runs WHERE status = 'RUNNING'
-         AND (?1 IS NULL OR task = ?1 COLLATE NOCASE) ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([task], from_row)?;
-    rows.collect()
-}
-
-/// The newest run of every task (tasks told apart ignoring letter case) and every `RUNNING`
-/// row, in no particular order.
-pub fn latest_and_running(conn: &Connection) -> rusqlite::Result<Vec<RunRecord>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM runs WHERE id IN (SELECT (SELECT id FROM runs r2
-         WHERE r2.task = r1.task COLLATE NOCASE ORDER BY start DESC, id DESC LIMIT 1)
-         FROM runs r1 GROUP BY task COLLATE NOCASE) OR status = 'RUNNING'"
-    ))?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.collect()
-}
-
-/// The newest run of `task` that is over and was not skipped (the run `task:NAME` looks at).
-pub fn last_finished(conn: &Connection, task: &str) -> rusqlite::Result<Option<RunRecord>> {
-    conn.query_row(
-        &format!(
-            "SELECT {COLUMNS} FROM runs WHERE task = ?1 COLLATE NOCASE
-             AND status NOT IN ('RUNNING', 'SKIPPED') ORDER BY start DESC, id DESC LIMIT 1"
-        ),
-        [task],
-        from_row,
-    )
-    .optional()
-}
-
-/// The end of the newest successful run of `task`.
-pub fn last_success_end(conn: &Connection, task: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let end: Option<Option<String>> = conn
-        .query_row(
-            "SELECT end FROM runs WHERE task = ?1 COLLATE NOCASE AND status = 'SUCCESS'
-             ORDER BY end DESC LIMIT 1",
-            [task],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(end.flatten().and_then(|s| from_db_time(&s)))
 }
 
 /// Whether a `RUNNING` row's owner is gone: on this host, and its orc process is dead or its

@@ -1,0 +1,230 @@
+//! Reading run records: every query of the `runs` table other modules need (history, status,
+//! dependencies, the dashboard, the daily report, task listings).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row};
+
+use super::{RunRecord, Status, StoredStream, Trigger};
+use crate::store::{from_db_time, to_db_time};
+
+pub(super) const COLUMNS: &str =
+    "id, task_id, task, slot, attempt, trigger, status, start, end, duration_ms,
+    exit_code, killed_by_timeout, error, stdout_head, stdout_tail, stdout_bytes, stderr_head,
+    stderr_tail, stderr_bytes, output_file, pid, pid_started, child_pid, host, orc_version";
+
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
+    let time = |s: String| from_db_time(&s).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let status: String = r.get(6)?;
+    Ok(RunRecord {
+        id: r.get(0)?,
+        task_id: r.get(1)?,
+        task: r.get(2)?,
+        slot: r.get(3)?,
+        attempt: r.get(4)?,
+        trigger: Trigger::parse(&r.get::<_, String>(5)?),
+        status: Status::parse(&status).unwrap_or(Status::Failed),
+        start: time(r.get(7)?),
+        end: r.get::<_, Option<String>>(8)?.map(time),
+        duration_ms: r.get(9)?,
+        exit_code: r.get(10)?,
+        killed_by_timeout: r.get(11)?,
+        error: r.get(12)?,
+        stdout: StoredStream {
+            head: r.get::<_, Option<Vec<u8>>>(13)?.unwrap_or_default(),
+            tail: r.get::<_, Option<Vec<u8>>>(14)?.unwrap_or_default(),
+            bytes: r.get(15)?,
+        },
+        stderr: StoredStream {
+            head: r.get::<_, Option<Vec<u8>>>(16)?.unwrap_or_default(),
+            tail: r.get::<_, Option<Vec<u8>>>(17)?.unwrap_or_default(),
+            bytes: r.get(18)?,
+        },
+        output_file: r.get(19)?,
+        pid: r.get(20)?,
+        pid_started: r.get(21)?,
+        child_pid: r.get(22)?,
+        host: r.get(23)?,
+        orc_version: r.get(24)?,
+    })
+}
+
+/// One run by id.
+pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<RunRecord>> {
+    conn.query_row(&format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"), [id], from_row).optional()
+}
+
+/// What `history` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub task: Option<String>,
+    pub status: Option<Status>,
+    pub since: Option<DateTime<Utc>>,
+    pub limit: u32,
+}
+
+/// Runs matching `f`, newest first.
+pub fn list(conn: &Connection, f: &Filter) -> rusqlite::Result<Vec<RunRecord>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM runs WHERE 1=1");
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    if let Some(t) = &f.task {
+        args.push(Box::new(t.clone()));
+        sql.push_str(&format!(" AND task = ?{} COLLATE NOCASE", args.len()));
+    }
+    if let Some(s) = f.status {
+        args.push(Box::new(s.as_str()));
+        sql.push_str(&format!(" AND status = ?{}", args.len()));
+    }
+    if let Some(since) = f.since {
+        args.push(Box::new(to_db_time(since)));
+        sql.push_str(&format!(" AND start >= ?{}", args.len()));
+    }
+    args.push(Box::new(i64::from(f.limit)));
+    sql.push_str(&format!(" ORDER BY start DESC, id DESC LIMIT ?{}", args.len()));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), from_row)?;
+    rows.collect()
+}
+
+/// The newest run of a task (any status).
+pub fn last_for_task(conn: &Connection, task: &str) -> rusqlite::Result<Option<RunRecord>> {
+    conn.query_row(
+        &format!(
+            "SELECT {COLUMNS} FROM runs WHERE task = ?1 COLLATE NOCASE
+             ORDER BY start DESC, id DESC LIMIT 1"
+        ),
+        [task],
+        from_row,
+    )
+    .optional()
+}
+
+/// `RUNNING` rows, of one task or of all.
+pub fn running(conn: &Connection, task: Option<&str>) -> rusqlite::Result<Vec<RunRecord>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM runs WHERE status = 'RUNNING'
+         AND (?1 IS NULL OR task = ?1 COLLATE NOCASE) ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([task], from_row)?;
+    rows.collect()
+}
+
+/// The newest run of every task (tasks told apart ignoring letter case) and every `RUNNING`
+/// row, in no particular order.
+pub fn latest_and_running(conn: &Connection) -> rusqlite::Result<Vec<RunRecord>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM runs WHERE id IN (SELECT (SELECT id FROM runs r2
+         WHERE r2.task = r1.task COLLATE NOCASE ORDER BY start DESC, id DESC LIMIT 1)
+         FROM runs r1 GROUP BY task COLLATE NOCASE) OR status = 'RUNNING'"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
+/// The newest run of `task` that is over and was not skipped (the run `task:NAME` looks at).
+pub fn last_finished(conn: &Connection, task: &str) -> rusqlite::Result<Option<RunRecord>> {
+    conn.query_row(
+        &format!(
+            "SELECT {COLUMNS} FROM runs WHERE task = ?1 COLLATE NOCASE
+             AND status NOT IN ('RUNNING', 'SKIPPED') ORDER BY start DESC, id DESC LIMIT 1"
+        ),
+        [task],
+        from_row,
+    )
+    .optional()
+}
+
+/// The end of the newest successful run of `task`.
+pub fn last_success_end(conn: &Connection, task: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let end: Option<Option<String>> = conn
+        .query_row(
+            "SELECT end FROM runs WHERE task = ?1 COLLATE NOCASE AND status = 'SUCCESS'
+             ORDER BY end DESC LIMIT 1",
+            [task],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(end.flatten().and_then(|s| from_db_time(&s)))
+}
+
+/// The latest run of every task that has one: task name (lower case) → (status, start).
+pub fn last_per_task(
+    conn: &Connection,
+) -> rusqlite::Result<BTreeMap<String, (String, DateTime<Utc>)>> {
+    let mut stmt = conn.prepare(
+        "SELECT r.task, r.status, r.start FROM runs r \
+         JOIN (SELECT task, max(start) AS start FROM runs GROUP BY task COLLATE NOCASE) l \
+         ON r.task = l.task COLLATE NOCASE AND r.start = l.start ORDER BY r.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (task, status, start) = row?;
+        if let Some(t) = from_db_time(&start) {
+            out.insert(task.to_ascii_lowercase(), (status, t));
+        }
+    }
+    Ok(out)
+}
+
+/// Runs that started in `[from, to)`, oldest first (the daily report's window).
+pub fn started_between(
+    conn: &Connection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> rusqlite::Result<Vec<RunRecord>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM runs WHERE start >= ?1 AND start < ?2 ORDER BY start, id"
+    ))?;
+    let rows = stmt.query_map([to_db_time(from), to_db_time(to)], from_row)?;
+    rows.collect()
+}
+
+/// Per task (lower-case name): finished runs (SUCCESS, FAILED, TIMEOUT, ABANDONED) since
+/// `since`, and how many of them succeeded.
+pub fn finished_counts_since(
+    conn: &Connection,
+    since: DateTime<Utc>,
+) -> rusqlite::Result<BTreeMap<String, (i64, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT lower(task), count(*), sum(status = 'SUCCESS') FROM runs \
+         WHERE start >= ?1 AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'ABANDONED') \
+         GROUP BY lower(task)",
+    )?;
+    let rows = stmt.query_map([to_db_time(since)], |r| {
+        Ok((r.get::<_, String>(0)?, (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
+    })?;
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_per_task_picks_the_newest_per_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        for (task, status, start) in [
+            ("a", "FAILED", "2026-01-01T00:00:00.000Z"),
+            ("A", "SUCCESS", "2026-01-02T00:00:00.000Z"),
+            ("b", "TIMEOUT", "2026-01-01T00:00:00.000Z"),
+        ] {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO runs (task, trigger, status, start, host, orc_version) \
+                     VALUES (?1, 'manual', ?2, ?3, 'h', 'v')",
+                    rusqlite::params![task, status, start],
+                )
+                .unwrap();
+        }
+        let last = last_per_task(store.conn()).unwrap();
+        assert_eq!(last["a"].0, "SUCCESS");
+        assert_eq!(last["b"].0, "TIMEOUT");
+        assert_eq!(last.len(), 2);
+    }
+}
