@@ -47,7 +47,7 @@ fn defaults_are_listed_and_gettable() {
 fn every_key_can_be_set_read_back_and_unset() {
     let env = Env::new();
     env.orc_with_stdin(["credential", "set", "mailpw", "--from-stdin"], Some(b"pw")).ok();
-    let ca = crate::mailserver::test_ca().to_string_lossy().into_owned();
+    let ca = crate::support::mailserver::test_ca().to_string_lossy().into_owned();
     let values = [
         ("smtp.host", "Mail.Example.com", "mail.example.com"),
         ("smtp.port", "465", "465"),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::smtp_probe::SmtpProbe;
+use crate::support::smtp_probe::SmtpProbe;
 use crate::support::Env;
 
 fn settings(env: &Env) -> std::collections::BTreeMap<String, (Option<String>, String)> {

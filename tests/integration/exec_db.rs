@@ -1,6 +1,6 @@
 //! `orc db backup|restore|check|prune`.
 
-use crate::exec_support::*;
+use crate::support::exec::*;
 use crate::support::Env;
 
 #[test]

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use crate::exec_support::*;
+use crate::support::exec::*;
 use crate::support::Env;
 
 /// A tiny HTTP responder: answers every request with `status`, forever, on a thread.

@@ -7,7 +7,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::exec_support::*;
+use crate::support::exec::*;
 use crate::support::Env;
 
 /// Test 1: `runs` executions, `concurrency` at a time, on one database, while backups run.

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::exec_db::saved_copies;
-use crate::exec_support::*;
+use crate::support::exec::*;
 use crate::support::Env;
 #[cfg(unix)]
 use crate::support::Output;

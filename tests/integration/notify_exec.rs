@@ -3,9 +3,9 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::exec_support::{add_task, child, db};
-use crate::mail_seed::{mail_config, outbox, set_config};
-use crate::mailserver::SmtpServer;
+use crate::support::exec::{add_task, child, db};
+use crate::support::mail_seed::{mail_config, outbox, set_config};
+use crate::support::mailserver::SmtpServer;
 use crate::require_smtp;
 use crate::support::Env;
 

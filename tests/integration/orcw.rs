@@ -4,7 +4,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::exec_support::{add_task, child};
+use crate::support::exec::{add_task, child};
 use crate::support::Env;
 
 fn orcw(env: &Env) -> Command {

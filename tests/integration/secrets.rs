@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::smtp_probe::SmtpProbe;
+use crate::support::smtp_probe::SmtpProbe;
 use crate::support::Env;
 
 fn canary(tag: &str) -> String {
@@ -590,7 +590,7 @@ fn scan_while_running(mut child: std::process::Child) -> (std::process::Output, 
 #[cfg(target_os = "linux")]
 #[test]
 fn no_secret_on_any_command_line_during_schedule_and_execute() {
-    use crate::exec_support::{child, scratch};
+    use crate::support::exec::{child, scratch};
     let mut env = Env::new();
     env.with_fake_schtasks();
     env.set_env("FAKE_SCHTASKS_DELAY_MS", "150"); // each schtasks call lives long enough to be seen

@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Env, redact, time_filters};
+use crate::support::redact::TIMES;
+use crate::support::{Env, redact, snapshot_settings};
 
 fn add_nightly(env: &Env) {
     env.orc(["task", "add", "nightly", "--command", "echo hi", "--schedule", "0 2 * * *"]).ok();
@@ -441,9 +442,8 @@ fn list_table_and_json() {
     .unwrap();
     drop(c);
     let out = env.orc(["task", "list"]).ok();
-    insta::with_settings!({ filters => time_filters() }, {
-        insta::assert_snapshot!("task_list_table", redact(&env, &out.stdout));
-    });
+    snapshot_settings(&[TIMES])
+        .bind(|| insta::assert_snapshot!("task_list_table", redact(&env, &out.stdout)));
     let list = env.orc(["--json", "task", "list"]).ok().json();
     let names: Vec<&str> =
         list.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();

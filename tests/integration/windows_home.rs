@@ -7,7 +7,7 @@ use std::path::Path;
 
 use orc::fsx::acl::win::read_dacl_sddl;
 
-use crate::exec_support::*;
+use crate::support::exec::*;
 use crate::support::Env;
 
 fn icacls(path: &Path) -> String {

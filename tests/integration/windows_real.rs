@@ -3,7 +3,7 @@
 //! `cargo test --test integration -- --ignored windows_real`); the others also run under Wine.
 #![cfg(windows)]
 
-use crate::exec_support::{add_task, alive, child, rows, scratch};
+use crate::support::exec::{add_task, alive, child, rows, scratch};
 use crate::support::Env;
 use orc::task::Shell;
 
