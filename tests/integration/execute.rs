@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::exec::*;
 use crate::support::Env;
+use crate::support::exec::*;
 
 fn json_runs(env: &Env, args: &[&str]) -> Vec<serde_json::Value> {
     let mut all = vec!["--json"];

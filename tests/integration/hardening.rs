@@ -4,8 +4,8 @@
 
 use std::process::Stdio;
 
-use crate::support::exec::{child, runs_dir};
 use crate::support::Env;
+use crate::support::exec::{child, runs_dir};
 
 fn utf16(text: &str, be: bool) -> Vec<u8> {
     text.encode_utf16().flat_map(|u| if be { u.to_be_bytes() } else { u.to_le_bytes() }).collect()

@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 use orc::notify::{self, message::MessageKind};
 use orc::task::{NotifyPolicy, TaskSpec};
 
-use crate::support::mail_seed::{self, Run, add_run, add_task, mail_config, minutes, outbox, set_config};
-use crate::support::mailserver::{SmtpServer, closed_port};
 use crate::require_smtp;
 use crate::support::Env;
+use crate::support::mail_seed::{
+    self, Run, add_run, add_task, mail_config, minutes, outbox, set_config,
+};
+use crate::support::mailserver::{SmtpServer, closed_port};
 
 fn task(name: &str) -> TaskSpec {
     let mut t = TaskSpec::new(name, "backup.cmd", "0 2 * * *");

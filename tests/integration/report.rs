@@ -8,10 +8,10 @@ use std::time::Duration;
 use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
 use orc::task::TaskSpec;
 
-use crate::support::mail_seed::{Run, add_run, add_task, mail_config, set_config};
-use crate::support::mailserver::SmtpServer;
 use crate::require_smtp;
 use crate::support::Env;
+use crate::support::mail_seed::{Run, add_run, add_task, mail_config, set_config};
+use crate::support::mailserver::SmtpServer;
 
 fn local(day: u32, h: u32, m: u32) -> DateTime<Local> {
     let naive = NaiveDate::from_ymd_opt(2026, 3, day).unwrap().and_hms_opt(h, m, 0).unwrap();

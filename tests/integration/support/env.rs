@@ -173,6 +173,49 @@ impl Output {
         self
     }
 
+    /// Asserts that stdout is exactly `expected` and returns it.
+    #[track_caller]
+    pub fn assert_stdout(&self, expected: &str) -> &Self {
+        assert_eq!(
+            self.stdout, expected,
+            "stdout of orc {:?} (stderr:\n{})",
+            self.args, self.stderr
+        );
+        self
+    }
+
+    /// Asserts that one whole line of stdout is exactly `line` (for output whose other lines
+    /// depend on the machine, e.g. its time zone) and returns it.
+    #[track_caller]
+    pub fn assert_stdout_has_line(&self, line: &str) -> &Self {
+        assert!(
+            self.stdout.lines().any(|l| l == line),
+            "stdout of orc {:?} has no line {line:?}:\n{}",
+            self.args,
+            self.stdout
+        );
+        self
+    }
+
+    /// Asserts that stderr is exactly `expected` and returns it.
+    #[track_caller]
+    pub fn assert_stderr(&self, expected: &str) -> &Self {
+        assert_eq!(
+            self.stderr, expected,
+            "stderr of orc {:?} (stdout:\n{})",
+            self.args, self.stdout
+        );
+        self
+    }
+
+    /// Asserts that stderr is the one line `expected` (the form of every refusal: a clear
+    /// one-line message) and returns it.
+    #[track_caller]
+    pub fn assert_stderr_line(&self, expected: &str) -> &Self {
+        assert!(!expected.contains('\n'), "assert_stderr_line takes one line: {expected:?}");
+        self.assert_stderr(&format!("{expected}\n"))
+    }
+
     /// Parses stdout as one JSON document.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
@@ -181,4 +224,3 @@ impl Output {
         })
     }
 }
-
