@@ -17,10 +17,15 @@ pub fn orc_exe() -> PathBuf {
 
 /// A test-helper program: `fake_schtasks` (the fake schtasks.exe, tests/helpers/fake_schtasks)
 /// or `orc_test_child` (the scriptable child of the executor tests, tests/helpers/test_child.rs).
+///
+/// Made absolute for the platform: under Wine, `CARGO_BIN_EXE_*` is the Unix path cargo saw
+/// (`/work/…`), which Windows code does not take for absolute (no drive) once it is written into
+/// a task's command line; `std::path::absolute` gives `Z:\work\…` (scripts/wine/README.md).
 pub fn helper_exe(name: &str) -> PathBuf {
-    PathBuf::from(match name {
+    let built = match name {
         "fake_schtasks" => env!("CARGO_BIN_EXE_fake_schtasks"),
         "orc_test_child" => env!("CARGO_BIN_EXE_orc_test_child"),
         other => panic!("no test-helper program {other:?} (see the [[bin]] entries of Cargo.toml)"),
-    })
+    };
+    std::path::absolute(built).expect("absolute path of a test helper")
 }
