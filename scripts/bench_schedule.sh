@@ -26,9 +26,9 @@ for tool in sqlite3 python3; do
   command -v "$tool" >/dev/null || { echo "bench_schedule.sh needs $tool" >&2; exit 2; }
 done
 
-cargo build --quiet --bin orc --example fake_schtasks
+cargo build --quiet --features test-helpers --bin orc --bin fake_schtasks
 ORC="$PWD/target/debug/orc"
-FAKE="$PWD/target/debug/examples/fake_schtasks"
+FAKE="$PWD/target/debug/fake_schtasks"
 
 WORK="$(mktemp -d /tmp/orc-bench-schedule.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT

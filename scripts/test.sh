@@ -17,7 +17,7 @@
 #   clippy-windows  the same with --target x86_64-pc-windows-gnu
 #   services        starts the cron daemon if none runs; exports the ORC_TEST_* variables
 #                   (see scripts/lib/test-env.sh for what each one means)
-#   build-linux     cargo test --no-run (also builds the helper examples; see step_build_linux)
+#   build-linux     cargo test --no-run (also builds the helper binaries; see step_build_linux)
 #   test-linux      cargo test --tests -- --include-ignored (the #[ignore]d
 #                   end-to-end tests that need cron, SMTP, chromium run here)
 #   doctest         cargo test --doc, only when src/ has a ``` code block in a doc comment
@@ -410,14 +410,14 @@ step_services() {
   done
 }
 
-# Target selection, both platforms: `cargo test --no-run` (cargo's default
-# selection) builds lib, bins, integration tests AND the helper examples
-# (fake_schtasks, orc_test_child) as the real programs tests spawn from
-# target/<triple>/debug/examples/. `--all-targets` would build those examples
-# only as test harnesses (target/debug/examples/NAME-HASH), so a fresh clone
-# would have no helper programs. The tests then run with `--tests` (lib, bins,
-# integration tests; the helpers stay built), so that `--include-ignored`
-# does not reach doc tests, whose ```ignore blocks usually do not compile.
+# Target selection, both platforms: `cargo test --no-run` builds lib, bins,
+# integration tests and the test-helper binaries (fake_schtasks, orc_test_child:
+# [[bin]] targets behind the `test-helpers` feature, which the self
+# dev-dependency turns on whenever tests are built; tests find them through
+# CARGO_BIN_EXE_*, see Cargo.toml). Any `cargo test` selection rebuilds them.
+# The tests then run with `--tests` (lib, bins, integration tests), so that
+# `--include-ignored` does not reach doc tests, whose ```ignore blocks usually
+# do not compile.
 step_build_linux() {
   tcmd cargo test --locked --no-run
 }

@@ -47,7 +47,7 @@ fn defaults_are_listed_and_gettable() {
 fn every_key_can_be_set_read_back_and_unset() {
     let env = Env::new();
     env.orc_with_stdin(["credential", "set", "mailpw", "--from-stdin"], Some(b"pw")).ok();
-    let ca = crate::mailserver::test_ca().to_string_lossy().into_owned();
+    let ca = crate::support::mailserver::test_ca().to_string_lossy().into_owned();
     let values = [
         ("smtp.host", "Mail.Example.com", "mail.example.com"),
         ("smtp.port", "465", "465"),
@@ -79,7 +79,7 @@ fn every_key_can_be_set_read_back_and_unset() {
     assert!(list.as_array().unwrap().iter().all(|e| e["source"] == "set"));
     // Setting the same value again changes nothing.
     let out = env.orc(["config", "set", "smtp.port", "465"]).ok();
-    assert!(out.stdout.contains("unchanged"), "{}", out.stdout);
+    out.assert_stdout("smtp.port = 465  (unchanged)\n");
     // Unset returns each to its default.
     for (key, default) in DEFAULTS {
         env.orc(["config", "unset", key]).ok();
@@ -154,7 +154,7 @@ fn tls_none_follows_the_host() {
     env.orc(["config", "set", "smtp.tls", "none"]).ok();
     // Moving the host off loopback while tls is none is refused too.
     let out = env.orc(["config", "set", "smtp.host", "relay.example.com"]).code(2);
-    assert!(out.stderr.contains("loopback"), "{}", out.stderr);
+    out.assert_stderr_line("error: invalid smtp.tls \"none\": an unencrypted SMTP connection is only allowed to a loopback relay (localhost, 127.0.0.1, ::1); smtp.host is relay.example.com — use starttls or tls");
     env.orc(["config", "set", "smtp.host", "127.0.0.1"]).ok();
     env.orc(["config", "set", "smtp.host", "::1"]).ok();
 }
@@ -166,16 +166,16 @@ fn scheduler_folder_and_prefix_follow_the_backends_limits() {
     // The longest prefix the backend accepts is the longest the setting accepts.
     env.orc(["config", "set", "scheduler.prefix", &"p".repeat(16)]).ok();
     let out = env.orc(["config", "set", "scheduler.prefix", &"p".repeat(17)]).code(2);
-    assert!(out.stderr.contains("0 to 16 characters"), "{}", out.stderr);
+    out.assert_stderr_line("error: invalid scheduler.prefix \"ppppppppppppppppp\": 0 to 16 characters from A-Z a-z 0-9 . _ -");
     // The root folder needs a prefix, whichever of the two is set last.
     env.orc(["config", "set", "scheduler.folder", "\\"]).ok();
     let out = env.orc(["config", "set", "scheduler.prefix", ""]).code(2);
-    assert!(out.stderr.contains("the root folder"), "{}", out.stderr);
+    out.assert_stderr_line("error: invalid scheduler.prefix \"\": with scheduler.folder \\ (the root folder) the prefix cannot be empty: orc would take every task in the root folder for its own");
     env.orc(["config", "set", "scheduler.prefix", "Orc_"]).ok();
     env.orc(["config", "set", "scheduler.folder", "\\Jobs\\"]).ok();
     env.orc(["config", "set", "scheduler.prefix", ""]).ok();
     let out = env.orc(["config", "set", "scheduler.folder", "\\"]).code(2);
-    assert!(out.stderr.contains("the root folder"), "{}", out.stderr);
+    out.assert_stderr_line("error: invalid scheduler.prefix \"\": with scheduler.folder \\ (the root folder) the prefix cannot be empty: orc would take every task in the root folder for its own");
     // The longest folder, prefix and name still make a registrable task path (238).
     let folder = format!("\\{}\\", "f".repeat(156));
     env.orc(["config", "set", "scheduler.folder", &folder]).ok();
@@ -187,5 +187,11 @@ fn scheduler_folder_and_prefix_follow_the_backends_limits() {
     env.orc(["schedule", "--all"]).ok();
     let too_long = format!("\\{}\\", "f".repeat(157));
     let out = env.orc(["config", "set", "scheduler.folder", &too_long]).code(2);
-    assert!(out.stderr.contains("at most 158 characters"), "{}", out.stderr);
+    out.assert_stderr_line(&format!(
+        "error: invalid scheduler.folder \"\\\\{}… (159 characters)\": a Task Scheduler folder \
+         that starts and ends with \\ (\\ alone is the root folder, which needs a prefix), at most \
+         158 characters, no /, no empty, . or .. parts, no part with a leading or trailing space or \
+         a trailing dot, none of < > : \" | ? * or control characters",
+        "f".repeat(79)
+    ));
 }

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::smtp_probe::SmtpProbe;
 use crate::support::Env;
+use crate::support::smtp_probe::SmtpProbe;
 
 fn settings(env: &Env) -> std::collections::BTreeMap<String, (Option<String>, String)> {
     let list = env.orc(["--json", "config", "list"]).ok().json();

@@ -10,7 +10,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{Env, redact, time_filters};
+use crate::support::redact::TIMES;
+use crate::support::{Env, Redactor, redact, snapshot_settings};
 
 /// The fake `crontab`: `-l` prints the stored crontab (or "no crontab for tester", exit 1),
 /// `-` stores stdin (refusing text without a final newline like Vixie cron), `-r` deletes it.
@@ -463,9 +464,8 @@ fn list_shows_the_registered_schedule_next_run_and_last_status() {
     assert_eq!(off["registered"], false);
 
     let out = env.orc(["schedule", "--list"]).ok();
-    insta::with_settings!({filters => time_filters()}, {
-        insta::assert_snapshot!("crontab_list", redact(&env, &out.stdout));
-    });
+    snapshot_settings(&[TIMES])
+        .bind(|| insta::assert_snapshot!("crontab_list", redact(&env, &out.stdout)));
 }
 
 #[test]
@@ -477,9 +477,10 @@ fn the_registered_line_runs_orc_the_way_cron_does() {
     add(&env, "tick", "* * * * *", &[]);
     env.orc(["schedule", "--all"]).ok();
     let text = fake.text();
-    let shown = redact(&env, &text)
-        .replace(&orc_exe_dir(), "[ORC_EXE_DIR]")
-        .replace(&orc::paths::home_id(&home), "[ID]");
+    let shown = Redactor::new(&env)
+        .value(orc_exe_dir(), "[ORC_EXE_DIR]")
+        .value(orc::paths::home_id(&home), "[ID]")
+        .apply(&text);
     insta::assert_snapshot!("crontab_block", shown);
     let line = line_of(&text, "tick").unwrap();
     // What cron does with the line: the five fields go, an unescaped `%` would end the

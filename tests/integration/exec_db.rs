@@ -1,7 +1,7 @@
 //! `orc db backup|restore|check|prune`.
 
-use crate::exec_support::*;
 use crate::support::Env;
+use crate::support::exec::*;
 
 #[test]
 fn backup_then_restore_brings_the_old_state_back() {

@@ -4,8 +4,8 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use crate::exec_support::*;
 use crate::support::Env;
+use crate::support::exec::*;
 
 /// A tiny HTTP responder: answers every request with `status`, forever, on a thread.
 fn http_server(status: u16) -> String {

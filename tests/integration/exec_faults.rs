@@ -7,8 +7,8 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::exec_support::*;
 use crate::support::Env;
+use crate::support::exec::*;
 
 /// Test 1: `runs` executions, `concurrency` at a time, on one database, while backups run.
 fn storm(runs: usize, concurrency: usize) {

@@ -1,22 +1,8 @@
 //! `orc history` and `orc status`: filters, JSON, snapshots of the human output.
 
-use crate::exec_support::*;
-use crate::support::{Env, redact, time_filters};
-
-fn filters() -> Vec<(&'static str, &'static str)> {
-    let mut f = time_filters();
-    f.push((r"(orc pid|task pid) \d+", "$1 [PID]"));
-    f.push((r"\(orc [0-9.]+", "(orc [VERSION]"));
-    f
-}
-
-/// For tables: column widths depend on the redacted values, so the padding is collapsed.
-fn table_filters() -> Vec<(&'static str, &'static str)> {
-    let mut f = filters();
-    f.push((r" {2,}", "  "));
-    f.push((r"-{2,}", "--"));
-    f
-}
+use crate::support::exec::*;
+use crate::support::redact::{PIDS_AND_VERSIONS, TABLE_PADDING, TIMES};
+use crate::support::{Env, Redactor, redact, snapshot_settings};
 
 fn setup() -> Env {
     let mut env = Env::new();
@@ -40,10 +26,9 @@ fn setup() -> Env {
 fn history_table_snapshot() {
     let env = setup();
     let out = env.orc(["history"]).ok();
-    let text = redact(&env, &out.stdout).replace(&orc::exec::runs::hostname(), "[HOST]");
-    insta::with_settings!({ filters => table_filters() }, {
-        insta::assert_snapshot!("history_table", text);
-    });
+    let text = Redactor::new(&env).host().apply(&out.stdout);
+    snapshot_settings(&[TIMES, PIDS_AND_VERSIONS, TABLE_PADDING])
+        .bind(|| insta::assert_snapshot!("history_table", text));
 }
 
 #[test]
@@ -51,21 +36,17 @@ fn history_run_snapshot() {
     let env = setup();
     let id = rows(&env).iter().find(|r| r.1 == "FAILED").unwrap().0.to_string();
     let out = env.orc(["history", "--run", &id]).ok();
-    let text = redact(&env, &out.stdout)
-        .replace(&orc::exec::runs::hostname(), "[HOST]")
-        .replace('\\', "/");
-    insta::with_settings!({ filters => filters() }, {
-        insta::assert_snapshot!("history_run", text);
-    });
+    let text = Redactor::new(&env).host().apply(&out.stdout).replace('\\', "/");
+    snapshot_settings(&[TIMES, PIDS_AND_VERSIONS])
+        .bind(|| insta::assert_snapshot!("history_run", text));
 }
 
 #[test]
 fn status_snapshot_and_json() {
     let env = setup();
     let out = env.orc(["status"]).ok();
-    insta::with_settings!({ filters => table_filters() }, {
-        insta::assert_snapshot!("status_table", redact(&env, &out.stdout));
-    });
+    snapshot_settings(&[TIMES, PIDS_AND_VERSIONS, TABLE_PADDING])
+        .bind(|| insta::assert_snapshot!("status_table", redact(&env, &out.stdout)));
     let v = env.orc(["--json", "status"]).json();
     let tasks = v.as_array().unwrap();
     assert_eq!(tasks.len(), 3);

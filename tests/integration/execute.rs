@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::exec_support::*;
 use crate::support::Env;
+use crate::support::exec::*;
 
 fn json_runs(env: &Env, args: &[&str]) -> Vec<serde_json::Value> {
     let mut all = vec!["--json"];
@@ -187,7 +187,7 @@ fn working_directory_is_the_task_dir_else_home_and_must_exist() {
 #[test]
 fn a_missing_workdir_is_a_failed_run_with_an_alert() {
     let env = Env::new();
-    crate::mail_seed::set_config(
+    crate::support::mail_seed::set_config(
         &env,
         &[
             ("smtp.host", "127.0.0.1"),
@@ -206,7 +206,7 @@ fn a_missing_workdir_is_a_failed_run_with_an_alert() {
         (r["status"].as_str(), r["error"].as_str()),
         (Some("FAILED"), Some(format!("working directory {gone} does not exist").as_str()))
     );
-    let alerts = crate::mail_seed::outbox(&env);
+    let alerts = crate::support::mail_seed::outbox(&env);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert!(alerts[0].1.starts_with("[orc] FAILED nodir"), "{alerts:?}");
 }

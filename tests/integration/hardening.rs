@@ -4,8 +4,8 @@
 
 use std::process::Stdio;
 
-use crate::exec_support::{child, runs_dir};
 use crate::support::Env;
+use crate::support::exec::{child, runs_dir};
 
 fn utf16(text: &str, be: bool) -> Vec<u8> {
     text.encode_utf16().flat_map(|u| if be { u.to_be_bytes() } else { u.to_le_bytes() }).collect()
@@ -299,7 +299,7 @@ fn a_terminal_gets_colour_unless_no_color_is_set() {
 fn an_unrepresentable_timeout_in_the_database_does_not_panic() {
     let env = Env::new();
     env.orc(["task", "list"]).ok();
-    crate::exec_support::add_task(&env, "huge", &child(&["exit", "0"]), |s| {
+    crate::support::exec::add_task(&env, "huge", &child(&["exit", "0"]), |s| {
         s.timeout = Some(u64::MAX);
     });
     env.orc(["execute", "--task", "huge"]).ok();

@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use crate::exec_db::saved_copies;
-use crate::exec_support::*;
 use crate::support::Env;
 #[cfg(unix)]
 use crate::support::Output;
+use crate::support::exec::*;
 
 #[cfg(unix)]
 /// Runs orc with umask 000 (Unix), so any mode orc does not set itself would show.

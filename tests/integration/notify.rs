@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 use orc::notify::{self, message::MessageKind};
 use orc::task::{NotifyPolicy, TaskSpec};
 
-use crate::mail_seed::{self, Run, add_run, add_task, mail_config, minutes, outbox, set_config};
-use crate::mailserver::{SmtpServer, closed_port};
 use crate::require_smtp;
 use crate::support::Env;
+use crate::support::mail_seed::{
+    self, Run, add_run, add_task, mail_config, minutes, outbox, set_config,
+};
+use crate::support::mailserver::{SmtpServer, closed_port};
 
 fn task(name: &str) -> TaskSpec {
     let mut t = TaskSpec::new(name, "backup.cmd", "0 2 * * *");
@@ -555,13 +557,13 @@ fn auth_over_starttls_and_the_password_never_shows() {
 }
 
 fn mailserver_ca() -> std::path::PathBuf {
-    crate::mailserver::test_ca()
+    crate::support::mailserver::test_ca()
 }
 
 #[test]
 fn smtp_ca_file_setting_is_checked_when_set() {
     let env = Env::new();
-    let ca = crate::mailserver::test_ca();
+    let ca = crate::support::mailserver::test_ca();
     env.orc(["config", "set", "smtp.ca_file", ca.to_str().unwrap()]).ok();
     let got = env.orc(["config", "get", "smtp.ca_file"]).ok();
     assert!(got.stdout.contains("ca.pem"), "{}", got.stdout);
@@ -588,7 +590,7 @@ fn end_to_end_configuration_with_a_vault_password() {
         Some(b"Vault-Pw-9"),
     )
     .ok();
-    let ca = crate::mailserver::test_ca();
+    let ca = crate::support::mailserver::test_ca();
     let port = srv.port.to_string();
     for (k, v) in [
         ("smtp.host", "127.0.0.1"),

@@ -3,11 +3,11 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::exec_support::{add_task, child, db};
-use crate::mail_seed::{mail_config, outbox, set_config};
-use crate::mailserver::SmtpServer;
 use crate::require_smtp;
 use crate::support::Env;
+use crate::support::exec::{add_task, child, db};
+use crate::support::mail_seed::{mail_config, outbox, set_config};
+use crate::support::mailserver::SmtpServer;
 
 /// "disk full\n" on stderr, then exit 3.
 fn failing() -> String {

@@ -4,8 +4,8 @@
 
 use std::process::{Command, Stdio};
 
-use crate::exec_support::{add_task, child};
 use crate::support::Env;
+use crate::support::exec::{add_task, child};
 
 fn orcw(env: &Env) -> Command {
     let base = env.command();

@@ -8,10 +8,10 @@ use std::time::Duration;
 use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
 use orc::task::TaskSpec;
 
-use crate::mail_seed::{Run, add_run, add_task, mail_config, set_config};
-use crate::mailserver::SmtpServer;
 use crate::require_smtp;
 use crate::support::Env;
+use crate::support::mail_seed::{Run, add_run, add_task, mail_config, set_config};
+use crate::support::mailserver::SmtpServer;
 
 fn local(day: u32, h: u32, m: u32) -> DateTime<Local> {
     let naive = NaiveDate::from_ymd_opt(2026, 3, day).unwrap().and_hms_opt(h, m, 0).unwrap();
@@ -356,9 +356,9 @@ fn failure_mail_html_renders_in_chromium() {
     let Some(chromium) = chromium() else { return };
     let env = report_env();
     // Relay unreachable: the rendered mail stays in the outbox, where we read its HTML.
-    mail_config(&env, crate::mailserver::closed_port(), "none");
+    mail_config(&env, crate::support::mailserver::closed_port(), "none");
     let s = local(2, 13, 0);
-    let mut store = crate::mail_seed::store(&env);
+    let mut store = crate::support::mail_seed::store(&env);
     let id: i64 = store
         .conn()
         .query_row("SELECT id FROM runs WHERE slot = ?1", [slot(s)], |r| r.get(0))

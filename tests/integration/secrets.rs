@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::smtp_probe::SmtpProbe;
 use crate::support::Env;
+use crate::support::smtp_probe::SmtpProbe;
 
 fn canary(tag: &str) -> String {
     let mut b = [0u8; 8];
@@ -43,7 +43,7 @@ fn set_list_rm_round_trip() {
     let out = env
         .orc_with_stdin(["credential", "set", "db-password", "--from-stdin"], Some(v1.as_bytes()))
         .ok();
-    assert!(out.stdout.contains("db-password created"), "{}", out.stdout);
+    out.assert_stdout("credential db-password created (kind secret)\n");
     let out = env
         .orc_with_stdin(
             ["--json", "credential", "set", "smtp", "--from-stdin", "--kind", "smtp_password"],
@@ -74,7 +74,7 @@ fn set_list_rm_round_trip() {
 
     env.orc(["credential", "rm", "db-password"]).ok();
     let out = env.orc(["credential", "rm", "db-password"]).code(3);
-    assert!(out.stderr.contains("no such credential"), "{}", out.stderr);
+    out.assert_stderr_line("error: no such credential: \"db-password\"");
     let list = env.orc(["--json", "credential", "list"]).ok().json();
     assert_eq!(list.as_array().unwrap().len(), 1);
 
@@ -110,7 +110,7 @@ fn bad_input_is_refused_and_changes_nothing() {
     env.orc_with_stdin(["credential", "set", "x", "--from-stdin"], Some(&big)).code(2);
     // No terminal and no --from-stdin: refuse to prompt, say how.
     let out = env.orc(["credential", "set", "x"]).code(2);
-    assert!(out.stderr.contains("--from-stdin"), "{}", out.stderr);
+    out.assert_stderr_line("error: there is no terminal to ask for the value of credential \"x\"; pipe it in instead: `... | orc credential set x --from-stdin` (never put a secret on the command line)");
     env.orc(["credential", "rm", "a b"]).code(2);
     env.orc(["credential", "set", "x", "--from-stdin", "--kind", "bogus"]).code(2);
     assert!(env.db_bytes() == before, "a refused command changed the database");
@@ -122,7 +122,7 @@ fn rm_refuses_while_a_setting_uses_it() {
     set(&env, "mailpw", "p1");
     env.orc(["config", "set", "smtp.password_credential", "mailpw"]).ok();
     let out = env.orc(["credential", "rm", "mailpw"]).code(2);
-    assert!(out.stderr.contains("smtp.password_credential"), "{}", out.stderr);
+    out.assert_stderr_line("error: invalid credential \"mailpw\": it is still used by setting smtp.password_credential; change those first or pass --force");
     env.orc(["credential", "rm", "mailpw", "--force"]).ok();
     // A task whose --secret-env names it (written directly: tasks are another module's).
     set(&env, "sqlpw", "p2");
@@ -133,7 +133,7 @@ fn rm_refuses_while_a_setting_uses_it() {
     )
     .unwrap();
     let out = env.orc(["credential", "rm", "sqlpw"]).code(2);
-    assert!(out.stderr.contains("task nightly"), "{}", out.stderr);
+    out.assert_stderr_line("error: invalid credential \"sqlpw\": it is still used by task nightly; change those first or pass --force");
 }
 
 #[test]
@@ -590,7 +590,7 @@ fn scan_while_running(mut child: std::process::Child) -> (std::process::Output, 
 #[cfg(target_os = "linux")]
 #[test]
 fn no_secret_on_any_command_line_during_schedule_and_execute() {
-    use crate::exec_support::{child, scratch};
+    use crate::support::exec::{child, scratch};
     let mut env = Env::new();
     env.with_fake_schtasks();
     env.set_env("FAKE_SCHTASKS_DELAY_MS", "150"); // each schtasks call lives long enough to be seen

@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Env, redact, time_filters};
+use crate::support::redact::TIMES;
+use crate::support::{Env, redact, snapshot_settings};
 
 fn add_nightly(env: &Env) {
     env.orc(["task", "add", "nightly", "--command", "echo hi", "--schedule", "0 2 * * *"]).ok();
@@ -348,7 +349,7 @@ fn edit_changes_only_the_given_fields() {
     env.orc(["task", "edit", "job"]).code(2);
     let rows = audit_rows(&env).len();
     let out = env.orc(["task", "edit", "job", "--retries", "2"]).ok();
-    assert!(out.stdout.contains("unchanged"), "{}", out.stdout);
+    out.assert_stdout("task job unchanged\n");
     assert_eq!(audit_rows(&env).len(), rows);
     env.orc(["task", "edit", "missing", "--retries", "1"]).code(3);
 }
@@ -360,14 +361,14 @@ fn enable_disable_and_rm() {
     let t = env.orc(["--json", "task", "disable", "nightly"]).ok().json();
     assert_eq!(t["enabled"], false);
     let out = env.orc(["task", "disable", "nightly"]).ok();
-    assert!(out.stdout.contains("already disabled"), "{}", out.stdout);
+    out.assert_stdout("task nightly is already disabled\n");
     assert_eq!(env.orc(["--json", "task", "show", "nightly"]).ok().json()["enabled"], false);
     let c = rusqlite::Connection::open(env.db()).unwrap();
     let enabled: bool = c.query_row("SELECT enabled FROM tasks", [], |r| r.get(0)).unwrap();
     assert!(!enabled, "the enabled column follows");
     drop(c);
     let out = env.orc(["task", "enable", "Nightly"]).ok();
-    assert!(out.stdout.contains("enabled task nightly"), "{}", out.stdout);
+    out.assert_stdout("enabled task nightly\n");
     assert_eq!(env.orc(["--json", "task", "show", "nightly"]).ok().json()["enabled"], true);
 
     env.orc(["task", "enable", "ghost"]).code(3);
@@ -401,7 +402,7 @@ fn rm_is_refused_while_others_depend_on_the_task() {
     .ok();
     let before = env.db_bytes();
     let out = env.orc(["task", "rm", "nightly"]).code(2);
-    assert!(out.stderr.contains("report"), "{}", out.stderr);
+    out.assert_stderr_line("error: invalid task name \"nightly\": other tasks depend on it (report); remove those dependencies first (orc task edit NAME --clear-deps …)");
     assert_eq!(env.db_bytes(), before);
     env.orc(["task", "edit", "report", "--clear-deps"]).ok();
     env.orc(["task", "rm", "nightly"]).ok();
@@ -411,7 +412,7 @@ fn rm_is_refused_while_others_depend_on_the_task() {
 fn list_table_and_json() {
     let env = Env::new();
     let out = env.orc(["task", "list"]).ok();
-    assert!(out.stdout.contains("no tasks"), "{}", out.stdout);
+    out.assert_stdout("no tasks (add one with `orc task add NAME --command … --schedule …`)\n");
     add_nightly(&env);
     env.orc([
         "task", "add", "Backup.SQL-01", "--command",
@@ -441,9 +442,8 @@ fn list_table_and_json() {
     .unwrap();
     drop(c);
     let out = env.orc(["task", "list"]).ok();
-    insta::with_settings!({ filters => time_filters() }, {
-        insta::assert_snapshot!("task_list_table", redact(&env, &out.stdout));
-    });
+    snapshot_settings(&[TIMES])
+        .bind(|| insta::assert_snapshot!("task_list_table", redact(&env, &out.stdout)));
     let list = env.orc(["--json", "task", "list"]).ok().json();
     let names: Vec<&str> =
         list.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
@@ -604,7 +604,7 @@ fn import_is_all_or_nothing() {
     let file = env.root().join("bad.json");
     std::fs::write(&file, doc.to_string()).unwrap();
     let out = env.orc(["task", "import", file.to_str().unwrap()]).code(2);
-    assert!(out.stderr.contains("ghost"), "{}", out.stderr);
+    out.assert_stderr_line("error: invalid --depends-on \"task:ghost\": task \"b\" depends on task \"ghost\", which does not exist (add it first)");
     assert_eq!(env.db_bytes(), before);
     // A cycle through the document and the database.
     env.orc(["task", "edit", "nightly", "--depends-on", "task:nightly2"]).code(2);
@@ -614,12 +614,16 @@ fn import_is_all_or_nothing() {
     ]});
     std::fs::write(&file, doc.to_string()).unwrap();
     let out = env.orc(["task", "import", file.to_str().unwrap(), "--replace"]).code(2);
-    assert!(out.stderr.contains("nightly2 → nightly → nightly2"), "{}", out.stderr);
+    out.assert_stderr_line("error: invalid --depends-on \"task:nightly\": dependency cycle: nightly2 → nightly → nightly2");
     assert_eq!(env.db_bytes(), before);
     // Unknown versions are refused.
     std::fs::write(&file, r#"{"orc_export": 2, "tasks": []}"#).unwrap();
     let out = env.orc(["task", "import", file.to_str().unwrap()]).code(2);
-    assert!(out.stderr.contains("version 2"), "{}", out.stderr);
+    out.assert_stderr_line(&format!(
+        "error: invalid import file {:?}: export document version 2 is not supported (this orc \
+         reads version 1); export it again with this orc's version or upgrade orc",
+        file.display().to_string()
+    ));
     env.orc(["task", "import", env.root().join("missing.json").to_str().unwrap()]).code(2);
     assert_eq!(env.db_bytes(), before);
 }
@@ -654,7 +658,9 @@ fn dependency_cycles_are_refused_with_the_whole_cycle() {
     .ok();
     let before = env.db_bytes();
     let out = env.orc(["task", "edit", "a", "--depends-on", "task:c"]).code(2);
-    assert!(out.stderr.contains("a → c → b → a"), "{}", out.stderr);
+    out.assert_stderr_line(
+        "error: invalid --depends-on \"task:c\": dependency cycle: a → c → b → a",
+    );
     let out = env
         .orc([
             "task",
@@ -668,7 +674,7 @@ fn dependency_cycles_are_refused_with_the_whole_cycle() {
             "task:e",
         ])
         .code(2);
-    assert!(out.stderr.contains("\"e\", which does not exist"), "{}", out.stderr);
+    out.assert_stderr_line("error: invalid --depends-on \"task:e\": task \"d\" depends on task \"e\", which does not exist (add it first)");
     assert_eq!(env.db_bytes(), before);
 }
 

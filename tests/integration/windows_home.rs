@@ -7,8 +7,8 @@ use std::path::Path;
 
 use orc::fsx::acl::win::read_dacl_sddl;
 
-use crate::exec_support::*;
 use crate::support::Env;
+use crate::support::exec::*;
 
 fn icacls(path: &Path) -> String {
     let out = std::process::Command::new("icacls").arg(path).output().unwrap();

@@ -3,8 +3,8 @@
 //! `cargo test --test integration -- --ignored windows_real`); the others also run under Wine.
 #![cfg(windows)]
 
-use crate::exec_support::{add_task, alive, child, rows, scratch};
 use crate::support::Env;
+use crate::support::exec::{add_task, alive, child, rows, scratch};
 use orc::task::Shell;
 
 /// The run's recorded exit code for a PowerShell task running `command`.

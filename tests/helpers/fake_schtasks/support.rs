@@ -2,102 +2,21 @@
 //!
 //! Include it from a test target with
 //! `#[path = "../helpers/fake_schtasks/support.rs"] mod fake_support;` (path relative to the
-//! including file). It finds the built example next to the test executable, gives every
+//! including file). It runs the built `fake_schtasks` binary, gives every
 //! test its own store root, and writes task XML files the way orc does (UTF-16LE + BOM).
 #![allow(dead_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-use std::time::SystemTime;
 
 /// Exit status of a syntax error: 0x80004005 on Windows, its low byte (5) on Unix.
 pub(crate) const E_FAIL_EXIT: i32 = if cfg!(windows) { 0x8000_4005_u32 as i32 } else { 5 };
 
-/// `target/<profile>/examples/fake_schtasks[.exe]`, derived from the running test
-/// executable (`target/<profile>/deps/<test>-<hash>[.exe]`, or
-/// `target/<triple>/<profile>/deps/…` when cross-compiling).
-///
-/// `cargo test --test <name>` does not build examples, so the first call checks that the
-/// example is at least as new as its sources and otherwise runs
-/// `cargo build --example fake_schtasks` for the same profile, target and target dir.
+/// The fake, built by cargo as the `fake_schtasks` test-helper binary before any
+/// integration test (see the `[[bin]]` entries of Cargo.toml), so it is never stale.
 pub(crate) fn fake_exe() -> PathBuf {
-    static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| {
-        let me = std::env::current_exe().expect("current_exe");
-        let profile_dir = me
-            .parent()
-            .and_then(Path::parent)
-            .expect("test executable should live in target/<profile>/deps")
-            .to_path_buf();
-        let exe = profile_dir
-            .join("examples")
-            .join(format!("fake_schtasks{}", std::env::consts::EXE_SUFFIX));
-        if is_stale(&exe) {
-            rebuild(&profile_dir);
-        }
-        assert!(
-            exe.is_file(),
-            "{} does not exist: build it with `cargo build --example fake_schtasks`",
-            exe.display()
-        );
-        exe
-    })
-    .clone()
-}
-
-fn mtime(p: &Path) -> Option<SystemTime> {
-    std::fs::metadata(p).and_then(|m| m.modified()).ok()
-}
-
-/// Whether the example is missing or older than one of its sources (this file excluded:
-/// it is not part of the example).
-fn is_stale(exe: &Path) -> bool {
-    let Some(built) = mtime(exe) else { return true };
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/fake_schtasks");
-    let Ok(entries) = std::fs::read_dir(&src) else { return false };
-    entries.flatten().any(|e| {
-        let p = e.path();
-        p.extension().is_some_and(|x| x == "rs")
-            && p.file_name().is_some_and(|n| n != "support.rs")
-            && mtime(&p).is_some_and(|t| t > built)
-    })
-}
-
-fn rebuild(profile_dir: &Path) {
-    let parent = profile_dir.parent().expect("target dir");
-    // The target dir carries CACHEDIR.TAG; otherwise `parent` is target/<triple>.
-    let (target_dir, triple) = if parent.join("CACHEDIR.TAG").exists() {
-        (parent.to_path_buf(), None)
-    } else {
-        let t = parent.parent().expect("target dir").to_path_buf();
-        (t, parent.file_name().map(|n| n.to_string_lossy().into_owned()))
-    };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "--example", "fake_schtasks", "--manifest-path"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir);
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => {}
-        Some("release") => {
-            cmd.arg("--release");
-        }
-        Some(other) => {
-            cmd.args(["--profile", other]);
-        }
-    }
-    if let Some(t) = triple {
-        cmd.args(["--target", &t]);
-    }
-    let status = cmd.status();
-    assert!(
-        status.as_ref().is_ok_and(|s| s.success()),
-        "the fake_schtasks example is stale and rebuilding it failed ({status:?}); \
-         run `cargo build --example fake_schtasks` (or a plain `cargo test`)"
-    );
+    PathBuf::from(env!("CARGO_BIN_EXE_fake_schtasks"))
 }
 
 /// `text` encoded as UTF-16LE with a byte-order mark.

@@ -29,7 +29,7 @@ pub fn set_config(env: &Env, pairs: &[(&str, &str)]) {
 
 /// Mail settings pointing at a relay on 127.0.0.1:`port`.
 pub fn mail_config(env: &Env, port: u16, tls: &str) {
-    let ca = crate::mailserver::test_ca();
+    let ca = crate::support::mailserver::test_ca();
     set_config(
         env,
         &[

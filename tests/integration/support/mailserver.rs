@@ -111,7 +111,7 @@ pub fn available() -> bool {
 #[macro_export]
 macro_rules! require_smtp {
     () => {
-        if !$crate::mailserver::available() {
+        if !$crate::support::mailserver::available() {
             return;
         }
     };

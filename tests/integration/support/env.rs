@@ -1,4 +1,4 @@
-//! The test harness: runs the real `orc` binary in a temporary home, with a clean
+//! The harness proper: runs the real `orc` binary in a temporary home, with a clean
 //! environment, and gives back its exit code, stdout and stderr.
 
 #![allow(dead_code)]
@@ -7,6 +7,8 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use super::programs::{helper_exe, orc_exe, spawn};
 
 /// A temporary orc home and everything around it (key dir, fake schtasks root, scratch).
 pub struct Env {
@@ -171,6 +173,49 @@ impl Output {
         self
     }
 
+    /// Asserts that stdout is exactly `expected` and returns it.
+    #[track_caller]
+    pub fn assert_stdout(&self, expected: &str) -> &Self {
+        assert_eq!(
+            self.stdout, expected,
+            "stdout of orc {:?} (stderr:\n{})",
+            self.args, self.stderr
+        );
+        self
+    }
+
+    /// Asserts that one whole line of stdout is exactly `line` (for output whose other lines
+    /// depend on the machine, e.g. its time zone) and returns it.
+    #[track_caller]
+    pub fn assert_stdout_has_line(&self, line: &str) -> &Self {
+        assert!(
+            self.stdout.lines().any(|l| l == line),
+            "stdout of orc {:?} has no line {line:?}:\n{}",
+            self.args,
+            self.stdout
+        );
+        self
+    }
+
+    /// Asserts that stderr is exactly `expected` and returns it.
+    #[track_caller]
+    pub fn assert_stderr(&self, expected: &str) -> &Self {
+        assert_eq!(
+            self.stderr, expected,
+            "stderr of orc {:?} (stdout:\n{})",
+            self.args, self.stdout
+        );
+        self
+    }
+
+    /// Asserts that stderr is the one line `expected` (the form of every refusal: a clear
+    /// one-line message) and returns it.
+    #[track_caller]
+    pub fn assert_stderr_line(&self, expected: &str) -> &Self {
+        assert!(!expected.contains('\n'), "assert_stderr_line takes one line: {expected:?}");
+        self.assert_stderr(&format!("{expected}\n"))
+    }
+
     /// Parses stdout as one JSON document.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
@@ -178,43 +223,4 @@ impl Output {
             panic!("stdout of {:?} is not one JSON document ({e}):\n{}", self.args, self.stdout)
         })
     }
-}
-
-/// The orc binary under test.
-/// Starts `cmd`, trying again on the transient process-creation failures orc itself retries.
-pub fn spawn(cmd: &mut Command) -> std::process::Child {
-    orc::exec::execute::spawn_with_retry(|| cmd.spawn()).expect("spawn orc")
-}
-
-pub fn orc_exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_orc"))
-}
-
-/// A test-helper program built as a Cargo example (`fake_schtasks`, `orc_test_child`).
-pub fn helper_exe(name: &str) -> PathBuf {
-    // The test binary lives in target/<profile>/deps/; examples in target/<profile>/examples/.
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let path = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "test helper {} not built (run `cargo test`, which builds examples)",
-        path.display()
-    );
-    path
-}
-
-/// Replaces what varies between runs (the temp root, times, durations, versions) so output
-/// can be snapshotted.
-pub fn redact(env: &Env, text: &str) -> String {
-    let root = env.root().to_string_lossy().into_owned();
-    text.replace(&root, "[ROOT]").replace(&root.replace('\\', "\\\\"), "[ROOT]")
-}
-
-/// insta filters for times and durations.
-pub fn time_filters() -> Vec<(&'static str, &'static str)> {
-    vec![
-        (r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)?", "[TIME]"),
-        (r"\b\d+(\.\d+)?(ms|s)\b", "[DURATION]"),
-    ]
 }

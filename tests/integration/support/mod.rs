@@ -1,0 +1,20 @@
+//! The test harness, one file per concern:
+//! - `env`: a temporary orc home with a clean environment, running orc ([`Env`], [`Output`]);
+//! - `programs`: where orc and the test-helper binaries are;
+//! - `redact`: the one redactor and the insta settings built on it;
+//! - `exec`: tasks and runs for the executor tests (database seeding and inspection);
+//! - `mail_seed`, `mailserver`, `smtp_probe`: seeding and real/fake SMTP servers for mail tests.
+
+#![allow(dead_code)]
+
+mod env;
+pub mod exec;
+pub mod mail_seed;
+pub mod mailserver;
+mod programs;
+pub mod redact;
+pub mod smtp_probe;
+
+pub use env::{Env, Output};
+pub use programs::{helper_exe, orc_exe, spawn};
+pub use redact::{Redactor, redact, snapshot_settings};
