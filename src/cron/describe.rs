@@ -5,27 +5,7 @@
 //! Friday`, ` on day 1 and 15 of the month, and on Monday` (OR), ` on odd days of the month
 //! (1, 3, 5 …) if it is a Monday` (AND), then any month restriction.
 
-use super::{ALL_DOM, ALL_DOW, ALL_MONTHS, CronExpr};
-
-/// English day names, Sunday first (cron numbering).
-const DAY_NAMES: [&str; 7] =
-    ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-
-/// English month names; index 0 is January.
-const MONTH_NAMES: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
+use super::{ALL_DOM, ALL_DOW, ALL_MONTHS, CronExpr, DAY_NAMES, MONTH_NAMES};
 
 /// Describes `e`; see the module docs.
 pub(super) fn describe(e: &CronExpr) -> String {

@@ -204,6 +204,28 @@ pub(crate) const ALL_MONTHS: u16 = 0x1FFE;
 /// Sunday..=Saturday.
 pub(crate) const ALL_DOW: u8 = 0x7F;
 
+/// English day names, Sunday first (cron numbering): the words of [`CronExpr::describe`] and
+/// the element names of Task Scheduler's `<DaysOfWeek>`.
+pub(crate) const DAY_NAMES: [&str; 7] =
+    ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+/// English month names, January first: the words of [`CronExpr::describe`] and the element
+/// names of Task Scheduler's `<Months>`.
+pub(crate) const MONTH_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
 impl CronExpr {
     /// The longest accepted expression, in bytes.
     pub const MAX_LEN: usize = 256;

@@ -147,7 +147,7 @@ fn parse_macro(expr: &str, rest: &str) -> Result<CronExpr, CronError> {
 }
 
 /// The inclusive value bounds of a field as written (day-of-week allows 7 for Sunday).
-fn bounds(field: Field) -> (u32, u32) {
+pub(super) fn bounds(field: Field) -> (u32, u32) {
     match field {
         Field::Minute => (0, 59),
         Field::Hour => (0, 23),

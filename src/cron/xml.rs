@@ -12,36 +12,10 @@ use quick_xml::events::BytesText;
 
 use super::first_window::{self, OneOff};
 use super::trigger::{DaySelector, Repetition, Trigger, TriggerPlan, WEEK_LAST};
+use super::{DAY_NAMES, MONTH_NAMES};
 
 /// The Task Scheduler XML namespace.
 pub const TASK_NS: &str = "http://schemas.microsoft.com/windows/2004/02/mit/task";
-
-/// `DaysOfWeek` children, Monday first as in the XSD, with their cron bit (Sunday = 0).
-const WEEKDAYS: [(&str, u8); 7] = [
-    ("Monday", 1),
-    ("Tuesday", 2),
-    ("Wednesday", 3),
-    ("Thursday", 4),
-    ("Friday", 5),
-    ("Saturday", 6),
-    ("Sunday", 0),
-];
-
-/// `Months` children; index 0 is month 1.
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 /// Writes `<Triggers>…</Triggers>` (no namespace attribute) into an existing writer — the
 /// schtasks backend embeds it in the task document, which carries the namespace.
@@ -196,10 +170,11 @@ fn write_weeks<W: Write>(w: &mut Writer<W>, weeks: u8) -> io::Result<()> {
 /// `<DaysOfWeek><Monday/>…</DaysOfWeek>`.
 fn write_days_of_week<W: Write>(w: &mut Writer<W>, days: u8) -> io::Result<()> {
     w.create_element("DaysOfWeek").write_inner_content(|w| {
-        WEEKDAYS
-            .iter()
-            .filter(|(_, bit)| days & (1 << bit) != 0)
-            .try_for_each(|(name, _)| w.create_element(*name).write_empty().map(drop))
+        // Task Scheduler lists the days Monday first; cron numbers them from Sunday = 0.
+        (1..=7usize)
+            .map(|d| d % 7)
+            .filter(|d| days & (1 << d) != 0)
+            .try_for_each(|d| w.create_element(DAY_NAMES[d]).write_empty().map(drop))
     })?;
     Ok(())
 }
@@ -207,7 +182,7 @@ fn write_days_of_week<W: Write>(w: &mut Writer<W>, days: u8) -> io::Result<()> {
 /// `<Months><January/>…</Months>`.
 fn write_months<W: Write>(w: &mut Writer<W>, months: u16) -> io::Result<()> {
     w.create_element("Months").write_inner_content(|w| {
-        MONTHS
+        MONTH_NAMES
             .iter()
             .zip(1..=12u16)
             .filter(|(_, month)| months & (1 << month) != 0)

@@ -5,17 +5,7 @@
 use proptest::prelude::*;
 
 use crate::cron::Field;
-
-/// Inclusive bounds as written.
-fn bounds(field: Field) -> (u32, u32) {
-    match field {
-        Field::Minute => (0, 59),
-        Field::Hour => (0, 23),
-        Field::DayOfMonth => (1, 31),
-        Field::Month => (1, 12),
-        Field::DayOfWeek => (0, 7),
-    }
-}
+use crate::cron::parse::bounds;
 
 /// A value as a number, or as a 3-letter name in a random case when the field has names.
 fn value_text(field: Field, value: u32, as_name: bool, case: u8) -> String {
