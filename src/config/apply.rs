@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::OptionalExtension;
 
 use super::keys::{KEYS, key_def, normalize};
 use super::settings::Settings;
@@ -83,33 +82,7 @@ fn validate_whole(
         if assume_credentials.iter().any(|a| a.eq_ignore_ascii_case(name)) {
             continue;
         }
-        let kind: Option<String> = conn
-            .query_row("SELECT kind FROM credentials WHERE name = ?1", [name], |r| r.get(0))
-            .optional()
-            .map_err(err("read credentials"))?;
-        match kind.as_deref() {
-            None => {
-                return Err(Error::invalid(
-                    *k,
-                    name,
-                    format!(
-                        "no credential named {name:?} exists — store it first with \
-                         `orc credential set {name} --kind smtp_password`"
-                    ),
-                ));
-            }
-            Some("smtp_password" | "secret") => {}
-            Some(other) => {
-                return Err(Error::invalid(
-                    *k,
-                    name,
-                    format!(
-                        "credential {name:?} is of kind {other}; it must be smtp_password or \
-                         secret"
-                    ),
-                ));
-            }
-        }
+        crate::vault::check_setting_reference(conn, path, k, name, crate::vault::Purpose::Smtp)?;
     }
     Ok(current)
 }

@@ -10,7 +10,7 @@ use super::{VaultError, db_err, tx_err};
 use crate::audit;
 use crate::error::Error;
 use crate::paths::Paths;
-use crate::store::Store;
+use crate::store::{Store, classify};
 use crate::task::TaskSpec;
 
 /// The credential the wizard stores the SMTP password in.
@@ -75,6 +75,44 @@ pub(super) fn count_credentials(store: &Store) -> Result<i64, VaultError> {
 /// True when a credential of that name exists (case-insensitive).
 pub fn credential_exists(store: &Store, name: &str) -> Result<Option<CredentialKind>, VaultError> {
     Ok(find_credential(store, name)?.and_then(|r| CredentialKind::parse(&r.kind)))
+}
+
+/// Checks that the setting `key` may name the credential `name` for `purpose`: it exists and
+/// its kind is allowed. Reads on `conn`, which may be the caller's open transaction (the
+/// settings check a reference inside their write).
+pub fn check_setting_reference(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+    key: &str,
+    name: &str,
+    purpose: Purpose,
+) -> Result<(), Error> {
+    use rusqlite::OptionalExtension;
+    let kind: Option<String> = conn
+        .query_row("SELECT kind FROM credentials WHERE name = ?1", [name], |r| r.get(0))
+        .optional()
+        .map_err(|e| classify(path, "read credentials", e))?;
+    let (_, wanted) = purpose.describe();
+    let Some(kind) = kind else {
+        return Err(Error::invalid(
+            key,
+            name,
+            format!(
+                "no credential named {name:?} exists — store it first with \
+                 `orc credential set {name} --kind {wanted}`"
+            ),
+        ));
+    };
+    if CredentialKind::parse(&kind).is_some_and(|k| purpose.allows(k)) {
+        return Ok(());
+    }
+    let allowed =
+        if wanted == "secret" { wanted.to_string() } else { format!("{wanted} or secret") };
+    Err(Error::invalid(
+        key,
+        name,
+        format!("credential {name:?} is of kind {kind}; it must be {allowed}"),
+    ))
 }
 
 /// Every credential's name, kind and times — never a value. Needs no unlocking.

@@ -41,9 +41,9 @@ mod tests;
 use crate::store::{Store, StoreError, classify};
 
 pub use credentials::{
-    Actor, CHILD_ENV_REMOVE, CredentialInfo, SMTP_PASSWORD_CREDENTIAL, SetOutcome, checkpoint,
-    credential_exists, get, list, references, remove, resolve_secret_env, run_as_credential_name,
-    set,
+    Actor, CHILD_ENV_REMOVE, CredentialInfo, SMTP_PASSWORD_CREDENTIAL, SetOutcome,
+    check_setting_reference, checkpoint, credential_exists, get, list, references, remove,
+    resolve_secret_env, run_as_credential_name, set,
 };
 pub use envelope::{Binding, Undecryptable};
 pub use handle::Vault;
