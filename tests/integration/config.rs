@@ -195,3 +195,23 @@ fn scheduler_folder_and_prefix_follow_the_backends_limits() {
         "f".repeat(79)
     ));
 }
+
+#[test]
+fn a_password_credential_reference_must_exist_and_be_of_an_smtp_kind() {
+    let env = Env::new();
+    env.orc(["config", "set", "smtp.password_credential", "nope"]).code(2).assert_stderr_line(
+        "error: invalid smtp.password_credential \"nope\": no credential named \"nope\" exists — \
+         store it first with `orc credential set nope --kind smtp_password`",
+    );
+    env.orc_with_stdin(
+        ["credential", "set", "svc", "--kind", "account_password", "--from-stdin"],
+        Some(b"pw"),
+    )
+    .ok();
+    env.orc(["config", "set", "smtp.password_credential", "svc"]).code(2).assert_stderr_line(
+        "error: invalid smtp.password_credential \"svc\": credential \"svc\" is of kind \
+         account_password; it must be smtp_password or secret",
+    );
+    let got = env.orc(["--json", "config", "get", "smtp.password_credential"]).ok().json();
+    assert_eq!(got["default"], true, "nothing changed: {got}");
+}
