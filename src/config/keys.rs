@@ -113,14 +113,14 @@ pub const KEYS: &[KeyDef] = &[
     },
     KeyDef {
         key: "scheduler.folder",
-        default: "\\Orchestrator\\",
+        default: crate::scheduler::schtasks::DEFAULT_FOLDER,
         rule: crate::scheduler::limits::FOLDER_RULE,
         help: "Task Scheduler folder orc registers tasks in",
         normalize: norm_folder,
     },
     KeyDef {
         key: "scheduler.prefix",
-        default: "Orc_",
+        default: crate::scheduler::schtasks::DEFAULT_PREFIX,
         rule: crate::scheduler::limits::PREFIX_RULE,
         help: "prefix of registered task names",
         normalize: norm_prefix,
