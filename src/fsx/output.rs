@@ -63,6 +63,7 @@ pub fn decide(
         return Ok(OutputTarget::InPlace(path.to_path_buf()));
     }
     let refuse = |why: &str| Err(Error::invalid("--output", path.display().to_string(), why));
+    check_file_name("--output", path, windows)?;
     match found {
         Found::Regular => Ok(OutputTarget::Replace(path.to_path_buf())),
         Found::Missing if parent_is_dir => Ok(OutputTarget::Replace(path.to_path_buf())),
@@ -70,6 +71,23 @@ pub fn decide(
         Found::CharDevice | Found::Fifo => Ok(OutputTarget::InPlace(path.to_path_buf())),
         Found::Directory => refuse("is a directory; give a file name"),
         Found::Other => refuse("is not a regular file, a character device or a pipe"),
+    }
+}
+
+/// Refuses a new file's name that Windows cannot create (`a "b".db`: exit 2 and nothing
+/// written, rather than the OS error 123 of the create). On Unix every name is a name.
+pub fn check_file_name(field: &str, path: &Path, windows: bool) -> Result<()> {
+    if !windows {
+        return Ok(());
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    match crate::task::validate::windows_reserved_char(&name) {
+        Some(c) => Err(Error::invalid(
+            field,
+            path.display().to_string(),
+            format!("a Windows file name cannot contain {c:?}"),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -171,6 +189,26 @@ mod tests {
             decide(Path::new("-"), Found::Missing, true, false).unwrap(),
             OutputTarget::Stdout
         );
+    }
+
+    #[test]
+    fn a_name_windows_cannot_create_is_bad_input_there_only() {
+        let p = Path::new("/x/a \"b\" 100%.db");
+        let e = decide(p, Found::Missing, true, true).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "invalid --output \"/x/a \\\"b\\\" 100%.db\": a Windows file name cannot contain '\"'"
+        );
+        assert_eq!(
+            decide(p, Found::Missing, true, false).unwrap(),
+            OutputTarget::Replace(p.into())
+        );
+        for c in ['<', '>', '|', '?', '*'] {
+            let p = PathBuf::from(format!("/x/a{c}b.json"));
+            assert!(check_file_name("backup file", &p, true).is_err(), "{c}");
+            assert!(check_file_name("backup file", &p, false).is_ok(), "{c}");
+        }
     }
 
     #[test]

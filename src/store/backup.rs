@@ -109,6 +109,7 @@ pub fn backup(store: &Store, dest: &Path) -> Result<BackupReport, crate::Error> 
             format!("its directory {} does not exist", parent.display()),
         ));
     }
+    crate::fsx::output::check_file_name("backup file", dest, cfg!(windows))?;
     snapshot_to_new(store.conn(), store.path(), dest)?;
     let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
     Ok(BackupReport { path: dest.to_path_buf(), bytes })

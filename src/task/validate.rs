@@ -26,6 +26,7 @@ pub use parse::{
 };
 pub use schedule::{check_schedule, parse_cron};
 pub use text::{check_definition_text, is_noncharacter};
+pub(crate) use windows_path::reserved_char as windows_reserved_char;
 use windows_path::{check_windows_path, is_device_name, is_unc_text};
 
 /// The task-name rule, as shown to users.

@@ -18,6 +18,11 @@ pub(crate) fn is_device_name(component: &str) -> bool {
     RESERVED.contains(&stem.as_str()) || numbered("COM") || numbered("LPT")
 }
 
+/// The first character Windows refuses in any file or directory name (`< > " | ? *`).
+pub(crate) fn reserved_char(text: &str) -> Option<char> {
+    text.chars().find(|c| matches!(c, '<' | '>' | '"' | '|' | '?' | '*'))
+}
+
 pub(super) fn is_unc_text(path: &str) -> bool {
     let p = path.replace('/', "\\");
     p.starts_with("\\\\") && !p.starts_with("\\\\.\\") && !p.starts_with("\\\\?\\")
@@ -34,7 +39,7 @@ pub(super) fn check_windows_path(field: &str, path: &str) -> Result<()> {
             "device and namespace paths (\\\\.\\…, \\\\?\\…) are not allowed; give a plain path like C:\\jobs",
         ));
     }
-    if let Some(c) = path.chars().find(|c| matches!(c, '<' | '>' | '"' | '|' | '?' | '*')) {
+    if let Some(c) = reserved_char(path) {
         return Err(Error::invalid(field, path, format!("a Windows path cannot contain {c:?}")));
     }
     let rest: &str = if let Some(unc) = p.strip_prefix("\\\\") {
