@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-
 use super::keys::{KEYS, key_def, normalize};
 use super::settings::Settings;
 use super::table;

@@ -226,7 +226,7 @@ pub fn get(
 /// The environment a task's child gets from the vault: `(VARIABLE, value)` for each
 /// `secret_env` entry, decrypted now. Call it just before spawning; pass the values only in the
 /// child's environment (never argv), remove [`CHILD_ENV_REMOVE`] from it, and mask the values
-/// in captured output with [`Redactor::new`]. A task without secrets never unlocks the vault.
+/// in captured output with [`crate::exec::output::Redactor`]. A task without secrets never unlocks the vault.
 pub fn resolve_secret_env(
     store: &Store,
     paths: &Paths,

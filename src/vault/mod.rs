@@ -12,7 +12,7 @@
 //!   [`VaultError::Locked`] (exit 6).
 //! - Keys and plaintexts live in `Zeroizing` buffers; [`Secret`] prints as `Secret(***)` and
 //!   has no `Serialize`. Values are decrypted only when needed ([`resolve_secret_env`] just
-//!   before a spawn) and masked in output with [`Redactor`].
+//!   before a spawn) and masked in output by the executor ([`crate::exec::output::Redactor`], every text encoding).
 //!
 //! Module map:
 //! - `secret`: the value type, credential kinds, purposes, name and value rules;
@@ -33,7 +33,6 @@ mod keys;
 pub mod machine;
 mod manage;
 mod passphrase;
-mod redact;
 mod secret;
 #[cfg(test)]
 mod tests;
@@ -53,7 +52,6 @@ pub use passphrase::{
     NoPrompt, PBKDF2_ITERATIONS, PassphrasePrompt, PassphraseSource, install_prompt,
     validate_new_passphrase,
 };
-pub use redact::{MASK, Redactor, StreamRedactor};
 pub use secret::{
     CredentialKind, MAX_SECRET_BYTES, Purpose, Secret, validate_credential_name, validate_value,
 };
