@@ -99,8 +99,12 @@ impl Server {
         let bound = listener
             .local_addr()
             .map_err(|e| Error::Failed(format!("cannot read the listening address: {e}")))?;
-        let shared =
-            Shared { db: db.to_path_buf(), templates: pages::templates(), host: hostname(), bound };
+        let shared = Shared {
+            db: db.to_path_buf(),
+            templates: pages::templates(),
+            host: crate::exec::runs::hostname(),
+            bound,
+        };
         Ok(Server { listener, shared: std::sync::Arc::new(shared) })
     }
 
@@ -175,21 +179,6 @@ impl IntoResponse for Reply {
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
         resp
     }
-}
-
-fn hostname() -> String {
-    for var in ["COMPUTERNAME", "HOSTNAME"] {
-        if let Ok(h) = std::env::var(var)
-            && !h.trim().is_empty()
-        {
-            return h.trim().to_string();
-        }
-    }
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "this computer".to_string())
 }
 
 #[cfg(test)]

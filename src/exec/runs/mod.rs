@@ -346,27 +346,15 @@ impl Finish {
     }
 }
 
-/// This machine's name, as recorded in `runs.host`.
+/// This machine's name, as recorded in `runs.host` and shown by the dashboard: the computer
+/// name (`GetComputerNameExW` / `gethostname`, through the `hostname` crate lettre already uses),
+/// `localhost` when the system gives none.
 pub fn hostname() -> String {
-    #[cfg(windows)]
-    {
-        std::env::var("COMPUTERNAME").unwrap_or_else(|_| "localhost".to_string())
-    }
-    #[cfg(unix)]
-    {
-        let mut buf = [0u8; 256];
-        // SAFETY: `buf` is writable for its full length; gethostname NUL-terminates on success.
-        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-        if rc == 0 {
-            let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-            if let Ok(s) = std::str::from_utf8(&buf[..end])
-                && !s.is_empty()
-            {
-                return s.to_string();
-            }
-        }
-        "localhost".to_string()
-    }
+    hostname::get()
+        .ok()
+        .map(|h| h.to_string_lossy().trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
 }
 
 /// Inserts a `RUNNING` row owned by this process. Returns its id.
