@@ -205,9 +205,27 @@ impl Redactor {
             return;
         }
         self.pending.extend_from_slice(chunk);
-        let safe_end = self.pending.len().saturating_sub(self.longest - 1);
-        let consumed = self.scan(safe_end, out);
+        let consumed = self.scan(self.hold_from(), out);
         self.pending.drain(..consumed);
+    }
+
+    /// Where the bytes that may begin a secret not yet complete start: the first of the last
+    /// `longest - 1` pending positions from which the rest is a proper prefix of a secret form.
+    /// Everything before it is released now, so the end of a stream (`\r\n` after a masked
+    /// value) is not held back until end-of-file and written after the other stream's output.
+    /// A secret starting earlier is complete in `pending` and is masked by [`Self::scan`].
+    fn hold_from(&self) -> usize {
+        let p = &self.pending;
+        let start = p.len().saturating_sub(self.longest - 1);
+        (start..p.len())
+            .find(|&j| {
+                self.first_bytes[p[j] as usize]
+                    && self
+                        .secrets
+                        .iter()
+                        .any(|(s, _)| s.len() > p.len() - j && s.starts_with(&p[j..]))
+            })
+            .unwrap_or(p.len())
     }
 
     /// Releases everything held back (end of stream).
@@ -514,6 +532,28 @@ mod tests {
         assert_eq!(out, b"xx******yy******zzab");
         // No secrets: bytes pass through untouched.
         assert_eq!(redact_in_chunks(&[], b"\xff\x00abc", 1), b"\xff\x00abc");
+    }
+
+    /// Only bytes that may begin a secret are held back before end-of-file: the rest of a
+    /// chunk is released at once (the spill keeps the streams in arrival order).
+    #[test]
+    fn redactor_holds_back_only_a_possible_secret_start() {
+        let mut r = Redactor::new(&[b"hunter2".to_vec()]);
+        let mut out = Vec::new();
+        r.push(b"pw=hunter2\r\n", &mut out);
+        assert_eq!(out, b"pw=******\r\n");
+        out.clear();
+        r.push(b"next hun", &mut out);
+        assert_eq!(out, b"next ", "`hun` may begin the secret");
+        out.clear();
+        r.push(b"gry", &mut out);
+        assert_eq!(out, b"hungry");
+        let mut le = Redactor::new(&[b"ab".to_vec()]);
+        out.clear();
+        le.push(&utf16("x=ab\r\n", false), &mut out);
+        let mut want = utf16("x=******\r\n", false);
+        want.pop(); // the final NUL may begin the UTF-16BE form ("\0a\0b")
+        assert_eq!(out, want, "UTF-16LE: the mask and CRLF released");
     }
 
     fn utf16(text: &str, be: bool) -> Vec<u8> {
