@@ -2,10 +2,14 @@
 //! stand-in for the token endpoint and Graph ([`FakeM365`]) that checks the documented request
 //! shapes and answers as Microsoft documents.
 
+use std::time::Duration;
+
+use crate::require_smtp;
 use crate::support::Env;
 use crate::support::exec::{add_task, child, db};
 use crate::support::fake_m365::{CLIENT_ID, FakeM365, Reply, SECRET, TENANT};
-use crate::support::mail_seed::outbox;
+use crate::support::mail_seed::{outbox, set_config};
+use crate::support::mailserver::SmtpServer;
 
 /// An orc home whose mail goes through `srv` as Graph, configured with the CLI.
 fn graph_env(srv: &FakeM365) -> Env {
@@ -242,4 +246,52 @@ fn incomplete_or_unsafe_graph_configuration_is_refused() {
     let out = env.orc(["notify", "test"]).code(2);
     assert!(out.stderr.contains("ORC_GRAPH_LOGIN_URL"), "{}", out.stderr);
     assert!(srv.requests().is_empty());
+}
+
+/// `smtp.auth xoauth2`: the relay gets `AUTH XOAUTH2` with a token of the same app
+/// registration, requested for the Exchange Online SMTP audience.
+#[test]
+#[ignore = "needs python3 + aiosmtpd (real SMTP server)"]
+fn smtp_xoauth2_logs_in_with_a_client_credentials_token() {
+    require_smtp!();
+    let m365 = FakeM365::start();
+    let mut env = graph_env(&m365);
+    env.set_env("ORC_LOG", "debug");
+    let srv =
+        SmtpServer::start(&env.root().join("mailbox"), &["--xoauth2", "orc@contoso.com:tok-1"]);
+    set_config(
+        &env,
+        &[
+            ("mail.transport", "smtp"),
+            ("smtp.host", "127.0.0.1"),
+            ("smtp.port", &srv.port.to_string()),
+            ("smtp.tls", "none"),
+            ("smtp.user", "orc@contoso.com"),
+            ("smtp.auth", "xoauth2"),
+        ],
+    );
+    let out = env.orc(["notify", "test"]).ok();
+    let port = srv.port;
+    out.assert_stdout_has_line(&format!(
+        "Test message sent to ops@contoso.com via 127.0.0.1:{port} (none)."
+    ));
+    let m = &srv.wait_for(1, Duration::from_secs(5))[0];
+    assert_eq!(m.meta["authenticated"], true);
+    assert_eq!(m.meta["login"], "orc@contoso.com");
+    let tokens = m365.token_requests();
+    assert_eq!(tokens.len(), 1);
+    let scope: Vec<_> = tokens[0].form().into_iter().filter(|(k, _)| k == "scope").collect();
+    assert_eq!(
+        scope,
+        [("scope".to_string(), "https://outlook.office365.com/.default".to_string())]
+    );
+    assert_eq!(m365.problems(), Vec::<String>::new());
+    assert_no_secrets("stderr", &out.stderr);
+    // A token the relay does not accept: a clear 535, no token in the message.
+    let srv =
+        SmtpServer::start(&env.root().join("mailbox2"), &["--xoauth2", "orc@contoso.com:other"]);
+    set_config(&env, &[("smtp.port", &srv.port.to_string())]);
+    let out = env.orc(["notify", "test"]).code(1);
+    assert!(out.stderr.contains("535"), "{}", out.stderr);
+    assert_no_secrets("stderr", &out.stderr);
 }
