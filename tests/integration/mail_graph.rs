@@ -295,3 +295,43 @@ fn smtp_xoauth2_logs_in_with_a_client_credentials_token() {
     assert!(out.stderr.contains("535"), "{}", out.stderr);
     assert_no_secrets("stderr", &out.stderr);
 }
+
+/// The HTML of the failure alert and of the daily report, as delivered through Graph,
+/// rendered by headless Chromium; screenshots (and the HTML) are kept under
+/// target/test-output/ (mail-failure.png, mail-daily-report.png).
+#[test]
+#[ignore = "needs Chromium (ORC_TEST_CHROMIUM or /usr/bin/chromium)"]
+fn chromium_renders_the_html_mail() {
+    use crate::support::chromium::{Chromium, file_url, output_dir};
+    let chromium = Chromium::find();
+    let srv = FakeM365::start();
+    let env = graph_env(&srv);
+    add_task(
+        &env,
+        "nightly-backup",
+        &child(&["hexerr", "3c623e626f6c643c2f623e0a", "exit", "3"]),
+        |s| {
+            s.description = Some("Copies the data share to the NAS".into());
+        },
+    );
+    env.orc(["execute", "--task", "nightly-backup"]).code(3);
+    env.orc(["report", "daily", "--send"]).ok();
+    assert_eq!(srv.problems(), Vec::<String>::new());
+    let sends = srv.send_requests();
+    assert_eq!(sends.len(), 2);
+    let out = output_dir();
+    for (req, name) in sends.iter().zip(["mail-failure", "mail-daily-report"]) {
+        let m = &req.json()["message"];
+        assert_eq!(m["body"]["contentType"], "HTML");
+        let html = out.join(format!("{name}.html"));
+        std::fs::write(&html, m["body"]["content"].as_str().unwrap()).unwrap();
+        let url = file_url(&html);
+        let dom = chromium.dump_dom(&url);
+        assert!(dom.contains("nightly-backup"), "{name}: {dom}");
+        chromium.screenshot(&url, &out.join(format!("{name}.png")), 900, 1200);
+    }
+    // The task's output stays text in the rendered alert (no markup injection).
+    let alert = chromium.dump_dom(&file_url(&out.join("mail-failure.html")));
+    assert!(alert.contains("&lt;b&gt;bold&lt;/b&gt;"), "{alert}");
+    assert!(alert.contains("Copies the data share to the NAS"), "{alert}");
+}
