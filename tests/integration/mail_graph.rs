@@ -335,3 +335,33 @@ fn chromium_renders_the_html_mail() {
     assert!(alert.contains("&lt;b&gt;bold&lt;/b&gt;"), "{alert}");
     assert!(alert.contains("Copies the data share to the NAS"), "{alert}");
 }
+
+/// One orc process asks for one token and reuses it (memory only: the next process asks again).
+#[test]
+fn one_token_per_process_reused_across_messages() {
+    let srv = FakeM365::start();
+    let env = graph_env(&srv);
+    add_task(&env, "a", &child(&["exit", "3"]), |_| {});
+    add_task(&env, "b", &child(&["exit", "4"]), |_| {});
+    srv.script(&[Reply::Throttled(1), Reply::Throttled(1)]);
+    env.orc(["execute", "--task", "a"]).code(3);
+    env.orc(["execute", "--task", "b"]).code(4);
+    assert_eq!(srv.token_requests().len(), 2, "each process got its own token");
+    let j = env.orc(["--json", "notify", "flush"]).ok().json();
+    assert_eq!(j["sent"].as_u64(), Some(2), "{j}");
+    let auth: Vec<_> = srv
+        .send_requests()
+        .iter()
+        .map(|r| r.header("authorization").unwrap().to_string())
+        .collect();
+    assert_eq!(auth, ["Bearer tok-1", "Bearer tok-2", "Bearer tok-3", "Bearer tok-3"]);
+    assert_eq!(srv.token_requests().len(), 3);
+    let stored: i64 = db(&env)
+        .query_row(
+            "SELECT count(*) FROM config WHERE value LIKE '%tok-%' OR value LIKE ?1",
+            [format!("%{SECRET}%")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 0, "no token or secret in the settings");
+}
