@@ -24,6 +24,12 @@ pub const ORC_EXE: &str = "ORC_EXE";
 /// For tests and drills only: the local wall-clock time orc should believe it is
 /// (`YYYY-MM-DDTHH:MM:SS`). Used to exercise slot computation and clock jumps.
 pub const ORC_NOW: &str = "ORC_NOW";
+/// Tests and national clouds: base URL of the Microsoft identity platform token endpoint
+/// (default `https://login.microsoftonline.com`).
+pub const ORC_GRAPH_LOGIN_URL: &str = "ORC_GRAPH_LOGIN_URL";
+/// Tests and national clouds: base URL of Microsoft Graph (default
+/// `https://graph.microsoft.com/v1.0`).
+pub const ORC_GRAPH_URL: &str = "ORC_GRAPH_URL";
 
 /// `(name, meaning)` for every variable above: the documented table.
 pub const ALL: &[(&str, &str)] = &[
@@ -51,6 +57,16 @@ pub const ALL: &[(&str, &str)] = &[
     (ORC_LOG, "filter for orc's own diagnostics on stderr (e.g. `debug`)"),
     (ORC_EXE, "orc executable to register with the scheduler (default: the running one)"),
     (ORC_NOW, "tests and drills only: pretend the local time is `YYYY-MM-DDTHH:MM:SS`"),
+    (
+        ORC_GRAPH_LOGIN_URL,
+        "tests and national clouds: token endpoint base for `mail.transport graph` and \
+         XOAUTH2 (default `https://login.microsoftonline.com`; https, or http to loopback only)",
+    ),
+    (
+        ORC_GRAPH_URL,
+        "tests and national clouds: Microsoft Graph base for `mail.transport graph` (default \
+         `https://graph.microsoft.com/v1.0`; https, or http to loopback only)",
+    ),
 ];
 
 /// Reads a variable, treating an empty value as unset.

@@ -235,6 +235,9 @@ pub fn test_smtp(
 ) -> std::result::Result<(), String> {
     let mail = MailSettings::from_settings(settings);
     let smtp = mail.smtp.as_ref().ok_or("smtp.host is not set")?;
+    if smtp.auth == crate::notify::settings::SmtpAuth::Xoauth2 {
+        return Err("the login test does not cover smtp.auth xoauth2; use `orc notify test`".into());
+    }
     let password = password.map(|p| zeroize::Zeroizing::new(p.expose_str().to_string()));
     SmtpRelay::new(smtp, password).map_err(|e| e.to_string())?.test_connection()
 }

@@ -48,7 +48,7 @@ fn daily(
     let store = ctx.store()?;
     let settings = if send { Some(MailSettings::load(store)?) } else { None };
     if let Some(s) = &settings {
-        if s.smtp.is_none() {
+        if !s.configured() {
             return Err(Error::Usage(
                 "--send: mail is not configured: set smtp.host (see `orc configure`)".into(),
             ));

@@ -77,7 +77,9 @@ fn validate_whole(
     }
     Settings::from_raw(&next)?;
     for (k, v) in wanted {
-        let (true, Some(name)) = (*k == "smtp.password_credential", v) else { continue };
+        let (true, Some(name)) = (super::table::CREDENTIAL_KEYS.contains(k), v) else {
+            continue;
+        };
         if assume_credentials.iter().any(|a| a.eq_ignore_ascii_case(name)) {
             continue;
         }

@@ -5,6 +5,8 @@
 //! [`crate::task::runas::Account`], the folder and prefix → [`crate::scheduler::limits`], …), so a
 //! value `orc config set` accepts is exactly a value the subsystem accepts.
 
+mod mail365;
+
 use std::net::IpAddr;
 
 use lettre::message::Mailbox;
@@ -149,6 +151,11 @@ pub const KEYS: &[KeyDef] = &[
         help: "extra trusted root certificate(s) for the SMTP relay (internal CA), PEM",
         normalize: norm_ca_file,
     },
+    mail365::TRANSPORT,
+    mail365::SMTP_AUTH,
+    mail365::TENANT_ID,
+    mail365::CLIENT_ID,
+    mail365::CLIENT_SECRET_CREDENTIAL,
 ];
 
 const CA_FILE_RULE: &str = "the absolute path of a readable PEM file with at least one      -----BEGIN CERTIFICATE----- block, or empty";

@@ -9,7 +9,7 @@ use lettre::message::Mailbox;
 
 use super::keys::{KEYS, key_def, parse_mailbox, parse_notify};
 use crate::error::{Error, Result};
-use crate::notify::settings::TlsMode;
+use crate::notify::settings::{SmtpAuth, TlsMode, Transport};
 use crate::notify::smtp::is_loopback;
 use crate::paths::Paths;
 use crate::store::{Store, classify};
@@ -40,6 +40,14 @@ pub struct Settings {
     pub run_as_default: crate::task::runas::Account,
     /// `smtp.ca_file`: extra trusted root certificate(s), PEM.
     pub smtp_ca_file: Option<std::path::PathBuf>,
+    /// `mail.transport`: SMTP or Microsoft Graph.
+    pub mail_transport: Transport,
+    /// `smtp.auth`: password or XOAUTH2.
+    pub smtp_auth: SmtpAuth,
+    /// `mail.oauth.tenant_id`, `mail.oauth.client_id`, `mail.oauth.client_secret_credential`.
+    pub oauth_tenant_id: Option<String>,
+    pub oauth_client_id: Option<String>,
+    pub oauth_client_secret_credential: Option<String>,
     /// Canonical stored values of the keys that are set.
     set: BTreeMap<&'static str, String>,
 }
@@ -128,6 +136,11 @@ impl Settings {
             retention_days: number("retention.days").unwrap_or_default(),
             run_as_default: run_as,
             smtp_ca_file: nonempty(&get("smtp.ca_file")).map(std::path::PathBuf::from),
+            mail_transport: Transport::parse(&get("mail.transport")).unwrap_or_default(),
+            smtp_auth: SmtpAuth::parse(&get("smtp.auth")).unwrap_or_default(),
+            oauth_tenant_id: nonempty(&get("mail.oauth.tenant_id")),
+            oauth_client_id: nonempty(&get("mail.oauth.client_id")),
+            oauth_client_secret_credential: nonempty(&get("mail.oauth.client_secret_credential")),
             set,
         };
         settings.check_cross_rules()?;

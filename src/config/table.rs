@@ -22,7 +22,8 @@ pub fn stored(conn: &Connection, key: &str) -> Option<String> {
 }
 
 /// The keys that hold a credential name.
-const CREDENTIAL_KEYS: &[&str] = &["smtp.password_credential"];
+pub(super) const CREDENTIAL_KEYS: &[&str] =
+    &["smtp.password_credential", "mail.oauth.client_secret_credential"];
 
 /// The settings whose stored value names credential `name` (case-insensitive), for
 /// `orc credential rm` to refuse. Reads only those keys, so an invalid other setting does not

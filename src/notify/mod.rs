@@ -13,11 +13,14 @@
 //! the returned [`HookOutcome`].
 
 pub mod address;
+pub mod graph;
 pub mod message;
+pub mod oauth;
 pub mod outbox;
 pub mod policy;
 pub mod settings;
 pub mod smtp;
+pub mod transport;
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +28,6 @@ use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::exec::runs::{RunRecord, Status};
@@ -35,7 +37,9 @@ use crate::task::{NotifyPolicy, TaskSpec};
 use message::{AlertView, MessageKind, RunView};
 use outbox::{AfterFailure, NewMessage};
 use settings::MailSettings;
-use smtp::{Deliver, SendError, SmtpRelay};
+use smtp::{Deliver, SendError};
+use transport::Outgoing;
+pub use transport::relay_for;
 
 /// How long the opportunistic retry at the end of `orc execute` may start new deliveries.
 pub const OPPORTUNISTIC_BUDGET: Duration = Duration::from_secs(2);
@@ -93,10 +97,10 @@ pub fn after_final_attempt_at(
             return out;
         }
     }
-    let Some(smtp) = settings.smtp.clone() else {
+    if !settings.configured() {
         return out;
-    };
-    let deadline = started + smtp.timeout;
+    }
+    let deadline = started + settings.timeout;
     let relay = match relay_for(store, &settings) {
         Ok(r) => r,
         Err(e) => {
@@ -311,7 +315,7 @@ fn record_and_queue(
         let Some(kind) = d.mail else {
             return Ok((None, None));
         };
-        if settings.smtp.is_none() {
+        if !settings.configured() {
             tracing::info!(
                 "mail is not configured (smtp.host is not set): no {} mail",
                 kind.as_str()
@@ -363,31 +367,6 @@ fn record_and_queue(
     })
 }
 
-/// The SMTP password from the vault (never prompts: mail is sent from scheduled runs).
-fn smtp_password(store: &Store, credential: &str) -> Result<Zeroizing<String>> {
-    let home = store.path().parent().map(std::path::Path::to_path_buf).unwrap_or_default();
-    let secret = crate::vault::get(
-        store,
-        &crate::paths::Paths::at(home),
-        false,
-        credential,
-        crate::vault::Purpose::Smtp,
-    )?;
-    Ok(Zeroizing::new(secret.expose_str().to_string()))
-}
-
-/// A relay for the current settings (errors when mail is not configured).
-pub fn relay_for(store: &Store, settings: &MailSettings) -> Result<SmtpRelay> {
-    let smtp = settings.smtp.as_ref().ok_or_else(|| {
-        Error::Usage("mail is not configured: set smtp.host (see `orc configure`)".into())
-    })?;
-    let password = match (&smtp.user, &smtp.password_credential) {
-        (Some(_), Some(cred)) => Some(smtp_password(store, cred)?),
-        _ => None,
-    };
-    SmtpRelay::new(smtp, password)
-}
-
 enum SendResult {
     Sent,
     Failed(SendError, AfterFailure),
@@ -416,12 +395,22 @@ fn send_one(
             message: "mail.from is not set: orc needs a sender address".into(),
             permanent: false,
             unreachable: true,
+            retry_after: None,
         }),
         Some(from) => address::from_items("recipients", &row.recipients)
-            .and_then(|to| {
-                message::build(from, &to, &row.subject, &row.body_text, row.body_html.as_deref())
+            .map(|to| Outgoing {
+                from: from.clone(),
+                to,
+                subject: row.subject.clone(),
+                text: row.body_text.clone(),
+                html: row.body_html.clone(),
             })
-            .map_err(|e| SendError { message: e.to_string(), permanent: true, unreachable: false }),
+            .map_err(|e| SendError {
+                message: e.to_string(),
+                permanent: true,
+                unreachable: false,
+                retry_after: None,
+            }),
     };
     let t0 = Instant::now();
     let result = built.and_then(|msg| relay.deliver(&msg, deadline));
@@ -436,7 +425,8 @@ fn send_one(
             Ok(SendResult::Sent)
         }
         Err(e) => {
-            let after = outbox::mark_failed(store, id, done, &e.message, e.permanent)?;
+            let wait = e.retry_after.and_then(|d| chrono::Duration::from_std(d).ok());
+            let after = outbox::mark_failed_after(store, id, done, &e.message, e.permanent, wait)?;
             Ok(SendResult::Failed(e, after))
         }
     }
@@ -598,16 +588,15 @@ pub fn send_test(store: &Store, to: Option<&str>) -> Result<TestReport> {
         &crate::clock::now().format("%Y-%m-%d %H:%M:%S %:z").to_string(),
         &relay.describe(),
     )?;
-    let msg = message::build(
-        &from,
-        &recipients,
-        &rendered.subject,
-        &rendered.text,
-        Some(&rendered.html),
-    )?;
-    let timeout = settings.smtp.as_ref().map(|s| s.timeout).unwrap_or(settings::DEFAULT_TIMEOUT);
+    let msg = Outgoing {
+        from: from.clone(),
+        to: recipients.clone(),
+        subject: rendered.subject.clone(),
+        text: rendered.text,
+        html: Some(rendered.html),
+    };
     relay
-        .deliver(&msg, Instant::now() + timeout)
+        .deliver(&msg, Instant::now() + settings.timeout)
         .map_err(|e| Error::Failed(format!("test message not sent: {}", e.message)))?;
     Ok(TestReport {
         relay: relay.describe(),
@@ -624,9 +613,8 @@ pub fn queue_and_send(store: &mut Store, msg: NewMessage) -> Result<(i64, Option
     let settings = MailSettings::load(store)?;
     let relay = relay_for(store, &settings)?;
     let id = outbox::enqueue(store, &msg, now)?;
-    let timeout = settings.smtp.as_ref().map(|s| s.timeout).unwrap_or(settings::DEFAULT_TIMEOUT);
-    match send_one(store, &relay, settings.from.as_ref(), id, now, Instant::now() + timeout, true)?
-    {
+    let deadline = Instant::now() + settings.timeout;
+    match send_one(store, &relay, settings.from.as_ref(), id, now, deadline, true)? {
         SendResult::Sent | SendResult::NotClaimed => Ok((id, None)),
         SendResult::Failed(e, _) => Ok((id, Some(e.message))),
     }
@@ -634,6 +622,11 @@ pub fn queue_and_send(store: &mut Store, msg: NewMessage) -> Result<(i64, Option
 
 impl From<StoreError> for SendError {
     fn from(e: StoreError) -> Self {
-        SendError { message: e.to_string(), permanent: false, unreachable: false }
+        SendError {
+            message: e.to_string(),
+            permanent: false,
+            unreachable: false,
+            retry_after: None,
+        }
     }
 }

@@ -240,6 +240,19 @@ pub fn mark_failed(
     error: &str,
     permanent: bool,
 ) -> Result<AfterFailure> {
+    mark_failed_after(store, id, now, error, permanent, None)
+}
+
+/// [`mark_failed`] when the service asked to wait `not_before` (HTTP `Retry-After`): the next
+/// try is no earlier than that, nor earlier than the backoff.
+pub fn mark_failed_after(
+    store: &mut Store,
+    id: i64,
+    now: DateTime<Utc>,
+    error: &str,
+    permanent: bool,
+    not_before: Option<chrono::Duration>,
+) -> Result<AfterFailure> {
     let path = store.path().to_path_buf();
     let error: String = error.chars().take(1000).collect();
     Ok(store.write(|tx| {
@@ -251,7 +264,7 @@ pub fn mark_failed(
         let outcome = if tries >= limit {
             AfterFailure::GaveUp
         } else {
-            AfterFailure::RetryAt(now + backoff(tries))
+            AfterFailure::RetryAt(now + backoff(tries).max(not_before.unwrap_or_default()))
         };
         let (next, gave_up) = match outcome {
             AfterFailure::RetryAt(t) => (t, None),
@@ -425,6 +438,24 @@ mod tests {
             let o = mark_failed(&mut s, id2, now, "550 no such user", true).unwrap();
             assert_eq!(o == AfterFailure::GaveUp, i + 1 == MAX_PERMANENT_TRIES);
         }
+    }
+
+    #[test]
+    fn retry_after_pushes_the_next_try_but_never_before_the_backoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let id = enqueue(&mut s, &msg(), t(0)).unwrap();
+        claim(&mut s, id, t(0), t(1), false).unwrap().unwrap();
+        let wait = Some(chrono::Duration::minutes(10));
+        let after = mark_failed_after(&mut s, id, t(0), "HTTP 429", false, wait).unwrap();
+        assert_eq!(after, AfterFailure::RetryAt(t(10)));
+        assert!(pending_ids(&s, t(9), false, 10).unwrap().is_empty(), "still waiting");
+        assert_eq!(pending_ids(&s, t(10), false, 10).unwrap(), vec![id]);
+        // A Retry-After shorter than the backoff does not shorten it.
+        claim(&mut s, id, t(10), t(11), false).unwrap().unwrap();
+        let short = Some(chrono::Duration::seconds(5));
+        let after = mark_failed_after(&mut s, id, t(10), "HTTP 429", false, short).unwrap();
+        assert_eq!(after, AfterFailure::RetryAt(t(12)));
     }
 
     #[test]

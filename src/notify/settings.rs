@@ -54,6 +54,66 @@ impl TlsMode {
     }
 }
 
+/// How mail leaves orc (`mail.transport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// An SMTP relay (`smtp.*`).
+    #[default]
+    Smtp,
+    /// Microsoft Graph `sendMail` with an app registration (`mail.oauth.*`).
+    Graph,
+}
+
+impl Transport {
+    /// Parses the `mail.transport` value.
+    pub fn parse(value: &str) -> Result<Transport> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "smtp" => Ok(Transport::Smtp),
+            "graph" => Ok(Transport::Graph),
+            _ => Err(Error::invalid("mail.transport", value, "must be one of smtp, graph")),
+        }
+    }
+
+    /// The name as written in the settings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Smtp => "smtp",
+            Transport::Graph => "graph",
+        }
+    }
+}
+
+/// How orc logs in to the SMTP relay when `smtp.user` is set (`smtp.auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpAuth {
+    /// PLAIN or LOGIN with the password of `smtp.password_credential`.
+    #[default]
+    Password,
+    /// SASL `XOAUTH2` with an OAuth2 access token of the `mail.oauth.*` app registration.
+    Xoauth2,
+}
+
+impl SmtpAuth {
+    /// Parses the `smtp.auth` value.
+    pub fn parse(value: &str) -> Result<SmtpAuth> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "password" => Ok(SmtpAuth::Password),
+            "xoauth2" => Ok(SmtpAuth::Xoauth2),
+            _ => Err(Error::invalid("smtp.auth", value, "must be one of password, xoauth2")),
+        }
+    }
+
+    /// The name as written in the settings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpAuth::Password => "password",
+            SmtpAuth::Xoauth2 => "xoauth2",
+        }
+    }
+}
+
 /// Where and how to deliver mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmtpSettings {
@@ -68,13 +128,21 @@ pub struct SmtpSettings {
     pub timeout: Duration,
     /// Extra trusted root certificate(s), PEM (for a relay with an internal CA).
     pub ca_file: Option<PathBuf>,
+    /// Password or XOAUTH2 login (when `user` is set).
+    pub auth: SmtpAuth,
 }
 
 /// Everything mail needs from the settings.
 #[derive(Debug, Clone)]
 pub struct MailSettings {
-    /// `None` when `smtp.host` is not set: mail is off.
+    /// `mail.transport`: SMTP (when `smtp.host` is set) or Microsoft Graph.
+    pub transport: Transport,
+    /// `None` when `smtp.host` is not set.
     pub smtp: Option<SmtpSettings>,
+    /// The OAuth2 app registration (`mail.oauth.*`) of the graph transport and XOAUTH2.
+    pub oauth: crate::notify::oauth::OAuthSettings,
+    /// Bound on one whole delivery (`smtp.timeout`, for every transport).
+    pub timeout: Duration,
     /// The sender (`mail.from`).
     pub from: Option<Mailbox>,
     /// Default recipients (`mail.to`).
@@ -123,7 +191,15 @@ impl MailSettings {
                 password_credential: s.smtp_password_credential.clone(),
                 timeout: s.smtp_timeout,
                 ca_file: s.smtp_ca_file.clone(),
+                auth: s.smtp_auth,
             }),
+            transport: s.mail_transport,
+            oauth: crate::notify::oauth::OAuthSettings {
+                tenant_id: s.oauth_tenant_id.clone(),
+                client_id: s.oauth_client_id.clone(),
+                secret_credential: s.oauth_client_secret_credential.clone(),
+            },
+            timeout: s.smtp_timeout,
             from: s.mail_from.clone(),
             to: s.mail_to.iter().map(|m| m.email.clone()).collect(),
             notify_default: s.notify_default,
@@ -131,6 +207,16 @@ impl MailSettings {
                 .notify_reminder_interval
                 .map(|d| chrono::Duration::seconds(d.as_secs() as i64)),
             report_daily_time: s.report_daily_time.map(|t| (t.hour(), t.minute())),
+        }
+    }
+}
+
+impl MailSettings {
+    /// True when mail can go out at all: the graph transport, or SMTP with `smtp.host` set.
+    pub fn configured(&self) -> bool {
+        match self.transport {
+            Transport::Graph => true,
+            Transport::Smtp => self.smtp.is_some(),
         }
     }
 }

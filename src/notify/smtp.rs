@@ -16,14 +16,15 @@ use std::net::IpAddr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{Message, SmtpTransport, Transport};
+use lettre::{SmtpTransport, Transport};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
-use super::settings::{SmtpSettings, TlsMode};
+use super::settings::{SmtpAuth, SmtpSettings, TlsMode};
+use super::transport::Outgoing;
 
 /// Why a delivery failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,13 +36,15 @@ pub struct SendError {
     /// The relay could not be reached or spoken to at all (refused, timeout, TLS): other
     /// messages would fail the same way right now.
     pub unreachable: bool,
+    /// The service asked to wait this long before the next try (HTTP `Retry-After`).
+    pub retry_after: Option<Duration>,
 }
 
 /// Something that can deliver a message before a deadline. The SMTP relay in production; a
 /// fake in unit tests.
 pub trait Deliver {
     /// Delivers `msg`, giving up at `deadline`.
-    fn deliver(&self, msg: &Message, deadline: Instant) -> std::result::Result<(), SendError>;
+    fn deliver(&self, msg: &Outgoing, deadline: Instant) -> std::result::Result<(), SendError>;
     /// `host:port (mode)`, for messages.
     fn describe(&self) -> String;
     /// The longest one delivery may take.
@@ -75,7 +78,9 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 impl SmtpRelay {
-    /// Prepares a relay from the settings. `password` is required when `smtp.user` is set.
+    /// Prepares a relay from the settings. `password` is required when `smtp.user` is set:
+    /// the password, or with `smtp.auth xoauth2` the OAuth2 access token (SASL `XOAUTH2`,
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth#smtp-protocol-exchange>).
     pub fn new(s: &SmtpSettings, password: Option<Zeroizing<String>>) -> Result<SmtpRelay> {
         if s.tls == TlsMode::None && !is_loopback(&s.host) {
             return Err(Error::invalid(
@@ -131,6 +136,9 @@ impl SmtpRelay {
                 )
             })?;
             builder = builder.credentials(Credentials::new(user.clone(), password.to_string()));
+            if s.auth == SmtpAuth::Xoauth2 {
+                builder = builder.authentication(vec![Mechanism::Xoauth2]);
+            }
         }
         Ok(SmtpRelay {
             transport: builder.build(),
@@ -153,18 +161,24 @@ impl SmtpRelay {
 }
 
 impl Deliver for SmtpRelay {
-    fn deliver(&self, msg: &Message, deadline: Instant) -> std::result::Result<(), SendError> {
+    fn deliver(&self, msg: &Outgoing, deadline: Instant) -> std::result::Result<(), SendError> {
+        let msg = msg.mime().map_err(|e| SendError {
+            message: e.to_string(),
+            permanent: true,
+            unreachable: false,
+            retry_after: None,
+        })?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(SendError {
                 message: format!("no time left to contact {}", self.describe),
                 permanent: false,
                 unreachable: true,
+                retry_after: None,
             });
         }
         let (tx, rx) = mpsc::channel();
         let transport = self.transport.clone();
-        let msg = msg.clone();
         let spawned = std::thread::Builder::new().name("orc-smtp".into()).spawn(move || {
             let _ = tx.send(transport.send(&msg));
         });
@@ -173,6 +187,7 @@ impl Deliver for SmtpRelay {
                 message: format!("cannot start the mail thread: {e}"),
                 permanent: false,
                 unreachable: false,
+                retry_after: None,
             });
         }
         match rx.recv_timeout(remaining) {
@@ -186,6 +201,7 @@ impl Deliver for SmtpRelay {
                 ),
                 permanent: false,
                 unreachable: true,
+                retry_after: None,
             }),
         }
     }
@@ -231,7 +247,7 @@ fn classify(relay: &str, e: &lettre::transport::smtp::Error) -> SendError {
             " (the relay does not offer STARTTLS; orc requires it with smtp.tls=starttls)",
         );
     }
-    SendError { message, permanent: e.is_permanent(), unreachable }
+    SendError { message, permanent: e.is_permanent(), unreachable, retry_after: None }
 }
 
 #[cfg(test)]
@@ -247,6 +263,7 @@ mod tests {
             password_credential: None,
             timeout: Duration::from_secs(5),
             ca_file: None,
+            auth: SmtpAuth::Password,
         }
     }
 

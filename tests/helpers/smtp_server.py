@@ -10,6 +10,8 @@ Modes:
   --tls starttls    STARTTLS offered and required before MAIL (aiosmtpd require_starttls)
   --tls tls         implicit TLS from the first byte
   --auth USER:PASS  AUTH PLAIN/LOGIN required; only offered after TLS unless --tls none
+  --xoauth2 USER:TOKEN  AUTH XOAUTH2 required (the only mechanism offered): the client must
+                    send "user=USER^Aauth=Bearer TOKEN^A^A"; same TLS rule as --auth
   --reject CODE     reject every RCPT TO with CODE (e.g. 550)
   --blackhole       accept TCP connections and never send a byte
   --port N          listen on this port (default: a free one)
@@ -20,6 +22,7 @@ crashed test never leaves it running. Needs `aiosmtpd` (python3 -m pip install a
 
 import argparse
 import asyncio
+import base64
 import email
 import email.policy
 import json
@@ -41,6 +44,7 @@ def parse_args():
     p.add_argument("--cert", default=os.path.join(FIXTURES, "server.pem"))
     p.add_argument("--key", default=os.path.join(FIXTURES, "server.key"))
     p.add_argument("--auth", default=None, help="USER:PASS")
+    p.add_argument("--xoauth2", default=None, help="USER:TOKEN")
     p.add_argument("--reject", type=int, default=None)
     p.add_argument("--blackhole", action="store_true")
     p.add_argument("--lifetime", type=float, default=300.0)
@@ -116,6 +120,32 @@ def make_authenticator(user, password):
     return authenticator
 
 
+class XoauthSaver(Saver):
+    """A Saver whose server offers AUTH XOAUTH2 (a handler auth_* method, as aiosmtpd allows)."""
+
+    def __init__(self, directory, reject, user, token):
+        super().__init__(directory, reject)
+        self.expected = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+        self.user = user
+
+    async def auth_XOAUTH2(self, server, args):
+        from aiosmtpd.smtp import MISSING, AuthResult
+
+        if len(args) == 1:
+            blob = await server.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False)
+        else:
+            try:
+                blob = base64.b64decode(args[1].encode(), validate=True)
+            except Exception:
+                return AuthResult(success=False)
+        if blob != self.expected:
+            await server.push("535 5.7.3 Authentication unsuccessful")
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=True, auth_data=self.user.encode())
+
+
 async def blackhole(reader, writer):
     # Accept and never answer; keep the connection open until the client gives up.
     try:
@@ -142,7 +172,11 @@ async def main():
         if args.tls in ("starttls", "tls"):
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(args.cert, args.key)
-        handler = Saver(args.dir, args.reject)
+        if args.xoauth2:
+            user, _, token = args.xoauth2.partition(":")
+            handler = XoauthSaver(args.dir, args.reject, user, token)
+        else:
+            handler = Saver(args.dir, args.reject)
         kwargs = {"hostname": "smtp.test", "decode_data": False}
         if args.tls == "starttls":
             kwargs.update(tls_context=context, require_starttls=True)
@@ -152,6 +186,13 @@ async def main():
                 authenticator=make_authenticator(user, password),
                 auth_required=True,
                 auth_require_tls=args.tls != "none",
+            )
+
+        if args.xoauth2:
+            kwargs.update(
+                auth_required=True,
+                auth_require_tls=args.tls != "none",
+                auth_exclude_mechanism=["LOGIN", "PLAIN"],
             )
 
         def factory():

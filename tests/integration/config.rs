@@ -19,6 +19,11 @@ const DEFAULTS: &[(&str, Option<&str>)] = &[
     ("retention.days", Some("90")),
     ("run_as.default", None),
     ("smtp.ca_file", None),
+    ("mail.transport", Some("smtp")),
+    ("smtp.auth", Some("password")),
+    ("mail.oauth.tenant_id", None),
+    ("mail.oauth.client_id", None),
+    ("mail.oauth.client_secret_credential", None),
 ];
 
 #[test]
@@ -65,6 +70,15 @@ fn every_key_can_be_set_read_back_and_unset() {
         ("retention.days", "30", "30"),
         ("run_as.default", "CORP\\svc_orc", "CORP\\svc_orc"),
         ("smtp.ca_file", ca.as_str(), ca.as_str()),
+        ("mail.transport", "Graph", "graph"),
+        ("smtp.auth", "XOAUTH2", "xoauth2"),
+        ("mail.oauth.tenant_id", "Contoso.onmicrosoft.com", "contoso.onmicrosoft.com"),
+        (
+            "mail.oauth.client_id",
+            "11111111-2222-3333-4444-55555555555A",
+            "11111111-2222-3333-4444-55555555555a",
+        ),
+        ("mail.oauth.client_secret_credential", "mailpw", "mailpw"),
     ];
     assert_eq!(values.len(), DEFAULTS.len());
     for (key, input, canon) in values {
@@ -92,8 +106,10 @@ fn every_key_can_be_set_read_back_and_unset() {
     let n: i64 = conn
         .query_row("SELECT count(*) FROM audit WHERE object='setting'", [], |r| r.get(0))
         .unwrap();
-    // 16 sets + 16 unsets (scheduler.prefix "" differs from its default "Orc_", so it counts).
-    assert_eq!(n, 32);
+    // One set and one unset per key (scheduler.prefix "" differs from its default "Orc_", so
+    // it counts): 21 keys, 42 rows.
+    assert_eq!(n, 2 * DEFAULTS.len() as i64);
+    assert_eq!(n, 42);
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod execute;
 mod first_window;
 mod hardening;
 mod home_security;
+mod mail_graph;
 mod migrate;
 mod notify;
 mod notify_exec;

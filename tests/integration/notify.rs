@@ -522,7 +522,7 @@ fn hook_is_bounded_even_when_the_relay_hangs_with_several_queued_messages() {
 #[test]
 #[ignore = "needs python3 + aiosmtpd (real SMTP server)"]
 fn auth_over_starttls_and_the_password_never_shows() {
-    use orc::notify::settings::{SmtpSettings, TlsMode};
+    use orc::notify::settings::{SmtpAuth, SmtpSettings, TlsMode};
     use orc::notify::smtp::{Deliver, SmtpRelay};
     require_smtp!();
     let env = Env::new();
@@ -535,10 +535,17 @@ fn auth_over_starttls_and_the_password_never_shows() {
         password_credential: Some("smtp".into()),
         timeout: Duration::from_secs(5),
         ca_file: Some(mailserver_ca()),
+        auth: SmtpAuth::Password,
     };
     let from: lettre::message::Mailbox = "orc <orc@example.com>".parse().unwrap();
     let to = vec!["ops@example.com".parse().unwrap()];
-    let msg = orc::notify::message::build(&from, &to, "auth test", "body", None).unwrap();
+    let msg = orc::notify::transport::Outgoing {
+        from,
+        to,
+        subject: "auth test".into(),
+        text: "body".into(),
+        html: None,
+    };
     let relay =
         SmtpRelay::new(&settings("orc-mailer"), Some("S3cret-Pw!".to_string().into())).unwrap();
     relay.deliver(&msg, Instant::now() + Duration::from_secs(5)).unwrap();

@@ -3,12 +3,16 @@
 //! - `programs`: where orc and the test-helper binaries are;
 //! - `redact`: the one redactor and the insta settings built on it;
 //! - `exec`: tasks and runs for the executor tests (database seeding and inspection);
-//! - `mail_seed`, `mailserver`, `smtp_probe`: seeding and real/fake SMTP servers for mail tests.
+//! - `mail_seed`, `mailserver`, `smtp_probe`: seeding and real/fake SMTP servers for mail tests;
+//! - `fake_m365`: a local Microsoft 365 token endpoint and Graph sendMail;
+//! - `chromium`: headless Chromium (DOM dumps and screenshots under target/test-output).
 
 #![allow(dead_code)]
 
+pub mod chromium;
 mod env;
 pub mod exec;
+pub mod fake_m365;
 pub mod mail_seed;
 pub mod mailserver;
 mod programs;
