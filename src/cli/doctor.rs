@@ -61,6 +61,7 @@ pub fn render(checks: &[Check]) -> String {
 fn checks(ctx: &mut Context<'_>, online: bool) -> Result<Vec<Check>> {
     let paths = ctx.paths()?.clone();
     let interactive = ctx.interactive;
+    let home_problems = doctor::gather::home_problems(&paths.home, &paths.db());
     let store = match crate::store::Store::open(&paths.home) {
         Ok(s) => s,
         Err(e) => {
@@ -79,11 +80,12 @@ fn checks(ctx: &mut Context<'_>, online: bool) -> Result<Vec<Check>> {
         Some(b) => Some(b.as_mut()),
         None => None,
     };
-    let facts = doctor::gather::gather(&paths, &store, backend_ref, kind, drift, online)?;
+    let facts =
+        doctor::gather::gather(&paths, &store, backend_ref, kind, drift, home_problems, online)?;
     Ok(doctor::checks::all(&facts))
 }
 
-/// `orc schedule --all` (dry run or forced), its JSON rows captured.
+/// `orc schedule --all` (or its dry run), its JSON rows captured.
 fn schedule_rows(
     ctx: &mut Context<'_>,
     dry_run: bool,
@@ -96,7 +98,7 @@ fn schedule_rows(
         task: None,
         all: true,
         dry_run,
-        force: !dry_run,
+        force: false,
         list: false,
         validate: None,
         remote: RemoteArgs::default(),
@@ -141,7 +143,7 @@ fn apply(fix: Fix, ctx: &mut Context<'_>) -> Result<String> {
             let rows = schedule_rows(ctx, false).map_err(crate::Error::Failed)?;
             let names: Vec<&str> = rows
                 .iter()
-                .filter(|r| r["result"] == "ok")
+                .filter(|r| r["result"] == "ok" && r["action"] != "unchanged")
                 .filter_map(|r| r["task"].as_str())
                 .collect();
             Ok(format!("re-registered {} task(s): {}", names.len(), names.join(", ")))

@@ -311,7 +311,7 @@ fn executable(f: &Facts) -> Check {
     if f.registered_exes.is_empty() {
         return Check::ok(N, format!("{} (no registration yet)", f.this_exe));
     }
-    let fix = "`orc schedule --all --force` (or `orc doctor --fix`) registers this executable";
+    let fix = "`orc schedule --all` (or `orc doctor --fix`) registers this executable";
     let missing: Vec<&ExeSeen> = f.registered_exes.iter().filter(|e| !e.exists).collect();
     if let Some(e) = missing.first() {
         return Check::fail(

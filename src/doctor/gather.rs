@@ -21,6 +21,7 @@ pub fn gather(
     backend: Option<&mut dyn Backend>,
     backend_kind: &'static str,
     drift: std::result::Result<Vec<DriftEntry>, String>,
+    home_problems: Vec<String>,
     online: bool,
 ) -> Result<Facts> {
     let now = crate::clock::now();
@@ -52,7 +53,7 @@ pub fn gather(
         scheduler: registered.map(|r| r.len()),
         cron_daemon: if backend_kind == "crontab" { cron_daemon_running() } else { None },
         home: paths.home.clone(),
-        home_problems: home_problems(&paths.home, &paths.db()),
+        home_problems,
         db: crate::store::maint::check(store).map_err(|e| e.to_string()),
         schema_expected: crate::store::MIGRATIONS.len() as i64,
         vault: vault(store, paths),
@@ -148,7 +149,8 @@ fn cron_daemon_running() -> Option<bool> {
     Some(found)
 }
 
-/// The home's permissions compared with what orc sets ([`crate::fsx`]).
+/// The home's permissions compared with what orc sets ([`crate::fsx`]). Read before the
+/// store is opened (opening it narrows what the current user owns).
 pub fn home_problems(home: &Path, db: &Path) -> Vec<String> {
     let mut out = Vec::new();
     #[cfg(unix)]

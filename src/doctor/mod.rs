@@ -40,7 +40,7 @@ pub enum Fix {
     Permissions,
     /// Enable the Task Scheduler operational log.
     HistoryLog,
-    /// Re-register every task (`orc schedule --all --force`).
+    /// Re-register what differs (`orc schedule --all`).
     Reregister,
 }
 

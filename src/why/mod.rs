@@ -212,8 +212,8 @@ pub fn explain(f: &Facts) -> Explanation {
             }
             if let Some(code) = r.last_result {
                 l.push(format!("last result: {}", result_text(code)));
-                reg_verdict = scheduler_side(code)
-                    .map(|s| format!("{s} (last result {})", result_text(code)));
+                let hex = describe_result(code).0.unwrap_or_else(|| code.to_string());
+                reg_verdict = scheduler_side(code).map(|s| format!("{s} (last result {hex})"));
             }
             if let Some(t) = &r.next_run {
                 l.push(format!("next run time: {t}"));

@@ -166,7 +166,10 @@ fn drift_is_a_fixable_warning() {
     f.drift = Ok(vec![DriftEntry { task: "a".into(), action: "update".into(), drift: true }]);
     let c = find(&f, "drift");
     assert_eq!(c.status, Status::Warn);
-    assert_eq!(c.detail, "the scheduler differs from the database: a (update, changed outside orc)");
+    assert_eq!(
+        c.detail,
+        "the scheduler differs from the database: a (update, changed outside orc)"
+    );
     assert_eq!(c.auto_fix, Some(Fix::Reregister));
 }
 
@@ -183,7 +186,10 @@ fn schedules_that_never_fire_or_fire_far_away() {
 fn failing_streaks() {
     let mut f = healthy();
     f.streaks = vec![("a".into(), 4)];
-    assert_eq!(status(&f, "failing tasks"), (Status::Warn, "failing repeatedly: a (4 in a row)".into()));
+    assert_eq!(
+        status(&f, "failing tasks"),
+        (Status::Warn, "failing repeatedly: a (4 in a row)".into())
+    );
 }
 
 #[test]
@@ -233,7 +239,10 @@ fn history_log_disabled_is_fixable() {
 
 #[test]
 fn registered_command_lines_name_their_executable() {
-    assert_eq!(exe_of_command("\"C:\\Program Files\\orc\\orc.exe\" --home x"), "C:\\Program Files\\orc\\orc.exe");
+    assert_eq!(
+        exe_of_command("\"C:\\Program Files\\orc\\orc.exe\" --home x"),
+        "C:\\Program Files\\orc\\orc.exe"
+    );
     assert_eq!(exe_of_command("'/opt/my orc/orc' --home '/h' execute"), "/opt/my orc/orc");
     assert_eq!(exe_of_command("C:\\orc\\orc.exe --home \"C:\\h\""), "C:\\orc\\orc.exe");
 }

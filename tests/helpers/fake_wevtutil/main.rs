@@ -101,7 +101,11 @@ fn check_log(log: Option<&String>, verb: &str) {
     match log {
         Some(l) if l.eq_ignore_ascii_case(LOG) => {}
         Some(l) => {
-            let action = if verb == "sl" { "save configuration or activate" } else { "read configuration for" };
+            let action = if verb == "sl" {
+                "save configuration or activate"
+            } else {
+                "read configuration for"
+            };
             fail(
                 15007,
                 &format!("Failed to {action} log {l}. The specified channel could not be found."),
@@ -211,7 +215,12 @@ fn main() {
                 }
             }
             if access_denied() {
-                fail(5, &format!("Failed to save configuration or activate log {LOG}. Access is denied."));
+                fail(
+                    5,
+                    &format!(
+                        "Failed to save configuration or activate log {LOG}. Access is denied."
+                    ),
+                );
             }
             if let Some(e) = enabled {
                 state.enabled = e;
@@ -224,7 +233,10 @@ fn main() {
             for (k, v) in &opts {
                 match k.as_str() {
                     "q" | "query" => task = Some(query_task(v)),
-                    "c" | "count" => count = v.parse().unwrap_or_else(|_| fail(87, "The parameter is incorrect.")),
+                    "c" | "count" => {
+                        count =
+                            v.parse().unwrap_or_else(|_| fail(87, "The parameter is incorrect."))
+                    }
                     "rd" | "reversedirection" => reverse = v.eq_ignore_ascii_case("true"),
                     "f" | "format" => {
                         xml = match v.to_ascii_lowercase().as_str() {

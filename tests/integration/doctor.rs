@@ -1,0 +1,151 @@
+//! `orc doctor`: each check on a seeded home (fake schtasks + fake wevtutil), `--fix` and the
+//! clean second run, `--json`, and the exit code.
+
+use crate::support::redact::{PIDS_AND_VERSIONS, SIZES, TIMES};
+use crate::support::{Env, Redactor, orc_exe, snapshot_settings};
+
+fn env() -> Env {
+    let mut env = Env::new();
+    env.with_fake_schtasks().with_fake_wevtutil();
+    env.set_env("TZ", "UTC");
+    env
+}
+
+fn doctor_text(env: &Env, out: &str) -> String {
+    Redactor::new(env)
+        .value(orc_exe().to_string_lossy(), "[ORC_EXE]")
+        .value(format!("schema {},", orc::store::MIGRATIONS.len()), "schema [SCHEMA],")
+        .apply(out)
+}
+
+/// Opens the home to others (Unix; any orc command narrows it again when it opens the store).
+fn open_home(env: &Env) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(env.home(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = env;
+}
+
+fn add(env: &Env, name: &str, schedule: &str) {
+    env.orc([
+        "task",
+        "add",
+        name,
+        "--command",
+        "echo hi",
+        "--schedule",
+        schedule,
+        "--notify",
+        "never",
+    ])
+    .ok();
+}
+
+/// Seeds three problems `--fix` repairs (history log off, a registration deleted by hand,
+/// on Unix a home opened to others) and checks the report, the fix and the clean second run.
+#[test]
+fn doctor_reports_fixes_and_a_second_run_is_clean() {
+    let env = env();
+    add(&env, "backup", "0 2 * * *");
+    add(&env, "report", "30 6 * * 1-5");
+    env.orc(["schedule", "--all"]).ok();
+    crate::schedule::fake(&env, &["/Delete", "/TN", "\\Orchestrator\\Orc_report", "/F"]);
+    open_home(&env);
+
+    let out = env.orc(["doctor"]);
+    let code = if cfg!(unix) { 1 } else { 0 };
+    let out = out.code(code);
+    snapshot_settings(&[TIMES, SIZES, PIDS_AND_VERSIONS]).bind(|| {
+        insta::assert_snapshot!(
+            if cfg!(unix) { "doctor_seeded_unix" } else { "doctor_seeded" },
+            doctor_text(&env, &out.stdout)
+        )
+    });
+
+    open_home(&env);
+    let fixed = env.orc(["doctor", "--fix"]).ok();
+    let mut fixed_lines: Vec<&str> =
+        fixed.stdout.lines().filter(|l| l.starts_with("fixed: ")).collect();
+    fixed_lines.sort();
+    let mut want = vec![
+        "fixed: enabled the Task Scheduler history log (wevtutil sl Microsoft-Windows-TaskScheduler/Operational /e:true)",
+        "fixed: re-registered 1 task(s): report",
+    ];
+    let perms = format!("fixed: reset the permissions of {}", env.home().display());
+    if cfg!(unix) {
+        want.push(&perms);
+    }
+    want.sort();
+    assert_eq!(fixed_lines, want, "{}", fixed.stdout);
+    fixed.assert_stdout_has_line("13 checks: 13 ok, 0 warn, 0 fail");
+
+    let again = env.orc(["doctor"]).ok();
+    assert!(!again.stdout.contains("fixed:"), "{}", again.stdout);
+    again.assert_stdout_has_line("13 checks: 13 ok, 0 warn, 0 fail");
+    let state = std::fs::read_to_string(env.wevtutil_state()).unwrap();
+    assert!(state.contains("\"enabled\": true"), "{state}");
+}
+
+#[test]
+fn doctor_json_has_one_object_per_check_and_exit_1_when_one_fails() {
+    let mut env = env();
+    add(&env, "backup", "0 2 * * *");
+    env.orc(["schedule", "--all"]).ok();
+    env.set_env("FAKE_SCHTASKS_MODE", "service-unavailable");
+    let out = env.orc(["--json", "doctor"]).code(1);
+    let doc = out.json();
+    let checks = doc["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 13);
+    for c in checks {
+        let mut keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["detail", "fix", "name", "status"], "{c}");
+        assert!(["ok", "warn", "fail"].contains(&c["status"].as_str().unwrap()), "{c}");
+    }
+    let by = |n: &str| checks.iter().find(|c| c["name"] == n).unwrap().clone();
+    assert_eq!(by("scheduler")["status"], "fail");
+    assert_eq!(by("service")["status"], "fail");
+    assert_eq!(
+        by("service")["fix"],
+        "start it: `sc start Schedule` (or Services → Task Scheduler → Start)"
+    );
+    assert_eq!(by("drift")["status"], "warn");
+    assert_eq!(by("database")["status"], "ok");
+    assert_eq!(doc["fixed"], serde_json::json!([]));
+}
+
+#[test]
+fn doctor_warns_about_failing_streaks_schedules_and_mail() {
+    let env = env();
+    crate::support::exec::add_task(
+        &env,
+        "flaky",
+        &crate::support::exec::child(&["exit", "3"]),
+        |_| {},
+    );
+    crate::support::exec::add_task(&env, "feb30", "x", |s| s.schedule = "0 0 30 2 *".into());
+    for _ in 0..3 {
+        env.orc(["execute", "--task", "flaky"]).code(3);
+    }
+    let out = env.orc(["doctor"]).ok();
+    out.assert_stdout_has_line("warn  failing tasks     failing repeatedly: flaky (3 in a row)");
+    out.assert_stdout_has_line(
+        "                        fix: `orc why TASK` explains the last run; `orc history --task TASK`",
+    );
+    out.assert_stdout_has_line("warn  schedules         never fire(s): feb30");
+    out.assert_stdout_has_line(
+        "warn  mail              2 task(s) send mail, but smtp.host is not set",
+    );
+}
+
+#[test]
+fn doctor_fix_reports_a_refused_history_log_change() {
+    let mut env = env();
+    env.set_env("FAKE_WEVTUTIL_MODE", "access-denied");
+    let out = env.orc(["doctor", "--fix"]).code(4);
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    assert!(out.stderr.contains("Access is denied"), "{}", out.stderr);
+}
