@@ -149,3 +149,43 @@ fn doctor_fix_reports_a_refused_history_log_change() {
     assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
     assert!(out.stderr.contains("Access is denied"), "{}", out.stderr);
 }
+
+/// On a real Windows (the windows-latest job runs it with `--ignored windows_real`): the real
+/// `wevtutil gl`/`sl`/`qe` syntax orc uses, the Task Scheduler service check and `orc why` on
+/// a real registration in a scratch folder (unscheduled at the end).
+#[cfg(windows)]
+#[test]
+#[ignore = "needs the real Windows Task Scheduler and wevtutil (elevated)"]
+fn windows_real_doctor_fix_enables_the_history_log_and_why_reads_it() {
+    let env = Env::new();
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).unwrap();
+    let folder = format!("\\orc-ci-{}\\", hex::encode(bytes));
+    env.orc(["config", "set", "scheduler.folder", &folder]).ok();
+    add(&env, "probe", "0 3 * * *");
+    env.orc(["schedule", "--task", "probe"]).ok();
+    let fixed = env.orc(["--json", "doctor", "--fix"]);
+    let doc = fixed.json();
+    let by = |n: &str| {
+        doc["checks"].as_array().unwrap().iter().find(|c| c["name"] == n).unwrap().clone()
+    };
+    assert_eq!(by("scheduler")["status"], "ok", "{doc}");
+    assert_eq!(by("service")["status"], "ok", "{doc}");
+    assert_eq!(by("history log")["status"], "ok", "{doc}");
+    let why = env.orc(["--json", "why", "probe"]).ok().json();
+    let unscheduled = env.orc(["unschedule", "--task", "probe"]);
+    assert_eq!(
+        why["verdict"],
+        "it never ran: Task Scheduler has not started it yet (last result 0x00041303)",
+        "{why}"
+    );
+    let log = why["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "operational log")
+        .unwrap()
+        .clone();
+    assert!(!log["lines"][0].as_str().unwrap().starts_with("could not be read"), "{log}");
+    unscheduled.ok();
+}
