@@ -9,6 +9,8 @@ pub const ORC_HOME: &str = "ORC_HOME";
 pub const ORC_BACKEND: &str = "ORC_BACKEND";
 /// Path of the `schtasks` program to call (tests point it at the fake).
 pub const ORC_SCHTASKS: &str = "ORC_SCHTASKS";
+/// Path of the `wevtutil` program (Windows event logs; tests point it at the fake).
+pub const ORC_WEVTUTIL: &str = "ORC_WEVTUTIL";
 /// Path of the `crontab` program to call (default: `crontab` found on `PATH`).
 pub const ORC_CRONTAB: &str = "ORC_CRONTAB";
 /// Path of the vault key file (default: outside the data directory, see `docs/guide/secrets.md`).
@@ -43,6 +45,11 @@ pub const ALL: &[(&str, &str)] = &[
         ORC_SCHTASKS,
         "path of the schtasks program (default `%SystemRoot%\\System32\\schtasks.exe`; tests \
          point it at the fake)",
+    ),
+    (
+        ORC_WEVTUTIL,
+        "path of the wevtutil program read by `orc doctor` and `orc why` (default \
+         `%SystemRoot%\\System32\\wevtutil.exe`; tests point it at the fake)",
     ),
     (ORC_CRONTAB, "path of the crontab program (default: `crontab` on `PATH`)"),
     (

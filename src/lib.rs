@@ -11,6 +11,7 @@ pub mod config;
 pub mod cron;
 pub mod dashboard;
 pub mod docgen;
+pub mod doctor;
 pub mod duration;
 pub mod env_vars;
 pub mod error;
@@ -26,5 +27,6 @@ pub mod scheduler;
 pub mod store;
 pub mod task;
 pub mod vault;
+pub mod why;
 
 pub use error::{Error, Result};

@@ -8,6 +8,7 @@ pub mod credential;
 pub mod cron;
 pub mod dashboard;
 pub mod db;
+pub mod doctor;
 pub mod execute;
 pub mod history;
 pub mod migrate;
@@ -18,6 +19,7 @@ pub mod status;
 pub mod task;
 mod terminal;
 pub mod unschedule;
+pub mod why;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -98,6 +100,13 @@ pub enum Command {
     Dashboard(dashboard::DashboardArgs),
     /// Shell completion scripts
     Completions(completions::CompletionsArgs),
+    /// Check the installation: scheduler, service, permissions, database, vault, mail, drift…
+    ///
+    /// Each check is ok, warn or fail with a one-line detail and its fix. Exit code 0 when
+    /// nothing fails, 1 when something does.
+    Doctor(doctor::DoctorArgs),
+    /// Explain a task's last run, or the run that did not happen, from every source
+    Why(why::WhyArgs),
 }
 
 /// What every command gets: resolved options, the output stream and lazy access to the store.
@@ -230,6 +239,8 @@ pub fn dispatch(command: Command, ctx: &mut Context<'_>) -> Result<i32> {
         Command::Db(c) => db::run(c, ctx),
         Command::Dashboard(a) => dashboard::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),
+        Command::Doctor(a) => doctor::run(a, ctx),
+        Command::Why(a) => why::run(a, ctx),
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod acl;
 pub mod output;
+pub mod space;
 
 use std::fs::File;
 use std::io;

@@ -51,11 +51,12 @@
 pub mod cronblock;
 pub mod crontab;
 pub mod limits;
-mod program;
+pub(crate) mod program;
 pub mod reconcile;
 pub mod schtasks;
 pub mod taskxml;
 pub mod validate;
+pub mod wevtutil;
 
 use std::path::{Path, PathBuf};
 

@@ -255,6 +255,8 @@ pub fn describe_result(code: i64) -> (Option<String>, Option<&'static str>) {
         0x0004_1325 => Some("queued"),
         0x8007_0002 => Some("file not found"),
         0x8007_0005 => Some("access denied"),
+        // ERROR_DIRECTORY (267): "The directory name is invalid" — the Start In directory.
+        0x8007_010B => Some("the Start In directory is invalid"),
         0x8004_131F => Some("an instance is already running"),
         0x8007_10E0 => Some("refused by the operator or administrator"),
         0xC000_013A => Some("interrupted (Ctrl-C or console closed)"),

@@ -65,6 +65,20 @@ impl Env {
         self
     }
 
+    /// Points orc at the fake wevtutil, with its state file `wevtutil.json` under this env's
+    /// root (a missing file is a disabled, empty log; see [`Env::wevtutil_state`]).
+    pub fn with_fake_wevtutil(&mut self) -> &mut Self {
+        let state = self.wevtutil_state();
+        self.set_env("ORC_WEVTUTIL", helper_exe("fake_wevtutil"));
+        self.set_env("FAKE_WEVTUTIL_STATE", state);
+        self
+    }
+
+    /// The fake wevtutil's state file (JSON: `{"enabled": bool, "events": [...]}`).
+    pub fn wevtutil_state(&self) -> PathBuf {
+        self.root().join("wevtutil.json")
+    }
+
     /// Lets orc use the machine's real `crontab` (found on PATH). Without this, every
     /// invocation points `ORC_CRONTAB` at a program that does not exist, so that no test can
     /// touch the real crontab by accident (the default backend on Unix is crontab).
@@ -120,6 +134,8 @@ impl Env {
             "FAKE_SCHTASKS_CALL_LOG",
             "FAKE_SCHTASKS_DELAY_MS",
             "FAKE_SCHTASKS_RUN",
+            "FAKE_WEVTUTIL_STATE",
+            "FAKE_WEVTUTIL_MODE",
             "TZ",
         ] {
             cmd.env_remove(var);

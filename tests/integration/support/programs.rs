@@ -15,7 +15,8 @@ pub fn orc_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_orc"))
 }
 
-/// A test-helper program: `fake_schtasks` (the fake schtasks.exe, tests/helpers/fake_schtasks)
+/// A test-helper program: `fake_schtasks` (the fake schtasks.exe, tests/helpers/fake_schtasks),
+/// `fake_wevtutil` (the fake wevtutil.exe, tests/helpers/fake_wevtutil)
 /// or `orc_test_child` (the scriptable child of the executor tests, tests/helpers/test_child.rs).
 ///
 /// Made absolute for the platform: under Wine, `CARGO_BIN_EXE_*` is the Unix path cargo saw
@@ -24,6 +25,7 @@ pub fn orc_exe() -> PathBuf {
 pub fn helper_exe(name: &str) -> PathBuf {
     let built = match name {
         "fake_schtasks" => env!("CARGO_BIN_EXE_fake_schtasks"),
+        "fake_wevtutil" => env!("CARGO_BIN_EXE_fake_wevtutil"),
         "orc_test_child" => env!("CARGO_BIN_EXE_orc_test_child"),
         other => panic!("no test-helper program {other:?} (see the [[bin]] entries of Cargo.toml)"),
     };

@@ -54,6 +54,9 @@ pub const TIMES: Filters = &[
 pub const PIDS_AND_VERSIONS: Filters =
     &[(r"(orc pid|task pid) \d+", "$1 [PID]"), (r"\(orc [0-9.]+", "(orc [VERSION]")];
 
+/// Sizes (`512 B`, `30.7 GiB`: free disk space, database and WAL sizes) → `[SIZE]`.
+pub const SIZES: Filters = &[(r"\b\d+(\.\d)? (B|KiB|MiB|GiB|TiB|PiB)\b", "[SIZE]")];
+
 /// Table padding collapsed (column widths depend on the redacted values). Apply last.
 pub const TABLE_PADDING: Filters = &[(r" {2,}", "  "), (r"-{2,}", "--")];
 
