@@ -223,7 +223,14 @@ fn mail(store: &Store, tasks: &[crate::task::repo::StoredTask], online: bool) ->
     };
     let notifying: Vec<_> =
         tasks.iter().filter(|t| policy(t.spec.notify) != NotifyPolicy::Never).collect();
-    let relay = settings.smtp.as_ref().map(|s| format!("{}:{}", s.host, s.port));
+    let relay = match settings.transport {
+        crate::notify::settings::Transport::Graph => {
+            Some("Microsoft Graph (mail.transport graph)".to_string())
+        }
+        crate::notify::settings::Transport::Smtp => {
+            settings.smtp.as_ref().map(|s| format!("{}:{}", s.host, s.port))
+        }
+    };
     let online_result = (online && relay.is_some()).then(|| {
         crate::notify::relay_for(store, &settings)
             .map_err(|e| e.to_string())

@@ -46,6 +46,12 @@ impl GraphMailer {
         GraphMailer { tokens, graph_url, timeout }
     }
 
+    /// Obtains a token (tenant, app and secret accepted by the identity platform); sends no
+    /// mail (`orc doctor --online`). The error is one line.
+    pub fn test_connection(&self) -> std::result::Result<(), String> {
+        self.tokens.token(std::time::Instant::now() + self.timeout).map(drop).map_err(|e| e.message)
+    }
+
     fn host(&self) -> String {
         url::Url::parse(&self.graph_url)
             .ok()

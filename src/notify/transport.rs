@@ -39,6 +39,17 @@ pub enum Relay {
     Graph(GraphMailer),
 }
 
+impl Relay {
+    /// Checks the transport without sending mail: SMTP connects, negotiates TLS and logs in;
+    /// Graph obtains a token. The error is one line.
+    pub fn test_connection(&self) -> std::result::Result<(), String> {
+        match self {
+            Relay::Smtp(r) => r.test_connection(),
+            Relay::Graph(g) => g.test_connection(),
+        }
+    }
+}
+
 impl Deliver for Relay {
     fn deliver(&self, msg: &Outgoing, deadline: Instant) -> std::result::Result<(), SendError> {
         match self {
