@@ -18,6 +18,7 @@ pub mod status;
 pub mod task;
 mod terminal;
 pub mod unschedule;
+pub mod watch;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -98,6 +99,9 @@ pub enum Command {
     Dashboard(dashboard::DashboardArgs),
     /// Shell completion scripts
     Completions(completions::CompletionsArgs),
+    /// The dead-man's switch: find missed, late and runaway runs and scheduler problems,
+    /// alert once, remind, and send one recovery (exit 1 while incidents are open)
+    Watch(watch::WatchArgs),
 }
 
 /// What every command gets: resolved options, the output stream and lazy access to the store.
@@ -230,6 +234,7 @@ pub fn dispatch(command: Command, ctx: &mut Context<'_>) -> Result<i32> {
         Command::Db(c) => db::run(c, ctx),
         Command::Dashboard(a) => dashboard::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),
+        Command::Watch(a) => watch::run(a, ctx),
     }
 }
 

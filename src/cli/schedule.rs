@@ -191,11 +191,19 @@ fn reconcile_cmd(
         &command_line,
         !dry_run,
     )?;
+    // So is the watch (watch.interval).
+    let watch = crate::watch::sync_builtin(
+        store,
+        &crate::scheduler::orc_exe()?,
+        &paths.home,
+        &command_line,
+        !dry_run,
+    )?;
     let mut all_tasks = reconcile::load_tasks(store)?;
-    if let Some(b) = builtin
-        && !all_tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&b.name))
-    {
-        all_tasks.push(b);
+    for b in [builtin, watch].into_iter().flatten() {
+        if !all_tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&b.name)) {
+            all_tasks.push(b);
+        }
     }
     let in_scope: Vec<TaskSpec> = all_tasks.into_iter().filter(|t| scope.covers(&t.name)).collect();
     let mut backend = open_backend(remote, &paths, store, interactive)?;
