@@ -97,6 +97,8 @@ fn registered_at(
 
 /// Runs one watch pass as of `now`. See the module documentation.
 pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> Result<PassReport> {
+    // A RUNNING row whose orc process is gone is not running (it becomes ABANDONED).
+    runs::reap_stale(store, None)?;
     let settings = crate::config::Settings::load(store)?;
     let ws = settings::WatchSettings::from_settings(&settings);
     let now_utc = now.with_timezone(&Utc);

@@ -95,6 +95,7 @@ fn env_on(fake: &Fake) -> Env {
     let mut env = Env::new();
     env.set_env("ORC_BACKEND", "crontab");
     env.set_env("ORC_CRONTAB", fake.program());
+    env.without_watch_task();
     env
 }
 
@@ -104,6 +105,7 @@ fn env() -> (Env, Fake) {
     let fake = Fake::new(env.root());
     env.set_env("ORC_BACKEND", "crontab");
     env.set_env("ORC_CRONTAB", fake.program());
+    env.without_watch_task();
     (env, fake)
 }
 
