@@ -320,6 +320,20 @@ mod tests {
         assert!(missed("t", "bad", from, until, &s, None).is_err());
     }
 
+    #[test]
+    fn expected_slots_are_the_expressions_not_the_triggers() {
+        // */7 restarts at every hour (:56 then :00): Task Scheduler fires a superset and
+        // `execute --scheduled` skips the extra starts, so only the cron slots are expected.
+        let (from, until) = (local("2026-03-02T10:00"), local("2026-03-02T11:00"));
+        match missed("t", "*/7 * * * *", from, until, &BTreeSet::new(), None).unwrap() {
+            Check::Found(f) => {
+                assert_eq!(f.added, 9);
+                assert_eq!(f.detail["slots"][8], crate::exec::slot::slot_text(local("2026-03-02T10:56")));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     fn running(secs_ago: i64, timeout: Option<u64>, durations: Vec<u64>) -> (RunningRun, DateTime<Utc>) {
         let now = Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap();
         let run = RunningRun {

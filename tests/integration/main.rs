@@ -36,5 +36,6 @@ mod secrets;
 mod store;
 mod task_commands;
 mod task_input;
+mod watch;
 mod windows_home;
 mod windows_real;
