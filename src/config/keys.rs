@@ -206,7 +206,8 @@ fn norm_watch_channels(v: &str) -> std::result::Result<String, String> {
 }
 
 fn norm_metrics_textfile(v: &str) -> std::result::Result<String, String> {
-    crate::metrics::check_textfile(v).map(|p| p.map(|p| p.display().to_string()).unwrap_or_default())
+    crate::metrics::check_textfile(v)
+        .map(|p| p.map(|p| p.display().to_string()).unwrap_or_default())
 }
 
 const CA_FILE_RULE: &str = "the absolute path of a readable PEM file with at least one      -----BEGIN CERTIFICATE----- block, or empty";

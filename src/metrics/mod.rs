@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 use crate::exec::runs::{self, Status, TaskStats};
 use crate::store::Store;
 
+/// Renames tried before a replace of the text file is given up.
+const PERSIST_TRIES: u32 = 4;
+
 /// Rule of `metrics.textfile`.
 pub const TEXTFILE_RULE: &str = "empty (no textfile), or the absolute path of a file ending in \
      .prom whose directory exists";
@@ -144,9 +147,7 @@ pub fn render(s: &Snapshot) -> String {
         "orc_task_last_duration_seconds",
         "gauge",
         "Duration of the task's newest finished run.",
-        per_task(&|t| {
-            t.stats.last_duration_ms.map(|ms| format!("{}.{:03}", ms / 1000, ms % 1000))
-        }),
+        per_task(&|t| t.stats.last_duration_ms.map(|ms| format!("{}.{:03}", ms / 1000, ms % 1000))),
     );
     family(
         "orc_task_last_exit_code",
@@ -211,7 +212,9 @@ pub fn render(s: &Snapshot) -> String {
 /// persisted over the old one), so readers see the old or the new file, never a mix.
 pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let io = |action: &'static str| move |e: std::io::Error| Error::io(action, path.display().to_string(), e);
+    let io = |action: &'static str| {
+        move |e: std::io::Error| Error::io(action, path.display().to_string(), e)
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix(".orc-metrics-")
         .suffix(".tmp")
@@ -219,8 +222,22 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
         .map_err(io("create a temporary file next to"))?;
     tmp.write_all(text.as_bytes()).map_err(io("write"))?;
     tmp.as_file().sync_all().map_err(io("write"))?;
-    tmp.persist(path).map_err(|e| Error::io("replace", path.display().to_string(), e.error))?;
-    Ok(())
+    // On Windows the rename fails while a collector has the old file open without
+    // FILE_SHARE_DELETE (MoveFileEx with MOVEFILE_REPLACE_EXISTING): a read takes
+    // milliseconds, so try a few times before giving up (the next run rewrites it anyway).
+    let mut tmp = tmp;
+    let mut attempt = 0;
+    loop {
+        match tmp.persist(path) {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt < PERSIST_TRIES => {
+                attempt += 1;
+                tmp = e.file;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            Err(e) => return Err(Error::io("replace", path.display().to_string(), e.error)),
+        }
+    }
 }
 
 /// Rewrites the text file when `metrics.textfile` is set (after a run or a watch pass).
@@ -233,8 +250,8 @@ pub fn refresh(store: &Store, settings: &crate::config::Settings) -> Result<()> 
 /// [`refresh`] after a run: reads only the `metrics.*` settings, so a stored setting of
 /// another subsystem that no longer passes its rule never costs the textfile.
 pub fn refresh_after_run(store: &Store) -> Result<()> {
-    let mut raw = crate::config::table::read_raw(store.conn())
-        .map_err(|e| store.err("read settings", e))?;
+    let mut raw =
+        crate::config::table::read_raw(store.conn()).map_err(|e| store.err("read settings", e))?;
     raw.retain(|k, _| k.starts_with("metrics."));
     refresh(store, &crate::config::Settings::from_raw(&raw)?)
 }
@@ -263,9 +280,15 @@ mod tests {
         assert!(text.contains(
             "orc_task_last_run_timestamp_seconds{task=\"a\\\"b\\\\c\",host=\"SRV01\"} 1772452800.000\n"
         ), "{text}");
-        assert!(text.contains("orc_task_last_duration_seconds{task=\"a\\\"b\\\\c\",host=\"SRV01\"} 1.500\n"));
-        assert!(text.contains("orc_task_runs_total{task=\"a\\\"b\\\\c\",host=\"SRV01\",status=\"failed\"} 2\n"));
-        assert!(text.contains("orc_task_runs_total{task=\"a\\\"b\\\\c\",host=\"SRV01\",status=\"success\"} 0\n"));
+        assert!(text.contains(
+            "orc_task_last_duration_seconds{task=\"a\\\"b\\\\c\",host=\"SRV01\"} 1.500\n"
+        ));
+        assert!(text.contains(
+            "orc_task_runs_total{task=\"a\\\"b\\\\c\",host=\"SRV01\",status=\"failed\"} 2\n"
+        ));
+        assert!(text.contains(
+            "orc_task_runs_total{task=\"a\\\"b\\\\c\",host=\"SRV01\",status=\"success\"} 0\n"
+        ));
         assert!(!text.contains("orc_task_last_success_timestamp_seconds{"), "no value, no sample");
         assert!(text.contains("# TYPE orc_incidents_open gauge\norc_incidents_open{kind=\"missed\",host=\"SRV01\"} 1\n"));
     }

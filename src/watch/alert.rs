@@ -70,7 +70,8 @@ pub fn render(
         "scheduler" => "SCHEDULER DOWN",
         _ => "NOTIFICATIONS GIVEN UP",
     };
-    let about = if incident.subject.is_empty() { String::new() } else { format!(" {}", incident.subject) };
+    let about =
+        if incident.subject.is_empty() { String::new() } else { format!(" {}", incident.subject) };
     let (word, headline) = match event {
         Event::Opened => (what.to_string(), format!("orc watch found a problem on {host}")),
         Event::Reminder => (format!("STILL {what}"), format!("Still open on {host}")),
@@ -148,7 +149,11 @@ mod tests {
         };
         let r = render(Event::Opened, &i, "SRV01", Some(Duration::hours(4))).unwrap();
         assert_eq!(r.subject, "[orc] MISSED RUN nightly on SRV01");
-        assert!(r.text.contains("\nnightly: the run of 2026-03-02T02:00+00:00 did not start\n"), "{}", r.text);
+        assert!(
+            r.text.contains("\nnightly: the run of 2026-03-02T02:00+00:00 did not start\n"),
+            "{}",
+            r.text
+        );
         assert!(r.text.contains("Reminders:   every 4h while it stays open"), "{}", r.text);
         assert!(r.html.contains("did not start"));
         let r = render(Event::Reminder, &i, "SRV01", None).unwrap();

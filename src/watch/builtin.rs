@@ -19,15 +19,15 @@ pub const BUILTIN_TASK_NAME: &str = "orc-watch";
 /// alerted by the pass itself, so they do not make the run fail (a failing pass still does).
 pub fn builtin_task(interval: Option<Interval>, orc_exe: &Path, home: &Path) -> Option<TaskSpec> {
     let interval = interval?;
-    let command = format!("\"{}\" --home \"{}\" watch --exit-zero", orc_exe.display(), home.display());
+    let command =
+        format!("\"{}\" --home \"{}\" watch --exit-zero", orc_exe.display(), home.display());
     let mut t = TaskSpec::new(BUILTIN_TASK_NAME, &command, &interval.cron());
     t.shell = Shell::None;
     t.timeout = Some(600);
     t.retries = 0;
     t.catch_up = CatchUp::Once;
     t.notify = NotifyPolicy::Default;
-    t.description =
-        Some("Built-in: orc watch, the dead-man's switch (watch.interval)".into());
+    t.description = Some("Built-in: orc watch, the dead-man's switch (watch.interval)".into());
     t.owner = Some("orc".into());
     Some(t)
 }
@@ -44,8 +44,8 @@ pub fn sync_builtin(
 ) -> Result<Option<TaskSpec>> {
     // Only the watch keys: a stored setting of another subsystem that no longer passes its
     // rule does not stop `orc schedule` from keeping the watch registered.
-    let mut raw = crate::config::table::read_raw(store.conn())
-        .map_err(|e| store.err("read settings", e))?;
+    let mut raw =
+        crate::config::table::read_raw(store.conn()).map_err(|e| store.err("read settings", e))?;
     raw.retain(|k, _| k.starts_with("watch."));
     let settings = crate::config::Settings::from_raw(&raw)?;
     let wanted = builtin_task(settings.watch_interval, orc_exe, home);

@@ -42,8 +42,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] =
-        [Kind::Missed, Kind::Late, Kind::Runaway, Kind::Registration, Kind::Scheduler, Kind::Outbox];
+    pub const ALL: [Kind; 6] = [
+        Kind::Missed,
+        Kind::Late,
+        Kind::Runaway,
+        Kind::Registration,
+        Kind::Scheduler,
+        Kind::Outbox,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -152,7 +158,12 @@ pub struct RunningRun {
 /// Whether a RUNNING run is late (past timeout + grace) or a runaway (longer than
 /// `factor` × p95 of at least [`RUNAWAY_MIN_SAMPLE`] successful runs, and than
 /// [`RUNAWAY_FLOOR`]). Late wins over runaway.
-pub fn overdue(run: &RunningRun, now: DateTime<Utc>, grace: Duration, factor: f64) -> Option<Finding> {
+pub fn overdue(
+    run: &RunningRun,
+    now: DateTime<Utc>,
+    grace: Duration,
+    factor: f64,
+) -> Option<Finding> {
     let elapsed = now - run.start;
     let human = |d: Duration| crate::render::secs(d.num_seconds().max(0) as u64);
     let start = crate::clock::to_local_iso(run.start);
@@ -308,12 +319,18 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(f.added, 3);
-        assert_eq!(f.mark.as_deref(), Some(crate::exec::slot::slot_text(local("2026-03-02T10:45")).as_str()));
+        assert_eq!(
+            f.mark.as_deref(),
+            Some(crate::exec::slot::slot_text(local("2026-03-02T10:45")).as_str())
+        );
         assert_eq!(f.detail["count"], 3);
         let mark = Some(local("2026-03-02T10:45").with_timezone(&Utc));
         // Later pass: nothing newly missed, no run after the mark yet.
         let later = local("2026-03-02T11:00");
-        assert_eq!(missed("t", "*/15 * * * *", later, later, &served(&[]), mark).unwrap(), Check::Persists);
+        assert_eq!(
+            missed("t", "*/15 * * * *", later, later, &served(&[]), mark).unwrap(),
+            Check::Persists
+        );
         // A run served 11:00: over.
         let s = served(&["2026-03-02T11:00"]);
         assert_eq!(missed("t", "*/15 * * * *", later, later, &s, mark).unwrap(), Check::Clear);
@@ -328,13 +345,20 @@ mod tests {
         match missed("t", "*/7 * * * *", from, until, &BTreeSet::new(), None).unwrap() {
             Check::Found(f) => {
                 assert_eq!(f.added, 9);
-                assert_eq!(f.detail["slots"][8], crate::exec::slot::slot_text(local("2026-03-02T10:56")));
+                assert_eq!(
+                    f.detail["slots"][8],
+                    crate::exec::slot::slot_text(local("2026-03-02T10:56"))
+                );
             }
             other => panic!("{other:?}"),
         }
     }
 
-    fn running(secs_ago: i64, timeout: Option<u64>, durations: Vec<u64>) -> (RunningRun, DateTime<Utc>) {
+    fn running(
+        secs_ago: i64,
+        timeout: Option<u64>,
+        durations: Vec<u64>,
+    ) -> (RunningRun, DateTime<Utc>) {
         let now = Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap();
         let run = RunningRun {
             id: 7,
@@ -366,19 +390,43 @@ mod tests {
 
     #[test]
     fn registration_problems() {
-        let h = |t: &str| History { task: t.into(), path: format!("\\O\\{t}"), hash: "h1".into(), observed: Some("p1".into()) };
+        let h = |t: &str| History {
+            task: t.into(),
+            path: format!("\\O\\{t}"),
+            hash: "h1".into(),
+            observed: Some("p1".into()),
+        };
         let r = |t: &str, hash: &str, enabled: bool, obs: &str| Registered {
             task: t.into(),
             path: format!("\\O\\{t}"),
-            seen: Fingerprint { hash: Some(hash.into()), enabled: Some(enabled), observed: Some(obs.into()), ..Fingerprint::default() },
+            seen: Fingerprint {
+                hash: Some(hash.into()),
+                enabled: Some(enabled),
+                observed: Some(obs.into()),
+                ..Fingerprint::default()
+            },
             ..Registered::default()
         };
-        let enabled: Vec<String> = ["a", "b", "c", "d", "e", "new"].iter().map(|s| s.to_string()).collect();
+        let enabled: Vec<String> =
+            ["a", "b", "c", "d", "e", "new"].iter().map(|s| s.to_string()).collect();
         let history = vec![h("a"), h("b"), h("c"), h("d"), h("e")];
-        let regs = vec![r("b", "h1", false, "p1"), r("c", "h2", true, "p1"), r("d", "h1", true, "p2"), r("E", "h1", true, "p1")];
+        let regs = vec![
+            r("b", "h1", false, "p1"),
+            r("c", "h2", true, "p1"),
+            r("d", "h1", true, "p2"),
+            r("E", "h1", true, "p1"),
+        ];
         let got: Vec<(String, Option<String>)> = registrations(&enabled, &history, &regs)
             .into_iter()
-            .map(|(t, c)| (t, match c { Check::Found(f) => f.mark, _ => None }))
+            .map(|(t, c)| {
+                (
+                    t,
+                    match c {
+                        Check::Found(f) => f.mark,
+                        _ => None,
+                    },
+                )
+            })
             .collect();
         let want: Vec<(String, Option<String>)> = vec![
             ("a".into(), Some("missing".into())),

@@ -126,9 +126,7 @@ pub fn plan(
     reminder: Option<Duration>,
 ) -> Vec<Step> {
     let same = |i: &Incident, k: Kind, s: &str| i.kind == k && i.subject.eq_ignore_ascii_case(s);
-    let due = |i: &Incident| {
-        reminder.is_some_and(|r| i.last_alert_at.is_none_or(|t| t + r <= now))
-    };
+    let due = |i: &Incident| reminder.is_some_and(|r| i.last_alert_at.is_none_or(|t| t + r <= now));
     let mut steps = Vec::new();
     let mut seen = vec![false; open.len()];
     for (kind, subject, check) in checks {
@@ -166,8 +164,15 @@ pub fn insert(conn: &Connection, f: &Finding, now: DateTime<Utc>) -> rusqlite::R
     conn.execute(
         "INSERT INTO incidents (kind, subject, summary, detail, mark, count, opened_at, \
          last_seen_at, last_alert_at, alerts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, 1)",
-        params![f.kind.as_str(), f.subject, f.summary, f.detail.to_string(), f.mark,
-                f.added.max(1), at],
+        params![
+            f.kind.as_str(),
+            f.subject,
+            f.summary,
+            f.detail.to_string(),
+            f.mark,
+            f.added.max(1),
+            at
+        ],
     )?;
     get(conn, conn.last_insert_rowid())
 }
@@ -201,7 +206,10 @@ pub fn update(
 
 /// Closes an incident.
 pub fn close(conn: &Connection, id: i64, now: DateTime<Utc>) -> rusqlite::Result<Incident> {
-    conn.execute("UPDATE incidents SET closed_at = ?2 WHERE id = ?1", params![id, to_db_time(now)])?;
+    conn.execute(
+        "UPDATE incidents SET closed_at = ?2 WHERE id = ?1",
+        params![id, to_db_time(now)],
+    )?;
     get(conn, id)
 }
 
@@ -261,7 +269,8 @@ mod tests {
             (Kind::Late, "new".to_string(), Check::Found(finding(Kind::Late, "new"))),
             (Kind::Missed, "quiet".to_string(), Check::Clear),
         ];
-        let steps = plan(&open, &checks, &[Kind::Late, Kind::Missed], now(), Some(Duration::hours(4)));
+        let steps =
+            plan(&open, &checks, &[Kind::Late, Kind::Missed], now(), Some(Duration::hours(4)));
         assert_eq!(
             steps,
             vec![
@@ -272,7 +281,17 @@ mod tests {
             ],
             "registration kinds were not checked: incident 4 stays open"
         );
-        let steps = plan(&open[1..2], &[(Kind::Missed, "b".into(), Check::Persists)], &[Kind::Missed], now(), None);
-        assert_eq!(steps, vec![Step::Update { id: 2, finding: None, remind: false }], "no reminders");
+        let steps = plan(
+            &open[1..2],
+            &[(Kind::Missed, "b".into(), Check::Persists)],
+            &[Kind::Missed],
+            now(),
+            None,
+        );
+        assert_eq!(
+            steps,
+            vec![Step::Update { id: 2, finding: None, remind: false }],
+            "no reminders"
+        );
     }
 }

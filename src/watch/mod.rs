@@ -73,11 +73,7 @@ fn db<'s>(store: &'s Store, context: &'static str) -> impl Fn(rusqlite::Error) -
 }
 
 /// When orc last registered each task with this backend and host (lower-case name).
-fn registered_at(
-    store: &Store,
-    kind: &str,
-    host: &str,
-) -> Result<HashMap<String, DateTime<Utc>>> {
+fn registered_at(store: &Store, kind: &str, host: &str) -> Result<HashMap<String, DateTime<Utc>>> {
     let mut stmt = store
         .conn()
         .prepare("SELECT task, registered_at FROM registrations WHERE backend = ?1 AND host = ?2")
@@ -116,7 +112,8 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
         let name = &t.spec.name;
         let Some(reg) = since_registered.get(&name.to_ascii_lowercase()) else { continue };
         let conn = store.conn();
-        let reported = incidents::last_missed_mark(conn, name).map_err(db(store, "read incidents"))?;
+        let reported =
+            incidents::last_missed_mark(conn, name).map_err(db(store, "read incidents"))?;
         let open_mark = open
             .iter()
             .find(|i| i.kind == Kind::Missed && i.subject.eq_ignore_ascii_case(name))
@@ -133,7 +130,8 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
         .max()
         .unwrap_or(now_utc);
         let since = open_mark.map_or(from, |m| m.min(from));
-        let served = runs::slots_started_since(conn, name, since).map_err(db(store, "read runs"))?;
+        let served =
+            runs::slots_started_since(conn, name, since).map_err(db(store, "read runs"))?;
         let served = detect::slot_minutes(served.iter().map(String::as_str));
         let until = now - ws.grace;
         match detect::missed(
@@ -160,9 +158,8 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
         let Some(t) = tasks.iter().find(|t| t.spec.name.eq_ignore_ascii_case(&r.task)) else {
             continue;
         };
-        let durations =
-            runs::success_durations(store.conn(), &r.task, detect::RUNAWAY_SAMPLE)
-                .map_err(db(store, "read runs"))?;
+        let durations = runs::success_durations(store.conn(), &r.task, detect::RUNAWAY_SAMPLE)
+            .map_err(db(store, "read runs"))?;
         let run = detect::RunningRun {
             id: r.id,
             task: t.spec.name.clone(),
@@ -181,7 +178,8 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
     match &sched.registered {
         Ok(registered) => {
             checked.push(Kind::Registration);
-            let history = crate::scheduler::reconcile::load_history(store, sched.kind, &sched.host)?;
+            let history =
+                crate::scheduler::reconcile::load_history(store, sched.kind, &sched.host)?;
             let names: Vec<String> = enabled.iter().map(|t| t.spec.name.clone()).collect();
             for (task, check) in detect::registrations(&names, &history, registered) {
                 checks.push((Kind::Registration, task, check));
@@ -207,7 +205,8 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
     let path = store.path().to_path_buf();
     let (mut opened, mut reminded, mut recovered, mut queued) = (0, 0, 0, 0);
     store.write(|tx| -> Result<()> {
-        let sql = |e: rusqlite::Error| Error::Store(crate::store::classify(&path, "write incidents", e));
+        let sql =
+            |e: rusqlite::Error| Error::Store(crate::store::classify(&path, "write incidents", e));
         for step in &steps {
             let (event, incident) = match step {
                 Step::Open(f) => {

@@ -274,8 +274,8 @@ pub struct TaskStats {
 pub fn task_stats(conn: &Connection, task: &str) -> rusqlite::Result<TaskStats> {
     let time = |s: Option<String>| s.as_deref().and_then(from_db_time);
     let max_start = |statuses: &[Status]| -> rusqlite::Result<Option<DateTime<Utc>>> {
-        let mut stmt = conn
-            .prepare_cached("SELECT max(start) FROM runs WHERE task = ?1 AND status = ?2")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT max(start) FROM runs WHERE task = ?1 AND status = ?2")?;
         let mut best = None;
         for s in statuses {
             let v: Option<String> = stmt.query_row([task, s.as_str()], |r| r.get(0))?;
