@@ -19,6 +19,11 @@ const DEFAULTS: &[(&str, Option<&str>)] = &[
     ("retention.days", Some("90")),
     ("run_as.default", None),
     ("smtp.ca_file", None),
+    ("watch.grace", Some("10m")),
+    ("watch.runaway_factor", Some("3")),
+    ("watch.interval", Some("5m")),
+    ("watch.channels", None),
+    ("metrics.textfile", None),
 ];
 
 #[test]
@@ -48,6 +53,7 @@ fn every_key_can_be_set_read_back_and_unset() {
     let env = Env::new();
     env.orc_with_stdin(["credential", "set", "mailpw", "--from-stdin"], Some(b"pw")).ok();
     let ca = crate::support::mailserver::test_ca().to_string_lossy().into_owned();
+    let prom = env.root().join("orc.prom").to_string_lossy().into_owned();
     let values = [
         ("smtp.host", "Mail.Example.com", "mail.example.com"),
         ("smtp.port", "465", "465"),
@@ -65,6 +71,11 @@ fn every_key_can_be_set_read_back_and_unset() {
         ("retention.days", "30", "30"),
         ("run_as.default", "CORP\\svc_orc", "CORP\\svc_orc"),
         ("smtp.ca_file", ca.as_str(), ca.as_str()),
+        ("watch.grace", "900", "15m"),
+        ("watch.runaway_factor", "2.5", "2.5"),
+        ("watch.interval", "60m", "1h"),
+        ("watch.channels", "NONE", "none"),
+        ("metrics.textfile", prom.as_str(), prom.as_str()),
     ];
     assert_eq!(values.len(), DEFAULTS.len());
     for (key, input, canon) in values {
@@ -92,8 +103,8 @@ fn every_key_can_be_set_read_back_and_unset() {
     let n: i64 = conn
         .query_row("SELECT count(*) FROM audit WHERE object='setting'", [], |r| r.get(0))
         .unwrap();
-    // 16 sets + 16 unsets (scheduler.prefix "" differs from its default "Orc_", so it counts).
-    assert_eq!(n, 32);
+    // 21 sets + 21 unsets (scheduler.prefix "" differs from its default "Orc_", so it counts).
+    assert_eq!(n, 42);
 }
 
 #[test]
