@@ -9,6 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use super::detect::Kind;
 use super::incidents::Incident;
 use super::settings::Channels;
 use crate::error::Result;
@@ -62,13 +63,13 @@ pub fn render(
     host: &str,
     reminder: Option<Duration>,
 ) -> Result<Rendered> {
-    let what = match incident.kind.as_str() {
-        "missed" => "MISSED RUN",
-        "late" => "LATE",
-        "runaway" => "RUNAWAY",
-        "registration" => "REGISTRATION",
-        "scheduler" => "SCHEDULER DOWN",
-        _ => "NOTIFICATIONS GIVEN UP",
+    let what = match incident.kind {
+        Kind::Missed => "MISSED RUN",
+        Kind::Late => "LATE",
+        Kind::Runaway => "RUNAWAY",
+        Kind::Registration => "REGISTRATION",
+        Kind::Scheduler => "SCHEDULER DOWN",
+        Kind::Outbox => "NOTIFICATIONS GIVEN UP",
     };
     let about =
         if incident.subject.is_empty() { String::new() } else { format!(" {}", incident.subject) };
@@ -127,7 +128,6 @@ pub fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::watch::detect::Kind;
     use chrono::TimeZone;
 
     #[test]
