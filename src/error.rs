@@ -32,7 +32,10 @@ pub mod exit {
     /// Every code above with its documented meaning, in order (add a row with a new code).
     pub const TABLE: &[(i32, &str)] = &[
         (SUCCESS, "success; for `orc execute`, the task succeeded or was skipped by policy"),
-        (FAILURE, "a general failure (e.g. mail could not be sent)"),
+        (
+            FAILURE,
+            "a general failure (e.g. mail could not be sent); `orc watch`: incidents are open",
+        ),
         (USAGE, "usage or invalid input — nothing was changed"),
         (NOT_FOUND, "no such task or credential"),
         (

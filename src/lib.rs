@@ -17,6 +17,7 @@ pub mod env_vars;
 pub mod error;
 pub mod exec;
 pub mod fsx;
+pub mod metrics;
 pub mod migrate;
 pub mod notify;
 pub mod paths;
@@ -27,6 +28,7 @@ pub mod scheduler;
 pub mod store;
 pub mod task;
 pub mod vault;
+pub mod watch;
 pub mod why;
 
 pub use error::{Error, Result};

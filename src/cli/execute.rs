@@ -103,6 +103,11 @@ pub fn run(args: ExecuteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         )),
     };
     let outcome = execute::execute(store, &paths, &args.task, &opts, &mut on_event)?;
+    if !outcome.runs.is_empty()
+        && let Err(e) = crate::metrics::refresh_after_run(store)
+    {
+        tracing::warn!("metrics textfile not written: {e}");
+    }
     if let Some(e) = write_error {
         return Err(e);
     }

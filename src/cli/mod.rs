@@ -19,6 +19,7 @@ pub mod status;
 pub mod task;
 mod terminal;
 pub mod unschedule;
+pub mod watch;
 pub mod why;
 
 use std::ffi::OsString;
@@ -107,6 +108,9 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Explain a task's last run, or the run that did not happen, from every source
     Why(why::WhyArgs),
+    /// The dead-man's switch: find missed, late and runaway runs and scheduler problems,
+    /// alert once, remind, and send one recovery (exit 1 while incidents are open)
+    Watch(watch::WatchArgs),
 }
 
 /// What every command gets: resolved options, the output stream and lazy access to the store.
@@ -241,6 +245,7 @@ pub fn dispatch(command: Command, ctx: &mut Context<'_>) -> Result<i32> {
         Command::Completions(a) => completions::run(a, ctx),
         Command::Doctor(a) => doctor::run(a, ctx),
         Command::Why(a) => why::run(a, ctx),
+        Command::Watch(a) => watch::run(a, ctx),
     }
 }
 

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+mod builtins;
 mod render;
 
 use crate::scheduler::schtasks::hresult::describe_result;
@@ -183,20 +184,11 @@ fn reconcile_cmd(
     let interactive = ctx.interactive;
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
-    // The daily report (report.daily_time) is a built-in task registered with the others.
-    let builtin = crate::report::sync_builtin(
-        store,
-        &crate::scheduler::orc_exe()?,
-        &paths.home,
-        &command_line,
-        !dry_run,
-    )?;
-    let mut all_tasks = reconcile::load_tasks(store)?;
-    if let Some(b) = builtin
-        && !all_tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&b.name))
-    {
-        all_tasks.push(b);
-    }
+    // The daily report (report.daily_time) and the watch (watch.interval) are built-in tasks
+    // registered with the others; they are written to the database once the scheduler has
+    // taken the plan (`sync_builtins` below), so a refused schedule changes nothing.
+    let wanted = builtins::sync(store, &paths.home, &command_line, false)?;
+    let all_tasks = builtins::with_builtins(reconcile::load_tasks(store)?, wanted);
     let in_scope: Vec<TaskSpec> = all_tasks.into_iter().filter(|t| scope.covers(&t.name)).collect();
     let mut backend = open_backend(remote, &paths, store, interactive)?;
     let (kind, host) = (backend.kind(), backend.host().to_string());
@@ -289,6 +281,9 @@ fn reconcile_cmd(
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
     reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
+    if builtins::NAMES.iter().any(|n| scope.covers(n)) {
+        builtins::sync(store, &paths.home, &command_line, true)?;
+    }
     let mut rows =
         reconcile::with_read_back(reconcile::report(&plan, Some(&report.outcomes)), &warning);
     rows.extend(failed_rows);

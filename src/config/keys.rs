@@ -156,7 +156,66 @@ pub const KEYS: &[KeyDef] = &[
     mail365::TENANT_ID,
     mail365::CLIENT_ID,
     mail365::CLIENT_SECRET_CREDENTIAL,
+    KeyDef {
+        key: "watch.grace",
+        default: "10m",
+        rule: crate::watch::settings::GRACE_RULE,
+        help: "`orc watch`: a slot this old without a run is missed; a run this far past its \
+               timeout is late",
+        normalize: norm_watch_grace,
+    },
+    KeyDef {
+        key: "watch.runaway_factor",
+        default: "3",
+        rule: crate::watch::settings::FACTOR_RULE,
+        help: "`orc watch`: a run longer than this times the p95 of the task's last 20 \
+               successful runs is a runaway",
+        normalize: norm_watch_factor,
+    },
+    KeyDef {
+        key: "watch.interval",
+        default: "5m",
+        rule: crate::watch::settings::INTERVAL_RULE,
+        help: "how often the built-in orc-watch task runs (also at boot); none: not registered",
+        normalize: norm_watch_interval,
+    },
+    KeyDef {
+        key: "watch.channels",
+        default: "",
+        rule: crate::watch::settings::CHANNELS_RULE,
+        help: "where `orc watch` sends incidents (empty: e-mail to mail.to)",
+        normalize: norm_watch_channels,
+    },
+    KeyDef {
+        key: "metrics.textfile",
+        default: "",
+        rule: crate::metrics::TEXTFILE_RULE,
+        help: "Prometheus text file rewritten after every run and watch pass (for the \
+               windows_exporter / node_exporter textfile collector)",
+        normalize: norm_metrics_textfile,
+    },
 ];
+
+fn norm_watch_grace(v: &str) -> std::result::Result<String, String> {
+    crate::watch::settings::parse_grace(v).map(crate::render::secs)
+}
+
+fn norm_watch_factor(v: &str) -> std::result::Result<String, String> {
+    crate::watch::settings::parse_factor(v).map(|f| f.to_string())
+}
+
+fn norm_watch_interval(v: &str) -> std::result::Result<String, String> {
+    crate::watch::settings::parse_interval(v).map(|i| i.map_or("none".into(), |i| i.text()))
+}
+
+fn norm_watch_channels(v: &str) -> std::result::Result<String, String> {
+    crate::watch::settings::parse_channels(v).map(|_| v.trim().to_ascii_lowercase())
+}
+
+fn norm_metrics_textfile(v: &str) -> std::result::Result<String, String> {
+    crate::metrics::check_textfile(v)
+        .map(|p| p.map(|p| p.display().to_string()).unwrap_or_default())
+}
 
 const CA_FILE_RULE: &str = "the absolute path of a readable PEM file with at least one      -----BEGIN CERTIFICATE----- block, or empty";
 

@@ -48,6 +48,16 @@ pub struct Settings {
     pub oauth_tenant_id: Option<String>,
     pub oauth_client_id: Option<String>,
     pub oauth_client_secret_credential: Option<String>,
+    /// `watch.grace`.
+    pub watch_grace: Duration,
+    /// `watch.runaway_factor`.
+    pub watch_runaway_factor: f64,
+    /// `watch.interval`: `None` when `none`.
+    pub watch_interval: Option<crate::watch::settings::Interval>,
+    /// `watch.channels`.
+    pub watch_channels: crate::watch::settings::Channels,
+    /// `metrics.textfile`: `None` when unset.
+    pub metrics_textfile: Option<std::path::PathBuf>,
     /// Canonical stored values of the keys that are set.
     set: BTreeMap<&'static str, String>,
 }
@@ -141,6 +151,18 @@ impl Settings {
             oauth_tenant_id: nonempty(&get("mail.oauth.tenant_id")),
             oauth_client_id: nonempty(&get("mail.oauth.client_id")),
             oauth_client_secret_credential: nonempty(&get("mail.oauth.client_secret_credential")),
+            watch_grace: Duration::from_secs(
+                crate::watch::settings::parse_grace(&get("watch.grace")).unwrap_or(600),
+            ),
+            watch_runaway_factor: crate::watch::settings::parse_factor(&get(
+                "watch.runaway_factor",
+            ))
+            .unwrap_or(3.0),
+            watch_interval: crate::watch::settings::parse_interval(&get("watch.interval"))
+                .unwrap_or(None),
+            watch_channels: crate::watch::settings::parse_channels(&get("watch.channels"))
+                .unwrap_or(crate::watch::settings::Channels::Email),
+            metrics_textfile: nonempty(&get("metrics.textfile")).map(std::path::PathBuf::from),
             set,
         };
         settings.check_cross_rules()?;

@@ -29,6 +29,8 @@ pub enum MessageKind {
     Report,
     /// `orc notify test`.
     Test,
+    /// An incident found by `orc watch` (opened, reminder or recovered).
+    Watch,
 }
 
 impl MessageKind {
@@ -41,6 +43,7 @@ impl MessageKind {
             MessageKind::Success => "success",
             MessageKind::Report => "report",
             MessageKind::Test => "test",
+            MessageKind::Watch => "watch",
         }
     }
 
@@ -53,6 +56,7 @@ impl MessageKind {
             "success" => MessageKind::Success,
             "report" => MessageKind::Report,
             "test" => MessageKind::Test,
+            "watch" => MessageKind::Watch,
             _ => return None,
         })
     }
@@ -137,6 +141,8 @@ const REPORT_TXT: &str = include_str!("../../templates/report_daily.txt.j2");
 const REPORT_HTML: &str = include_str!("../../templates/report_daily.html.j2");
 const RUN_TABLE_HTML: &str = include_str!("../../templates/_run_table.html.j2");
 const RUN_TABLE_TXT: &str = include_str!("../../templates/_run_table.txt.j2");
+const INCIDENT_TXT: &str = include_str!("../../templates/incident.txt.j2");
+const INCIDENT_HTML: &str = include_str!("../../templates/incident.html.j2");
 
 /// The template environment with every template loaded. HTML templates (`*.html.j2`) are
 /// auto-escaped, text templates are not.
@@ -166,6 +172,8 @@ pub fn environment() -> minijinja::Environment<'static> {
         ("report_daily.html.j2", REPORT_HTML),
         ("_run_table.html.j2", RUN_TABLE_HTML),
         ("_run_table.txt.j2", RUN_TABLE_TXT),
+        ("incident.txt.j2", INCIDENT_TXT),
+        ("incident.html.j2", INCIDENT_HTML),
     ] {
         env.add_template(name, src).expect("built-in templates parse (checked by tests)");
     }
@@ -240,7 +248,7 @@ pub fn render_run(kind: MessageKind, run: &RunView, alert: &AlertView) -> Result
         MessageKind::Failure | MessageKind::Reminder => "failure",
         MessageKind::Recovery => "recovery",
         MessageKind::Success => "success",
-        MessageKind::Report | MessageKind::Test => {
+        MessageKind::Report | MessageKind::Test | MessageKind::Watch => {
             return Err(Error::Failed(format!("{} is not a run message", kind.as_str())));
         }
     };

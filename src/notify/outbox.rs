@@ -345,6 +345,18 @@ pub fn summary(store: &Store, now: DateTime<Utc>) -> Result<Summary> {
     Ok(Summary { pending, failing, given_up, sent_last_24h, messages })
 }
 
+/// Messages per state (`pending`, `sent`, `given_up`), for `orc watch` and the metrics
+/// textfile: the pending and given-up counts use their partial indexes.
+pub fn counts(conn: &rusqlite::Connection) -> rusqlite::Result<[(&'static str, i64); 3]> {
+    let count = |sql: &str| conn.prepare_cached(sql)?.query_row([], |r| r.get::<_, i64>(0));
+    let pending =
+        count("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL")?;
+    let given_up =
+        count("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NOT NULL")?;
+    let total = count("SELECT count(*) FROM outbox")?;
+    Ok([("pending", pending), ("sent", total - pending - given_up), ("given_up", given_up)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

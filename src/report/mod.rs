@@ -82,7 +82,22 @@ pub fn sync_builtin(
     write: bool,
 ) -> Result<Option<TaskSpec>> {
     let wanted = builtin_task(&MailSettings::load(store)?, orc_exe, home);
-    let existing = crate::task::repo::get(store.conn(), BUILTIN_TASK_NAME)?;
+    sync_owned(store, BUILTIN_TASK_NAME, wanted, command_line, write)
+}
+
+/// Brings the built-in task `name` (owner `orc`) in the `tasks` table in line with `wanted`:
+/// inserted, updated, or deleted when `wanted` is `None`. Returns `wanted`. A user task of
+/// that name (owner other than `orc`) is left alone and wins (`None` is returned). With
+/// `write == false` nothing is changed. Used by every built-in task (the daily report,
+/// `orc-watch`).
+pub fn sync_owned(
+    store: &mut crate::store::Store,
+    name: &str,
+    wanted: Option<TaskSpec>,
+    command_line: &str,
+    write: bool,
+) -> Result<Option<TaskSpec>> {
+    let existing = crate::task::repo::get(store.conn(), name)?;
     let ours = |t: &crate::task::repo::StoredTask| t.spec.owner.as_deref() == Some("orc");
     if existing.as_ref().is_some_and(|t| !ours(t)) {
         return Ok(None);
@@ -97,7 +112,7 @@ pub fn sync_builtin(
                     crate::task::repo::update(tx, e, w, command_line)?;
                 }
                 (Some(_), None) => {
-                    crate::task::repo::delete(tx, BUILTIN_TASK_NAME, command_line)?;
+                    crate::task::repo::delete(tx, name, command_line)?;
                 }
                 _ => {}
             }

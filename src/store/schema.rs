@@ -158,4 +158,27 @@ ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
 CREATE INDEX outbox_pending ON outbox(next_attempt_at)
     WHERE sent_at IS NULL AND gave_up_at IS NULL;
 "#,
+    // 6 (watch): incidents found by `orc watch` (at most one open per kind and subject), and
+    // the indexes the watch pass and the metrics textfile count with instead of scanning.
+    r#"
+CREATE TABLE incidents (
+    id             INTEGER PRIMARY KEY,
+    kind           TEXT NOT NULL,
+    subject        TEXT NOT NULL COLLATE NOCASE,
+    summary        TEXT NOT NULL,
+    detail         TEXT NOT NULL,
+    mark           TEXT,
+    count          INTEGER NOT NULL DEFAULT 1,
+    opened_at      TEXT NOT NULL,
+    last_seen_at   TEXT NOT NULL,
+    last_alert_at  TEXT,
+    alerts         INTEGER NOT NULL DEFAULT 0,
+    closed_at      TEXT
+);
+CREATE UNIQUE INDEX incidents_open ON incidents(kind, subject) WHERE closed_at IS NULL;
+CREATE INDEX incidents_by_subject ON incidents(kind, subject, mark);
+CREATE INDEX runs_by_task_status ON runs(task, status, start);
+CREATE INDEX outbox_given_up ON outbox(gave_up_at)
+    WHERE sent_at IS NULL AND gave_up_at IS NOT NULL;
+"#,
 ];

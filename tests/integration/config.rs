@@ -24,6 +24,11 @@ const DEFAULTS: &[(&str, Option<&str>)] = &[
     ("mail.oauth.tenant_id", None),
     ("mail.oauth.client_id", None),
     ("mail.oauth.client_secret_credential", None),
+    ("watch.grace", Some("10m")),
+    ("watch.runaway_factor", Some("3")),
+    ("watch.interval", Some("5m")),
+    ("watch.channels", None),
+    ("metrics.textfile", None),
 ];
 
 #[test]
@@ -53,6 +58,7 @@ fn every_key_can_be_set_read_back_and_unset() {
     let env = Env::new();
     env.orc_with_stdin(["credential", "set", "mailpw", "--from-stdin"], Some(b"pw")).ok();
     let ca = crate::support::mailserver::test_ca().to_string_lossy().into_owned();
+    let prom = env.root().join("orc.prom").to_string_lossy().into_owned();
     let values = [
         ("smtp.host", "Mail.Example.com", "mail.example.com"),
         ("smtp.port", "465", "465"),
@@ -79,6 +85,11 @@ fn every_key_can_be_set_read_back_and_unset() {
             "11111111-2222-3333-4444-55555555555a",
         ),
         ("mail.oauth.client_secret_credential", "mailpw", "mailpw"),
+        ("watch.grace", "900", "15m"),
+        ("watch.runaway_factor", "2.5", "2.5"),
+        ("watch.interval", "60m", "1h"),
+        ("watch.channels", "NONE", "none"),
+        ("metrics.textfile", prom.as_str(), prom.as_str()),
     ];
     assert_eq!(values.len(), DEFAULTS.len());
     for (key, input, canon) in values {
@@ -107,9 +118,9 @@ fn every_key_can_be_set_read_back_and_unset() {
         .query_row("SELECT count(*) FROM audit WHERE object='setting'", [], |r| r.get(0))
         .unwrap();
     // One set and one unset per key (scheduler.prefix "" differs from its default "Orc_", so
-    // it counts): 21 keys, 42 rows.
+    // it counts): 26 keys, 52 rows.
     assert_eq!(n, 2 * DEFAULTS.len() as i64);
-    assert_eq!(n, 42);
+    assert_eq!(n, 52);
 }
 
 #[test]

@@ -169,6 +169,7 @@ fn make_seed() -> Seed {
     let root = base.join(format!("corpus-seed-{}", std::process::id()));
     std::fs::create_dir_all(&root).unwrap();
     let env = Env::new();
+    env.without_watch_task();
     env.orc(["task", "add", "nightly", "--command", "echo nightly", "--schedule", "0 2 * * *"])
         .ok();
     env.orc([

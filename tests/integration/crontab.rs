@@ -95,6 +95,7 @@ fn env_on(fake: &Fake) -> Env {
     let mut env = Env::new();
     env.set_env("ORC_BACKEND", "crontab");
     env.set_env("ORC_CRONTAB", fake.program());
+    env.without_watch_task();
     env
 }
 
@@ -104,6 +105,7 @@ fn env() -> (Env, Fake) {
     let fake = Fake::new(env.root());
     env.set_env("ORC_BACKEND", "crontab");
     env.set_env("ORC_CRONTAB", fake.program());
+    env.without_watch_task();
     (env, fake)
 }
 
@@ -474,6 +476,7 @@ fn the_registered_line_runs_orc_the_way_cron_does() {
     // A home whose path needs quoting for sh and escaping for cron's `%`.
     let home = env.root().join("it's 100% home");
     env.set_env("ORC_HOME", &home);
+    env.without_watch_task();
     add(&env, "tick", "* * * * *", &[]);
     env.orc(["schedule", "--all"]).ok();
     let text = fake.text();

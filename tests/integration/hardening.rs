@@ -223,6 +223,7 @@ fn usage_errors_are_one_line_naming_what_is_missing() {
 fn schedule_summary_counts_failed_creates_apart() {
     let mut env = Env::new();
     env.with_fake_schtasks();
+    env.without_watch_task();
     env.orc(["task", "add", "t", "--command", "true", "--schedule", "@daily", "--shell", "sh"])
         .ok();
     env.set_env("FAKE_SCHTASKS_MODE", "access-denied");

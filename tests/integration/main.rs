@@ -38,6 +38,7 @@ mod secrets;
 mod store;
 mod task_commands;
 mod task_input;
+mod watch;
 mod why;
 mod windows_home;
 mod windows_real;

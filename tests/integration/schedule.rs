@@ -20,6 +20,7 @@ pub(crate) fn env() -> Env {
     env.with_fake_schtasks();
     let log = env.root().join("calls.log");
     env.set_env("FAKE_SCHTASKS_CALL_LOG", log);
+    env.without_watch_task();
     env
 }
 

@@ -228,3 +228,83 @@ mod tests {
         assert_eq!(last.len(), 2);
     }
 }
+
+/// The slots served by runs of `task` (exact stored name) that started at or after `since`:
+/// what `orc watch` compares a schedule's slots with. Uses the `(task, start)` index.
+pub fn slots_started_since(
+    conn: &Connection,
+    task: &str,
+    since: DateTime<Utc>,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT slot FROM runs WHERE task = ?1 AND start >= ?2 AND slot IS NOT NULL",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![task, to_db_time(since)], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Durations (ms) of the newest `n` successful runs of `task`, newest first.
+pub fn success_durations(conn: &Connection, task: &str, n: usize) -> rusqlite::Result<Vec<u64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT duration_ms FROM runs WHERE task = ?1 AND status = 'SUCCESS'
+         AND duration_ms IS NOT NULL ORDER BY start DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![task, n as i64], |r| r.get::<_, i64>(0))?;
+    rows.map(|r| r.map(|ms| ms.max(0) as u64)).collect()
+}
+
+/// What the metrics textfile shows about one task, each value from an indexed lookup
+/// (`(task, start)` and `(task, status, start)`), never a scan of the history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskStats {
+    /// Start of the newest run (any status).
+    pub last_run: Option<DateTime<Utc>>,
+    /// Start of the newest successful run.
+    pub last_success: Option<DateTime<Utc>>,
+    /// Start of the newest FAILED, TIMEOUT or ABANDONED run.
+    pub last_failure: Option<DateTime<Utc>>,
+    /// Duration and exit code of the newest finished run.
+    pub last_duration_ms: Option<i64>,
+    pub last_exit_code: Option<i64>,
+    /// Runs per status (stored names), statuses without runs left out.
+    pub by_status: BTreeMap<String, i64>,
+}
+
+/// [`TaskStats`] of `task` (exact stored name).
+pub fn task_stats(conn: &Connection, task: &str) -> rusqlite::Result<TaskStats> {
+    let time = |s: Option<String>| s.as_deref().and_then(from_db_time);
+    let max_start = |statuses: &[Status]| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        let mut stmt =
+            conn.prepare_cached("SELECT max(start) FROM runs WHERE task = ?1 AND status = ?2")?;
+        let mut best = None;
+        for s in statuses {
+            let v: Option<String> = stmt.query_row([task, s.as_str()], |r| r.get(0))?;
+            best = best.max(time(v));
+        }
+        Ok(best)
+    };
+    let last_run: Option<String> = conn
+        .prepare_cached("SELECT max(start) FROM runs WHERE task = ?1")?
+        .query_row([task], |r| r.get(0))?;
+    let last_finished = conn
+        .prepare_cached(
+            "SELECT duration_ms, exit_code FROM runs WHERE task = ?1 AND end IS NOT NULL \
+             AND status NOT IN ('RUNNING', 'SKIPPED') ORDER BY start DESC LIMIT 1",
+        )?
+        .query_row([task], |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)))
+        .optional()?;
+    let mut stmt =
+        conn.prepare_cached("SELECT status, count(*) FROM runs WHERE task = ?1 GROUP BY status")?;
+    let by_status = stmt
+        .query_map([task], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        .collect::<rusqlite::Result<BTreeMap<_, _>>>()?;
+    let (last_duration_ms, last_exit_code) = last_finished.unwrap_or_default();
+    Ok(TaskStats {
+        last_run: time(last_run),
+        last_success: max_start(&[Status::Success])?,
+        last_failure: max_start(&[Status::Failed, Status::Timeout, Status::Abandoned])?,
+        last_duration_ms,
+        last_exit_code,
+        by_status,
+    })
+}

@@ -88,6 +88,13 @@ impl Env {
         self
     }
 
+    /// Turns the built-in `orc-watch` task off (`watch.interval none`), for tests that assert
+    /// exactly which tasks `orc schedule --all` registers and are not about the watch.
+    pub fn without_watch_task(&self) -> &Self {
+        self.orc(["config", "set", "watch.interval", "none"]).ok();
+        self
+    }
+
     /// Runs `orc ARGS` with no stdin.
     pub fn orc<I, S>(&self, args: I) -> Output
     where

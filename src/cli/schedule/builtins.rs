@@ -1,0 +1,41 @@
+//! The built-in tasks `orc schedule` registers next to the user's: the daily report
+//! (`report.daily_time`) and the watch (`watch.interval`).
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::store::Store;
+use crate::task::TaskSpec;
+
+/// The names of the built-in tasks.
+pub(super) const NAMES: [&str; 2] =
+    [crate::report::BUILTIN_TASK_NAME, crate::watch::BUILTIN_TASK_NAME];
+
+/// The built-in tasks as their settings want them (absent: off, or a user task of that name
+/// wins); with `write`, the `tasks` table is brought in line.
+pub(super) fn sync(
+    store: &mut Store,
+    home: &Path,
+    command_line: &str,
+    write: bool,
+) -> Result<Vec<TaskSpec>> {
+    let exe = crate::scheduler::orc_exe()?;
+    let report = crate::report::sync_builtin(store, &exe, home, command_line, write)?;
+    let watch = crate::watch::sync_builtin(store, &exe, home, command_line, write)?;
+    Ok([report, watch].into_iter().flatten().collect())
+}
+
+/// The database's tasks with the built-in ones as wanted now: orc's own stored copies (owner
+/// `orc`) are replaced, or dropped when their setting is off; a user task of the same name stays.
+pub(super) fn with_builtins(tasks: Vec<TaskSpec>, wanted: Vec<TaskSpec>) -> Vec<TaskSpec> {
+    let builtin = |t: &TaskSpec| {
+        NAMES.iter().any(|n| t.name.eq_ignore_ascii_case(n)) && t.owner.as_deref() == Some("orc")
+    };
+    let mut out: Vec<TaskSpec> = tasks.into_iter().filter(|t| !builtin(t)).collect();
+    for w in wanted {
+        if !out.iter().any(|t| t.name.eq_ignore_ascii_case(&w.name)) {
+            out.push(w);
+        }
+    }
+    out
+}

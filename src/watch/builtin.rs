@@ -1,0 +1,77 @@
+//! The built-in task `orc-watch`: `orc schedule --all` keeps it registered next to the user's
+//! tasks (like the daily report, [`crate::report::sync_builtin`]), running a watch pass every
+//! `watch.interval`. It has catch-up `once`, so after a reboot or an outage the slot missed
+//! while the machine was off runs as soon as the scheduler can start it (Task Scheduler's
+//! `StartWhenAvailable`); otherwise the next interval slot does, at most `watch.interval` later.
+
+use std::path::Path;
+
+use super::settings::Interval;
+use crate::error::Result;
+use crate::task::{CatchUp, NotifyPolicy, Shell, TaskSpec};
+
+/// The name of the built-in watch task.
+pub const BUILTIN_TASK_NAME: &str = "orc-watch";
+
+/// The built-in task for `interval`; `None` when `watch.interval` is `none`.
+///
+/// It runs `"<orc>" --home "<home>" watch --exit-zero` without a shell: open incidents are
+/// alerted by the pass itself, so they do not make the run fail (a failing pass still does).
+pub fn builtin_task(interval: Option<Interval>, orc_exe: &Path, home: &Path) -> Option<TaskSpec> {
+    let interval = interval?;
+    let command =
+        format!("\"{}\" --home \"{}\" watch --exit-zero", orc_exe.display(), home.display());
+    let mut t = TaskSpec::new(BUILTIN_TASK_NAME, &command, &interval.cron());
+    t.shell = Shell::None;
+    t.timeout = Some(600);
+    t.retries = 0;
+    t.catch_up = CatchUp::Once;
+    t.notify = NotifyPolicy::Default;
+    t.description = Some("Built-in: orc watch, the dead-man's switch (watch.interval)".into());
+    t.owner = Some("orc".into());
+    Some(t)
+}
+
+/// Brings the built-in watch task in the `tasks` table in line with `watch.interval` and
+/// returns it when the setting is on; with `write == false` (dry runs) nothing changes. A user
+/// task called `orc-watch` (owner other than `orc`) is left alone and wins.
+pub fn sync_builtin(
+    store: &mut crate::store::Store,
+    orc_exe: &Path,
+    home: &Path,
+    command_line: &str,
+    write: bool,
+) -> Result<Option<TaskSpec>> {
+    // Only the watch keys: a stored setting of another subsystem that no longer passes its
+    // rule does not stop `orc schedule` from keeping the watch registered.
+    let mut raw =
+        crate::config::table::read_raw(store.conn()).map_err(|e| store.err("read settings", e))?;
+    raw.retain(|k, _| k.starts_with("watch."));
+    let settings = crate::config::Settings::from_raw(&raw)?;
+    let wanted = builtin_task(settings.watch_interval, orc_exe, home);
+    crate::report::sync_owned(store, BUILTIN_TASK_NAME, wanted, command_line, write)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_task_follows_the_interval() {
+        assert!(builtin_task(None, Path::new("/x/orc"), Path::new("/h")).is_none());
+        let t = builtin_task(
+            Some(Interval::Minutes(5)),
+            Path::new("C:\\Program Files\\orc\\orc.exe"),
+            Path::new("C:\\ProgramData\\orc"),
+        )
+        .unwrap();
+        assert_eq!(t.name, BUILTIN_TASK_NAME);
+        assert_eq!(t.schedule, "*/5 * * * *");
+        assert_eq!(t.catch_up, CatchUp::Once);
+        assert_eq!(
+            t.command,
+            "\"C:\\Program Files\\orc\\orc.exe\" --home \"C:\\ProgramData\\orc\" watch --exit-zero"
+        );
+        crate::task::validate(&t).unwrap();
+    }
+}
