@@ -16,6 +16,7 @@ pub mod env_vars;
 pub mod error;
 pub mod exec;
 pub mod fsx;
+pub mod home;
 pub mod migrate;
 pub mod notify;
 pub mod paths;

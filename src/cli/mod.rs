@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod db;
 pub mod execute;
 pub mod history;
+pub mod home;
 pub mod migrate;
 pub mod notify;
 pub mod report;
@@ -17,7 +18,9 @@ pub mod schedule;
 pub mod status;
 pub mod task;
 mod terminal;
+pub mod uninstall;
 pub mod unschedule;
+pub mod version;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -98,6 +101,11 @@ pub enum Command {
     Dashboard(dashboard::DashboardArgs),
     /// Shell completion scripts
     Completions(completions::CompletionsArgs),
+    /// The data directory: create and secure it
+    #[command(subcommand)]
+    Home(home::HomeCommand),
+    /// Remove every registration of this home from the OS scheduler, then the home itself
+    Uninstall(uninstall::UninstallArgs),
 }
 
 /// What every command gets: resolved options, the output stream and lazy access to the store.
@@ -230,6 +238,8 @@ pub fn dispatch(command: Command, ctx: &mut Context<'_>) -> Result<i32> {
         Command::Db(c) => db::run(c, ctx),
         Command::Dashboard(a) => dashboard::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),
+        Command::Home(c) => home::run(c, ctx),
+        Command::Uninstall(a) => uninstall::run(a, ctx),
     }
 }
 
@@ -262,6 +272,11 @@ fn clap_error(e: clap::Error, json: bool) -> i32 {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            if json && e.kind() == ErrorKind::DisplayVersion {
+                let doc = serde_json::to_string_pretty(&version::info()).unwrap_or_default();
+                println!("{doc}");
+                return exit::SUCCESS;
+            }
             let _ = e.print();
             if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 exit::USAGE

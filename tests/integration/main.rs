@@ -23,6 +23,7 @@ mod execute;
 mod first_window;
 mod hardening;
 mod home_security;
+mod install;
 mod migrate;
 mod notify;
 mod notify_exec;
