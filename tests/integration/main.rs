@@ -24,6 +24,7 @@ mod first_window;
 mod hardening;
 mod home_security;
 mod install;
+mod json_schemas;
 mod migrate;
 mod notify;
 mod notify_exec;
