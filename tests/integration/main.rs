@@ -25,6 +25,7 @@ mod hardening;
 mod home_security;
 mod install;
 mod json_schemas;
+mod long_paths;
 mod migrate;
 mod notify;
 mod notify_exec;
