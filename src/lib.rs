@@ -18,6 +18,7 @@ pub mod error;
 pub mod exec;
 pub mod fsx;
 pub mod metrics;
+pub mod home;
 pub mod migrate;
 pub mod notify;
 pub mod paths;

@@ -90,8 +90,19 @@ impl Paths {
         if let Some(p) = env_vars::get(env_vars::ORC_KEY_FILE) {
             return Some(PathBuf::from(p));
         }
+        self.default_key_file()
+    }
+
+    /// The platform's per-home key file (what [`Paths::key_file`] is without an override):
+    /// it belongs to this home alone, so removing the home may remove it too.
+    pub fn default_key_file(&self) -> Option<PathBuf> {
         let dir = platform_key_dir()?;
         Some(dir.join(format!("{}.key", home_id(&self.home))))
+    }
+
+    /// Whether [`Paths::key_file`] is the per-home default (no `ORC_KEY_FILE`, no override).
+    pub fn key_file_is_default(&self) -> bool {
+        self.key_file_override.is_none() && env_vars::get(env_vars::ORC_KEY_FILE).is_none()
     }
 }
 

@@ -11,6 +11,7 @@ pub mod db;
 pub mod doctor;
 pub mod execute;
 pub mod history;
+pub mod home;
 pub mod migrate;
 pub mod notify;
 pub mod report;
@@ -18,9 +19,11 @@ pub mod schedule;
 pub mod status;
 pub mod task;
 mod terminal;
+pub mod uninstall;
 pub mod unschedule;
 pub mod watch;
 pub mod why;
+pub mod version;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -111,6 +114,11 @@ pub enum Command {
     /// The dead-man's switch: find missed, late and runaway runs and scheduler problems,
     /// alert once, remind, and send one recovery (exit 1 while incidents are open)
     Watch(watch::WatchArgs),
+    /// The data directory: create and secure it
+    #[command(subcommand)]
+    Home(home::HomeCommand),
+    /// Remove every registration of this home from the OS scheduler, then the home itself
+    Uninstall(uninstall::UninstallArgs),
 }
 
 /// What every command gets: resolved options, the output stream and lazy access to the store.
@@ -246,6 +254,8 @@ pub fn dispatch(command: Command, ctx: &mut Context<'_>) -> Result<i32> {
         Command::Doctor(a) => doctor::run(a, ctx),
         Command::Why(a) => why::run(a, ctx),
         Command::Watch(a) => watch::run(a, ctx),
+        Command::Home(c) => home::run(c, ctx),
+        Command::Uninstall(a) => uninstall::run(a, ctx),
     }
 }
 
@@ -278,6 +288,11 @@ fn clap_error(e: clap::Error, json: bool) -> i32 {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            if json && e.kind() == ErrorKind::DisplayVersion {
+                let doc = serde_json::to_string_pretty(&version::info()).unwrap_or_default();
+                println!("{doc}");
+                return exit::SUCCESS;
+            }
             let _ = e.print();
             if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 exit::USAGE

@@ -3,7 +3,7 @@
 use super::Context;
 use super::schedule::{RemoteArgs, open_backend};
 use crate::error::{Error, Result};
-use crate::scheduler::reconcile::{self, Action};
+use crate::scheduler::reconcile::{self, Action, EntryReport};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["task", "all"])))]
@@ -25,31 +25,8 @@ pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
     if let Some(name) = &args.task {
         crate::task::validate_name(name)?;
     }
-    let covers = |task: &str| match &args.task {
-        Some(n) => n.eq_ignore_ascii_case(task),
-        None => true,
-    };
-    let paths = ctx.paths()?.clone();
-    let interactive = ctx.interactive;
-    let store = ctx.store()?;
-    let mut backend = open_backend(&args.remote, &paths, store, interactive)?;
-    let (kind, host) = (backend.kind(), backend.host().to_string());
-    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
-        .into_iter()
-        .filter(|h| covers(&h.task))
-        .collect();
-    let known: Vec<String> = history
-        .iter()
-        .map(|h| h.task.clone())
-        .chain(reconcile::load_tasks(store)?.into_iter().map(|t| t.name))
-        .filter(|t| covers(t))
-        .collect();
-    let (registered, _) = reconcile::read_back(backend.as_mut(), known)?;
-    let registered: Vec<_> = registered.into_iter().filter(|r| covers(&r.task)).collect();
-    let plan = crate::scheduler::plan(&[], &registered, &history);
-
     if args.dry_run {
-        let rows = reconcile::report(&plan, None);
+        let rows = planned(ctx, args.task.as_deref(), &args.remote)?.0;
         if ctx.json {
             ctx.print_json(&rows)?;
         } else {
@@ -63,7 +40,86 @@ pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
         }
         return Ok(0);
     }
+    let (rows, failure) = remove(ctx, args.task.as_deref(), &args.remote)?;
+    if ctx.json {
+        ctx.print_json(&rows)?;
+    } else if ctx.verbosity >= 0 {
+        print_removed(ctx, &rows)?;
+        match (&args.task, rows.is_empty()) {
+            (Some(n), true) => ctx.print(&format!("{n} is not registered; nothing to remove"))?,
+            _ => ctx.print(&format!("{} registration(s) removed", removed_count(&rows)))?,
+        }
+    }
+    match failure {
+        Some(e) => Err(Error::Scheduler(e)),
+        None => Ok(0),
+    }
+}
 
+/// One line per registration deleted (or not) — shared with `orc uninstall`.
+pub(crate) fn print_removed(ctx: &mut Context<'_>, rows: &[EntryReport]) -> Result<()> {
+    for r in rows.iter().filter(|r| r.action == Action::Delete) {
+        match &r.error {
+            None => ctx.print(&format!("deleted {}", r.path))?,
+            Some(e) => ctx.print(&format!("NOT deleted {}: {e}", r.path))?,
+        }
+    }
+    Ok(())
+}
+
+/// How many registrations `rows` removed.
+pub(crate) fn removed_count(rows: &[EntryReport]) -> usize {
+    rows.iter().filter(|r| r.result == "ok").count()
+}
+
+struct Planned {
+    kind: &'static str,
+    host: String,
+    history: Vec<crate::scheduler::History>,
+    registered: Vec<crate::scheduler::Registered>,
+    plan: crate::scheduler::Plan,
+}
+
+/// What removing `task`'s (or, with `None`, every) registration would do.
+fn planned(
+    ctx: &mut Context<'_>,
+    task: Option<&str>,
+    remote: &RemoteArgs,
+) -> Result<(Vec<EntryReport>, Planned, Box<dyn crate::scheduler::Backend>)> {
+    let covers = |t: &str| task.is_none_or(|n| n.eq_ignore_ascii_case(t));
+    let paths = ctx.paths()?.clone();
+    let interactive = ctx.interactive;
+    let store = ctx.store()?;
+    let backend = open_backend(remote, &paths, store, interactive)?;
+    let (kind, host) = (backend.kind(), backend.host().to_string());
+    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
+        .into_iter()
+        .filter(|h| covers(&h.task))
+        .collect();
+    let known: Vec<String> = history
+        .iter()
+        .map(|h| h.task.clone())
+        .chain(reconcile::load_tasks(store)?.into_iter().map(|t| t.name))
+        .filter(|t| covers(t))
+        .collect();
+    let mut backend = backend;
+    let (registered, _) = reconcile::read_back(backend.as_mut(), known)?;
+    let registered: Vec<_> = registered.into_iter().filter(|r| covers(&r.task)).collect();
+    let plan = crate::scheduler::plan(&[], &registered, &history);
+    let rows = reconcile::report(&plan, None);
+    Ok((rows, Planned { kind, host, history, registered, plan }, backend))
+}
+
+/// Removes `task`'s registration (every registration of this home with `None`) from the OS
+/// scheduler and records it; returns the rows and the first failure. Used by `orc unschedule`
+/// and `orc uninstall`.
+pub(crate) fn remove(
+    ctx: &mut Context<'_>,
+    task: Option<&str>,
+    remote: &RemoteArgs,
+) -> Result<(Vec<EntryReport>, Option<crate::scheduler::SchedulerError>)> {
+    let (_, p, mut backend) = planned(ctx, task, remote)?;
+    let Planned { kind, host, history, registered, plan } = p;
     let report = backend.apply(&plan, &mut |_, _| {})?;
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
@@ -90,23 +146,5 @@ pub fn run(args: UnscheduleArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let rows = reconcile::report(&plan, Some(&report.outcomes));
     let mut outcomes = report.outcomes;
     let failure = reconcile::first_failure(&mut outcomes);
-    if ctx.json {
-        ctx.print_json(&rows)?;
-    } else if ctx.verbosity >= 0 {
-        for r in rows.iter().filter(|r| r.action == Action::Delete) {
-            match &r.error {
-                None => ctx.print(&format!("deleted {}", r.path))?,
-                Some(e) => ctx.print(&format!("NOT deleted {}: {e}", r.path))?,
-            }
-        }
-        let deleted = rows.iter().filter(|r| r.result == "ok").count();
-        match (&args.task, rows.is_empty()) {
-            (Some(n), true) => ctx.print(&format!("{n} is not registered; nothing to remove"))?,
-            _ => ctx.print(&format!("{deleted} registration(s) removed"))?,
-        }
-    }
-    match failure {
-        Some(e) => Err(Error::Scheduler(e)),
-        None => Ok(0),
-    }
+    Ok((rows, failure))
 }
