@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::scheduler::crontab::{Crontab, CrontabBackend};
 use crate::scheduler::reconcile::{self, Action, EntryReport};
+use crate::scheduler::registrations;
 use crate::scheduler::schtasks::{Remote, Schtasks, SchtasksBackend, TaskFolder};
 use crate::scheduler::{Backend, RenderEnv};
 use crate::store::Store;
@@ -191,7 +192,7 @@ fn reconcile_cmd(
         &command_line,
         !dry_run,
     )?;
-    let mut all_tasks = reconcile::load_tasks(store)?;
+    let mut all_tasks = registrations::load_tasks(store)?;
     if let Some(b) = builtin
         && !all_tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&b.name))
     {
@@ -214,13 +215,13 @@ fn reconcile_cmd(
     }
     let desired = &rendered.desired;
 
-    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
+    let history: Vec<_> = registrations::load_history(store, kind, &host)?
         .into_iter()
         .filter(|h| scope.covers(&h.task))
         .collect();
     let known =
         in_scope.iter().map(|t| t.name.clone()).chain(history.iter().map(|h| h.task.clone()));
-    let (all_registered, warning) = reconcile::read_back(backend.as_mut(), known)?;
+    let (all_registered, warning) = registrations::read_back(backend.as_mut(), known)?;
     let (failed_registered, registered): (Vec<_>, Vec<_>) = all_registered
         .into_iter()
         .filter(|r| scope.covers(&r.task))
@@ -288,7 +289,7 @@ fn reconcile_cmd(
     }
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
-    reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
+    registrations::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
     let mut rows =
         reconcile::with_read_back(reconcile::report(&plan, Some(&report.outcomes)), &warning);
     rows.extend(failed_rows);
@@ -404,7 +405,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let paths = ctx.paths()?.clone();
     let interactive = ctx.interactive;
     let store = ctx.store()?;
-    let tasks = reconcile::load_tasks(store)?;
+    let tasks = registrations::load_tasks(store)?;
     let last_runs = last_runs(store)?;
     let mut backend = open_backend(remote, &paths, store, interactive)?;
     // The password is not part of what is compared: do not touch the vault to list.
@@ -414,7 +415,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         return list_crontab(backend.as_mut(), &env, &tasks, &last_runs, ctx);
     }
     let (registered, warning) =
-        reconcile::read_back(backend.as_mut(), tasks.iter().map(|t| t.name.clone()))?;
+        registrations::read_back(backend.as_mut(), tasks.iter().map(|t| t.name.clone()))?;
     print_warning(ctx, &warning)?;
     let now = crate::clock::now();
 
@@ -564,7 +565,7 @@ fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i3
     let paths = ctx.paths()?.clone();
     let interactive = ctx.interactive;
     let store = ctx.store()?;
-    let tasks = reconcile::load_tasks(store)?;
+    let tasks = registrations::load_tasks(store)?;
     let spec = tasks
         .iter()
         .find(|t| t.name.eq_ignore_ascii_case(name))
