@@ -158,4 +158,16 @@ ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
 CREATE INDEX outbox_pending ON outbox(next_attempt_at)
     WHERE sent_at IS NULL AND gave_up_at IS NULL;
 "#,
+    // Flat reads on a big history (issue 17). Every read of `runs` compares task names
+    // ignoring case, which the binary-collated `runs_by_task`/`runs_by_task_slot` cannot serve
+    // (nothing else used them: they are replaced). Per task: newest runs by start, counts by
+    // status over a time range (covering), and the newest successful end. See the
+    // "Indexed reads" section of `exec/runs/query.rs`.
+    r#"
+DROP INDEX runs_by_task;
+DROP INDEX runs_by_task_slot;
+CREATE INDEX runs_task_start ON runs(task COLLATE NOCASE, start);
+CREATE INDEX runs_task_status_start ON runs(task COLLATE NOCASE, status, start);
+CREATE INDEX runs_task_success_end ON runs(task COLLATE NOCASE, end) WHERE status = 'SUCCESS';
+"#,
 ];
