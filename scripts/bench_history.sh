@@ -24,7 +24,7 @@ for tool in sqlite3 python3 curl; do
 done
 
 echo "== building orc (release)" >&2
-cargo build --release --quiet --bin orc
+cargo build --release --quiet --features test-helpers --bin orc --bin orc_execute_floor
 ORC="$ROOT/target/release/orc"
 unset ORC_NOW ORC_LOG ORC_HOME
 
