@@ -191,8 +191,7 @@ pub fn counts_by_status_since(
     conn: &Connection,
     since: DateTime<Utc>,
 ) -> rusqlite::Result<BTreeMap<String, BTreeMap<Status, i64>>> {
-    let statuses: Vec<String> =
-        Status::ALL.iter().map(|s| format!("('{}')", s.as_str())).collect();
+    let statuses: Vec<String> = Status::ALL.iter().map(|s| format!("('{}')", s.as_str())).collect();
     let mut stmt = conn.prepare(&format!(
         "{TASK_NAMES} SELECT lower(names.t), s.column1,
            (SELECT count(*) FROM runs WHERE task = names.t COLLATE NOCASE
