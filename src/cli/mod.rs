@@ -21,9 +21,9 @@ pub mod task;
 mod terminal;
 pub mod uninstall;
 pub mod unschedule;
+pub mod version;
 pub mod watch;
 pub mod why;
-pub mod version;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::scheduler::crontab::{Crontab, CrontabBackend};
 use crate::scheduler::reconcile::{self, Action, EntryReport};
+use crate::scheduler::registrations;
 use crate::scheduler::schtasks::{Remote, Schtasks, SchtasksBackend, TaskFolder};
 use crate::scheduler::{Backend, RenderEnv};
 use crate::store::Store;
@@ -188,7 +189,7 @@ fn reconcile_cmd(
     // registered with the others; they are written to the database once the scheduler has
     // taken the plan (`sync_builtins` below), so a refused schedule changes nothing.
     let wanted = builtins::sync(store, &paths.home, &command_line, false)?;
-    let all_tasks = builtins::with_builtins(reconcile::load_tasks(store)?, wanted);
+    let all_tasks = builtins::with_builtins(registrations::load_tasks(store)?, wanted);
     let in_scope: Vec<TaskSpec> = all_tasks.into_iter().filter(|t| scope.covers(&t.name)).collect();
     let mut backend = open_backend(remote, &paths, store, interactive)?;
     let (kind, host) = (backend.kind(), backend.host().to_string());
@@ -206,13 +207,13 @@ fn reconcile_cmd(
     }
     let desired = &rendered.desired;
 
-    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
+    let history: Vec<_> = registrations::load_history(store, kind, &host)?
         .into_iter()
         .filter(|h| scope.covers(&h.task))
         .collect();
     let known =
         in_scope.iter().map(|t| t.name.clone()).chain(history.iter().map(|h| h.task.clone()));
-    let (all_registered, warning) = reconcile::read_back(backend.as_mut(), known)?;
+    let (all_registered, warning) = registrations::read_back(backend.as_mut(), known)?;
     let (failed_registered, registered): (Vec<_>, Vec<_>) = all_registered
         .into_iter()
         .filter(|r| scope.covers(&r.task))
@@ -280,7 +281,7 @@ fn reconcile_cmd(
     }
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
-    reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
+    registrations::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
     if builtins::NAMES.iter().any(|n| scope.covers(n)) {
         builtins::sync(store, &paths.home, &command_line, true)?;
     }
@@ -399,7 +400,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let paths = ctx.paths()?.clone();
     let interactive = ctx.interactive;
     let store = ctx.store()?;
-    let tasks = reconcile::load_tasks(store)?;
+    let tasks = registrations::load_tasks(store)?;
     let last_runs = last_runs(store)?;
     let mut backend = open_backend(remote, &paths, store, interactive)?;
     // The password is not part of what is compared: do not touch the vault to list.
@@ -409,7 +410,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         return list_crontab(backend.as_mut(), &env, &tasks, &last_runs, ctx);
     }
     let (registered, warning) =
-        reconcile::read_back(backend.as_mut(), tasks.iter().map(|t| t.name.clone()))?;
+        registrations::read_back(backend.as_mut(), tasks.iter().map(|t| t.name.clone()))?;
     print_warning(ctx, &warning)?;
     let now = crate::clock::now();
 
@@ -559,7 +560,7 @@ fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i3
     let paths = ctx.paths()?.clone();
     let interactive = ctx.interactive;
     let store = ctx.store()?;
-    let tasks = reconcile::load_tasks(store)?;
+    let tasks = registrations::load_tasks(store)?;
     let spec = tasks
         .iter()
         .find(|t| t.name.eq_ignore_ascii_case(name))

@@ -4,6 +4,7 @@ use super::Context;
 use super::schedule::{RemoteArgs, open_backend};
 use crate::error::{Error, Result};
 use crate::scheduler::reconcile::{self, Action, EntryReport};
+use crate::scheduler::registrations;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["task", "all"])))]
@@ -92,18 +93,18 @@ fn planned(
     let store = ctx.store()?;
     let backend = open_backend(remote, &paths, store, interactive)?;
     let (kind, host) = (backend.kind(), backend.host().to_string());
-    let history: Vec<_> = reconcile::load_history(store, kind, &host)?
+    let history: Vec<_> = registrations::load_history(store, kind, &host)?
         .into_iter()
         .filter(|h| covers(&h.task))
         .collect();
     let known: Vec<String> = history
         .iter()
         .map(|h| h.task.clone())
-        .chain(reconcile::load_tasks(store)?.into_iter().map(|t| t.name))
+        .chain(registrations::load_tasks(store)?.into_iter().map(|t| t.name))
         .filter(|t| covers(t))
         .collect();
     let mut backend = backend;
-    let (registered, _) = reconcile::read_back(backend.as_mut(), known)?;
+    let (registered, _) = registrations::read_back(backend.as_mut(), known)?;
     let registered: Vec<_> = registered.into_iter().filter(|r| covers(&r.task)).collect();
     let plan = crate::scheduler::plan(&[], &registered, &history);
     let rows = reconcile::report(&plan, None);
@@ -123,7 +124,7 @@ pub(crate) fn remove(
     let report = backend.apply(&plan, &mut |_, _| {})?;
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
-    reconcile::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
+    registrations::record(store, kind, &host, &plan, &report.outcomes, &command_line)?;
     // Forget registrations orc remembered but Windows no longer has (deleted by hand).
     let gone: Vec<String> = history
         .iter()

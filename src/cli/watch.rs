@@ -59,10 +59,10 @@ fn read_scheduler(
     let target = crate::scheduler::reconcile::target_name(kind, "");
     let registered = (|| -> Result<_> {
         let mut backend = open_backend(&RemoteArgs::default(), paths, store, interactive)?;
-        let known = crate::scheduler::reconcile::load_tasks(store)?.into_iter().map(|t| t.name);
-        let history = crate::scheduler::reconcile::load_history(store, backend.kind(), "")?;
+        let known = crate::scheduler::registrations::load_tasks(store)?.into_iter().map(|t| t.name);
+        let history = crate::scheduler::registrations::load_history(store, backend.kind(), "")?;
         let known: Vec<String> = known.chain(history.into_iter().map(|h| h.task)).collect();
-        Ok(crate::scheduler::reconcile::read_back(backend.as_mut(), known)?.0)
+        Ok(crate::scheduler::registrations::read_back(backend.as_mut(), known)?.0)
     })()
     .map_err(|e| e.to_string());
     SchedulerRead { kind, host: String::new(), target, registered }

@@ -14,10 +14,12 @@
 //!    `delete` or `unchanged`, flagging **drift** when the OS scheduler holds something orc did
 //!    not register (edited by hand, deleted by hand, registered by someone else);
 //! 4. the backend **applies** only the changes ([`Backend::apply`]);
-//! 5. [`reconcile`] records the outcome in the `registrations` table and builds the report.
+//! 5. [`registrations::record`] records the outcome in the `registrations` table and
+//!    [`reconcile::report`] builds the report.
 //!
-//! Steps 3 and 5 are backend-independent and live in [`reconcile`]; a backend implements
-//! only rendering, one query and applying.
+//! Steps 3 and 5 are backend-independent: the pure part (plan, report) lives in [`reconcile`],
+//! the I/O around it (loading, read back, recording) in [`registrations`]; a backend
+//! implements only rendering, one query and applying.
 //!
 //! # Writing a backend
 //!
@@ -53,6 +55,7 @@ pub mod crontab;
 pub mod limits;
 pub(crate) mod program;
 pub mod reconcile;
+pub mod registrations;
 pub mod schtasks;
 pub mod taskxml;
 pub mod validate;

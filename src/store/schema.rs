@@ -158,8 +158,9 @@ ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
 CREATE INDEX outbox_pending ON outbox(next_attempt_at)
     WHERE sent_at IS NULL AND gave_up_at IS NULL;
 "#,
-    // 6 (watch): incidents found by `orc watch` (at most one open per kind and subject), and
-    // the indexes the watch pass and the metrics textfile count with instead of scanning.
+    // 6: incidents found by `orc watch` (at most one open per kind and subject), and the
+    // outbox index the watch pass finds given-up messages with (the per-task run indexes the
+    // watch pass and the metrics textfile read through are migration 7's).
     r#"
 CREATE TABLE incidents (
     id             INTEGER PRIMARY KEY,
@@ -177,8 +178,19 @@ CREATE TABLE incidents (
 );
 CREATE UNIQUE INDEX incidents_open ON incidents(kind, subject) WHERE closed_at IS NULL;
 CREATE INDEX incidents_by_subject ON incidents(kind, subject, mark);
-CREATE INDEX runs_by_task_status ON runs(task, status, start);
 CREATE INDEX outbox_given_up ON outbox(gave_up_at)
     WHERE sent_at IS NULL AND gave_up_at IS NOT NULL;
+"#,
+    // 7: flat reads on a big history (issue 17). Every read of `runs` compares task names
+    // ignoring case, which the binary-collated `runs_by_task`/`runs_by_task_slot` cannot serve
+    // (nothing else used them: they are replaced). Per task: newest runs by start, counts by
+    // status over a time range (covering), and the newest successful end. See the
+    // "Indexed reads" section of `exec/runs/query.rs`.
+    r#"
+DROP INDEX runs_by_task;
+DROP INDEX runs_by_task_slot;
+CREATE INDEX runs_task_start ON runs(task COLLATE NOCASE, start);
+CREATE INDEX runs_task_status_start ON runs(task COLLATE NOCASE, status, start);
+CREATE INDEX runs_task_success_end ON runs(task COLLATE NOCASE, end) WHERE status = 'SUCCESS';
 "#,
 ];

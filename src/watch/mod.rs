@@ -179,7 +179,7 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
         Ok(registered) => {
             checked.push(Kind::Registration);
             let history =
-                crate::scheduler::reconcile::load_history(store, sched.kind, &sched.host)?;
+                crate::scheduler::registrations::load_history(store, sched.kind, &sched.host)?;
             let names: Vec<String> = enabled.iter().map(|t| t.spec.name.clone()).collect();
             for (task, check) in detect::registrations(&names, &history, registered) {
                 checks.push((Kind::Registration, task, check));

@@ -123,3 +123,81 @@ fn check_reports_ok_and_counts() {
     assert_eq!(v["tasks"], 1);
     assert_eq!(v["problems"].as_array().unwrap().len(), 0);
 }
+
+/// Issue 17: pruning a big history (200,000 runs here; 1,000,000 in scripts/bench_history.sh)
+/// goes in short batches, so executes started all along never wait past their busy timeout:
+/// every one of them succeeds and is recorded, and the prune deletes exactly the old rows.
+#[test]
+#[ignore = "heavy: 200,000 runs pruned under a storm of executes (run by scripts/test.sh)"]
+fn pruning_a_big_history_never_fails_a_concurrent_execute() {
+    const OLD: i64 = 200_000;
+    let env = Env::new();
+    add_task(&env, "storm", &child(&["print", "x"]), |s| s.overlap = orc::task::Overlap::Parallel);
+    env.orc(["execute", "--task", "storm"]).ok();
+    let conn = db(&env);
+    conn.execute_batch(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {OLD})
+         INSERT INTO runs (task, trigger, status, start, end, duration_ms, exit_code,
+                           stdout_tail, stdout_bytes, host, orc_version)
+         SELECT 'old' || (i % 20), 'scheduled', 'SUCCESS',
+                strftime('%Y-%m-%dT%H:%M:%fZ', 1600000000 + i * 15, 'unixepoch'),
+                strftime('%Y-%m-%dT%H:%M:%fZ', 1600000000 + i * 15 + 2, 'unixepoch'),
+                2000, 0, CAST(printf('line %d of a realistic output tail', i) AS BLOB), 40,
+                'h', 'v' FROM n"
+    ))
+    .unwrap();
+    drop(conn);
+    let mut prune = env.command();
+    prune.args(["--json", "db", "prune", "--older-than", "30d"]);
+    prune.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let prune = crate::support::spawn(&mut prune);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let storm: Vec<_> = (0..3)
+        .map(|_| {
+            let done = done.clone();
+            let mut c = env.command();
+            c.args(["execute", "--task", "storm"]);
+            c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+            let program = c.get_program().to_owned();
+            let envs: Vec<_> =
+                c.get_envs().map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned()))).collect();
+            std::thread::spawn(move || {
+                let (mut ok, mut failed) = (0, Vec::new());
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+                while std::time::Instant::now() < deadline {
+                    let mut c = std::process::Command::new(&program);
+                    for (k, v) in &envs {
+                        match v {
+                            Some(v) => c.env(k, v),
+                            None => c.env_remove(k),
+                        };
+                    }
+                    let out = c.args(["execute", "--task", "storm"]).output().unwrap();
+                    if out.status.success() {
+                        ok += 1;
+                    } else {
+                        failed.push(String::from_utf8_lossy(&out.stderr).into_owned());
+                    }
+                    if done.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+    let out = prune.wait_with_output().unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["runs"], OLD);
+    let (mut ok, mut failed) = (0, Vec::new());
+    for t in storm {
+        let (o, f) = t.join().unwrap();
+        ok += o;
+        failed.extend(f);
+    }
+    assert_eq!(failed, Vec::<String>::new(), "executes failed during the prune");
+    // Only the storm's runs are left (the old ones are pruned).
+    assert_eq!(rows(&env).len(), ok + 1, "every execute recorded");
+}

@@ -13,7 +13,7 @@ use crate::exec::runs::{self, Finish, Status, StoredStream};
 use crate::store::Store;
 
 use super::spawn::spawn_with_retry;
-use super::{Job, READER_GRACE, SECRETS_UNAVAILABLE, db};
+use super::{Job, READER_GRACE, SECRETS_UNAVAILABLE};
 
 /// What a spawn needs, resolved just before it.
 struct Prepared {
@@ -46,9 +46,12 @@ pub(super) fn run(store: &mut Store, job: &Job<'_>, run_id: i64) -> Finish {
     let start = clock::now_utc();
     let mut tree = spawned.tree;
     let pid = tree.pid();
-    if let Err(e) =
-        db(store, "record child process", |tx| runs::mark_started(tx, run_id, pid, start))
-    {
+    // Not synced: the final record's commit makes it durable (Store::write_unsynced).
+    let path = store.path().to_path_buf();
+    if let Err(e) = store.write_unsynced(|tx| {
+        runs::mark_started(tx, run_id, pid, start)
+            .map_err(|e| crate::store::classify(&path, "record child process", e))
+    }) {
         tracing::warn!(error = %e, "cannot record the task's process id; the run goes on");
     }
     let collector = collect(job, run_id, spawned.stdout, spawned.stderr, &prepared.secrets);

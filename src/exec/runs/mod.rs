@@ -19,7 +19,7 @@ mod query;
 pub use query::*;
 
 /// The state of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
     Running,
     Success,

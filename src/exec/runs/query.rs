@@ -1,5 +1,24 @@
 //! Reading run records: every query of the `runs` table other modules need (history, status,
-//! dependencies, the dashboard, the daily report, task listings).
+//! dependencies, the dashboard, the daily report, task listings, `orc watch`, metrics).
+//!
+//! # Indexed reads
+//!
+//! Every read here costs the same on a database of a million runs as on an empty one (issue
+//! 17; `scripts/bench_history.sh` measures it), because each walks an index to the rows it
+//! returns instead of scanning the history. Task names are compared ignoring case, so the
+//! indexes are `COLLATE NOCASE` (schema migration 6):
+//!
+//! | read | index |
+//! |---|---|
+//! | the tasks that have runs ([`TASK_NAMES`]: a loose index scan, one seek per task) | `runs_task_start` |
+//! | newest run of a task ([`last_for_task`], [`latest_per_task`], [`last_per_task`], [`list`] by task) | `runs_task_start` |
+//! | newest run of a task with a status ([`last_with_status`], [`last_finished`]) | `runs_task_status_start` |
+//! | runs per task and status since an instant ([`counts_by_status_since`], [`finished_counts_since`]) | `runs_task_status_start` (covering) |
+//! | end of the newest success ([`last_success_end`]) | `runs_task_success_end` |
+//! | `RUNNING` rows ([`running`]) | `runs_running` |
+//! | a time window ([`started_between`], [`list`] by time) | `runs_by_start` |
+//!
+//! A new read should use one of these (check with `EXPLAIN QUERY PLAN`: no `SCAN runs`).
 
 use std::collections::BTreeMap;
 
@@ -110,16 +129,89 @@ pub fn running(conn: &Connection, task: Option<&str>) -> rusqlite::Result<Vec<Ru
     rows.collect()
 }
 
-/// The newest run of every task (tasks told apart ignoring letter case) and every `RUNNING`
-/// row, in no particular order.
-pub fn latest_and_running(conn: &Connection) -> rusqlite::Result<Vec<RunRecord>> {
+/// A `WITH` clause naming `names(t)`: one spelling of every task name that has runs (told
+/// apart ignoring letter case), found by a loose index scan of `runs_task_start` (one index
+/// seek per task, not a scan of the history). The last row of `names` is `NULL`.
+pub const TASK_NAMES: &str = "WITH RECURSIVE names(t) AS (
+      SELECT (SELECT task FROM runs ORDER BY task COLLATE NOCASE LIMIT 1)
+      UNION ALL
+      SELECT (SELECT task FROM runs WHERE task > names.t COLLATE NOCASE
+              ORDER BY task COLLATE NOCASE LIMIT 1)
+      FROM names WHERE names.t IS NOT NULL)";
+
+/// The id of the newest run of task `names.t` (for use with [`TASK_NAMES`]).
+const NEWEST_OF_NAME: &str = "(SELECT id FROM runs WHERE task = names.t COLLATE NOCASE
+      ORDER BY start DESC, id DESC LIMIT 1)";
+
+/// The newest run (any status) of every task that has runs, tasks told apart ignoring letter
+/// case, in task order.
+pub fn latest_per_task(conn: &Connection) -> rusqlite::Result<Vec<RunRecord>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM runs WHERE id IN (SELECT (SELECT id FROM runs r2
-         WHERE r2.task = r1.task COLLATE NOCASE ORDER BY start DESC, id DESC LIMIT 1)
-         FROM runs r1 GROUP BY task COLLATE NOCASE) OR status = 'RUNNING'"
+        "{TASK_NAMES} SELECT {COLUMNS} FROM names JOIN runs ON runs.id = {NEWEST_OF_NAME}
+         WHERE names.t IS NOT NULL ORDER BY names.t COLLATE NOCASE"
     ))?;
     let rows = stmt.query_map([], from_row)?;
     rows.collect()
+}
+
+/// The newest run of every task (tasks told apart ignoring letter case) and every `RUNNING`
+/// row, in no particular order.
+pub fn latest_and_running(conn: &Connection) -> rusqlite::Result<Vec<RunRecord>> {
+    let mut out = latest_per_task(conn)?;
+    let ids: std::collections::HashSet<i64> = out.iter().map(|r| r.id).collect();
+    out.extend(running(conn, None)?.into_iter().filter(|r| !ids.contains(&r.id)));
+    Ok(out)
+}
+
+/// The newest run of `task` whose status is one of `statuses` (e.g. the last failure:
+/// `[Failed, Timeout, Abandoned]`). One index seek per status.
+pub fn last_with_status(
+    conn: &Connection,
+    task: &str,
+    statuses: &[Status],
+) -> rusqlite::Result<Option<RunRecord>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM runs WHERE task = ?1 COLLATE NOCASE AND status = ?2
+         ORDER BY start DESC, id DESC LIMIT 1"
+    ))?;
+    let mut best: Option<RunRecord> = None;
+    for s in statuses {
+        if let Some(r) = stmt.query_row(rusqlite::params![task, s.as_str()], from_row).optional()?
+            && best.as_ref().is_none_or(|b| (r.start, r.id) > (b.start, b.id))
+        {
+            best = Some(r);
+        }
+    }
+    Ok(best)
+}
+
+/// Per task (lower-case name) and status: how many runs started at or after `since`
+/// (statuses without runs are left out, and tasks without any).
+pub fn counts_by_status_since(
+    conn: &Connection,
+    since: DateTime<Utc>,
+) -> rusqlite::Result<BTreeMap<String, BTreeMap<Status, i64>>> {
+    let statuses: Vec<String> = Status::ALL.iter().map(|s| format!("('{}')", s.as_str())).collect();
+    let mut stmt = conn.prepare(&format!(
+        "{TASK_NAMES} SELECT lower(names.t), s.column1,
+           (SELECT count(*) FROM runs WHERE task = names.t COLLATE NOCASE
+            AND status = s.column1 AND start >= ?1)
+         FROM names, (VALUES {}) s WHERE names.t IS NOT NULL",
+        statuses.join(", ")
+    ))?;
+    let rows = stmt.query_map([to_db_time(since)], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    let mut out: BTreeMap<String, BTreeMap<Status, i64>> = BTreeMap::new();
+    for row in rows {
+        let (task, status, n) = row?;
+        if let Some(status) = Status::parse(&status)
+            && n > 0
+        {
+            out.entry(task).or_default().insert(status, n);
+        }
+    }
+    Ok(out)
 }
 
 /// The newest run of `task` that is over and was not skipped (the run `task:NAME` looks at).
@@ -152,11 +244,10 @@ pub fn last_success_end(conn: &Connection, task: &str) -> rusqlite::Result<Optio
 pub fn last_per_task(
     conn: &Connection,
 ) -> rusqlite::Result<BTreeMap<String, (String, DateTime<Utc>)>> {
-    let mut stmt = conn.prepare(
-        "SELECT r.task, r.status, r.start FROM runs r \
-         JOIN (SELECT task, max(start) AS start FROM runs GROUP BY task COLLATE NOCASE) l \
-         ON r.task = l.task COLLATE NOCASE AND r.start = l.start ORDER BY r.id",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "{TASK_NAMES} SELECT runs.task, runs.status, runs.start FROM names
+         JOIN runs ON runs.id = {NEWEST_OF_NAME} WHERE names.t IS NOT NULL"
+    ))?;
     let rows = stmt.query_map([], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
     })?;
@@ -184,20 +275,20 @@ pub fn started_between(
 }
 
 /// Per task (lower-case name): finished runs (SUCCESS, FAILED, TIMEOUT, ABANDONED) since
-/// `since`, and how many of them succeeded.
+/// `since`, and how many of them succeeded (from [`counts_by_status_since`]).
 pub fn finished_counts_since(
     conn: &Connection,
     since: DateTime<Utc>,
 ) -> rusqlite::Result<BTreeMap<String, (i64, i64)>> {
-    let mut stmt = conn.prepare(
-        "SELECT lower(task), count(*), sum(status = 'SUCCESS') FROM runs \
-         WHERE start >= ?1 AND status IN ('SUCCESS', 'FAILED', 'TIMEOUT', 'ABANDONED') \
-         GROUP BY lower(task)",
-    )?;
-    let rows = stmt.query_map([to_db_time(since)], |r| {
-        Ok((r.get::<_, String>(0)?, (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
-    })?;
-    rows.collect()
+    let finished = [Status::Success, Status::Failed, Status::Timeout, Status::Abandoned];
+    Ok(counts_by_status_since(conn, since)?
+        .into_iter()
+        .filter_map(|(task, counts)| {
+            let n: i64 = finished.iter().filter_map(|s| counts.get(s)).sum();
+            let ok = counts.get(&Status::Success).copied().unwrap_or(0);
+            (n > 0).then_some((task, (n, ok)))
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -226,6 +317,85 @@ mod tests {
         assert_eq!(last["a"].0, "SUCCESS");
         assert_eq!(last["b"].0, "TIMEOUT");
         assert_eq!(last.len(), 2);
+    }
+
+    /// Every read of this module walks an index: the plan of each statement it runs (traced
+    /// with its parameters) has no full scan of `runs` and no sort of the whole table. The
+    /// planner has no statistics (orc never runs ANALYZE), so the plan does not depend on
+    /// how many rows there are: what holds here holds on a million runs.
+    #[test]
+    fn every_read_walks_an_index() {
+        use std::sync::{Arc, Mutex};
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        for (i, task) in ["a", "B", "c"].iter().enumerate() {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO runs (task, trigger, status, start, end, host, orc_version) \
+                     VALUES (?1, 'manual', 'SUCCESS', ?2, ?2, 'h', 'v')",
+                    rusqlite::params![task, format!("2026-01-0{}T00:00:00.000Z", i + 1)],
+                )
+                .unwrap();
+        }
+        let mut conn = Connection::open(store.path()).unwrap();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = Arc::clone(&seen);
+        conn.trace_v2(
+            rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(move |e: rusqlite::trace::TraceEvent<'_>| {
+                if let rusqlite::trace::TraceEvent::Stmt(s, _) = e
+                    && let Some(sql) = s.expanded_sql()
+                {
+                    sink.lock().unwrap().push(sql);
+                }
+            }),
+        )
+        .unwrap();
+        let since = from_db_time("2026-01-01T00:00:00.000Z").unwrap();
+        let failure = [Status::Failed, Status::Timeout, Status::Abandoned];
+        get(&conn, 1).unwrap();
+        list(&conn, &Filter { task: Some("a".into()), limit: 50, ..Filter::default() }).unwrap();
+        let by_status = Filter { status: Some(Status::Failed), ..Filter::default() };
+        list(&conn, &Filter { task: Some("a".into()), limit: 50, ..by_status }).unwrap();
+        list(&conn, &Filter { limit: 50, ..Filter::default() }).unwrap();
+        assert_eq!(last_for_task(&conn, "b").unwrap().unwrap().task, "B");
+        running(&conn, Some("a")).unwrap();
+        running(&conn, None).unwrap();
+        assert_eq!(latest_per_task(&conn).unwrap().len(), 3);
+        assert_eq!(latest_and_running(&conn).unwrap().len(), 3);
+        assert!(last_with_status(&conn, "a", &failure).unwrap().is_none());
+        assert_eq!(last_with_status(&conn, "A", &[Status::Success]).unwrap().unwrap().id, 1);
+        assert!(last_finished(&conn, "c").unwrap().is_some());
+        assert!(last_success_end(&conn, "c").unwrap().is_some());
+        assert_eq!(last_per_task(&conn).unwrap().len(), 3);
+        assert_eq!(counts_by_status_since(&conn, since).unwrap()["b"][&Status::Success], 1);
+        assert_eq!(finished_counts_since(&conn, since).unwrap()["c"], (1, 1));
+        started_between(&conn, since, since).unwrap();
+        conn.trace_v2(
+            rusqlite::trace::TraceEventCodes::empty(),
+            None::<fn(rusqlite::trace::TraceEvent<'_>)>,
+        )
+        .unwrap();
+        let statements = seen.lock().unwrap().clone();
+        assert!(statements.len() >= 17, "{statements:?}");
+        for sql in statements {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan: Vec<String> =
+                stmt.query_map([], |r| r.get(3)).unwrap().collect::<Result<_, _>>().unwrap();
+            for step in &plan {
+                // `SCAN runs` / `SCAN r1`: a table scan (the CTE `names` and constant rows
+                // are scanned by design).
+                let table_scan = step.starts_with("SCAN ")
+                    && step.split(' ').count() == 2
+                    && !matches!(step.as_str(), "SCAN names" | "SCAN s");
+                assert!(!table_scan, "full scan of runs in {sql}: {plan:?}");
+                assert!(
+                    !(step.starts_with("USE TEMP B-TREE") && plan.len() == 2),
+                    "sort of runs in {sql}: {plan:?}"
+                );
+            }
+        }
     }
 }
 
