@@ -24,6 +24,9 @@ pub const ORC_EXE: &str = "ORC_EXE";
 /// For tests and drills only: the local wall-clock time orc should believe it is
 /// (`YYYY-MM-DDTHH:MM:SS`). Used to exercise slot computation and clock jumps.
 pub const ORC_NOW: &str = "ORC_NOW";
+/// Unix: the syslog datagram socket the `eventlog` notification channel writes to
+/// (default `/dev/log`); tests point it at a socket they listen on.
+pub const ORC_SYSLOG_SOCKET: &str = "ORC_SYSLOG_SOCKET";
 
 /// `(name, meaning)` for every variable above: the documented table.
 pub const ALL: &[(&str, &str)] = &[
@@ -51,6 +54,10 @@ pub const ALL: &[(&str, &str)] = &[
     (ORC_LOG, "filter for orc's own diagnostics on stderr (e.g. `debug`)"),
     (ORC_EXE, "orc executable to register with the scheduler (default: the running one)"),
     (ORC_NOW, "tests and drills only: pretend the local time is `YYYY-MM-DDTHH:MM:SS`"),
+    (
+        ORC_SYSLOG_SOCKET,
+        "Unix: syslog socket of the `eventlog` notification channel (default `/dev/log`)",
+    ),
 ];
 
 /// Reads a variable, treating an empty value as unset.

@@ -149,7 +149,37 @@ pub const KEYS: &[KeyDef] = &[
         help: "extra trusted root certificate(s) for the SMTP relay (internal CA), PEM",
         normalize: norm_ca_file,
     },
+    KeyDef {
+        key: "notify.channels",
+        default: "",
+        rule: "comma-separated notification channel names (`orc channel add`) or email (the \
+               built-in mail), at most 10, each once, or empty",
+        help: "channels alerted for tasks without their own --notify-channel (empty: email)",
+        normalize: crate::notify::channels::norm_setting,
+    },
+    KeyDef {
+        key: "dashboard.url",
+        default: "",
+        rule: "an http:// or https:// URL of at most 2048 characters without spaces, or empty",
+        help: "public address of the dashboard, linked from Teams and Slack alerts",
+        normalize: norm_dashboard_url,
+    },
 ];
+
+/// `dashboard.url`: the base address alerts link to (`…/task/NAME`).
+fn norm_dashboard_url(v: &str) -> std::result::Result<String, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    let rule = || KEYS.iter().find(|d| d.key == "dashboard.url").map(|d| d.rule).unwrap_or("");
+    let ok = v.len() <= 2048
+        && !v.chars().any(|c| c.is_control() || c.is_whitespace())
+        && v.parse::<ureq::http::Uri>().ok().is_some_and(|u| {
+            matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some()
+        });
+    if ok { Ok(v.trim_end_matches('/').to_string()) } else { Err(rule().to_string()) }
+}
 
 const CA_FILE_RULE: &str = "the absolute path of a readable PEM file with at least one      -----BEGIN CERTIFICATE----- block, or empty";
 

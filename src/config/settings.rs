@@ -40,6 +40,10 @@ pub struct Settings {
     pub run_as_default: crate::task::runas::Account,
     /// `smtp.ca_file`: extra trusted root certificate(s), PEM.
     pub smtp_ca_file: Option<std::path::PathBuf>,
+    /// `notify.channels`: channel names (empty: the built-in mail).
+    pub notify_channels: Vec<String>,
+    /// `dashboard.url`: the dashboard's public base address, without a trailing slash.
+    pub dashboard_url: Option<String>,
     /// Canonical stored values of the keys that are set.
     set: BTreeMap<&'static str, String>,
 }
@@ -128,6 +132,8 @@ impl Settings {
             retention_days: number("retention.days").unwrap_or_default(),
             run_as_default: run_as,
             smtp_ca_file: nonempty(&get("smtp.ca_file")).map(std::path::PathBuf::from),
+            notify_channels: crate::notify::channels::parse_setting(&get("notify.channels")),
+            dashboard_url: nonempty(&get("dashboard.url")),
             set,
         };
         settings.check_cross_rules()?;

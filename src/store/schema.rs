@@ -158,4 +158,20 @@ ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
 CREATE INDEX outbox_pending ON outbox(next_attempt_at)
     WHERE sent_at IS NULL AND gave_up_at IS NULL;
 "#,
+    // Notification channels (`orc channel add`): webhook, teams, slack, email, eventlog. A URL is
+    // kept either here (`url`) or in the vault (`url_credential`); `secret_credential` names the
+    // vault entry of a webhook's HMAC key. Outbox rows for a non-mail channel name it in
+    // `outbox.channel` and carry the event JSON in `body_text`; mail rows leave it NULL.
+    r#"
+CREATE TABLE channels (
+    name               TEXT PRIMARY KEY COLLATE NOCASE,
+    kind               TEXT NOT NULL,
+    url                TEXT,
+    url_credential     TEXT,
+    recipients         TEXT NOT NULL DEFAULT '',
+    secret_credential  TEXT,
+    created_at         TEXT NOT NULL
+);
+ALTER TABLE outbox ADD COLUMN channel TEXT;
+"#,
 ];
