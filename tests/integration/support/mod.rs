@@ -3,12 +3,14 @@
 //! - `programs`: where orc and the test-helper binaries are;
 //! - `redact`: the one redactor and the insta settings built on it;
 //! - `exec`: tasks and runs for the executor tests (database seeding and inspection);
+//! - `http_receiver`: a real local HTTP server recording requests (notification channels);
 //! - `mail_seed`, `mailserver`, `smtp_probe`: seeding and real/fake SMTP servers for mail tests.
 
 #![allow(dead_code)]
 
 mod env;
 pub mod exec;
+pub mod http_receiver;
 pub mod mail_seed;
 pub mod mailserver;
 mod programs;
