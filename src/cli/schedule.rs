@@ -183,6 +183,9 @@ fn reconcile_cmd(
     let interactive = ctx.interactive;
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
+    if !dry_run && remote.host.is_none() {
+        crate::notify::channels::eventlog::ensure_source(store.conn());
+    }
     // The daily report (report.daily_time) is a built-in task registered with the others.
     let builtin = crate::report::sync_builtin(
         store,

@@ -338,3 +338,43 @@ fn regex_lite(msg: &str) -> bool {
         && rest.starts_with(" orc[")
         && rest.split_once("]: ").is_some_and(|(pid, _)| pid[5..].parse::<u32>().is_ok())
 }
+
+/// Windows: the event goes to the Application log with source `orc` and the kind's event ID;
+/// `orc schedule` (elevated on the CI runner) registers the source with its message file.
+#[cfg(windows)]
+#[test]
+#[ignore = "needs a real Windows event log and an elevated process (windows CI job)"]
+fn windows_real_eventlog_entries_with_stable_ids() {
+    use std::process::Command;
+    let mut env = Env::new();
+    env.with_fake_schtasks();
+    env.orc(["channel", "add", "log", "--kind", "eventlog"]).ok();
+    env.orc(["schedule", "--all"]).ok();
+    let reg = Command::new("reg")
+        .args([
+            "query",
+            r"HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\orc",
+            "/v",
+            "EventMessageFile",
+        ])
+        .output()
+        .unwrap();
+    let reg = String::from_utf8_lossy(&reg.stdout).to_string();
+    assert!(reg.contains("REG_EXPAND_SZ") && reg.contains("EventLogMessages.dll"), "{reg}");
+    env.orc(["notify", "test", "--channel", "log"]).ok();
+    let q = Command::new("wevtutil")
+        .args([
+            "qe",
+            "Application",
+            "/q:*[System[Provider[@Name='orc'] and (EventID=1000)]]",
+            "/c:1",
+            "/rd:true",
+            "/f:text",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&q.stdout).to_string();
+    assert!(text.contains("Event ID: 1000"), "{text}");
+    assert!(text.contains("Level: Information"), "{text}");
+    assert!(text.contains("Test notification from orc on"), "{text}");
+}

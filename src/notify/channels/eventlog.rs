@@ -104,6 +104,22 @@ pub enum Registration {
     NotApplicable,
 }
 
+/// `orc schedule`: when an `eventlog` channel exists, registers the event source (Windows) and
+/// logs what happened; a refusal (not an administrator) only costs Event Viewer's rendering.
+pub fn ensure_source(conn: &rusqlite::Connection) {
+    if !super::store::any_of_kind(conn, super::Kind::Eventlog) {
+        return;
+    }
+    match register_source() {
+        Registration::Registered => tracing::info!("event source {SOURCE} registered"),
+        Registration::NotAllowed(why) => tracing::warn!(
+            "cannot register the event source {SOURCE} ({why}); events still go to the \
+             Application log — run `orc schedule --all` once as an administrator to register it"
+        ),
+        Registration::NotApplicable => {}
+    }
+}
+
 /// Registers the `orc` event source (Windows, administrators only; never fails hard).
 pub fn register_source() -> Registration {
     #[cfg(windows)]

@@ -199,6 +199,15 @@ pub fn add(store: &mut Store, c: &Channel, command_line: &str) -> Result<Channel
     get(store, &c.name)
 }
 
+/// Whether any channel is of `kind`.
+pub fn any_of_kind(conn: &rusqlite::Connection, kind: Kind) -> bool {
+    conn.query_row("SELECT 1 FROM channels WHERE kind = ?1 LIMIT 1", [kind.as_str()], |_| Ok(()))
+        .optional()
+        .ok()
+        .flatten()
+        .is_some()
+}
+
 /// Where a channel is used (tasks and `notify.channels`), for `rm` to refuse.
 pub fn references(conn: &rusqlite::Connection, name: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
