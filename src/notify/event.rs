@@ -212,10 +212,13 @@ impl NotifyEvent {
     /// Sets the dashboard link of the task (from `dashboard.url`).
     pub fn with_dashboard(mut self, base: Option<&str>) -> NotifyEvent {
         if let (Some(base), Some(task)) = (base, &self.task) {
-            let task = percent_encoding::utf8_percent_encode(
-                task,
-                percent_encoding::NON_ALPHANUMERIC,
-            );
+            // RFC 3986 unreserved characters stay as they are (task names are made of them).
+            const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+                .remove(b'-')
+                .remove(b'.')
+                .remove(b'_')
+                .remove(b'~');
+            let task = percent_encoding::utf8_percent_encode(task, SEGMENT);
             self.url = Some(format!("{}/task/{task}", base.trim_end_matches('/')));
         }
         self

@@ -378,3 +378,31 @@ fn windows_real_eventlog_entries_with_stable_ids() {
     assert!(text.contains("Level: Information"), "{text}");
     assert!(text.contains("Test notification from orc on"), "{text}");
 }
+
+/// The Teams card of a real failure, rendered as HTML by the test's tiny card renderer and
+/// loaded in headless Chromium; the screenshot is kept as `target/test-output/teams-card.png`.
+#[test]
+#[ignore = "needs headless Chromium"]
+fn teams_card_renders_in_chromium() {
+    use crate::support::chromium::{chromium, element_text, render_in_chromium};
+    let Some(chromium) = chromium() else { return };
+    let env = Env::new();
+    let rx = Receiver::start();
+    env.orc(["config", "set", "dashboard.url", "https://orc.example.com"]).ok();
+    env.orc(["channel", "add", "teams", "--kind", "teams", "--url", &rx.url("/teams")]).ok();
+    add_task(&env, "nightly-backup", &failing(), &["teams"]);
+    env.orc(["execute", "--task", "nightly-backup"]).code(3);
+    let msg = rx.wait_for(1)[0].json();
+    let html = crate::support::adaptive_card::to_html(&msg["attachments"][0]["content"]);
+    let file = env.root().join("teams-card.html");
+    std::fs::write(&file, html).unwrap();
+    let dom = render_in_chromium(&chromium, &file, "teams-card", env.root());
+    assert!(element_text(&dom, "block-0").starts_with("FAILED nightly-backup on "), "{dom}");
+    let facts = element_text(&dom, "facts");
+    assert!(facts.starts_with("Task nightly-backup Host "), "{facts}");
+    assert!(facts.contains("Status FAILED Exit code 3 Run 1"), "{facts}");
+    assert_eq!(element_text(&dom, "block-2"), "Output (end)");
+    assert_eq!(element_text(&dom, "block-3"), "disk full");
+    assert_eq!(element_text(&dom, "action-0"), "Open in dashboard");
+    assert!(dom.contains("href=\"https://orc.example.com/task/nightly-backup\""), "{dom}");
+}

@@ -3,11 +3,15 @@
 //! - `programs`: where orc and the test-helper binaries are;
 //! - `redact`: the one redactor and the insta settings built on it;
 //! - `exec`: tasks and runs for the executor tests (database seeding and inspection);
+//! - `adaptive_card`: the Teams card as HTML for Chromium;
+//! - `chromium`: headless Chromium for the rendering tests;
 //! - `http_receiver`: a real local HTTP server recording requests (notification channels);
 //! - `mail_seed`, `mailserver`, `smtp_probe`: seeding and real/fake SMTP servers for mail tests.
 
 #![allow(dead_code)]
 
+pub mod adaptive_card;
+pub mod chromium;
 mod env;
 pub mod exec;
 pub mod http_receiver;
