@@ -599,7 +599,9 @@ fn import(file: &Path, replace: bool, dry_run: bool, ctx: &mut Context<'_>) -> R
     } else {
         ctx.store()?.write(|tx| {
             let existing = repo::list(tx)?;
-            incoming.iter().try_for_each(|s| notify_channels::check_exist(tx, &s.notify_channels))?;
+            incoming
+                .iter()
+                .try_for_each(|s| notify_channels::check_exist(tx, &s.notify_channels))?;
             let plan = check(&existing)?;
             for (entry, spec) in plan.iter().zip(&incoming) {
                 match entry.action {

@@ -266,7 +266,12 @@ impl NotifyEvent {
                 s.push('\n');
             }
         }
-        s.push_str(&format!("Event ID {} ({}), orc {}", self.event_id, self.kind.as_str(), self.orc_version));
+        s.push_str(&format!(
+            "Event ID {} ({}), orc {}",
+            self.event_id,
+            self.kind.as_str(),
+            self.orc_version
+        ));
         s
     }
 }

@@ -37,7 +37,9 @@ fn stored_text(env: &Env) -> String {
     for r in q.query_map([], |r| r.get::<_, String>(0)).unwrap() {
         s.push_str(&r.unwrap());
     }
-    let mut q = c.prepare("SELECT command || coalesce(before, '') || coalesce(after, '') FROM audit").unwrap();
+    let mut q = c
+        .prepare("SELECT command || coalesce(before, '') || coalesce(after, '') FROM audit")
+        .unwrap();
     for r in q.query_map([], |r| r.get::<_, String>(0)).unwrap() {
         s.push_str(&r.unwrap());
     }
@@ -59,11 +61,9 @@ fn outbox_state(env: &Env) -> Vec<(Option<String>, i64, bool, Option<String>)> {
 fn add_list_show_rm_never_show_the_url() {
     let env = Env::new();
     let url = format!("https://hooks.example.com/services/{TOKEN}");
-    env.orc(["channel", "add", "ops-hook", "--kind", "webhook", "--url", &url])
-        .ok()
-        .assert_stdout(
-            "added webhook channel ops-hook; try it with `orc notify test --channel ops-hook`\n",
-        );
+    env.orc(["channel", "add", "ops-hook", "--kind", "webhook", "--url", &url]).ok().assert_stdout(
+        "added webhook channel ops-hook; try it with `orc notify test --channel ops-hook`\n",
+    );
     credential(&env, "teams-url", &format!("https://x.webhook.office.com/{TOKEN}"));
     env.orc(["channel", "add", "teams", "--kind", "teams", "--url-credential", "teams-url"]).ok();
     env.orc(["channel", "add", "log", "--kind", "eventlog"]).ok();
@@ -101,7 +101,10 @@ fn bad_channels_are_refused_and_change_nothing() {
         "error: invalid --url \"http://hooks.example.com/…\": use https:// (plain http:// only to \
          this machine)",
     );
-    refuse(&["h", "--kind", "slack"], "error: a slack channel needs --url URL or --url-credential CRED");
+    refuse(
+        &["h", "--kind", "slack"],
+        "error: a slack channel needs --url URL or --url-credential CRED",
+    );
     refuse(
         &["email", "--kind", "email"],
         "error: invalid channel name \"email\": \"email\" is the built-in mail (task --email or \
@@ -116,7 +119,10 @@ fn bad_channels_are_refused_and_change_nothing() {
         &["h", "--kind", "teams", "--url", "https://x.example.com/a", "--secret", "k"],
         "error: --secret signs webhook payloads, not teams",
     );
-    refuse(&["h", "--kind", "pager"], "error: invalid --kind \"pager\": must be one of webhook, teams, slack, email, eventlog");
+    refuse(
+        &["h", "--kind", "pager"],
+        "error: invalid --kind \"pager\": must be one of webhook, teams, slack, email, eventlog",
+    );
     env.orc(["channel", "list"])
         .ok()
         .assert_stdout("No channels. Add one with `orc channel add NAME --kind KIND`.\n");
@@ -137,9 +143,9 @@ fn tasks_name_channels_that_exist_and_rm_refuses_while_used() {
     add_task(&env, "t", "true", &["log", "email"]);
     let v = env.orc(["--json", "task", "show", "t"]).ok().json();
     assert_eq!(v["notify_channels"], serde_json::json!(["log", "email"]));
-    env.orc(["channel", "rm", "log"])
-        .code(2)
-        .assert_stderr_line("error: invalid channel \"log\": it is still used by task t; change those first");
+    env.orc(["channel", "rm", "log"]).code(2).assert_stderr_line(
+        "error: invalid channel \"log\": it is still used by task t; change those first",
+    );
     env.orc(["task", "edit", "t", "--clear-notify-channel", "--notify-channel", "email"]).ok();
     let v = env.orc(["--json", "task", "show", "t"]).ok().json();
     assert_eq!(v["notify_channels"], serde_json::json!(["email"]));
@@ -220,9 +226,15 @@ fn teams_and_slack_get_their_payloads_with_a_dashboard_link() {
     let att = &teams["attachments"][0];
     assert_eq!(att["contentType"], "application/vnd.microsoft.card.adaptive");
     let card = &att["content"];
-    assert_eq!((card["type"].as_str(), card["version"].as_str()), (Some("AdaptiveCard"), Some("1.4")));
+    assert_eq!(
+        (card["type"].as_str(), card["version"].as_str()),
+        (Some("AdaptiveCard"), Some("1.4"))
+    );
     assert_eq!(card["body"][1]["type"], "FactSet");
-    assert_eq!(card["body"][1]["facts"][0], serde_json::json!({"title": "Task", "value": "nightly"}));
+    assert_eq!(
+        card["body"][1]["facts"][0],
+        serde_json::json!({"title": "Task", "value": "nightly"})
+    );
     assert_eq!(card["body"][3]["text"], "disk full");
     assert_eq!(card["actions"][0]["url"], "https://orc.example.com/task/nightly");
     let slack = reqs.iter().find(|r| r.path == "/slack").unwrap().json();
@@ -249,7 +261,10 @@ fn a_receiver_outage_keeps_the_message_until_it_is_delivered_once() {
     let (channel, tries, sent, error) = &state[0];
     assert_eq!((channel.as_deref(), *tries, *sent), (Some("hook"), 1, false));
     let error = error.clone().unwrap();
-    assert!(error.starts_with(&format!("cannot deliver to http://127.0.0.1:{port}/…: ")), "{error}");
+    assert!(
+        error.starts_with(&format!("cannot deliver to http://127.0.0.1:{port}/…: ")),
+        "{error}"
+    );
     let status = env.orc(["--json", "notify", "status"]).ok();
     assert_eq!(status.json()["pending"], 1);
     assert!(!status.stdout.contains(TOKEN));
@@ -289,7 +304,10 @@ fn notify_test_posts_a_test_event() {
     let out = env.orc(["notify", "test", "--channel", "hook"]).ok();
     assert_eq!(
         out.stdout,
-        format!("Test notification sent to channel hook (webhook, http://127.0.0.1:{}/…).\n", rx.port)
+        format!(
+            "Test notification sent to channel hook (webhook, http://127.0.0.1:{}/…).\n",
+            rx.port
+        )
     );
     let e = rx.wait_for(1)[0].json();
     assert_eq!((e["kind"].as_str(), e["event_id"].as_i64()), (Some("test"), Some(1000)));
@@ -332,7 +350,8 @@ fn eventlog_events_go_to_syslog_on_unix() {
 fn regex_lite(msg: &str) -> bool {
     let Some(rest) = msg.strip_prefix("<11>") else { return false };
     let (stamp, rest) = rest.split_at(15);
-    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let months =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     months.contains(&&stamp[..3])
         && stamp.as_bytes()[9] == b':'
         && rest.starts_with(" orc[")

@@ -75,7 +75,13 @@ pub fn send_event(
                 Some(n) => Some(credential(store, n)?),
                 None => None,
             };
-            super::webhook::send(&url, secret.as_deref().map(|s| &s[..]), event, delivery, now.timestamp())
+            super::webhook::send(
+                &url,
+                secret.as_deref().map(|s| &s[..]),
+                event,
+                delivery,
+                now.timestamp(),
+            )
         }
         Kind::Teams => super::teams::send(&url, event),
         Kind::Slack => super::slack::send(&url, event),
@@ -132,7 +138,10 @@ pub fn deliver_ids(store: &mut Store, ids: &[i64], now: DateTime<Utc>) -> (usize
             Ok(Sent::Sent) => sent += 1,
             Ok(Sent::NotClaimed) => {}
             Ok(Sent::Failed(e, _)) => {
-                tracing::warn!("notification #{id} not delivered (queued for retry): {}", e.message);
+                tracing::warn!(
+                    "notification #{id} not delivered (queued for retry): {}",
+                    e.message
+                );
                 errors.push(e.message);
             }
             Err(e) => errors.push(e.to_string()),
@@ -233,9 +242,8 @@ pub struct ChannelTestReport {
 /// Sends a test event to one channel right away (not through the outbox).
 pub fn send_test(store: &Store, name: &str) -> Result<ChannelTestReport> {
     super::validate_name(name)?;
-    let channel = super::store::read(store.conn(), name)?.ok_or_else(|| {
-        crate::error::Error::NotFound { what: "channel", name: name.to_string() }
-    })?;
+    let channel = super::store::read(store.conn(), name)?
+        .ok_or_else(|| crate::error::Error::NotFound { what: "channel", name: name.to_string() })?;
     let now = crate::clock::now_utc();
     let host = crate::exec::runs::hostname();
     let summary = format!("Test notification from orc on {host}");

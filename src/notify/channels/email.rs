@@ -41,7 +41,12 @@ pub fn queue(
             tracing::warn!("email channel {} has no recipients (set --to or mail.to)", c.name);
             continue;
         }
-        ids.push(outbox::insert(tx, store_path, &NewMessage { recipients: to, ..mail.clone() }, now)?);
+        ids.push(outbox::insert(
+            tx,
+            store_path,
+            &NewMessage { recipients: to, ..mail.clone() },
+            now,
+        )?);
     }
     Ok(ids)
 }

@@ -67,7 +67,11 @@ pub fn syslog_priority(severity: Severity) -> u8 {
 }
 
 /// The whole RFC 3164 datagram.
-pub fn syslog_datagram(event: &NotifyEvent, local: chrono::DateTime<chrono::Local>, pid: u32) -> String {
+pub fn syslog_datagram(
+    event: &NotifyEvent,
+    local: chrono::DateTime<chrono::Local>,
+    pid: u32,
+) -> String {
     format!(
         "<{}>{} {}[{pid}]: {}",
         syslog_priority(event.kind.severity()),
@@ -141,8 +145,8 @@ mod win {
         EVENTLOG_WARNING_TYPE, RegisterEventSourceW, ReportEventW,
     };
     use windows_sys::Win32::System::Registry::{
-        HKEY, HKEY_LOCAL_MACHINE, KEY_SET_VALUE, REG_DWORD, REG_EXPAND_SZ,
-        REG_OPTION_NON_VOLATILE, RegCloseKey, RegCreateKeyExW, RegSetValueExW,
+        HKEY, HKEY_LOCAL_MACHINE, KEY_SET_VALUE, REG_DWORD, REG_EXPAND_SZ, REG_OPTION_NON_VOLATILE,
+        RegCloseKey, RegCreateKeyExW, RegSetValueExW,
     };
 
     use super::{Registration, SOURCE};
@@ -247,9 +251,9 @@ mod win {
         };
         match (rc1, rc2) {
             (0, 0) => Registration::Registered,
-            (rc, 0) | (_, rc) => Registration::NotAllowed(
-                std::io::Error::from_raw_os_error(rc as i32).to_string(),
-            ),
+            (rc, 0) | (_, rc) => {
+                Registration::NotAllowed(std::io::Error::from_raw_os_error(rc as i32).to_string())
+            }
         }
     }
 }

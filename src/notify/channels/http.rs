@@ -36,11 +36,8 @@ pub fn post_json(url: &str, headers: &[(&str, String)], body: &[u8]) -> Result<(
             if (200..300).contains(&status) {
                 return Ok(());
             }
-            let answer: String = answer
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .take(200)
-                .collect();
+            let answer: String =
+                answer.chars().map(|c| if c.is_control() { ' ' } else { c }).take(200).collect();
             let answer = scrub(answer.trim(), url);
             let message = if answer.is_empty() {
                 format!("{masked} answered HTTP {status}")

@@ -117,9 +117,8 @@ pub fn check(c: &Channel) -> Result<()> {
     if c.kind == Kind::Email {
         let mut seen: Vec<String> = Vec::new();
         for a in &c.to {
-            crate::task::validate::check_email(a).map_err(|_| {
-                Error::invalid("--to", a, "an e-mail address (name@example.com)")
-            })?;
+            crate::task::validate::check_email(a)
+                .map_err(|_| Error::invalid("--to", a, "an e-mail address (name@example.com)"))?;
             if seen.iter().any(|s| s.eq_ignore_ascii_case(a)) {
                 return Err(Error::invalid("--to", a, "recipient listed twice"));
             }

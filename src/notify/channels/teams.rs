@@ -96,7 +96,10 @@ mod tests {
         assert_eq!(m["type"], "message");
         assert_eq!(m["attachments"][0]["contentType"], CARD_CONTENT_TYPE);
         let c = &m["attachments"][0]["content"];
-        assert_eq!((c["type"].as_str(), c["version"].as_str()), (Some("AdaptiveCard"), Some("1.4")));
+        assert_eq!(
+            (c["type"].as_str(), c["version"].as_str()),
+            (Some("AdaptiveCard"), Some("1.4"))
+        );
         assert_eq!(c["body"][0]["text"], "FAILED t on h (exit 1)");
         assert_eq!(c["body"][0]["color"], "Attention");
         assert_eq!(

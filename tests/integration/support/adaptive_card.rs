@@ -35,7 +35,9 @@ pub fn to_html(card: &Value) -> String {
                     style.push_str("color:#777;");
                 }
                 let tag = if el["fontType"] == "Monospace" { "pre" } else { "div" };
-                body.push_str(&format!("<{tag} id=\"block-{i}\" style=\"{style}\">{text}</{tag}>\n"));
+                body.push_str(&format!(
+                    "<{tag} id=\"block-{i}\" style=\"{style}\">{text}</{tag}>\n"
+                ));
             }
             Some("FactSet") => {
                 body.push_str("<table id=\"facts\">\n");
