@@ -162,7 +162,7 @@ mod win {
         std::ffi::OsStr::new(s).encode_wide().chain(Some(0)).collect()
     }
 
-    pub fn report(event: &NotifyEvent) -> Result<(), SendError> {
+    pub(super) fn report(event: &NotifyEvent) -> Result<(), SendError> {
         let source = wide(SOURCE);
         let text = wide(&event.text());
         let kind = match event.kind.severity() {
@@ -202,7 +202,7 @@ mod win {
         result
     }
 
-    pub fn register() -> Registration {
+    pub(super) fn register() -> Registration {
         let key = wide(KEY);
         let mut h: HKEY = std::ptr::null_mut();
         // SAFETY: `key` is NUL-terminated; `h` receives the opened key.
@@ -263,6 +263,16 @@ mod tests {
     use super::*;
     use crate::notify::event::EventKind;
     use chrono::TimeZone;
+
+    /// The FFI call itself (Wine implements ReportEventW; the real Application log is read
+    /// back by the integration test `channels::windows_real_eventlog_entries_with_stable_ids`).
+    #[cfg(windows)]
+    #[test]
+    fn report_event_writes_without_a_registered_source() {
+        let now = chrono::Utc::now();
+        let e = NotifyEvent::new(EventKind::Test, "orc unit test event", now);
+        win::report(&e).unwrap();
+    }
 
     #[test]
     fn the_datagram_is_rfc3164_with_the_event_id_first() {
