@@ -32,6 +32,9 @@ pub const ORC_GRAPH_LOGIN_URL: &str = "ORC_GRAPH_LOGIN_URL";
 /// Tests and national clouds: base URL of Microsoft Graph (default
 /// `https://graph.microsoft.com/v1.0`).
 pub const ORC_GRAPH_URL: &str = "ORC_GRAPH_URL";
+/// Unix: the syslog datagram socket the `eventlog` notification channel writes to
+/// (default `/dev/log`); tests point it at a socket they listen on.
+pub const ORC_SYSLOG_SOCKET: &str = "ORC_SYSLOG_SOCKET";
 
 /// `(name, meaning)` for every variable above: the documented table.
 pub const ALL: &[(&str, &str)] = &[
@@ -73,6 +76,10 @@ pub const ALL: &[(&str, &str)] = &[
         ORC_GRAPH_URL,
         "tests and national clouds: Microsoft Graph base for `mail.transport graph` (default \
          `https://graph.microsoft.com/v1.0`; https, or http to loopback only)",
+    ),
+    (
+        ORC_SYSLOG_SOCKET,
+        "Unix: syslog socket of the `eventlog` notification channel (default `/dev/log`)",
     ),
 ];
 

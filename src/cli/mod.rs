@@ -1,6 +1,7 @@
 //! The command line: argument definitions, dispatch, and the single place errors are
 //! rendered and turned into exit codes. One file per subcommand.
 
+pub mod channel;
 pub mod completions;
 pub mod config;
 pub mod configure;
@@ -89,9 +90,12 @@ pub enum Command {
     /// Reports (daily HTML summary)
     #[command(subcommand)]
     Report(report::ReportCommand),
-    /// Mail outbox
+    /// Mail and notification outbox, test messages
     #[command(subcommand)]
     Notify(notify::NotifyCommand),
+    /// Notification channels: webhook, Teams, Slack, email, event log
+    #[command(subcommand)]
+    Channel(channel::ChannelCommand),
     /// Database maintenance: backup, restore, check, prune
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -248,6 +252,7 @@ pub fn dispatch(command: Command, ctx: &mut Context<'_>) -> Result<i32> {
         Command::Migrate(a) => migrate::run(a, ctx),
         Command::Report(c) => report::run(c, ctx),
         Command::Notify(c) => notify::run(c, ctx),
+        Command::Channel(c) => channel::run(c, ctx),
         Command::Db(c) => db::run(c, ctx),
         Command::Dashboard(a) => dashboard::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),

@@ -19,6 +19,9 @@ pub enum NotifyCommand {
         /// Recipient(s), comma-separated (default: mail.to)
         #[arg(long, value_name = "ADDR")]
         to: Option<String>,
+        /// Send a test event to this notification channel instead of mail
+        #[arg(long, value_name = "NAME", conflicts_with = "to")]
+        channel: Option<String>,
     },
 }
 
@@ -26,7 +29,8 @@ pub fn run(args: NotifyCommand, ctx: &mut Context<'_>) -> Result<i32> {
     match args {
         NotifyCommand::Flush { retry_given_up } => flush(retry_given_up, ctx),
         NotifyCommand::Status => status(ctx),
-        NotifyCommand::Test { to } => test(to.as_deref(), ctx),
+        NotifyCommand::Test { channel: Some(name), .. } => test_channel(&name, ctx),
+        NotifyCommand::Test { to, channel: None } => test(to.as_deref(), ctx),
     }
 }
 
@@ -111,6 +115,21 @@ fn status(ctx: &mut Context<'_>) -> Result<i32> {
         &["ID", "QUEUED", "KIND", "TASK", "TRIES", "NEXT TRY", "LAST ERROR"],
         &rows,
     ))?;
+    Ok(exit::SUCCESS)
+}
+
+fn test_channel(name: &str, ctx: &mut Context<'_>) -> Result<i32> {
+    let report = notify::channels::send_test(ctx.store()?, name)?;
+    if ctx.json {
+        ctx.print_json(&report)?;
+    } else {
+        ctx.print(&format!(
+            "Test notification sent to channel {} ({}, {}).",
+            report.channel,
+            report.kind.as_str(),
+            report.target
+        ))?;
+    }
     Ok(exit::SUCCESS)
 }
 

@@ -185,6 +185,9 @@ fn reconcile_cmd(
     let interactive = ctx.interactive;
     let command_line = ctx.command_line.clone();
     let store = ctx.store()?;
+    if !dry_run && remote.host.is_none() {
+        crate::notify::channels::eventlog::ensure_source(store.conn());
+    }
     // The daily report (report.daily_time) and the watch (watch.interval) are built-in tasks
     // registered with the others; they are written to the database once the scheduler has
     // taken the plan (`sync_builtins` below), so a refused schedule changes nothing.

@@ -10,6 +10,7 @@ use super::Context;
 mod show;
 use crate::error::{Error, Result};
 use crate::exec::runs;
+use crate::notify::channels as notify_channels;
 use crate::task::patch::TaskPatch;
 use crate::task::repo::{self, StoredTask};
 use crate::task::transfer::{self, ExportDocument, ImportAction};
@@ -102,6 +103,9 @@ pub struct EditArgs {
     /// Remove every mail recipient (before adding the --email given)
     #[arg(long)]
     pub clear_email: bool,
+    /// Remove every notification channel (before adding the --notify-channel given)
+    #[arg(long)]
+    pub clear_notify_channel: bool,
     /// Remove every --retry-on code (retry any failure)
     #[arg(long)]
     pub clear_retry_on: bool,
@@ -179,6 +183,10 @@ pub struct TaskFields {
     /// Mail recipient (repeatable, at most 50) [default: the mail.to setting]
     #[arg(long = "email", value_name = "ADDR")]
     pub email: Vec<String>,
+    /// Notification channel to alert (repeatable; `email` = the built-in mail) [default: the
+    /// notify.channels setting]
+    #[arg(long = "notify-channel", value_name = "NAME")]
+    pub notify_channel: Vec<String>,
     /// Who owns the task (free text, 128 characters)
     #[arg(long, value_name = "NAME")]
     pub owner: Option<String>,
@@ -232,6 +240,7 @@ impl TaskFields {
             notify: self.notify,
             notify_after: self.notify_after,
             email: self.email,
+            notify_channels: self.notify_channel,
             owner: self.owner,
             description: self.description,
             overlap: self.overlap,
@@ -269,6 +278,7 @@ impl EditArgs {
         p.unset_secret_env = self.unset_secret_env;
         p.clear_deps = self.clear_deps;
         p.clear_email = self.clear_email;
+        p.clear_notify_channels = self.clear_notify_channel;
         p.clear_retry_on = self.clear_retry_on;
         p.clear_owner = self.clear_owner;
         p.clear_description = self.clear_description;
@@ -329,6 +339,7 @@ fn add(args: AddArgs, ctx: &mut Context<'_>) -> Result<i32> {
         let mut all: Vec<TaskSpec> = repo::list(tx)?.into_iter().map(|t| t.spec).collect();
         all.push(spec.clone());
         deps::check_graph(&all, &[&spec.name])?;
+        notify_channels::check_exist(tx, &spec.notify_channels)?;
         repo::insert(tx, &spec, &command_line)
     })?;
     if ctx.json {
@@ -372,6 +383,7 @@ fn edit(args: EditArgs, ctx: &mut Context<'_>) -> Result<i32> {
             .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         deps::check_graph(&all, &[&spec.name])?;
+        notify_channels::check_exist(tx, &spec.notify_channels)?;
         let updated = repo::update(tx, &current, &spec, &command_line)?;
         Ok::<_, Error>((updated, changed))
     })?;
@@ -580,11 +592,16 @@ fn import(file: &Path, replace: bool, dry_run: bool, ctx: &mut Context<'_>) -> R
         Ok(plan)
     };
     let plan = if dry_run {
-        let existing = repo::list(ctx.store()?.conn())?;
+        let conn = ctx.store()?.conn();
+        let existing = repo::list(conn)?;
+        incoming.iter().try_for_each(|s| notify_channels::check_exist(conn, &s.notify_channels))?;
         check(&existing)?
     } else {
         ctx.store()?.write(|tx| {
             let existing = repo::list(tx)?;
+            incoming
+                .iter()
+                .try_for_each(|s| notify_channels::check_exist(tx, &s.notify_channels))?;
             let plan = check(&existing)?;
             for (entry, spec) in plan.iter().zip(&incoming) {
                 match entry.action {

@@ -194,6 +194,21 @@ pub const KEYS: &[KeyDef] = &[
                windows_exporter / node_exporter textfile collector)",
         normalize: norm_metrics_textfile,
     },
+    KeyDef {
+        key: "notify.channels",
+        default: "",
+        rule: "comma-separated notification channel names (`orc channel add`) or email (the \
+               built-in mail), at most 10, each once, or empty",
+        help: "channels alerted for tasks without their own --notify-channel (empty: email)",
+        normalize: crate::notify::channels::norm_setting,
+    },
+    KeyDef {
+        key: "dashboard.url",
+        default: "",
+        rule: "an http:// or https:// URL of at most 2048 characters without spaces, or empty",
+        help: "public address of the dashboard, linked from Teams and Slack alerts",
+        normalize: norm_dashboard_url,
+    },
 ];
 
 fn norm_watch_grace(v: &str) -> std::result::Result<String, String> {
@@ -215,6 +230,21 @@ fn norm_watch_channels(v: &str) -> std::result::Result<String, String> {
 fn norm_metrics_textfile(v: &str) -> std::result::Result<String, String> {
     crate::metrics::check_textfile(v)
         .map(|p| p.map(|p| p.display().to_string()).unwrap_or_default())
+}
+
+/// `dashboard.url`: the base address alerts link to (`…/task/NAME`).
+fn norm_dashboard_url(v: &str) -> std::result::Result<String, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    let rule = || KEYS.iter().find(|d| d.key == "dashboard.url").map(|d| d.rule).unwrap_or("");
+    let ok = v.len() <= 2048
+        && !v.chars().any(|c| c.is_control() || c.is_whitespace())
+        && v.parse::<ureq::http::Uri>().ok().is_some_and(|u| {
+            matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some()
+        });
+    if ok { Ok(v.trim_end_matches('/').to_string()) } else { Err(rule().to_string()) }
 }
 
 const CA_FILE_RULE: &str = "the absolute path of a readable PEM file with at least one      -----BEGIN CERTIFICATE----- block, or empty";

@@ -58,6 +58,10 @@ pub struct Settings {
     pub watch_channels: crate::watch::settings::Channels,
     /// `metrics.textfile`: `None` when unset.
     pub metrics_textfile: Option<std::path::PathBuf>,
+    /// `notify.channels`: channel names (empty: the built-in mail).
+    pub notify_channels: Vec<String>,
+    /// `dashboard.url`: the dashboard's public base address, without a trailing slash.
+    pub dashboard_url: Option<String>,
     /// Canonical stored values of the keys that are set.
     set: BTreeMap<&'static str, String>,
 }
@@ -163,6 +167,8 @@ impl Settings {
             watch_channels: crate::watch::settings::parse_channels(&get("watch.channels"))
                 .unwrap_or(crate::watch::settings::Channels::Email),
             metrics_textfile: nonempty(&get("metrics.textfile")).map(std::path::PathBuf::from),
+            notify_channels: crate::notify::channels::parse_setting(&get("notify.channels")),
+            dashboard_url: nonempty(&get("dashboard.url")),
             set,
         };
         settings.check_cross_rules()?;

@@ -49,6 +49,12 @@ pub(super) const FIELDS: &[(&str, &str, &str)] = &[
     ),
     ("notify_after", "integer", "alert after this many consecutive failed runs"),
     ("email", "array of strings", "recipients instead of `mail.to`"),
+    (
+        "notify_channels",
+        "array of strings",
+        "notification channels (`orc channel add`; `email` = the built-in mail) instead of \
+         `notify.channels`",
+    ),
     ("owner", "string or null", "who owns the task"),
     ("description", "string or null", "free text"),
     ("overlap", "string", "`skip`, `queue` or `parallel` while a run is in progress"),

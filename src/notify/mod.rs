@@ -13,6 +13,8 @@
 //! the returned [`HookOutcome`].
 
 pub mod address;
+pub mod channels;
+pub mod event;
 pub mod graph;
 pub mod message;
 pub mod oauth;
@@ -59,6 +61,21 @@ pub struct HookOutcome {
     pub error: Option<String>,
     /// Older queued messages retried afterwards.
     pub flushed: Option<FlushReport>,
+    /// Outbox ids of the messages queued for notification channels (not mail).
+    pub channel_queued: Vec<i64>,
+    /// How many of those were delivered right away.
+    pub channel_sent: usize,
+}
+
+/// What [`record_and_queue`] queued.
+#[derive(Debug, Default)]
+struct Queued {
+    /// The message the policy asked for.
+    kind: Option<MessageKind>,
+    /// The built-in mail's outbox id.
+    mail: Option<i64>,
+    /// Channel messages (webhook, teams, slack, eventlog).
+    channels: Vec<i64>,
 }
 
 /// The executor's hook: call after the final attempt of a run, **after** its row is
@@ -87,14 +104,28 @@ pub fn after_final_attempt_at(
         }
     };
     match record_and_queue(store, run, &settings, now) {
-        Ok((mail, queued)) => {
-            out.mail = mail;
-            out.queued = queued;
+        Ok(q) => {
+            out.mail = q.kind;
+            out.queued = q.mail;
+            out.channel_queued = q.channels;
         }
         Err(e) => {
             tracing::warn!("cannot decide or queue mail for run {run_id}: {e}");
             out.error = Some(e.to_string());
             return out;
+        }
+    }
+    if !out.channel_queued.is_empty() {
+        let (sent, errors) = channels::deliver_ids(store, &out.channel_queued, now);
+        out.channel_sent = sent;
+        if let Some(e) = errors.into_iter().next() {
+            out.error.get_or_insert(e);
+        }
+    }
+    if started.elapsed() < OPPORTUNISTIC_BUDGET {
+        let budget = OPPORTUNISTIC_BUDGET.saturating_sub(started.elapsed());
+        if let Err(e) = channels::flush(store, now, false, OPPORTUNISTIC_MAX, Some(budget)) {
+            tracing::warn!("retrying queued notifications failed: {e}");
         }
     }
     if !settings.configured() {
@@ -255,14 +286,14 @@ fn run_view(run: &RunRecord, spec: Option<&TaskSpec>) -> RunView {
     }
 }
 
-/// Decides the mail for a finished run and queues it, in one transaction with the alert
-/// state. Returns the decided kind and the outbox id (when queued).
+/// Decides the message for a finished run and queues it for each of the task's channels, in
+/// one transaction with the alert state. Returns the decided kind and the outbox ids.
 fn record_and_queue(
     store: &mut Store,
     run: &RunRecord,
     settings: &MailSettings,
     now: DateTime<Utc>,
-) -> Result<(Option<MessageKind>, Option<i64>)> {
+) -> Result<Queued> {
     let path = store.path().to_path_buf();
     let classify = |ctx: &'static str| {
         let path = path.clone();
@@ -279,7 +310,7 @@ fn record_and_queue(
             read_state(tx, &run.task).map_err(classify("read alert state"))?;
         if last_run_id.is_some_and(|id| id >= run.id) {
             // Already handled (the hook ran twice for this run, or runs came in out of order).
-            return Ok((None, None));
+            return Ok(Queued::default());
         }
         let spec = read_spec(tx, run.task_id, &run.task).map_err(classify("read task"))?;
         let p = policy::Policy {
@@ -313,14 +344,50 @@ fn record_and_queue(
         )
         .map_err(classify("save alert state"))?;
         let Some(kind) = d.mail else {
-            return Ok((None, None));
+            return Ok(Queued::default());
         };
+        let own = spec.as_ref().map(|s| &s.notify_channels[..]).unwrap_or(&[]);
+        let targets = channels::targets(tx, &channels::names_for(own, &settings.channels))?;
+        let alert = AlertView {
+            consecutive_failures: d.streak.consecutive_failures,
+            failing_since: d.streak.failing_since.map(display_utc),
+            suppressed: d.streak.suppressed,
+            reminder_interval: settings
+                .reminder_interval
+                .map(|iv| crate::render::secs(iv.num_seconds().max(0) as u64)),
+        };
+        let view = run_view(run, spec.as_ref());
+        let mut q = Queued { kind: Some(kind), ..Queued::default() };
+        if let Some(ek) = event::EventKind::of_message(kind) {
+            let subject = message::run_subject(kind, &view, &alert);
+            let streak = Some(d.streak.consecutive_failures).filter(|n| *n > 0);
+            let ev = event::NotifyEvent::from_run(ek, &subject, run, streak, now);
+            q.channels = channels::queue_event(tx, &path, &targets.channels, &ev, now)?;
+        }
+        let email_channels = targets.channels.iter().any(|c| c.kind == channels::Kind::Email);
+        if !targets.builtin_mail && !email_channels {
+            return Ok(q);
+        }
         if !settings.configured() {
             tracing::info!(
                 "mail is not configured (smtp.host is not set): no {} mail",
                 kind.as_str()
             );
-            return Ok((Some(kind), None));
+            return Ok(q);
+        }
+        let rendered = message::render_run(kind, &view, &alert)?;
+        let mail = NewMessage {
+            run_id: Some(run.id),
+            task: Some(run.task.clone()),
+            kind,
+            recipients: Vec::new(),
+            subject: rendered.subject,
+            text: rendered.text,
+            html: Some(rendered.html),
+        };
+        channels::email::queue(tx, &path, &targets.channels, &mail, &settings.to, now)?;
+        if !targets.builtin_mail {
+            return Ok(q);
         }
         let recipients = match spec.as_ref().filter(|s| !s.email.is_empty()) {
             Some(s) => match address::from_items("email", &s.email) {
@@ -338,32 +405,10 @@ fn record_and_queue(
                 kind.as_str(),
                 run.task
             );
-            return Ok((Some(kind), None));
+            return Ok(q);
         }
-        let alert = AlertView {
-            consecutive_failures: d.streak.consecutive_failures,
-            failing_since: d.streak.failing_since.map(display_utc),
-            suppressed: d.streak.suppressed,
-            reminder_interval: settings
-                .reminder_interval
-                .map(|iv| crate::render::secs(iv.num_seconds().max(0) as u64)),
-        };
-        let rendered = message::render_run(kind, &run_view(run, spec.as_ref()), &alert)?;
-        let id = outbox::insert(
-            tx,
-            &path,
-            &NewMessage {
-                run_id: Some(run.id),
-                task: Some(run.task.clone()),
-                kind,
-                recipients,
-                subject: rendered.subject,
-                text: rendered.text,
-                html: Some(rendered.html),
-            },
-            now,
-        )?;
-        Ok((Some(kind), Some(id)))
+        q.mail = Some(outbox::insert(tx, &path, &NewMessage { recipients, ..mail }, now)?);
+        Ok(q)
     })
 }
 
@@ -548,13 +593,14 @@ pub fn flush(store: &mut Store, retry_given_up: bool) -> Result<FlushReport> {
     if retry_given_up {
         outbox::requeue_given_up(store, now)?;
     }
+    let mut report = channels::flush(store, now, true, 10_000, None)?;
     if outbox::pending_ids(store, now, true, 1)?.is_empty() {
-        let summary = outbox::summary(store, now)?;
-        return Ok(FlushReport { given_up_total: summary.given_up, ..FlushReport::default() });
+        return Ok(report);
     }
     let relay = relay_for(store, &settings)?;
     let opts = FlushOptions { force: true, ..FlushOptions::default() };
-    flush_with(store, &relay, settings.from.as_ref(), &opts, now)
+    report.absorb(flush_with(store, &relay, settings.from.as_ref(), &opts, now)?);
+    Ok(report)
 }
 
 /// The result of [`send_test`].

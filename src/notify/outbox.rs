@@ -60,6 +60,8 @@ pub struct OutboxRow {
     pub sent_at: Option<DateTime<Utc>>,
     #[serde(serialize_with = "ser_opt_time")]
     pub gave_up_at: Option<DateTime<Utc>>,
+    /// The notification channel of a non-mail message (`null`: mail).
+    pub channel: Option<String>,
 }
 
 fn ser_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -74,7 +76,7 @@ fn ser_opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result
 }
 
 const COLUMNS: &str = "id, created_at, run_id, task, kind, recipients, subject, body_text, \
-     body_html, tries, next_attempt_at, last_error, sent_at, gave_up_at";
+     body_html, tries, next_attempt_at, last_error, sent_at, gave_up_at, channel";
 
 fn time_col(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
     let s: String = r.get(i)?;
@@ -108,6 +110,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
         last_error: r.get(11)?,
         sent_at: opt_time_col(r, 12)?,
         gave_up_at: opt_time_col(r, 13)?,
+        channel: r.get(14)?,
     })
 }
 
@@ -138,20 +141,58 @@ pub fn insert(
     Ok(tx.last_insert_rowid())
 }
 
+/// Inserts a message for a non-mail notification channel (`body_text` holds the event JSON;
+/// see [`super::channels`]) inside an existing transaction. It is due immediately.
+pub fn insert_for_channel(
+    tx: &rusqlite::Transaction<'_>,
+    store_path: &std::path::Path,
+    msg: &NewMessage,
+    channel: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let id = insert(tx, store_path, msg, now)?;
+    tx.execute("UPDATE outbox SET channel = ?2 WHERE id = ?1", params![id, channel])
+        .map_err(|e| crate::store::classify(store_path, "queue notification", e))?;
+    Ok(id)
+}
+
+/// Ids of pending channel messages (not mail), oldest first: due ones only, or all.
+pub fn pending_channel_ids(
+    store: &Store,
+    now: DateTime<Utc>,
+    all: bool,
+    limit: usize,
+) -> Result<Vec<i64>> {
+    let mut stmt = store
+        .conn()
+        .prepare(
+            "SELECT id FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL \
+             AND channel IS NOT NULL AND (?3 OR next_attempt_at <= ?1) ORDER BY id LIMIT ?2",
+        )
+        .map_err(|e| store.err("read outbox", e))?;
+    let ids = stmt
+        .query_map(params![to_db_time(now), limit as i64, all], |r| r.get(0))
+        .map_err(|e| store.err("read outbox", e))?
+        .collect::<rusqlite::Result<Vec<i64>>>()
+        .map_err(|e| store.err("read outbox", e))?;
+    Ok(ids)
+}
+
 /// Queues a message in its own transaction.
 pub fn enqueue(store: &mut Store, msg: &NewMessage, now: DateTime<Utc>) -> Result<i64> {
     let path = store.path().to_path_buf();
     Ok(store.write(|tx| insert(tx, &path, msg, now))?)
 }
 
-/// Ids of pending messages, oldest first: due ones only, or all when `all` is set.
+/// Ids of pending mail messages (not channel messages), oldest first: due ones only, or all
+/// when `all` is set.
 pub fn pending_ids(store: &Store, now: DateTime<Utc>, all: bool, limit: usize) -> Result<Vec<i64>> {
     let sql = if all {
         "SELECT id FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL \
-         ORDER BY id LIMIT ?2"
+         AND channel IS NULL ORDER BY id LIMIT ?2"
     } else {
         "SELECT id FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL \
-         AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2"
+         AND channel IS NULL AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2"
     };
     let mut stmt = store.conn().prepare(sql).map_err(|e| store.err("read outbox", e))?;
     let ids = stmt

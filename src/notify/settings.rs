@@ -153,6 +153,10 @@ pub struct MailSettings {
     pub reminder_interval: Option<chrono::Duration>,
     /// Local time of the daily report task (`report.daily_time`), as (hour, minute).
     pub report_daily_time: Option<(u32, u32)>,
+    /// `notify.channels` (empty: the built-in mail).
+    pub channels: Vec<String>,
+    /// `dashboard.url`.
+    pub dashboard_url: Option<String>,
 }
 
 /// The timeout used when `smtp.timeout` is not set (the registry's default; a test checks).
@@ -175,7 +179,9 @@ impl MailSettings {
         let mut raw = crate::config::table::read_raw(store.conn())
             .map_err(|e| store.err("read settings", e))?;
         raw.retain(|k, _| {
-            ["smtp.", "mail.", "notify.", "report."].iter().any(|p| k.starts_with(p))
+            ["smtp.", "mail.", "notify.", "report.", "dashboard.url"]
+                .iter()
+                .any(|p| k.starts_with(p))
         });
         Ok(MailSettings::from_settings(&Settings::from_raw(&raw)?))
     }
@@ -207,6 +213,8 @@ impl MailSettings {
                 .notify_reminder_interval
                 .map(|d| chrono::Duration::seconds(d.as_secs() as i64)),
             report_daily_time: s.report_daily_time.map(|t| (t.hour(), t.minute())),
+            channels: s.notify_channels.clone(),
+            dashboard_url: s.dashboard_url.clone(),
         }
     }
 }

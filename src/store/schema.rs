@@ -193,4 +193,20 @@ CREATE INDEX runs_task_start ON runs(task COLLATE NOCASE, start);
 CREATE INDEX runs_task_status_start ON runs(task COLLATE NOCASE, status, start);
 CREATE INDEX runs_task_success_end ON runs(task COLLATE NOCASE, end) WHERE status = 'SUCCESS';
 "#,
+    // 8: notification channels (`orc channel add`): webhook, teams, slack, email, eventlog. A URL is
+    // kept either here (`url`) or in the vault (`url_credential`); `secret_credential` names the
+    // vault entry of a webhook's HMAC key. Outbox rows for a non-mail channel name it in
+    // `outbox.channel` and carry the event JSON in `body_text`; mail rows leave it NULL.
+    r#"
+CREATE TABLE channels (
+    name               TEXT PRIMARY KEY COLLATE NOCASE,
+    kind               TEXT NOT NULL,
+    url                TEXT,
+    url_credential     TEXT,
+    recipients         TEXT NOT NULL DEFAULT '',
+    secret_credential  TEXT,
+    created_at         TEXT NOT NULL
+);
+ALTER TABLE outbox ADD COLUMN channel TEXT;
+"#,
 ];

@@ -151,6 +151,10 @@ pub struct TaskSpec {
     pub notify_after: u32,
     #[serde(default)]
     pub email: Vec<String>,
+    /// Notification channels alerted (`--notify-channel`; `email` is the built-in mail);
+    /// empty: the `notify.channels` setting.
+    #[serde(default)]
+    pub notify_channels: Vec<String>,
     #[serde(default)]
     pub owner: Option<String>,
     #[serde(default)]
@@ -214,6 +218,7 @@ impl TaskSpec {
             notify: NotifyPolicy::Default,
             notify_after: 1,
             email: Vec::new(),
+            notify_channels: Vec::new(),
             owner: None,
             description: None,
             overlap: Overlap::Skip,

@@ -31,6 +31,8 @@ pub struct TaskPatch {
     pub notify: Option<String>,
     pub notify_after: Option<String>,
     pub email: Vec<String>,
+    /// `--notify-channel NAME` (repeatable).
+    pub notify_channels: Vec<String>,
     pub owner: Option<String>,
     pub description: Option<String>,
     pub overlap: Option<String>,
@@ -51,6 +53,7 @@ pub struct TaskPatch {
     pub unset_secret_env: Vec<String>,
     pub clear_deps: bool,
     pub clear_email: bool,
+    pub clear_notify_channels: bool,
     pub clear_retry_on: bool,
     pub clear_owner: bool,
     pub clear_description: bool,
@@ -108,6 +111,9 @@ impl TaskPatch {
         }
         if self.clear_email {
             spec.email.clear();
+        }
+        if self.clear_notify_channels {
+            spec.notify_channels.clear();
         }
         if self.clear_retry_on {
             spec.retry_on.clear();
@@ -214,6 +220,16 @@ impl TaskPatch {
                 continue;
             }
             spec.email.push(addr.clone());
+        }
+        for name in &self.notify_channels {
+            crate::notify::channels::validate_refs("--notify-channel", std::slice::from_ref(name))?;
+            if spec.notify_channels.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                if adding {
+                    return Err(Error::invalid("--notify-channel", name, "channel listed twice"));
+                }
+                continue;
+            }
+            spec.notify_channels.push(name.clone());
         }
         for text in &self.retry_on {
             for code in v::parse_retry_on(text)? {

@@ -380,6 +380,7 @@ pub fn validate_with_style(spec: &TaskSpec, style: PathStyle) -> Result<()> {
         ));
     }
     check_emails(&spec.email)?;
+    crate::notify::channels::validate_refs("--notify-channel", &spec.notify_channels)?;
     if let Some(owner) = &spec.owner {
         check_owner(owner)?;
     }

@@ -181,6 +181,7 @@ pub fn references(store: &Store, name: &str) -> Result<Vec<String>, Error> {
             out.push(format!("task {}", task.spec.name));
         }
     }
+    out.extend(crate::notify::channels::store::credential_users(conn, name)?);
     Ok(out)
 }
 

@@ -93,6 +93,8 @@ pub enum Purpose {
     Smtp,
     /// As a run-as account password: `account_password` or `secret`.
     RunAs,
+    /// A notification channel's URL or webhook signing key (`orc channel add`): only `secret`.
+    Channel,
     /// Re-encryption during key rotation: any kind.
     Rotate,
 }
@@ -104,6 +106,7 @@ impl Purpose {
             Purpose::TaskEnv => kind == K::Secret,
             Purpose::Smtp => matches!(kind, K::Secret | K::SmtpPassword),
             Purpose::RunAs => matches!(kind, K::Secret | K::AccountPassword),
+            Purpose::Channel => kind == K::Secret,
             Purpose::Rotate => true,
         }
     }
@@ -113,6 +116,7 @@ impl Purpose {
             Purpose::TaskEnv => ("in a task's environment", "secret"),
             Purpose::Smtp => ("as the SMTP password", "smtp_password"),
             Purpose::RunAs => ("as an account password", "account_password"),
+            Purpose::Channel => ("by a notification channel", "secret"),
             Purpose::Rotate => ("", ""),
         }
     }

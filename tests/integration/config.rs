@@ -29,6 +29,8 @@ const DEFAULTS: &[(&str, Option<&str>)] = &[
     ("watch.interval", Some("5m")),
     ("watch.channels", None),
     ("metrics.textfile", None),
+    ("notify.channels", None),
+    ("dashboard.url", None),
 ];
 
 #[test]
@@ -90,6 +92,8 @@ fn every_key_can_be_set_read_back_and_unset() {
         ("watch.interval", "60m", "1h"),
         ("watch.channels", "NONE", "none"),
         ("metrics.textfile", prom.as_str(), prom.as_str()),
+        ("notify.channels", " ops-teams , email", "ops-teams,email"),
+        ("dashboard.url", "https://orc.example.com/", "https://orc.example.com"),
     ];
     assert_eq!(values.len(), DEFAULTS.len());
     for (key, input, canon) in values {
@@ -118,9 +122,10 @@ fn every_key_can_be_set_read_back_and_unset() {
         .query_row("SELECT count(*) FROM audit WHERE object='setting'", [], |r| r.get(0))
         .unwrap();
     // One set and one unset per key (scheduler.prefix "" differs from its default "Orc_", so
-    // it counts): 26 keys, 52 rows.
+    // it counts): 28 keys, 56 rows.
     assert_eq!(n, 2 * DEFAULTS.len() as i64);
-    assert_eq!(n, 52);
+    assert_eq!(n, 56);
+    // it counts).
 }
 
 #[test]
@@ -151,6 +156,9 @@ fn bad_values_exit_2_and_change_nothing() {
         ("retention.days", "0", "1 to 3650"),
         ("retention.days", "ninety", "1 to 3650"),
         ("run_as.default", "a<b>", "DOMAIN\\user"),
+        ("notify.channels", "ops,OPS", "channel listed twice"),
+        ("notify.channels", "-x", "channel name"),
+        ("dashboard.url", "ftp://orc.example.com", "http:// or https://"),
     ];
     for (key, value, rule_part) in cases {
         let out = env.orc(["config", "set", key, value]).code(2);

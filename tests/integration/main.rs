@@ -5,6 +5,7 @@
 mod support;
 
 mod breakaway;
+mod channels;
 mod cli_basics;
 mod config;
 mod configure;

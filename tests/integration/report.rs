@@ -1,8 +1,6 @@
 //! `orc report daily`: the data (JSON), refusals, mailing it through a real SMTP server, and
 //! the HTML of the report and of a failure mail as rendered by headless Chromium.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
@@ -10,6 +8,7 @@ use orc::task::TaskSpec;
 
 use crate::require_smtp;
 use crate::support::Env;
+use crate::support::chromium::{Chromium, element_text};
 use crate::support::mail_seed::{Run, add_run, add_task, mail_config, set_config};
 use crate::support::mailserver::SmtpServer;
 
@@ -221,107 +220,14 @@ fn send_mails_the_report_to_mail_to() {
 
 // ---------------------------------------------------------------- headless Chromium
 
-fn chromium() -> Option<PathBuf> {
-    let p = std::env::var_os("ORC_TEST_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if p.exists() {
-        return Some(p);
-    }
-    let msg = format!("Chromium not found at {} (set ORC_TEST_CHROMIUM)", p.display());
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("SKIPPED: {msg}");
-    }
-    None
-}
-
-/// Loads `html` in headless Chromium: returns the DOM after parsing, and saves a screenshot
-/// as `target/test-output/<name>.png`.
-fn render_in_chromium(chromium: &Path, html: &Path, name: &str, scratch: &Path) -> String {
-    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let url = format!("file://{}", html.display());
-    let common = |cmd: &mut Command| {
-        cmd.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", scratch.join(format!("chromium-{name}")).display()))
-        .env("HOME", scratch);
-    };
-    let mut dump = Command::new(chromium);
-    common(&mut dump);
-    let out = dump.arg("--dump-dom").arg(&url).output().expect("run chromium");
-    assert!(
-        out.status.success(),
-        "chromium --dump-dom failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let png = out_dir.join(format!("{name}.png"));
-    let _ = std::fs::remove_file(&png);
-    let mut shot = Command::new(chromium);
-    common(&mut shot);
-    let s = shot
-        .arg(format!("--screenshot={}", png.display()))
-        .arg("--window-size=1200,1600")
-        .arg(&url)
-        .output()
-        .expect("run chromium");
-    assert!(
-        s.status.success(),
-        "chromium --screenshot failed: {}",
-        String::from_utf8_lossy(&s.stderr)
-    );
-    assert!(
-        std::fs::metadata(&png).map(|m| m.len() > 10_000).unwrap_or(false),
-        "screenshot {png:?}"
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The text content of the element with this id in a dumped DOM (tags stripped).
-fn element_text(dom: &str, id: &str) -> String {
-    let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in DOM"));
-    let open_end = start + dom[start..].find('>').unwrap() + 1;
-    let tag_start = dom[..start].rfind('<').unwrap();
-    let tag: String =
-        dom[tag_start + 1..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-    let close = open_end + dom[open_end..].find(&format!("</{tag}>")).unwrap();
-    strip_tags(&dom[open_end..close])
-}
-
-fn strip_tags(s: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 #[test]
 #[ignore = "needs headless Chromium"]
 fn report_html_renders_in_chromium() {
-    let Some(chromium) = chromium() else { return };
+    let chromium = Chromium::find();
     let env = report_env();
     let file = env.root().join("report.html");
     env.orc(["report", "daily", "--date", "2026-03-02", "--output", file.to_str().unwrap()]).ok();
-    let dom = render_in_chromium(&chromium, &file, "daily-report", env.root());
+    let dom = chromium.render(&file, "daily-report");
     assert!(!dom.contains("<script"), "no script element in the DOM");
     assert_eq!(dom.matches("class=\"task\"").count(), 3, "one row per task");
     assert!(dom.contains("data-task=\"hourly-sync\""));
@@ -353,7 +259,7 @@ fn report_html_renders_in_chromium() {
 #[test]
 #[ignore = "needs headless Chromium"]
 fn failure_mail_html_renders_in_chromium() {
-    let Some(chromium) = chromium() else { return };
+    let chromium = Chromium::find();
     let env = report_env();
     // Relay unreachable: the rendered mail stays in the outbox, where we read its HTML.
     mail_config(&env, crate::support::mailserver::closed_port(), "none");
@@ -376,7 +282,7 @@ fn failure_mail_html_renders_in_chromium() {
         .unwrap();
     let file = env.root().join("failure.html");
     std::fs::write(&file, html).unwrap();
-    let dom = render_in_chromium(&chromium, &file, "failure-mail", env.root());
+    let dom = chromium.render(&file, "failure-mail");
     assert!(!dom.contains("<script"), "the output's <script> is text, not an element");
     assert_eq!(element_text(&dom, "banner"), "Failed: hourly-sync");
     let details = element_text(&dom, "details");

@@ -119,6 +119,14 @@ fn show_lines(t: &StoredTask, last: Option<&LastRun>) -> Vec<(&'static str, Stri
             "email",
             if s.email.is_empty() { "- (the mail.to setting)".into() } else { s.email.join(", ") },
         ),
+        (
+            "channels",
+            if s.notify_channels.is_empty() {
+                "- (the notify.channels setting)".into()
+            } else {
+                s.notify_channels.join(", ")
+            },
+        ),
         ("owner", or_dash(s.owner.as_deref())),
         ("description", or_dash(s.description.as_deref())),
         ("overlap", lower(&s.overlap)),

@@ -47,6 +47,14 @@ impl Chromium {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Loads the page `html`: returns its DOM and keeps a screenshot as
+    /// `target/test-output/<name>.png`.
+    pub fn render(&self, html: &Path, name: &str) -> String {
+        let url = file_url(html);
+        self.screenshot(&url, &output_dir().join(format!("{name}.png")), 1200, 1600);
+        self.dump_dom(&url)
+    }
+
     /// Screenshots `url` into `png` (a real, non-blank PNG).
     pub fn screenshot(&self, url: &str, png: &Path, width: u32, height: u32) {
         let _ = std::fs::remove_file(png);
@@ -76,4 +84,32 @@ pub fn output_dir() -> PathBuf {
 /// A `file://` URL for `path`.
 pub fn file_url(path: &Path) -> String {
     url::Url::from_file_path(path).expect("absolute path").to_string()
+}
+
+/// The text content of the element with this id in a dumped DOM (tags stripped).
+pub fn element_text(dom: &str, id: &str) -> String {
+    let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in DOM"));
+    let open_end = start + dom[start..].find('>').unwrap() + 1;
+    let tag_start = dom[..start].rfind('<').unwrap();
+    let tag: String =
+        dom[tag_start + 1..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let close = open_end + dom[open_end..].find(&format!("</{tag}>")).unwrap();
+    strip_tags(&dom[open_end..close])
+}
+
+pub fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -5,14 +5,18 @@
 //! - `exec`: tasks and runs for the executor tests (database seeding and inspection);
 //! - `mail_seed`, `mailserver`, `smtp_probe`: seeding and real/fake SMTP servers for mail tests;
 //! - `fake_m365`: a local Microsoft 365 token endpoint and Graph sendMail;
-//! - `chromium`: headless Chromium (DOM dumps and screenshots under target/test-output).
+//! - `chromium`: headless Chromium (DOM dumps and screenshots under target/test-output);
+//! - `adaptive_card`: the Teams card as HTML for Chromium;
+//! - `http_receiver`: a real local HTTP server recording requests (notification channels).
 
 #![allow(dead_code)]
 
+pub mod adaptive_card;
 pub mod chromium;
 mod env;
 pub mod exec;
 pub mod fake_m365;
+pub mod http_receiver;
 pub mod mail_seed;
 pub mod mailserver;
 mod programs;
