@@ -25,6 +25,7 @@ pub mod report;
 pub mod scheduler;
 pub mod store;
 pub mod task;
+pub mod token;
 pub mod vault;
 
 pub use error::{Error, Result};

@@ -17,6 +17,7 @@ pub mod schedule;
 pub mod status;
 pub mod task;
 mod terminal;
+pub mod token;
 pub mod unschedule;
 
 use std::ffi::OsString;
@@ -96,6 +97,9 @@ pub enum Command {
     /// environment values, secret names) and run output, so it listens on loopback only
     /// unless --allow-remote is given. Stop it with Ctrl+C.
     Dashboard(dashboard::DashboardArgs),
+    /// API tokens for the dashboard's REST API and sign-in
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Shell completion scripts
     Completions(completions::CompletionsArgs),
 }
@@ -229,6 +233,7 @@ pub fn dispatch(command: Command, ctx: &mut Context<'_>) -> Result<i32> {
         Command::Notify(c) => notify::run(c, ctx),
         Command::Db(c) => db::run(c, ctx),
         Command::Dashboard(a) => dashboard::run(a, ctx),
+        Command::Token(c) => token::run(c, ctx),
         Command::Completions(a) => completions::run(a, ctx),
     }
 }

@@ -158,4 +158,17 @@ ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
 CREATE INDEX outbox_pending ON outbox(next_attempt_at)
     WHERE sent_at IS NULL AND gave_up_at IS NULL;
 "#,
+    // web: API tokens for the dashboard's REST API (src/token/): only the SHA-256 of a token
+    // is stored; `read_only` tokens may only read.
+    r#"
+CREATE TABLE api_tokens (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    hash        TEXT NOT NULL UNIQUE,
+    read_only   INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT,
+    last_used_at TEXT
+);
+"#,
 ];
