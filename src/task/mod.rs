@@ -15,6 +15,7 @@ pub mod ops;
 pub mod patch;
 pub mod repo;
 pub mod runas;
+pub mod status;
 pub mod transfer;
 pub mod validate;
 pub mod view;
