@@ -90,12 +90,12 @@ pub enum Command {
     /// Database maintenance: backup, restore, check, prune
     #[command(subcommand)]
     Db(db::DbCommand),
-    /// Local web dashboard (read-only)
+    /// Web dashboard and REST API
     ///
-    /// Serves a read-only web view of tasks and runs on http://127.0.0.1:5000/. It has NO
-    /// authentication: anyone who can reach the address can read task definitions (commands,
-    /// environment values, secret names) and run output, so it listens on loopback only
-    /// unless --allow-remote is given. Stop it with Ctrl+C.
+    /// Serves the dashboard and the REST API (/api/v1) on http://127.0.0.1:5000/. On loopback
+    /// anyone local may read unless dashboard.require_login is set; every change needs a token
+    /// (orc token create) or a signed-in browser session. Beyond loopback (--allow-remote)
+    /// everything needs a token, over TLS or with --insecure-http. Stop it with Ctrl+C.
     Dashboard(dashboard::DashboardArgs),
     /// API tokens for the dashboard's REST API and sign-in
     #[command(subcommand)]

@@ -149,7 +149,23 @@ pub const KEYS: &[KeyDef] = &[
         help: "extra trusted root certificate(s) for the SMTP relay (internal CA), PEM",
         normalize: norm_ca_file,
     },
+    KeyDef {
+        key: "dashboard.require_login",
+        default: "false",
+        rule: "true or false",
+        help: "the dashboard asks for a token also for reading on loopback",
+        normalize: norm_bool,
+    },
 ];
+
+/// `true`/`false` (also yes/no, on/off, 1/0), stored as `true` or `false`.
+fn norm_bool(v: &str) -> std::result::Result<String, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok("true".into()),
+        "false" | "no" | "off" | "0" => Ok("false".into()),
+        _ => Err("true or false".into()),
+    }
+}
 
 const CA_FILE_RULE: &str = "the absolute path of a readable PEM file with at least one      -----BEGIN CERTIFICATE----- block, or empty";
 

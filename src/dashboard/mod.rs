@@ -10,15 +10,19 @@
 //! Every request opens its own read-only connection and reads inside one short deferred
 //! transaction, so the dashboard never blocks `orc execute` for longer than a query.
 
+pub mod actions;
 pub mod api;
+pub mod auth;
 pub mod data;
+pub mod gate;
 pub mod guard;
 pub mod pages;
 pub mod routes;
 pub mod server;
+pub mod v1;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -51,7 +55,7 @@ pub const MAX_API_LIMIT: u32 = 10_000;
 /// The rule `--bind` must follow (shown in refusals and `--help`).
 pub const BIND_RULE: &str = "must be IP:PORT (e.g. 127.0.0.1:5000, [::1]:5000, localhost:5000; \
      port 0 picks a free port) on a loopback address; other addresses need --allow-remote \
-     because the dashboard has no authentication";
+     (and then everyone must sign in with a token)";
 
 /// Parses and checks `--bind`.
 pub fn parse_bind(text: &str, allow_remote: bool) -> Result<SocketAddr> {
@@ -73,13 +77,39 @@ pub fn parse_bind(text: &str, allow_remote: bool) -> Result<SocketAddr> {
     Ok(addr)
 }
 
-/// What every request needs: where the database is, the templates, the host name and the
-/// address the listener is bound to (for the Host allow-list).
+/// The rule for serving beyond loopback without TLS.
+pub const INSECURE_RULE: &str = "a dashboard on a non-loopback address sends tokens and \
+     session cookies over the network: give --tls-cert and --tls-key, or --insecure-http \
+     (e.g. behind a TLS-terminating reverse proxy)";
+
+/// How the dashboard serves, beyond its address.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The data directory (the database is opened from it for changes).
+    pub home: PathBuf,
+    /// The database file (read-only connections per request).
+    pub db: PathBuf,
+    /// `dashboard.require_login`: reads need a token or a session on loopback too.
+    pub require_login: bool,
+    /// Serving over TLS (session cookies get `Secure`).
+    pub tls: bool,
+    /// The orc executable started for "run now" and "schedule".
+    pub orc_exe: PathBuf,
+}
+
+/// What every request needs: where the database is, the templates, the host name, the
+/// address the listener is bound to (for the Host allow-list), the sessions and the rules.
 pub(crate) struct Shared {
     db: PathBuf,
+    home: PathBuf,
+    orc_exe: PathBuf,
     templates: Environment<'static>,
     host: String,
     bound: SocketAddr,
+    sessions: auth::Sessions,
+    /// Reads without signing in: loopback and not `dashboard.require_login`.
+    open_reads: bool,
+    tls: bool,
 }
 
 /// A bound dashboard, ready to [`Server::run`].
@@ -89,8 +119,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds the listener. `db` must exist (the caller opened and migrated the store).
-    pub fn bind(addr: SocketAddr, db: &Path) -> Result<Server> {
+    /// Binds the listener. The database must exist (the caller opened and migrated it).
+    pub fn bind(addr: SocketAddr, opts: &Options) -> Result<Server> {
         let listener = TcpListener::bind(addr).map_err(|e| {
             Error::Failed(format!(
                 "cannot listen on {addr}: {e} (is another program using the port?)"
@@ -99,8 +129,17 @@ impl Server {
         let bound = listener
             .local_addr()
             .map_err(|e| Error::Failed(format!("cannot read the listening address: {e}")))?;
-        let shared =
-            Shared { db: db.to_path_buf(), templates: pages::templates(), host: hostname(), bound };
+        let shared = Shared {
+            db: opts.db.clone(),
+            home: opts.home.clone(),
+            orc_exe: opts.orc_exe.clone(),
+            templates: pages::templates(),
+            host: hostname(),
+            bound,
+            sessions: auth::Sessions::default(),
+            open_reads: bound.ip().is_loopback() && !opts.require_login,
+            tls: opts.tls,
+        };
         Ok(Server { listener, shared: std::sync::Arc::new(shared) })
     }
 
@@ -111,7 +150,8 @@ impl Server {
 
     /// The URL to open in a browser.
     pub fn url(&self) -> Result<String> {
-        Ok(format!("http://{}/", self.local_addr()?))
+        let scheme = if self.shared.tls { "https" } else { "http" };
+        Ok(format!("{scheme}://{}/", self.local_addr()?))
     }
 
     /// Serves until Ctrl+C, then stops accepting, lets the requests in progress finish

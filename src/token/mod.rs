@@ -187,11 +187,19 @@ pub fn verify(
     if !presented.starts_with(PREFIX) || presented.len() > 128 {
         return Ok(Err(Refusal::Unknown));
     }
-    let wanted = hash(presented);
+    verify_hash(conn, &hash(presented), now)
+}
+
+/// [`verify`] for a token known by its hash (a browser session keeps only the hash).
+pub fn verify_hash(
+    conn: &Connection,
+    wanted: &str,
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<Principal, Refusal>> {
     let row: Option<(String, String, bool, Option<String>)> = conn
         .query_row(
             "SELECT name, hash, read_only, expires_at FROM api_tokens WHERE hash = ?1",
-            [&wanted],
+            [wanted],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()

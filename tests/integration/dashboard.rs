@@ -8,19 +8,25 @@ use std::time::Duration;
 
 use crate::support::Env;
 
-/// A running dashboard, killed on drop.
-struct Dashboard {
+/// A running dashboard, killed on drop (also used by `dashboard_api`).
+pub(crate) struct Dashboard {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     /// Kept open so the server's later stdout lines have a reader.
     _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Dashboard {
-    fn start(env: &Env) -> Dashboard {
+    pub(crate) fn start(env: &Env) -> Dashboard {
+        Dashboard::start_with(env, &["--bind", "127.0.0.1:0"])
+    }
+
+    /// Starts `orc dashboard ARGS…`.
+    pub(crate) fn start_with(env: &Env, args: &[&str]) -> Dashboard {
         let mut child = env
             .command()
-            .args(["dashboard", "--bind", "127.0.0.1:0"])
+            .arg("dashboard")
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -40,7 +46,7 @@ impl Dashboard {
     }
 
     /// Sends raw bytes, returns (status, headers, body).
-    fn raw(&self, request: &[u8]) -> (u16, String, String) {
+    pub(crate) fn raw(&self, request: &[u8]) -> (u16, String, String) {
         let mut s = TcpStream::connect(&self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         s.write_all(request).unwrap();
@@ -259,10 +265,10 @@ fn pages_api_and_refusals() {
     assert_eq!(d.get("/no/such/page").0, 404);
     assert_eq!(d.get("/task/..").0, 400, "path traversal");
     assert_eq!(d.get("/task/%2e%2e%2f%2e%2e").0, 400, "encoded path traversal");
-    let (s, head, _) = d.raw(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
-    assert_eq!(s, 405);
-    assert!(head.contains("Allow: GET, HEAD"));
-    assert_eq!(d.raw(b"DELETE /task/backup HTTP/1.1\r\n\r\n").0, 405);
+    // Changes need a token (tests/integration/dashboard_api.rs has the whole matrix).
+    let (s, _, body) = d.raw(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(s, 401, "{body}");
+    assert_eq!(d.raw(b"DELETE /task/backup HTTP/1.1\r\n\r\n").0, 401);
     assert_eq!(d.raw(b"garbage\r\n\r\n").0, 400);
     let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(20_000));
     assert_eq!(d.raw(long.as_bytes()).0, 431, "very long request line");
@@ -290,7 +296,7 @@ fn pages_api_and_refusals() {
     env.orc(["task", "add", "later", "--command", "echo later", "--schedule", "@daily"]).ok();
     assert!(d.get("/").1.contains(r#"data-task="later""#));
 
-    // the dashboard is read-only: the tasks are unchanged afterwards
+    // nothing above changed a task: the tasks are unchanged afterwards
     let list = env.orc(["task", "list", "--json"]).ok().json();
     assert_eq!(list.as_array().unwrap().len(), 4);
 }
@@ -307,8 +313,11 @@ fn bind_rule_is_enforced() {
     let out = env.orc(["dashboard", "--bind", "not-an-address"]).code(2);
     assert!(out.stderr.contains("IP:PORT"), "{}", out.stderr);
     assert_eq!(env.db_bytes(), before, "nothing changed");
+    let out = env.orc(["dashboard", "--bind", "0.0.0.0:5000", "--allow-remote"]).code(2);
+    assert!(out.stderr.contains("--insecure-http"), "{}", out.stderr);
+    assert_eq!(env.db_bytes(), before, "nothing changed");
     let help = env.orc(["dashboard", "--help"]).ok();
-    assert!(help.stdout.contains("no authentication"), "{}", help.stdout);
+    assert!(help.stdout.contains("orc token create"), "{}", help.stdout);
 }
 
 /// Headless Chromium renders the overview; the DOM has the task rows and a screenshot is
@@ -603,8 +612,8 @@ fn malformed_requests_are_400_and_serving_goes_on() {
         assert_eq!(status_of(&answer), Some(400), "{:?}", String::from_utf8_lossy(bad));
         assert_eq!(d.get("/healthz").0, 200, "still serving after {bad:?}");
     }
-    // Methods are case-sensitive tokens: `get` is a method this server does not allow.
-    assert_eq!(d.raw(b"get / HTTP/1.1\r\n\r\n").0, 405);
+    // Methods are case-sensitive tokens: `get` is not GET, so it is a change and needs a token.
+    assert_eq!(d.raw(b"get / HTTP/1.1\r\n\r\n").0, 401);
     let many = format!("GET / HTTP/1.1\r\n{}\r\n", "X-A: b\r\n".repeat(65));
     assert_eq!(d.raw(many.as_bytes()).0, 431, "more than 64 header lines");
     let (s, _, body) = d.raw(b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 70000\r\n\r\n");

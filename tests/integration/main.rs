@@ -13,6 +13,7 @@ mod cron_cli;
 mod crontab;
 mod crontab_real;
 mod dashboard;
+mod dashboard_api;
 mod definition_text;
 mod docs_links;
 mod exec_db;
