@@ -49,6 +49,8 @@ pub struct Viewer {
     pub other_theme: &'static str,
     /// This page's path and query (where the theme switch and sign-in come back to).
     pub path: String,
+    /// The same, percent-encoded for a query string.
+    pub path_encoded: String,
 }
 
 impl Viewer {
@@ -60,6 +62,11 @@ impl Viewer {
             csrf: caller.csrf().to_string(),
             theme: if dark { "dark" } else { "light" },
             other_theme: if dark { "light" } else { "dark" },
+            path_encoded: percent_encoding::utf8_percent_encode(
+                &path,
+                percent_encoding::NON_ALPHANUMERIC,
+            )
+            .to_string(),
             path,
         }
     }

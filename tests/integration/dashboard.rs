@@ -169,7 +169,8 @@ fn pages_api_and_refusals() {
     // overview: one row per task, descriptions, statuses, auto-refresh
     let (status, html) = d.get("/");
     assert_eq!(status, 200);
-    assert!(html.contains(r#"<meta http-equiv="refresh" content="30">"#));
+    // a run is active (report): the overview refreshes every 3 s instead of 30
+    assert!(html.contains(r#"<meta http-equiv="refresh" content="3">"#));
     for name in ["backup", "report", "idle"] {
         assert!(html.contains(&format!(r#"data-task="{name}""#)), "row for {name}");
     }
@@ -208,6 +209,15 @@ fn pages_api_and_refusals() {
     assert!(html.contains("running for"), "a running run shows how long it has run");
     let (_, html) = d.get("/task/backup");
     assert!(html.contains("Next run"));
+    assert!(!html.contains("http-equiv=\"refresh\""), "no run of backup is active");
+    assert!(html.contains(r#"<svg class="chart" id="duration-chart""#), "duration chart");
+    assert!(html.contains("copied 12 files"), "output tails of the latest runs");
+    let (_, html) = d.get("/task/report");
+    assert!(html.contains(r#"<meta http-equiv="refresh" content="3">"#), "report is running");
+    let (_, html) = d.get("/?state=failing");
+    assert!(html.contains(r#"data-task="backup""#) && !html.contains(r#"data-task="idle""#));
+    let (_, html) = d.get("/?state=disabled");
+    assert!(html.contains(r#"data-task="idle""#) && !html.contains(r#"data-task="backup""#));
 
     // JSON
     let status_json = d.json("/api/status");
