@@ -37,7 +37,14 @@ pub fn run(args: DashboardArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let home = ctx.paths()?.home.clone();
     let settings = crate::config::Settings::read(ctx.store()?.conn())?;
     let require_login = settings.value("dashboard.require_login")?.0 == "true";
-    let opts = Options { home, db: db.clone(), require_login, tls: false, orc_exe: std::env::current_exe().map_err(|e| Error::Failed(format!("cannot find the running orc executable: {e}")))? };
+    let opts = Options {
+        home,
+        db: db.clone(),
+        require_login,
+        tls: false,
+        orc_exe: std::env::current_exe()
+            .map_err(|e| Error::Failed(format!("cannot find the running orc executable: {e}")))?,
+    };
     let server = Server::bind(addr, &opts)?;
     let url = server.url()?;
     // The URL is the first line (scripts and tests read it); stdout is flushed at once.
@@ -50,8 +57,7 @@ pub fn run(args: DashboardArgs, ctx: &mut Context<'_>) -> Result<i32> {
         } else {
             "reads open on loopback; changes need a token (orc token create NAME)"
         };
-        let mut note =
-            format!("orc dashboard: {} — {access}; press Ctrl+C to stop", db.display());
+        let mut note = format!("orc dashboard: {} — {access}; press Ctrl+C to stop", db.display());
         if !addr.ip().is_loopback() {
             note.push_str(
                 "\nwarning: --insecure-http: tokens and session cookies cross the network \

@@ -341,8 +341,7 @@ fn edit(args: EditArgs, ctx: &mut Context<'_>) -> Result<i32> {
         ));
     }
     let command_line = ctx.command_line.clone();
-    let (task, changed) =
-        ctx.store()?.write(|tx| ops::edit(tx, &name, &patch, &command_line))?;
+    let (task, changed) = ctx.store()?.write(|tx| ops::edit(tx, &name, &patch, &command_line))?;
     let message = if changed.is_empty() {
         format!("task {} unchanged", task.spec.name)
     } else {

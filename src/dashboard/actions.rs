@@ -86,7 +86,8 @@ pub(super) async fn login(
             })
             .await
         }
-        _ => Reply::text(StatusCode::SERVICE_UNAVAILABLE, "cannot check the token now").into_response(),
+        _ => Reply::text(StatusCode::SERVICE_UNAVAILABLE, "cannot check the token now")
+            .into_response(),
     }
 }
 
@@ -106,8 +107,10 @@ pub(super) async fn theme(State(s): State<Arc<Shared>>, body: Bytes) -> Response
     let next = local_target(form(&body, "next").as_deref());
     let mut resp = redirect(&next);
     let secure = if s.tls { "; Secure" } else { "" };
-    let cookie =
-        format!("{}={theme}; Path=/; SameSite=Strict; Max-Age=31536000{secure}", auth::THEME_COOKIE);
+    let cookie = format!(
+        "{}={theme}; Path=/; SameSite=Strict; Max-Age=31536000{secure}",
+        auth::THEME_COOKIE
+    );
     if let Ok(c) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -128,7 +131,9 @@ fn explain(action: &str, task: &str) -> (&'static str, String) {
     match action {
         "run" => ("Run", format!("Start {task} now (trigger manual), outside its schedule.")),
         "enable" => ("Enable", format!("Scheduled runs of {task} start again.")),
-        _ => ("Disable", format!("Scheduled runs of {task} are skipped until it is enabled again.")),
+        _ => {
+            ("Disable", format!("Scheduled runs of {task} are skipped until it is enabled again."))
+        }
     }
 }
 
@@ -169,12 +174,16 @@ pub(super) async fn act(
         let s = Arc::clone(&s);
         move || -> std::result::Result<String, Reply> {
             match action.as_str() {
-                "run" => super::v1::start_run(&s, &caller, &task).map(|(_, id)| format!("/run/{id}")),
+                "run" => {
+                    super::v1::start_run(&s, &caller, &task).map(|(_, id)| format!("/run/{id}"))
+                }
                 "enable" | "disable" => {
                     let enabled = action == "enable";
                     let what = format!("POST /task/{task}/{action}");
-                    super::v1::change(&s, &caller, &what, |tx, cl| ops::set_enabled(tx, &task, enabled, cl))
-                        .map(|(t, _)| format!("/task/{}", t.spec.name))
+                    super::v1::change(&s, &caller, &what, |tx, cl| {
+                        ops::set_enabled(tx, &task, enabled, cl)
+                    })
+                    .map(|(t, _)| format!("/task/{}", t.spec.name))
                 }
                 _ => Err(Reply::text(StatusCode::NOT_FOUND, "no such action")),
             }

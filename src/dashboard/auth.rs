@@ -144,7 +144,9 @@ pub fn bearer(headers: &HeaderMap) -> Presented {
     };
     let Ok(v) = v.to_str() else { return Presented::Malformed };
     match v.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Presented::Bearer(token.trim().to_string())
         }
         _ => Presented::Malformed,
@@ -180,7 +182,9 @@ pub enum Via {
     Anonymous,
     Token,
     /// A browser session; `csrf_ok` when the request carried the session's CSRF token.
-    Session { csrf_ok: bool },
+    Session {
+        csrf_ok: bool,
+    },
 }
 
 /// The verdict on one request.

@@ -93,7 +93,8 @@ pub(super) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
     // The CSRF token: a header, or the field of a form post (the body is read here, at most
     // MAX_BODY bytes, and handed on).
     let mut req = req;
-    let mut csrf = req.headers().get(auth::CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let mut csrf =
+        req.headers().get(auth::CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -116,9 +117,7 @@ pub(super) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
             let t = t.clone();
             let checked = tokio::task::spawn_blocking({
                 let shared = Arc::clone(&shared);
-                move || {
-                    with_db(&shared, |c| token::verify(c, &t, crate::clock::now_utc()))
-                }
+                move || with_db(&shared, |c| token::verify(c, &t, crate::clock::now_utc()))
             })
             .await;
             match checked {
@@ -141,9 +140,7 @@ pub(super) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
             let hash = s.token_hash.clone();
             let checked = tokio::task::spawn_blocking({
                 let shared = Arc::clone(&shared);
-                move || {
-                    with_db(&shared, |c| token::verify_hash(c, &hash, crate::clock::now_utc()))
-                }
+                move || with_db(&shared, |c| token::verify_hash(c, &hash, crate::clock::now_utc()))
             })
             .await;
             match checked {

@@ -57,7 +57,11 @@ impl Viewer {
     pub fn new(caller: &super::gate::Caller, theme_cookie: Option<&str>, path: String) -> Viewer {
         let dark = theme_cookie == Some("dark");
         Viewer {
-            user: caller.principal.as_ref().filter(|_| caller.session.is_some()).map(|p| p.name.clone()),
+            user: caller
+                .principal
+                .as_ref()
+                .filter(|_| caller.session.is_some())
+                .map(|p| p.name.clone()),
             read_only: caller.principal.as_ref().is_some_and(|p| p.read_only),
             csrf: caller.csrf().to_string(),
             theme: if dark { "dark" } else { "light" },
@@ -85,8 +89,14 @@ pub fn redirect(to: &str) -> axum::response::Response {
 /// A safe place to go back to: a local absolute path, never `//host` or a URL.
 pub fn local_target(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')
-            && !n.chars().any(char::is_control) => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -305,11 +315,17 @@ pub(super) fn overview(shared: &Shared, viewer: &Viewer, filter: &OverviewFilter
     let mut owners: Vec<String> = rows.iter().filter_map(|r| r.owner.clone()).collect();
     owners.sort_by_key(|o| o.to_lowercase());
     owners.dedup();
-    let state = filter.state.clone().filter(|s| STATES.contains(&s.as_str())).unwrap_or_else(|| "all".into());
+    let state = filter
+        .state
+        .clone()
+        .filter(|s| STATES.contains(&s.as_str()))
+        .unwrap_or_else(|| "all".into());
     let owner = filter.owner.clone().filter(|o| !o.is_empty());
     rows.retain(|r| {
         state_matches(&state, r)
-            && owner.as_ref().is_none_or(|o| r.owner.as_ref().is_some_and(|ro| ro.eq_ignore_ascii_case(o)))
+            && owner
+                .as_ref()
+                .is_none_or(|o| r.owner.as_ref().is_some_and(|ro| ro.eq_ignore_ascii_case(o)))
     });
     let filter = context! { state, owner };
     page(
@@ -420,13 +436,16 @@ fn duration_chart(runs: &[RunRecord]) -> Option<minijinja::Value> {
     const W: i64 = 720;
     const H: i64 = 140;
     const LEFT: i64 = 48;
-    let done: Vec<&RunRecord> =
-        runs.iter().rev().filter(|r| r.duration_ms.is_some() && r.status != Status::Running).collect();
+    let done: Vec<&RunRecord> = runs
+        .iter()
+        .rev()
+        .filter(|r| r.duration_ms.is_some() && r.status != Status::Running)
+        .collect();
     if done.is_empty() {
         return None;
     }
     let max = done.iter().filter_map(|r| r.duration_ms).max().unwrap_or(1).max(1);
-    let slot = ((W - LEFT - 8) / done.len() as i64).max(2);
+    let slot = ((W - LEFT - 8) / done.len() as i64).clamp(2, 24);
     let bars: Vec<Bar> = done
         .iter()
         .enumerate()
@@ -615,7 +634,13 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
         assert_eq!(local_target(Some("/task/a?x=1")), "/task/a?x=1");
-        for bad in [None, Some("https://evil.example/"), Some("//evil.example"), Some("/\\evil"), Some("x")] {
+        for bad in [
+            None,
+            Some("https://evil.example/"),
+            Some("//evil.example"),
+            Some("/\\evil"),
+            Some("x"),
+        ] {
             assert_eq!(local_target(bad), "/", "{bad:?}");
         }
     }

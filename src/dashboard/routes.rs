@@ -28,7 +28,9 @@ const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
     (header::CACHE_CONTROL, "no-store"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::X_FRAME_OPTIONS, "DENY"),
-    (header::REFERRER_POLICY, "no-referrer"),
+    // `same-origin`, not `no-referrer`: with `no-referrer` Chromium sends `Origin: null` on
+    // same-site form posts, which the gate must refuse as cross-origin.
+    (header::REFERRER_POLICY, "same-origin"),
     (
         header::CONTENT_SECURITY_POLICY,
         "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src data:; \

@@ -47,7 +47,11 @@ pub fn run_now(
     let found = loop {
         let conn = open()?;
         let id = run_of_process(&conn, task, pid).map_err(|e| {
-            Error::Store(crate::store::classify(Path::new(conn.path().unwrap_or("")), "read run", e))
+            Error::Store(crate::store::classify(
+                Path::new(conn.path().unwrap_or("")),
+                "read run",
+                e,
+            ))
         })?;
         if let Some(id) = id {
             break Ok(id);

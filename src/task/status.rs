@@ -36,7 +36,8 @@ impl StatusRow {
 
 /// Every task's row, by name.
 pub fn rows(conn: &Connection) -> Result<Vec<StatusRow>> {
-    let err = |e| Error::Store(classify(std::path::Path::new(conn.path().unwrap_or("")), "read runs", e));
+    let err =
+        |e| Error::Store(classify(std::path::Path::new(conn.path().unwrap_or("")), "read runs", e));
     let now = crate::clock::now();
     let mut out = Vec::new();
     for task in super::repo::list(conn)? {

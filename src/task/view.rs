@@ -41,7 +41,6 @@ pub fn view<'a>(t: &'a StoredTask, last: Option<LastRun>) -> TaskView<'a> {
     }
 }
 
-
 /// The latest run of the task `name` out of [`crate::exec::runs::last_per_task`]'s map.
 pub fn last_run_in(
     map: &std::collections::BTreeMap<String, (String, chrono::DateTime<chrono::Utc>)>,

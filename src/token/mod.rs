@@ -117,16 +117,15 @@ pub fn create(
         params![name, hash(&token), read_only, to_db_time(now), expires.map(to_db_time)],
     )
     .map_err(db_err(conn, "store token"))?;
-    let info = get(conn, name)?.ok_or_else(|| Error::NotFound { what: "token", name: name.into() })?;
+    let info =
+        get(conn, name)?.ok_or_else(|| Error::NotFound { what: "token", name: name.into() })?;
     let after = serde_json::to_value(&info).unwrap_or_default();
     crate::audit::record(conn, command_line, "token", Some(name), None, Some(&after))?;
     Ok(Created { name: info.name, token, read_only, expires_at: info.expires_at })
 }
 
 fn info_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
-    let iso = |s: Option<String>| {
-        s.and_then(|s| from_db_time(&s)).map(crate::clock::to_local_iso)
-    };
+    let iso = |s: Option<String>| s.and_then(|s| from_db_time(&s)).map(crate::clock::to_local_iso);
     Ok(TokenInfo {
         name: r.get(0)?,
         read_only: r.get(1)?,
@@ -237,7 +236,8 @@ mod tests {
     #[test]
     fn create_verify_revoke() {
         let (_d, mut store) = store();
-        let c = store.write(|tx| create(tx, "ci", true, Some(3600), "orc token create ci")).unwrap();
+        let c =
+            store.write(|tx| create(tx, "ci", true, Some(3600), "orc token create ci")).unwrap();
         assert!(c.token.starts_with(PREFIX));
         assert_eq!(c.token.len(), PREFIX.len() + 43);
         assert!(c.read_only);

@@ -126,7 +126,10 @@ fn api_auth_matrix_parity_and_audit() {
     assert_eq!(r.header("WWW-Authenticate").as_deref(), Some("Bearer realm=\"orc\""));
     assert_eq!(r.json()["error"]["kind"], "unauthorized");
     let r = api(&d, "POST", "/api/v1/tasks", Some("orc_not-a-real-token"), body);
-    assert_eq!((r.status, r.json()["error"]["message"].as_str()), (401, Some("unknown or revoked token")));
+    assert_eq!(
+        (r.status, r.json()["error"]["message"].as_str()),
+        (401, Some("unknown or revoked token"))
+    );
     let r = call(&d, "POST", "/api/v1/tasks", &[("Authorization", "Basic YTpi")], body);
     assert_eq!(r.status, 401);
     let r = api(&d, "POST", "/api/v1/tasks", Some(&ro), body);
@@ -190,7 +193,8 @@ fn runs_are_keyset_paged_and_match_history() {
     let conn = rusqlite::Connection::open(env.db()).unwrap();
     let t0 = chrono::Utc::now() - chrono::Duration::hours(10);
     for i in 0..7i64 {
-        let start = (t0 + chrono::Duration::minutes(i / 2)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let start = (t0 + chrono::Duration::minutes(i / 2))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let status = if i == 3 { "FAILED" } else { "SUCCESS" };
         conn.execute(
             "INSERT INTO runs (task, attempt, trigger, status, start, end, duration_ms, exit_code, \
@@ -238,7 +242,8 @@ fn runs_are_keyset_paged_and_match_history() {
 #[test]
 fn run_now_answers_with_the_run_id_and_the_run_finishes() {
     let env = Env::new();
-    env.orc(["task", "add", "hello", "--command", "echo hello-from-run", "--schedule", "@daily"]).ok();
+    env.orc(["task", "add", "hello", "--command", "echo hello-from-run", "--schedule", "@daily"])
+        .ok();
     let admin = token(&env, "admin", false);
     let d = Dashboard::start(&env);
     let r = api(&d, "POST", "/api/v1/tasks/hello/run", Some(&admin), "");
@@ -316,7 +321,13 @@ fn browser_sessions_need_csrf_and_same_origin() {
     assert_eq!(env.orc(["--json", "task", "show", "backup"]).ok().json()["enabled"], false);
     assert_eq!(audit_actor(&env, "backup").last().unwrap().0, "token:admin");
     // The session's CSRF token also works as a header for scripts.
-    let r = call(&d, "POST", "/api/v1/tasks/backup/enable", &[("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())], "");
+    let r = call(
+        &d,
+        "POST",
+        "/api/v1/tasks/backup/enable",
+        &[("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())],
+        "",
+    );
     assert_eq!(r.status, 200, "{}", r.body);
 
     // A read-only session can look but not act.
@@ -326,13 +337,19 @@ fn browser_sessions_need_csrf_and_same_origin() {
     assert!(page.body.contains("signed in with token viewer (read-only)"), "{}", page.body);
     let ro_csrf = csrf_of(&page.body);
     let ro_h = [("Cookie", ro_cookie.as_str()), form[0]];
-    assert_eq!(call(&d, "POST", "/task/backup/disable", &ro_h, &format!("csrf={ro_csrf}")).status, 403);
+    assert_eq!(
+        call(&d, "POST", "/task/backup/disable", &ro_h, &format!("csrf={ro_csrf}")).status,
+        403
+    );
 
     // Signing out ends the session.
     let r = call(&d, "POST", "/logout", &cookie_h, &format!("csrf={csrf}"));
     assert_eq!(r.status, 303);
     assert!(r.header("Set-Cookie").unwrap().contains("Max-Age=0"));
-    assert_eq!(call(&d, "POST", "/task/backup/disable", &cookie_h, &format!("csrf={csrf}")).status, 401);
+    assert_eq!(
+        call(&d, "POST", "/task/backup/disable", &cookie_h, &format!("csrf={csrf}")).status,
+        401
+    );
 
     // The theme is a cookie preference, no sign-in needed.
     let r = call(&d, "POST", "/theme", &form, "theme=dark&next=%2Ftask%2Fbackup");
@@ -360,8 +377,10 @@ fn require_login_host_and_limits() {
     // Host is checked before anything else, token or not.
     let auth = bearer(&ro);
     let (s, _, _) = d.raw(
-        format!("GET /api/v1/tasks HTTP/1.1\r\nHost: evil.example\r\nAuthorization: {auth}\r\n\r\n")
-            .as_bytes(),
+        format!(
+            "GET /api/v1/tasks HTTP/1.1\r\nHost: evil.example\r\nAuthorization: {auth}\r\n\r\n"
+        )
+        .as_bytes(),
     );
     assert_eq!(s, 421);
     // Body limit for API calls.

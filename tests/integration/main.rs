@@ -14,6 +14,8 @@ mod crontab;
 mod crontab_real;
 mod dashboard;
 mod dashboard_api;
+#[cfg(unix)]
+mod dashboard_browser;
 mod definition_text;
 mod docs_links;
 mod exec_db;

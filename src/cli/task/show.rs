@@ -1,12 +1,12 @@
 //! How `orc task show` and `orc task list` present a task: the JSON view (part of the
 //! contract, `docs/reference/task-json.md`) and the human text. Pure: no store, no printing.
 
-use serde::Serialize;
 use crate::task::next_run::NextRun;
 use crate::task::repo::StoredTask;
+use serde::Serialize;
 
-pub use crate::task::view::{LastRun, TaskView};
 pub(super) use crate::task::view::view;
+pub use crate::task::view::{LastRun, TaskView};
 
 pub(super) fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }

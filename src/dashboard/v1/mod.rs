@@ -102,7 +102,8 @@ pub(super) fn change<T>(
     let actor = caller.actor().unwrap_or_else(crate::audit::os_user);
     let command_line = format!("orc dashboard: {what}");
     crate::audit::acting_as(&actor, || {
-        let mut store = crate::store::Store::open(&shared.home).map_err(|e| error_response(&e.into()))?;
+        let mut store =
+            crate::store::Store::open(&shared.home).map_err(|e| error_response(&e.into()))?;
         store.write(|tx| f(tx, &command_line)).map_err(|e| error_response(&e))
     })
 }
@@ -264,12 +265,10 @@ async fn remove_task(
     };
     blocking(s, uri, move |s| {
         let what = format!("DELETE /api/v1/tasks/{name}");
-        reply(
-            change(s, &caller, &what, |tx, cl| ops::remove(tx, &name, cl)).and_then(|(t, _)| {
-                ok_json(StatusCode::OK, &serde_json::json!({ "removed": t.spec.name }))
-                    .map_err(|e| error_response(&e))
-            }),
-        )
+        reply(change(s, &caller, &what, |tx, cl| ops::remove(tx, &name, cl)).and_then(|(t, _)| {
+            ok_json(StatusCode::OK, &serde_json::json!({ "removed": t.spec.name }))
+                .map_err(|e| error_response(&e))
+        }))
     })
     .await
 }
@@ -316,19 +315,27 @@ async fn disable(
 
 /// Starts a run of `name` and records who asked (audit object `run`). Shared with the
 /// task page's "Run now" button.
-pub(super) fn start_run(shared: &Shared, caller: &Caller, name: &str) -> std::result::Result<(String, i64), Reply> {
+pub(super) fn start_run(
+    shared: &Shared,
+    caller: &Caller,
+    name: &str,
+) -> std::result::Result<(String, i64), Reply> {
     let task = with_db(shared, |c| repo::require(c, name)).map_err(|e| error_response(&e))?;
     let task_name = task.spec.name;
     let open = || {
-        rusqlite::Connection::open_with_flags(&shared.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| store_err(shared, "open read-only", e))
+        rusqlite::Connection::open_with_flags(
+            &shared.db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .map_err(|e| store_err(shared, "open read-only", e))
     };
     let id = crate::exec::launch::run_now(&shared.orc_exe, &shared.home, &task_name, open)
         .map_err(|e| error_response(&e))?;
     let what = format!("POST /api/v1/tasks/{task_name}/run");
     let after = serde_json::json!({ "run_id": id, "trigger": "manual" });
     change(shared, caller, &what, |tx, cl| {
-        crate::audit::record(tx, cl, "run", Some(&task_name), None, Some(&after)).map_err(Error::from)
+        crate::audit::record(tx, cl, "run", Some(&task_name), None, Some(&after))
+            .map_err(Error::from)
     })?;
     Ok((task_name, id))
 }
@@ -375,7 +382,11 @@ pub fn page_query(q: &RunsQuery) -> Result<PageQuery> {
         .as_deref()
         .map(|s| {
             Status::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
-                Error::invalid("status", s, "one of RUNNING, SUCCESS, FAILED, TIMEOUT, SKIPPED, ABANDONED")
+                Error::invalid(
+                    "status",
+                    s,
+                    "one of RUNNING, SUCCESS, FAILED, TIMEOUT, SKIPPED, ABANDONED",
+                )
             })
         })
         .transpose()?;
@@ -399,13 +410,23 @@ pub fn page_query(q: &RunsQuery) -> Result<PageQuery> {
     let after = q
         .after
         .as_deref()
-        .map(|a| a.parse::<i64>().map_err(|_| Error::invalid("after", a, "a run id (the cursor of the previous page)")))
+        .map(|a| {
+            a.parse::<i64>().map_err(|_| {
+                Error::invalid("after", a, "a run id (the cursor of the previous page)")
+            })
+        })
         .transpose()?;
     let limit = match q.limit.as_deref() {
         None => 50,
         Some(l) => match l.parse::<u32>() {
             Ok(n) if (1..=runs::MAX_PAGE).contains(&n) => n,
-            _ => return Err(Error::invalid("limit", l, format!("a whole number from 1 to {}", runs::MAX_PAGE))),
+            _ => {
+                return Err(Error::invalid(
+                    "limit",
+                    l,
+                    format!("a whole number from 1 to {}", runs::MAX_PAGE),
+                ));
+            }
         },
     };
     Ok(PageQuery {
@@ -421,10 +442,11 @@ pub fn page_query(q: &RunsQuery) -> Result<PageQuery> {
 
 /// The link to the next page: this request's query with `after` set to `next`.
 fn next_link(uri: &Uri, next: i64) -> String {
-    let kept: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .filter(|(k, _)| k != "after")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let kept: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .filter(|(k, _)| k != "after")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in &kept {
         ser.append_pair(k, v);
@@ -466,7 +488,8 @@ async fn list_runs(
             resp
         }
         Ok(Err(e)) => error_response(&e).into_response(),
-        Err(e) => error_response(&Error::Failed(format!("the request handler stopped: {e}"))).into_response(),
+        Err(e) => error_response(&Error::Failed(format!("the request handler stopped: {e}")))
+            .into_response(),
     }
 }
 
@@ -527,9 +550,9 @@ fn schedule(shared: &Shared, dry_run: bool) -> Result<Reply> {
         cmd.arg("--dry-run");
     }
     cmd.stdin(std::process::Stdio::null());
-    let out = cmd
-        .output()
-        .map_err(|e| Error::Failed(format!("cannot start {} schedule: {e}", shared.orc_exe.display())))?;
+    let out = cmd.output().map_err(|e| {
+        Error::Failed(format!("cannot start {} schedule: {e}", shared.orc_exe.display()))
+    })?;
     let (status, body) = if out.status.success() {
         (StatusCode::OK, out.stdout)
     } else {
@@ -600,7 +623,15 @@ mod tests {
         assert_eq!(p.task.as_deref(), Some("nightly"));
         assert_eq!(p.status, Some(Status::Failed));
         assert_eq!((p.after, p.limit), (Some(17), 10));
-        for bad in ["limit=0", "limit=1001", "status=done", "trigger=cron", "after=x", "task=a%20b", "since=yesterday"] {
+        for bad in [
+            "limit=0",
+            "limit=1001",
+            "status=done",
+            "trigger=cron",
+            "after=x",
+            "task=a%20b",
+            "since=yesterday",
+        ] {
             assert_eq!(q(bad).unwrap_err().exit_code(), 2, "{bad}");
         }
     }
