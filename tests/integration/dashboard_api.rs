@@ -415,3 +415,29 @@ fn openapi_document_matches_the_served_routes() {
     let r = api(&d, "GET", "/api/v1/nothing", None, "");
     assert_eq!((r.status, r.json()["error"]["kind"].as_str()), (404, Some("not_found")));
 }
+
+#[test]
+fn schedule_plan_and_apply_are_the_clis_and_apply_needs_an_admin_token() {
+    let env = crate::schedule::env();
+    env.orc(["task", "add", "backup", "--command", "echo backup", "--schedule", "0 2 * * *"]).ok();
+    let admin = token(&env, "admin", false);
+    let ro = token(&env, "viewer", true);
+    let d = Dashboard::start(&env);
+    let plan = api(&d, "GET", "/api/v1/schedule/plan", Some(&ro), "");
+    assert_eq!(plan.status, 200, "{}", plan.body);
+    assert_eq!(plan.json(), env.orc(["--json", "schedule", "--all", "--dry-run"]).ok().json());
+    assert_eq!(api(&d, "POST", "/api/v1/schedule/apply", Some(&ro), "").status, 403);
+    let applied = api(&d, "POST", "/api/v1/schedule/apply", Some(&admin), "");
+    assert_eq!(applied.status, 200, "{}", applied.body);
+    let again = env.orc(["--json", "schedule", "--all", "--dry-run"]).ok().json();
+    assert_ne!(plan.json(), again, "applied: the plan changed from create to unchanged");
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let who: String = conn
+        .query_row(
+            "SELECT os_user FROM audit WHERE object = 'schedule' ORDER BY id DESC",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(who, "token:admin");
+}
