@@ -17,13 +17,23 @@ pub struct DashboardArgs {
     pub allow_remote: bool,
     /// Serve plain HTTP on a non-loopback address (tokens and cookies cross the network
     /// unencrypted; only behind a TLS-terminating reverse proxy)
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
     pub insecure_http: bool,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: DashboardArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let addr = dashboard::parse_bind(&args.bind, args.allow_remote)?;
-    if !addr.ip().is_loopback() && !args.insecure_http {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => Some(dashboard::tls::server_config(c, k)?),
+        _ => None,
+    };
+    if !addr.ip().is_loopback() && !args.insecure_http && tls.is_none() {
         return Err(Error::invalid("--bind", &args.bind, dashboard::INSECURE_RULE));
     }
     if ctx.json {
@@ -41,7 +51,7 @@ pub fn run(args: DashboardArgs, ctx: &mut Context<'_>) -> Result<i32> {
         home,
         db: db.clone(),
         require_login,
-        tls: false,
+        tls,
         orc_exe: std::env::current_exe()
             .map_err(|e| Error::Failed(format!("cannot find the running orc executable: {e}")))?,
     };
@@ -58,7 +68,7 @@ pub fn run(args: DashboardArgs, ctx: &mut Context<'_>) -> Result<i32> {
             "reads open on loopback; changes need a token (orc token create NAME)"
         };
         let mut note = format!("orc dashboard: {} — {access}; press Ctrl+C to stop", db.display());
-        if !addr.ip().is_loopback() {
+        if !addr.ip().is_loopback() && args.insecure_http {
             note.push_str(
                 "\nwarning: --insecure-http: tokens and session cookies cross the network \
                  unencrypted",

@@ -19,6 +19,7 @@ pub mod guard;
 pub mod pages;
 pub mod routes;
 pub mod server;
+pub mod tls;
 pub mod v1;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -91,8 +92,8 @@ pub struct Options {
     pub db: PathBuf,
     /// `dashboard.require_login`: reads need a token or a session on loopback too.
     pub require_login: bool,
-    /// Serving over TLS (session cookies get `Secure`).
-    pub tls: bool,
+    /// TLS (`--tls-cert/--tls-key`); session cookies then get `Secure`.
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// The orc executable started for "run now" and "schedule".
     pub orc_exe: PathBuf,
 }
@@ -115,6 +116,7 @@ pub(crate) struct Shared {
 /// A bound dashboard, ready to [`Server::run`].
 pub struct Server {
     listener: TcpListener,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     shared: std::sync::Arc<Shared>,
 }
 
@@ -138,9 +140,9 @@ impl Server {
             bound,
             sessions: auth::Sessions::default(),
             open_reads: bound.ip().is_loopback() && !opts.require_login,
-            tls: opts.tls,
+            tls: opts.tls.is_some(),
         };
-        Ok(Server { listener, shared: std::sync::Arc::new(shared) })
+        Ok(Server { listener, tls: opts.tls.clone(), shared: std::sync::Arc::new(shared) })
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -158,7 +160,7 @@ impl Server {
     /// (each is bounded by [`REQUEST_DEADLINE`]) and returns.
     pub fn run(self) -> Result<()> {
         let router = routes::router(self.shared);
-        server::serve(self.listener, router)
+        server::serve(self.listener, router, self.tls)
     }
 }
 

@@ -38,6 +38,7 @@ impl Dashboard {
         let addr = line
             .trim()
             .strip_prefix("http://")
+            .or_else(|| line.trim().strip_prefix("https://"))
             .and_then(|s| s.strip_suffix('/'))
             .unwrap_or_else(|| panic!("first line is not the URL: {line:?}"))
             .to_string();
