@@ -36,6 +36,32 @@ pub fn os_user() -> String {
     }
 }
 
+thread_local! {
+    /// Who acts instead of the OS user while [`acting_as`] runs (e.g. `token:ci`).
+    static ACTOR: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `actor` recorded as the one who acts in every audit row it writes on this
+/// thread (the dashboard's REST API: `token:NAME`, the token's name). Restored afterwards,
+/// also when `f` panics.
+pub fn acting_as<T>(actor: &str, f: impl FnOnce() -> T) -> T {
+    struct Reset(Option<String>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            ACTOR.with(|a| *a.borrow_mut() = prev);
+        }
+    }
+    let prev = ACTOR.with(|a| a.borrow_mut().replace(actor.to_string()));
+    let _reset = Reset(prev);
+    f()
+}
+
+/// Who acts now: the [`acting_as`] actor, else [`os_user`].
+pub fn actor() -> String {
+    ACTOR.with(|a| a.borrow().clone()).unwrap_or_else(os_user)
+}
+
 /// Writes one audit row. Call it inside the transaction that makes the change.
 pub fn record(
     conn: &Connection,
@@ -51,7 +77,7 @@ pub fn record(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             to_db_time(crate::clock::now_utc()),
-            os_user(),
+            actor(),
             command_line,
             object,
             name,
@@ -119,5 +145,19 @@ mod tests {
         assert_eq!(rows[0].after.as_deref(), Some(r#"{"name":"a"}"#));
         assert!(rows[0].at.ends_with('Z'));
         assert!(!rows[0].os_user.is_empty());
+    }
+
+    #[test]
+    fn acting_as_names_the_actor_for_its_duration() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(dir.path()).unwrap();
+        acting_as("token:ci", || {
+            store.write(|tx| record(tx, "POST /api/v1/tasks/a/run", "task", Some("a"), None, None))
+        })
+        .unwrap();
+        store.write(|tx| record(tx, "orc task rm a", "task", Some("a"), None, None)).unwrap();
+        let rows = entries_for(store.conn(), "task", "a").unwrap();
+        assert_eq!(rows[0].os_user, "token:ci");
+        assert_eq!(rows[1].os_user, os_user(), "restored afterwards");
     }
 }

@@ -28,6 +28,7 @@ pub mod report;
 pub mod scheduler;
 pub mod store;
 pub mod task;
+pub mod token;
 pub mod vault;
 pub mod watch;
 pub mod why;

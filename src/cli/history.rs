@@ -139,15 +139,7 @@ fn show(id: i64, log: bool, ctx: &mut Context<'_>) -> Result<i32> {
         .map_err(|e| store.err("read run", e))?
         .ok_or_else(|| Error::NotFound { what: "run", name: id.to_string() })?;
     if log {
-        let Some(file) = run.output_file.clone().filter(|f| std::path::Path::new(f).exists())
-        else {
-            return Err(Error::Failed(format!(
-                "run {id} has no output file (it printed nothing, or the file was removed by \
-                 retention); `orc history --run {id}` shows the stored head and tail"
-            )));
-        };
-        let bytes = std::fs::read(&file).map_err(|e| Error::io("read", &file, e))?;
-        let text = crate::exec::decode::decode(&bytes);
+        let (file, text) = runs::read_log(&run)?;
         if ctx.json {
             ctx.print_json(&serde_json::json!({ "id": id, "output_file": file, "output": text }))?;
         } else {

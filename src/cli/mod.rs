@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod status;
 pub mod task;
 mod terminal;
+pub mod token;
 pub mod uninstall;
 pub mod unschedule;
 pub mod version;
@@ -99,13 +100,16 @@ pub enum Command {
     /// Database maintenance: backup, restore, check, prune
     #[command(subcommand)]
     Db(db::DbCommand),
-    /// Local web dashboard (read-only)
+    /// Web dashboard and REST API
     ///
-    /// Serves a read-only web view of tasks and runs on http://127.0.0.1:5000/. It has NO
-    /// authentication: anyone who can reach the address can read task definitions (commands,
-    /// environment values, secret names) and run output, so it listens on loopback only
-    /// unless --allow-remote is given. Stop it with Ctrl+C.
+    /// Serves the dashboard and the REST API (/api/v1) on http://127.0.0.1:5000/. On loopback
+    /// anyone local may read unless dashboard.require_login is set; every change needs a token
+    /// (orc token create) or a signed-in browser session. Beyond loopback (--allow-remote)
+    /// everything needs a token, over TLS or with --insecure-http. Stop it with Ctrl+C.
     Dashboard(dashboard::DashboardArgs),
+    /// API tokens for the dashboard's REST API and sign-in
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Shell completion scripts
     Completions(completions::CompletionsArgs),
     /// Check the installation: scheduler, service, permissions, database, vault, mail, drift…
@@ -255,6 +259,7 @@ pub fn dispatch(command: Command, ctx: &mut Context<'_>) -> Result<i32> {
         Command::Channel(c) => channel::run(c, ctx),
         Command::Db(c) => db::run(c, ctx),
         Command::Dashboard(a) => dashboard::run(a, ctx),
+        Command::Token(c) => token::run(c, ctx),
         Command::Completions(a) => completions::run(a, ctx),
         Command::Doctor(a) => doctor::run(a, ctx),
         Command::Why(a) => why::run(a, ctx),

@@ -1,10 +1,7 @@
 //! `orc status`: one row per task — enabled, last run, next run, running now. Reaps stale
 //! leases (RUNNING rows whose orc process is gone become ABANDONED) first.
 
-use serde_json::json;
-
 use super::Context;
-use crate::clock;
 use crate::error::Result;
 use crate::exec::runs;
 use crate::render;
@@ -12,49 +9,13 @@ use crate::render;
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {}
 
-struct Row {
-    name: String,
-    enabled: bool,
-    schedule: String,
-    last: Option<runs::RunRecord>,
-    next: Option<chrono::DateTime<chrono::Local>>,
-    next_note: Option<String>,
-    running: Vec<runs::RunRecord>,
-}
-
 pub fn run(args: StatusArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let StatusArgs {} = args;
     let store = ctx.store()?;
     let reaped = runs::reap_stale(store, None)?;
-    let tasks = crate::task::repo::list(store.conn())?;
-    let now = clock::now();
-    let mut rows = Vec::new();
-    for task in tasks {
-        let name = task.spec.name.clone();
-        let enabled = task.spec.enabled;
-        let schedule = task.spec.schedule.clone();
-        let next_run = task.spec.next_run(&now);
-        let (next, next_note) = (next_run.at(), next_run.note().map(str::to_string));
-        let last =
-            runs::last_for_task(store.conn(), &name).map_err(|e| store.err("read runs", e))?;
-        let running =
-            runs::running(store.conn(), Some(&name)).map_err(|e| store.err("read runs", e))?;
-        rows.push(Row { name, enabled, schedule, last, next, next_note, running });
-    }
+    let rows = crate::task::status::rows(store.conn())?;
     if ctx.json {
-        let v: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "name": r.name,
-                    "enabled": r.enabled,
-                    "schedule": r.schedule,
-                    "last_run": r.last.as_ref().map(runs::RunRecord::last_run_json),
-                    "next_run": r.next.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)),
-                    "running": r.running.iter().map(runs::RunRecord::running_json).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
+        let v: Vec<serde_json::Value> = rows.iter().map(|r| r.to_json()).collect();
         ctx.print_json(&v)?;
         return Ok(0);
     }

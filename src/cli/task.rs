@@ -14,7 +14,7 @@ use crate::notify::channels as notify_channels;
 use crate::task::patch::TaskPatch;
 use crate::task::repo::{self, StoredTask};
 use crate::task::transfer::{self, ExportDocument, ImportAction};
-use crate::task::{TaskSpec, deps};
+use crate::task::{deps, ops};
 use show::{LIST_COMMAND_WIDTH, truncate, view, yes_no};
 pub use show::{LastRun, TaskView};
 
@@ -291,10 +291,7 @@ impl EditArgs {
 fn last_run_of(ctx: &mut Context<'_>, name: &str) -> Result<Option<LastRun>> {
     let store = ctx.store()?;
     let runs = runs::last_per_task(store.conn()).map_err(|e| store.err("read last runs", e))?;
-    Ok(runs.get(&name.to_ascii_lowercase()).map(|(status, start)| LastRun {
-        status: status.clone(),
-        start: crate::clock::to_local_iso(*start),
-    }))
+    Ok(crate::task::view::last_run_in(&runs, name))
 }
 
 pub fn run(args: TaskCommand, ctx: &mut Context<'_>) -> Result<i32> {
@@ -335,13 +332,7 @@ fn add(args: AddArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let name = args.name.clone();
     let spec = args.fields.into_patch(Some(args.command), Some(args.schedule)).build(&name)?;
     let command_line = ctx.command_line.clone();
-    let stored = ctx.store()?.write(|tx| {
-        let mut all: Vec<TaskSpec> = repo::list(tx)?.into_iter().map(|t| t.spec).collect();
-        all.push(spec.clone());
-        deps::check_graph(&all, &[&spec.name])?;
-        notify_channels::check_exist(tx, &spec.notify_channels)?;
-        repo::insert(tx, &spec, &command_line)
-    })?;
+    let stored = ctx.store()?.write(|tx| ops::add(tx, &spec, &command_line))?;
     if ctx.json {
         ctx.print_json(&view(&stored, None))?;
     } else if ctx.verbosity >= 0 {
@@ -352,16 +343,6 @@ fn add(args: AddArgs, ctx: &mut Context<'_>) -> Result<i32> {
     Ok(0)
 }
 
-/// The names of the top-level fields that differ between two tasks.
-fn changed_fields(before: &TaskSpec, after: &TaskSpec) -> Vec<String> {
-    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
-        (serde_json::to_value(before), serde_json::to_value(after))
-    else {
-        return Vec::new();
-    };
-    b.iter().filter(|(k, v)| a.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect()
-}
-
 fn edit(args: EditArgs, ctx: &mut Context<'_>) -> Result<i32> {
     let (name, patch) = args.into_patch();
     if patch.is_empty() {
@@ -370,23 +351,7 @@ fn edit(args: EditArgs, ctx: &mut Context<'_>) -> Result<i32> {
         ));
     }
     let command_line = ctx.command_line.clone();
-    let (task, changed) = ctx.store()?.write(|tx| {
-        let current = repo::require(tx, &name)?;
-        let spec = patch.edit(&current.spec)?;
-        let changed = changed_fields(&current.spec, &spec);
-        if changed.is_empty() {
-            return Ok((current, changed));
-        }
-        let mut all: Vec<TaskSpec> = repo::list(tx)?
-            .into_iter()
-            .map(|t| if t.id == current.id { spec.clone() } else { t.spec })
-            .collect();
-        all.sort_by(|a, b| a.name.cmp(&b.name));
-        deps::check_graph(&all, &[&spec.name])?;
-        notify_channels::check_exist(tx, &spec.notify_channels)?;
-        let updated = repo::update(tx, &current, &spec, &command_line)?;
-        Ok::<_, Error>((updated, changed))
-    })?;
+    let (task, changed) = ctx.store()?.write(|tx| ops::edit(tx, &name, &patch, &command_line))?;
     let message = if changed.is_empty() {
         format!("task {} unchanged", task.spec.name)
     } else {
@@ -403,29 +368,7 @@ fn edit(args: EditArgs, ctx: &mut Context<'_>) -> Result<i32> {
 
 fn rm(name: &str, ctx: &mut Context<'_>) -> Result<i32> {
     let command_line = ctx.command_line.clone();
-    let (removed, registered) = ctx.store()?.write(|tx| {
-        let target = repo::require(tx, name)?;
-        let dependents: Vec<String> = repo::list(tx)?
-            .into_iter()
-            .filter(|t| t.id != target.id)
-            .filter(|t| deps::task_refs(&t.spec).iter().any(|r| r.eq_ignore_ascii_case(name)))
-            .map(|t| t.spec.name)
-            .collect();
-        if !dependents.is_empty() {
-            return Err(Error::invalid(
-                "task name",
-                name,
-                format!(
-                    "other tasks depend on it ({}); remove those dependencies first (orc task \
-                     edit NAME --clear-deps …)",
-                    dependents.join(", ")
-                ),
-            ));
-        }
-        let registered = repo::is_registered(tx, &target.spec.name)?;
-        let removed = repo::delete(tx, name, &command_line)?;
-        Ok((removed, registered))
-    })?;
+    let (removed, registered) = ctx.store()?.write(|tx| ops::remove(tx, name, &command_line))?;
     if ctx.json {
         ctx.print_json(&serde_json::json!({ "removed": removed.spec.name }))?;
     } else if ctx.verbosity >= 0 {
@@ -443,14 +386,8 @@ fn rm(name: &str, ctx: &mut Context<'_>) -> Result<i32> {
 fn set_enabled(name: &str, enabled: bool, ctx: &mut Context<'_>) -> Result<i32> {
     let command_line = ctx.command_line.clone();
     let word = if enabled { "enabled" } else { "disabled" };
-    let (task, changed) = ctx.store()?.write(|tx| {
-        let current = repo::require(tx, name)?;
-        if current.spec.enabled == enabled {
-            return Ok::<_, Error>((current, false));
-        }
-        let spec = TaskSpec { enabled, ..current.spec.clone() };
-        Ok((repo::update(tx, &current, &spec, &command_line)?, true))
-    })?;
+    let (task, changed) =
+        ctx.store()?.write(|tx| ops::set_enabled(tx, name, enabled, &command_line))?;
     if !changed && !ctx.json {
         if ctx.verbosity >= 0 {
             ctx.print(&format!("task {} is already {word}", task.spec.name))?;
@@ -476,12 +413,7 @@ fn list(ctx: &mut Context<'_>) -> Result<i32> {
     let conn = store.conn();
     let tasks = repo::list(conn)?;
     let runs = runs::last_per_task(conn).map_err(|e| store.err("read last runs", e))?;
-    let last = |t: &StoredTask| {
-        runs.get(&t.spec.name.to_ascii_lowercase()).map(|(status, start)| LastRun {
-            status: status.clone(),
-            start: crate::clock::to_local_iso(*start),
-        })
-    };
+    let last = |t: &StoredTask| crate::task::view::last_run_in(&runs, &t.spec.name);
     if ctx.json {
         let views: Vec<TaskView<'_>> = tasks.iter().map(|t| view(t, last(t))).collect();
         ctx.print_json(&views)?;

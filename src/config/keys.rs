@@ -209,6 +209,13 @@ pub const KEYS: &[KeyDef] = &[
         help: "public address of the dashboard, linked from Teams and Slack alerts",
         normalize: norm_dashboard_url,
     },
+    KeyDef {
+        key: "dashboard.require_login",
+        default: "false",
+        rule: "true or false",
+        help: "the dashboard asks for a token also for reading on loopback",
+        normalize: norm_bool,
+    },
 ];
 
 fn norm_watch_grace(v: &str) -> std::result::Result<String, String> {
@@ -245,6 +252,15 @@ fn norm_dashboard_url(v: &str) -> std::result::Result<String, String> {
             matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some()
         });
     if ok { Ok(v.trim_end_matches('/').to_string()) } else { Err(rule().to_string()) }
+}
+
+/// `true`/`false` (also yes/no, on/off, 1/0), stored as `true` or `false`.
+fn norm_bool(v: &str) -> std::result::Result<String, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok("true".into()),
+        "false" | "no" | "off" | "0" => Ok("false".into()),
+        _ => Err("true or false".into()),
+    }
 }
 
 const CA_FILE_RULE: &str = "the absolute path of a readable PEM file with at least one      -----BEGIN CERTIFICATE----- block, or empty";

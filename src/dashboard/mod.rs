@@ -10,15 +10,20 @@
 //! Every request opens its own read-only connection and reads inside one short deferred
 //! transaction, so the dashboard never blocks `orc execute` for longer than a query.
 
+pub mod actions;
 pub mod api;
+pub mod auth;
 pub mod data;
+pub mod gate;
 pub mod guard;
 pub mod pages;
 pub mod routes;
 pub mod server;
+pub mod tls;
+pub mod v1;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -51,7 +56,7 @@ pub const MAX_API_LIMIT: u32 = 10_000;
 /// The rule `--bind` must follow (shown in refusals and `--help`).
 pub const BIND_RULE: &str = "must be IP:PORT (e.g. 127.0.0.1:5000, [::1]:5000, localhost:5000; \
      port 0 picks a free port) on a loopback address; other addresses need --allow-remote \
-     because the dashboard has no authentication";
+     (and then everyone must sign in with a token)";
 
 /// Parses and checks `--bind`.
 pub fn parse_bind(text: &str, allow_remote: bool) -> Result<SocketAddr> {
@@ -73,24 +78,51 @@ pub fn parse_bind(text: &str, allow_remote: bool) -> Result<SocketAddr> {
     Ok(addr)
 }
 
-/// What every request needs: where the database is, the templates, the host name and the
-/// address the listener is bound to (for the Host allow-list).
+/// The rule for serving beyond loopback without TLS.
+pub const INSECURE_RULE: &str = "a dashboard on a non-loopback address sends tokens and \
+     session cookies over the network: give --tls-cert and --tls-key, or --insecure-http \
+     (e.g. behind a TLS-terminating reverse proxy)";
+
+/// How the dashboard serves, beyond its address.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The data directory (the database is opened from it for changes).
+    pub home: PathBuf,
+    /// The database file (read-only connections per request).
+    pub db: PathBuf,
+    /// `dashboard.require_login`: reads need a token or a session on loopback too.
+    pub require_login: bool,
+    /// TLS (`--tls-cert/--tls-key`); session cookies then get `Secure`.
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// The orc executable started for "run now" and "schedule".
+    pub orc_exe: PathBuf,
+}
+
+/// What every request needs: where the database is, the templates, the host name, the
+/// address the listener is bound to (for the Host allow-list), the sessions and the rules.
 pub(crate) struct Shared {
     db: PathBuf,
+    home: PathBuf,
+    orc_exe: PathBuf,
     templates: Environment<'static>,
     host: String,
     bound: SocketAddr,
+    sessions: auth::Sessions,
+    /// Reads without signing in: loopback and not `dashboard.require_login`.
+    open_reads: bool,
+    tls: bool,
 }
 
 /// A bound dashboard, ready to [`Server::run`].
 pub struct Server {
     listener: TcpListener,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     shared: std::sync::Arc<Shared>,
 }
 
 impl Server {
-    /// Binds the listener. `db` must exist (the caller opened and migrated the store).
-    pub fn bind(addr: SocketAddr, db: &Path) -> Result<Server> {
+    /// Binds the listener. The database must exist (the caller opened and migrated it).
+    pub fn bind(addr: SocketAddr, opts: &Options) -> Result<Server> {
         let listener = TcpListener::bind(addr).map_err(|e| {
             Error::Failed(format!(
                 "cannot listen on {addr}: {e} (is another program using the port?)"
@@ -100,12 +132,17 @@ impl Server {
             .local_addr()
             .map_err(|e| Error::Failed(format!("cannot read the listening address: {e}")))?;
         let shared = Shared {
-            db: db.to_path_buf(),
+            db: opts.db.clone(),
+            home: opts.home.clone(),
+            orc_exe: opts.orc_exe.clone(),
             templates: pages::templates(),
             host: crate::exec::runs::hostname(),
             bound,
+            sessions: auth::Sessions::default(),
+            open_reads: bound.ip().is_loopback() && !opts.require_login,
+            tls: opts.tls.is_some(),
         };
-        Ok(Server { listener, shared: std::sync::Arc::new(shared) })
+        Ok(Server { listener, tls: opts.tls.clone(), shared: std::sync::Arc::new(shared) })
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -115,14 +152,15 @@ impl Server {
 
     /// The URL to open in a browser.
     pub fn url(&self) -> Result<String> {
-        Ok(format!("http://{}/", self.local_addr()?))
+        let scheme = if self.shared.tls { "https" } else { "http" };
+        Ok(format!("{scheme}://{}/", self.local_addr()?))
     }
 
     /// Serves until Ctrl+C, then stops accepting, lets the requests in progress finish
     /// (each is bounded by [`REQUEST_DEADLINE`]) and returns.
     pub fn run(self) -> Result<()> {
         let router = routes::router(self.shared);
-        server::serve(self.listener, router)
+        server::serve(self.listener, router, self.tls)
     }
 }
 

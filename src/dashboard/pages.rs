@@ -23,6 +23,8 @@ pub(super) fn templates() -> Environment<'static> {
         ("run.html", include_str!("../../templates/dashboard/run.html")),
         ("runs_table.html", include_str!("../../templates/dashboard/runs_table.html")),
         ("not_found.html", include_str!("../../templates/dashboard/not_found.html")),
+        ("login.html", include_str!("../../templates/dashboard/login.html")),
+        ("confirm.html", include_str!("../../templates/dashboard/confirm.html")),
     ] {
         // The templates are part of the binary and covered by tests; a syntax error is a bug.
         if let Err(e) = env.add_template(name, text) {
@@ -32,8 +34,82 @@ pub(super) fn templates() -> Environment<'static> {
     env
 }
 
-fn page(shared: &Shared, status: StatusCode, name: &str, ctx: minijinja::Value) -> Result<Reply> {
+/// The embedded style sheet, served at `/static/orc.css`.
+pub const STYLE: &str = include_str!("../../templates/dashboard/orc.css");
+
+/// Who looks at a page: signed in or not, the CSRF token for its forms, the theme.
+#[derive(Debug, Clone, Serialize)]
+pub struct Viewer {
+    /// The token name when signed in.
+    pub user: Option<String>,
+    pub read_only: bool,
+    pub csrf: String,
+    /// `light` or `dark`.
+    pub theme: &'static str,
+    pub other_theme: &'static str,
+    /// This page's path and query (where the theme switch and sign-in come back to).
+    pub path: String,
+    /// The same, percent-encoded for a query string.
+    pub path_encoded: String,
+}
+
+impl Viewer {
+    pub fn new(caller: &super::gate::Caller, theme_cookie: Option<&str>, path: String) -> Viewer {
+        let dark = theme_cookie == Some("dark");
+        Viewer {
+            user: caller
+                .principal
+                .as_ref()
+                .filter(|_| caller.session.is_some())
+                .map(|p| p.name.clone()),
+            read_only: caller.principal.as_ref().is_some_and(|p| p.read_only),
+            csrf: caller.csrf().to_string(),
+            theme: if dark { "dark" } else { "light" },
+            other_theme: if dark { "light" } else { "dark" },
+            path_encoded: percent_encoding::utf8_percent_encode(
+                &path,
+                percent_encoding::NON_ALPHANUMERIC,
+            )
+            .to_string(),
+            path,
+        }
+    }
+}
+
+/// A 303 redirect to a local path.
+pub fn redirect(to: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut resp = Reply::text(StatusCode::SEE_OTHER, to).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(to) {
+        resp.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    resp
+}
+
+/// A safe place to go back to: a local absolute path, never `//host` or a URL.
+pub fn local_target(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+pub(super) fn page(
+    shared: &Shared,
+    viewer: &Viewer,
+    status: StatusCode,
+    name: &str,
+    ctx: minijinja::Value,
+) -> Result<Reply> {
     let base = context! {
+        viewer => to_value(viewer),
         host => &shared.host,
         generated => clock::now().format("%Y-%m-%d %H:%M:%S").to_string(),
         version => env!("CARGO_PKG_VERSION"),
@@ -73,8 +149,8 @@ fn to_value<T: Serialize>(data: &T) -> minijinja::Value {
     conv(serde_json::to_value(data).unwrap_or_default())
 }
 
-pub(super) fn not_found(shared: &Shared, message: &str) -> Result<Reply> {
-    page(shared, StatusCode::NOT_FOUND, "not_found.html", context! { message })
+pub(super) fn not_found(shared: &Shared, viewer: &Viewer, message: &str) -> Result<Reply> {
+    page(shared, viewer, StatusCode::NOT_FOUND, "not_found.html", context! { message })
 }
 
 fn local(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -121,13 +197,38 @@ struct OverviewRow {
     rate: Option<u32>,
     rate_class: &'static str,
     rate_color: &'static str,
+    owner: Option<String>,
     runs_7d: i64,
     success_7d: i64,
     running: Vec<i64>,
     row_class: &'static str,
 }
 
-pub(super) fn overview(shared: &Shared) -> Result<Reply> {
+/// The states the overview can be filtered by.
+pub const STATES: &[&str] = &["all", "failing", "running", "ok", "disabled", "never-run"];
+
+/// The overview's filters (query string `?state=&owner=`).
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+pub struct OverviewFilter {
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+/// Whether a row passes the state filter.
+fn state_matches(state: &str, row: &OverviewRow) -> bool {
+    match state {
+        "failing" => matches!(row.last_status.as_deref(), Some("FAILED" | "TIMEOUT" | "ABANDONED")),
+        "running" => !row.running.is_empty(),
+        "ok" => row.last_status.as_deref() == Some("SUCCESS"),
+        "disabled" => !row.enabled,
+        "never-run" => row.last_status.is_none(),
+        _ => true,
+    }
+}
+
+pub(super) fn overview(shared: &Shared, viewer: &Viewer, filter: &OverviewFilter) -> Result<Reply> {
     let now = clock::now_utc();
     let (tasks, stats) = with_db(shared, |c| {
         let t = data::tasks(c).map_err(|e| store_err(shared, "read tasks", e))?;
@@ -193,6 +294,7 @@ pub(super) fn overview(shared: &Shared) -> Result<Reply> {
             rate,
             rate_class,
             rate_color,
+            owner: spec.and_then(|s| s.owner.clone()),
             runs_7d: s.finished_7d,
             success_7d: s.success_7d,
             running: s.running.iter().map(|r| r.id).collect(),
@@ -210,7 +312,29 @@ pub(super) fn overview(shared: &Shared) -> Result<Reply> {
             "—".to_string()
         },
     };
-    page(shared, StatusCode::OK, "overview.html", context! { tasks => to_value(&rows), summary })
+    let mut owners: Vec<String> = rows.iter().filter_map(|r| r.owner.clone()).collect();
+    owners.sort_by_key(|o| o.to_lowercase());
+    owners.dedup();
+    let state = filter
+        .state
+        .clone()
+        .filter(|s| STATES.contains(&s.as_str()))
+        .unwrap_or_else(|| "all".into());
+    let owner = filter.owner.clone().filter(|o| !o.is_empty());
+    rows.retain(|r| {
+        state_matches(&state, r)
+            && owner
+                .as_ref()
+                .is_none_or(|o| r.owner.as_ref().is_some_and(|ro| ro.eq_ignore_ascii_case(o)))
+    });
+    let filter = context! { state, owner };
+    page(
+        shared,
+        viewer,
+        StatusCode::OK,
+        "overview.html",
+        context! { tasks => to_value(&rows), summary, filter, owners, states => STATES.to_vec() },
+    )
 }
 
 #[derive(Serialize)]
@@ -294,9 +418,76 @@ fn json_backoff(b: crate::task::Backoff) -> serde_json::Value {
     serde_json::to_value(b).unwrap_or_default()
 }
 
-pub(super) fn task_page(shared: &Shared, name: &str) -> Result<Reply> {
+#[derive(Serialize)]
+struct Bar {
+    id: i64,
+    x: i64,
+    y: i64,
+    w: i64,
+    h: i64,
+    color: &'static str,
+    status: String,
+    label: String,
+}
+
+/// The duration chart of a task page: one bar per finished run, oldest left, as inline SVG
+/// data (the template draws it; no script, no image request).
+fn duration_chart(runs: &[RunRecord]) -> Option<minijinja::Value> {
+    const W: i64 = 720;
+    const H: i64 = 140;
+    const LEFT: i64 = 48;
+    let done: Vec<&RunRecord> = runs
+        .iter()
+        .rev()
+        .filter(|r| r.duration_ms.is_some() && r.status != Status::Running)
+        .collect();
+    if done.is_empty() {
+        return None;
+    }
+    let max = done.iter().filter_map(|r| r.duration_ms).max().unwrap_or(1).max(1);
+    let slot = ((W - LEFT - 8) / done.len() as i64).clamp(2, 24);
+    let bars: Vec<Bar> = done
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let ms = r.duration_ms.unwrap_or(0).max(0);
+            let h = ((ms * (H - 24)) / max).max(1);
+            Bar {
+                id: r.id,
+                x: LEFT + i as i64 * slot,
+                y: H - 6 - h,
+                w: (slot - 2).max(1),
+                h,
+                color: match r.status {
+                    Status::Success => "ok",
+                    Status::Timeout => "warn",
+                    Status::Skipped => "skip",
+                    _ => "bad",
+                },
+                status: r.status.as_str().to_string(),
+                label: render::millis(ms as u64),
+            }
+        })
+        .collect();
+    Some(context! {
+        width => W, height => H, count => bars.len(), bars => to_value(&bars),
+        max_label => render::millis(max as u64),
+    })
+}
+
+/// Runs whose output tail the task page shows.
+const TAILS: usize = 3;
+/// Bytes of each tail.
+const TAIL_BYTES: usize = 2048;
+
+pub(super) fn task_page(
+    shared: &Shared,
+    viewer: &Viewer,
+    name: &str,
+    notice: Option<String>,
+) -> Result<Reply> {
     if crate::task::validate_name(name).is_err() {
-        return not_found(shared, &format!("{name:?} is not a valid task name."));
+        return not_found(shared, viewer, &format!("{name:?} is not a valid task name."));
     }
     let found = with_db(shared, |c| {
         let Some(t) = data::task(c, name).map_err(|e| store_err(shared, "read task", e))? else {
@@ -307,8 +498,26 @@ pub(super) fn task_page(shared: &Shared, name: &str) -> Result<Reply> {
         Ok(Some((t, runs)))
     })?;
     let Some((t, runs)) = found else {
-        return not_found(shared, &format!("There is no task named {name:?}."));
+        return not_found(shared, viewer, &format!("There is no task named {name:?}."));
     };
+    let chart = duration_chart(&runs);
+    let active = runs.iter().any(|r| r.status == Status::Running);
+    let tails: Vec<minijinja::Value> = runs
+        .iter()
+        .filter(|r| r.stdout.bytes + r.stderr.bytes > 0)
+        .take(TAILS)
+        .map(|r| {
+            let mut tail = r.stdout.tail_text(TAIL_BYTES);
+            let err = r.stderr.tail_text(TAIL_BYTES);
+            if !err.is_empty() {
+                if !tail.is_empty() && !tail.ends_with('\n') {
+                    tail.push('\n');
+                }
+                tail.push_str(&err);
+            }
+            context! { id => r.id, status => r.status.as_str(), start => local(r.start), tail }
+        })
+        .collect();
     let (fields, spec_error) = match &t.spec {
         Ok(spec) => {
             let mut fields = task_fields(spec);
@@ -331,21 +540,22 @@ pub(super) fn task_page(shared: &Shared, name: &str) -> Result<Reply> {
     let task = context! { name => t.name, enabled => t.enabled, fields, spec_error };
     page(
         shared,
+        viewer,
         StatusCode::OK,
         "task.html",
-        context! { task, runs => to_value(&runs), show_task => false },
+        context! { task, runs => to_value(&runs), show_task => false, chart, active, tails, notice },
     )
 }
 
-pub(super) fn run_page(shared: &Shared, id: &str) -> Result<Reply> {
+pub(super) fn run_page(shared: &Shared, viewer: &Viewer, id: &str) -> Result<Reply> {
     let id: i64 = match id.parse() {
         Ok(n) if n > 0 && id.bytes().all(|b| b.is_ascii_digit()) => n,
-        _ => return not_found(shared, &format!("{id:?} is not a run number.")),
+        _ => return not_found(shared, viewer, &format!("{id:?} is not a run number.")),
     };
     let Some(r) =
         with_db(shared, |c| runs::get(c, id).map_err(|e| store_err(shared, "read run", e)))?
     else {
-        return not_found(shared, &format!("There is no run #{id}."));
+        return not_found(shared, viewer, &format!("There is no run #{id}."));
     };
     let opt = |o: Option<String>| o.unwrap_or_else(|| "—".to_string());
     let mut fields: Vec<Field> = vec![
@@ -389,7 +599,8 @@ pub(super) fn run_page(shared: &Shared, id: &str) -> Result<Reply> {
         stderr_truncated => r.stderr.truncated(),
         output_file => r.output_file.clone(),
     };
-    page(shared, StatusCode::OK, "run.html", context! { run })
+    let log = runs::read_log(&r).ok().map(|(_, text)| text);
+    page(shared, viewer, StatusCode::OK, "run.html", context! { run, log })
 }
 
 #[cfg(test)]
@@ -399,8 +610,15 @@ mod tests {
     #[test]
     fn templates_compile() {
         let env = templates();
-        for name in ["overview.html", "task.html", "run.html", "not_found.html", "runs_table.html"]
-        {
+        for name in [
+            "overview.html",
+            "task.html",
+            "run.html",
+            "not_found.html",
+            "runs_table.html",
+            "login.html",
+            "confirm.html",
+        ] {
             assert!(env.get_template(name).is_ok(), "{name}");
         }
     }
@@ -411,5 +629,19 @@ mod tests {
         assert_eq!(relative(-125), "2 min ago");
         assert_eq!(relative(3600 * 2 + 300), "in 2 h 5 min");
         assert_eq!(relative(-86_400 * 3), "3 d ago");
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(local_target(Some("/task/a?x=1")), "/task/a?x=1");
+        for bad in [
+            None,
+            Some("https://evil.example/"),
+            Some("//evil.example"),
+            Some("/\\evil"),
+            Some("x"),
+        ] {
+            assert_eq!(local_target(bad), "/", "{bad:?}");
+        }
     }
 }

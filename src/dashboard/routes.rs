@@ -1,23 +1,25 @@
 //! The axum router: the pages and endpoints, the guard every request passes first, the
-//! security headers every response carries, and the mapping of errors to 500/503.
+//! authentication gate ([`super::gate`]) after it, the security headers every response
+//! carries, and the mapping of errors to 500/503.
 //!
 //! The guard answers, in this order: a foreign `Host` → 421 (see [`super::guard`]); a bad
-//! target → 400; a method other than GET and HEAD → 405 with `Allow: GET, HEAD` (the
-//! dashboard is read-only); a declared body over [`MAX_BODY`] → 413. Handlers run the
-//! blocking store reads and page rendering on tokio's blocking pool.
+//! target → 400; a declared body over [`MAX_BODY`] → 413. A method a route does not take
+//! gets 405 with `Allow`. Handlers run the blocking store reads and page rendering on
+//! tokio's blocking pool.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::api::{self, HistoryQuery, error_reply};
-use super::{MAX_BODY, Reply, Shared, guard, pages};
+use super::gate::Caller;
+use super::{MAX_BODY, Reply, Shared, actions, guard, pages};
 use crate::error::{Error, Result};
 
 /// Headers on every response.
@@ -26,24 +28,35 @@ const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
     (header::CACHE_CONTROL, "no-store"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::X_FRAME_OPTIONS, "DENY"),
-    (header::REFERRER_POLICY, "no-referrer"),
+    // `same-origin`, not `no-referrer`: with `no-referrer` Chromium sends `Origin: null` on
+    // same-site form posts, which the gate must refuse as cross-origin.
+    (header::REFERRER_POLICY, "same-origin"),
     (
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src data:; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
 ];
 
-/// The dashboard's routes behind the guard.
+/// The dashboard's routes behind the guard and the gate.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(overview))
         .route("/healthz", get(healthz))
+        .route("/login", get(actions::login_page).post(actions::login))
+        .route("/logout", post(actions::logout))
+        .route("/theme", post(actions::theme))
+        .route("/static/orc.css", get(actions::style))
         .route("/task/{name}", get(task_page))
+        .route("/task/{name}/confirm/{action}", get(actions::confirm))
+        .route("/task/{name}/{action}", post(actions::act))
         .route("/run/{id}", get(run_page))
         .route("/api/status", get(status))
         .route("/api/history", get(history))
+        .merge(super::v1::router())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(Arc::clone(&shared), super::gate::gate))
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), guard_layer))
         .with_state(shared)
 }
@@ -86,12 +99,6 @@ fn refusal(shared: &Shared, req: &Request) -> Option<Response> {
     if let Err(why) = guard::check_path(uri.path()) {
         return Some(Reply::text(StatusCode::BAD_REQUEST, why).into_response());
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        let why = "only GET and HEAD are allowed: the dashboard is read-only";
-        let mut resp = Reply::text(StatusCode::METHOD_NOT_ALLOWED, why).into_response();
-        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return Some(resp);
-    }
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     if declared.and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > MAX_BODY as u64) {
         let why = format!("request body larger than {MAX_BODY} bytes");
@@ -111,7 +118,7 @@ fn is_api(uri: &Uri) -> bool {
 
 /// Runs `f` on the blocking pool and turns its error into a 500 (503 when the database is
 /// busy): JSON under `/api`, text elsewhere.
-async fn blocking(
+pub(super) async fn blocking(
     shared: Arc<Shared>,
     uri: Uri,
     f: impl FnOnce(&Shared) -> Result<Reply> + Send + 'static,
@@ -137,8 +144,16 @@ async fn blocking(
     }
 }
 
-async fn overview(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
-    blocking(s, uri, pages::overview).await
+async fn overview(
+    State(s): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+    query: std::result::Result<Query<pages::OverviewFilter>, QueryRejection>,
+) -> Response {
+    let v = actions::viewer(&caller, &headers, &uri);
+    let filter = query.map(|Query(f)| f).unwrap_or_default();
+    blocking(s, uri, move |s| pages::overview(s, &v, &filter)).await
 }
 
 async fn healthz(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
@@ -165,32 +180,45 @@ async fn history(
 
 async fn task_page(
     State(s): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     uri: Uri,
     name: std::result::Result<Path<String>, PathRejection>,
 ) -> Response {
+    let v = actions::viewer(&caller, &headers, &uri);
     match name {
-        Ok(Path(name)) => blocking(s, uri, move |s| pages::task_page(s, &name)).await,
+        Ok(Path(name)) => blocking(s, uri, move |s| pages::task_page(s, &v, &name, None)).await,
         Err(e) => Reply::text(StatusCode::BAD_REQUEST, &e.body_text()).into_response(),
     }
 }
 
 async fn run_page(
     State(s): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     uri: Uri,
     id: std::result::Result<Path<String>, PathRejection>,
 ) -> Response {
+    let v = actions::viewer(&caller, &headers, &uri);
     match id {
-        Ok(Path(id)) => blocking(s, uri, move |s| pages::run_page(s, &id)).await,
+        Ok(Path(id)) => blocking(s, uri, move |s| pages::run_page(s, &v, &id)).await,
         Err(e) => Reply::text(StatusCode::BAD_REQUEST, &e.body_text()).into_response(),
     }
 }
 
 /// No route matched: a JSON 404 under `/api`, the 404 page elsewhere.
-async fn fallback(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
+async fn fallback(
+    State(s): State<Arc<Shared>>,
+    caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let t = target(&uri);
     if is_api(&uri) {
         let msg = format!("no such endpoint: {t}");
         return error_reply(StatusCode::NOT_FOUND, "not_found", &msg).into_response();
     }
-    blocking(s, uri, move |s| pages::not_found(s, &format!("There is no page at {t}."))).await
+    let caller = caller.map(|Extension(c)| c).unwrap_or_default();
+    let v = actions::viewer(&caller, &headers, &uri);
+    blocking(s, uri, move |s| pages::not_found(s, &v, &format!("There is no page at {t}."))).await
 }

@@ -60,8 +60,12 @@ const BUSY: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
 Content-Length: 27\r\nConnection: close\r\n\r\ntoo many open connections\r\n";
 
-/// Serves `router` on `listener` until Ctrl+C.
-pub fn serve(listener: std::net::TcpListener, router: Router) -> Result<()> {
+/// Serves `router` on `listener` until Ctrl+C, over TLS when `tls` is given.
+pub fn serve(
+    listener: std::net::TcpListener,
+    router: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Result<()> {
     let failed = |what: &str, e: io::Error| Error::Failed(format!("dashboard: {what}: {e}"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -74,7 +78,8 @@ pub fn serve(listener: std::net::TcpListener, router: Router) -> Result<()> {
         listener.set_nonblocking(true).map_err(|e| failed("cannot configure the listener", e))?;
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| failed("cannot register the listener", e))?;
-        accept_loop(listener, router, shutdown_signal()).await;
+        let tls = tls.map(tokio_rustls::TlsAcceptor::from);
+        accept_loop(listener, router, tls, shutdown_signal()).await;
         Ok(())
     })
 }
@@ -90,6 +95,7 @@ async fn shutdown_signal() {
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     router: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let limits =
@@ -111,7 +117,9 @@ async fn accept_loop(
             }
         };
         if let Some(permit) = limits.try_acquire(peer.ip()) {
-            spawn_connection(stream, peer, permit, &router, &graceful);
+            let conn =
+                serve_stream(stream, permit, router.clone(), tls.clone(), graceful.watcher());
+            tokio::spawn(run_connection(conn, peer));
             continue;
         }
         if !limits.start_waiting() {
@@ -121,13 +129,13 @@ async fn accept_loop(
         }
         // Over its client's limit: wait briefly for a slot (off the accept loop).
         let (limits, router, watcher) = (Arc::clone(&limits), router.clone(), graceful.watcher());
+        let tls = tls.clone();
         tokio::spawn(async move {
             let permit = limits.acquire_within(peer.ip(), ADMIT_WAIT).await;
             limits.stop_waiting();
             match permit {
                 Some(permit) => {
-                    let conn = watcher.watch(connection(stream, permit, router));
-                    run_connection(conn, peer).await;
+                    run_connection(serve_stream(stream, permit, router, tls, watcher), peer).await;
                 }
                 None => {
                     tracing::debug!(%peer, "connection refused: too many open connections");
@@ -142,13 +150,34 @@ async fn accept_loop(
     }
 }
 
-/// One connection: hyper's HTTP/1.1 with the limits above, serving the router.
-fn connection(
+/// One connection: the TLS handshake when serving TLS, then hyper's HTTP/1.1 with the
+/// limits above, serving the router. The whole of it runs within the request deadline.
+async fn serve_stream(
     stream: TcpStream,
     permit: Permit,
     router: Router,
-) -> http1::Connection<TokioIo<Lingering>, TowerToHyperService<Router>> {
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    watcher: hyper_util::server::graceful::Watcher,
+) -> std::result::Result<(), String> {
     let _ = stream.set_nodelay(true);
+    match tls {
+        None => {
+            let conn = watcher.watch(connection(stream, permit, router));
+            conn.await.map_err(|e| e.to_string())
+        }
+        Some(acceptor) => {
+            let stream = acceptor.accept(stream).await.map_err(|e| format!("TLS: {e}"))?;
+            let conn = watcher.watch(connection(stream, permit, router));
+            conn.await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn connection<S: Stream>(
+    stream: S,
+    permit: Permit,
+    router: Router,
+) -> http1::Connection<TokioIo<Lingering<S>>, TowerToHyperService<Router>> {
     let io = TokioIo::new(Lingering { stream: Some(stream), permit: Some(permit) });
     http1::Builder::new()
         .keep_alive(false)
@@ -158,16 +187,9 @@ fn connection(
         .serve_connection(io, TowerToHyperService::new(router))
 }
 
-fn spawn_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    permit: Permit,
-    router: &Router,
-    graceful: &GracefulShutdown,
-) {
-    let conn = graceful.watch(connection(stream, permit, router.clone()));
-    tokio::spawn(run_connection(conn, peer));
-}
+/// A connection's byte stream: TCP, or TLS over TCP.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for S {}
 
 /// Drives one connection within the request deadline.
 async fn run_connection<E: std::fmt::Display>(
@@ -291,18 +313,18 @@ impl Drop for Permit {
 /// A connection's socket and its slot. When hyper is done with it, it lingers (reads and
 /// drops what the client still sends, at most [`LINGER`] and [`LINGER_BYTES`]) before the
 /// socket closes and the slot is freed.
-struct Lingering {
-    stream: Option<TcpStream>,
+struct Lingering<S: Stream> {
+    stream: Option<S>,
     permit: Option<Permit>,
 }
 
-impl Lingering {
-    fn stream(&mut self) -> io::Result<&mut TcpStream> {
+impl<S: Stream> Lingering<S> {
+    fn stream(&mut self) -> io::Result<&mut S> {
         self.stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
     }
 }
 
-impl AsyncRead for Lingering {
+impl<S: Stream> AsyncRead for Lingering<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -315,7 +337,7 @@ impl AsyncRead for Lingering {
     }
 }
 
-impl AsyncWrite for Lingering {
+impl<S: Stream> AsyncWrite for Lingering<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -342,7 +364,7 @@ impl AsyncWrite for Lingering {
     }
 }
 
-impl Drop for Lingering {
+impl<S: Stream> Drop for Lingering<S> {
     fn drop(&mut self) {
         let (Some(mut stream), permit) = (self.stream.take(), self.permit.take()) else {
             return;

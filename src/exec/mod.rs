@@ -14,6 +14,7 @@ pub mod deps;
 pub mod env;
 pub mod execute;
 pub mod hooks;
+pub mod launch;
 pub mod output;
 pub mod process;
 pub mod retention;

@@ -209,4 +209,17 @@ CREATE TABLE channels (
 );
 ALTER TABLE outbox ADD COLUMN channel TEXT;
 "#,
+    // 9: API tokens for the dashboard's REST API (src/token/): only the SHA-256 of a token
+    // is stored; `read_only` tokens may only read.
+    r#"
+CREATE TABLE api_tokens (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    hash        TEXT NOT NULL UNIQUE,
+    read_only   INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT,
+    last_used_at TEXT
+);
+"#,
 ];

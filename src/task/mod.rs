@@ -11,11 +11,14 @@
 
 pub mod deps;
 pub mod next_run;
+pub mod ops;
 pub mod patch;
 pub mod repo;
 pub mod runas;
+pub mod status;
 pub mod transfer;
 pub mod validate;
+pub mod view;
 
 use std::collections::BTreeMap;
 

@@ -12,8 +12,10 @@ use crate::error::{Error, Result};
 use super::validate::{self as v};
 use super::{TaskSpec, deps};
 
-/// Flag values as typed. `None` / empty / `false` means "not given".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Flag values as typed. `None` / empty / `false` means "not given". The REST API reads it
+/// from a JSON object with the same field names (unknown fields refused).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TaskPatch {
     pub command: Option<String>,
     pub schedule: Option<String>,

@@ -8,19 +8,25 @@ use std::time::Duration;
 
 use crate::support::Env;
 
-/// A running dashboard, killed on drop.
-struct Dashboard {
+/// A running dashboard, killed on drop (also used by `dashboard_api`).
+pub(crate) struct Dashboard {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     /// Kept open so the server's later stdout lines have a reader.
     _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Dashboard {
-    fn start(env: &Env) -> Dashboard {
+    pub(crate) fn start(env: &Env) -> Dashboard {
+        Dashboard::start_with(env, &["--bind", "127.0.0.1:0"])
+    }
+
+    /// Starts `orc dashboard ARGS…`.
+    pub(crate) fn start_with(env: &Env, args: &[&str]) -> Dashboard {
         let mut child = env
             .command()
-            .args(["dashboard", "--bind", "127.0.0.1:0"])
+            .arg("dashboard")
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -32,6 +38,7 @@ impl Dashboard {
         let addr = line
             .trim()
             .strip_prefix("http://")
+            .or_else(|| line.trim().strip_prefix("https://"))
             .and_then(|s| s.strip_suffix('/'))
             .unwrap_or_else(|| panic!("first line is not the URL: {line:?}"))
             .to_string();
@@ -40,7 +47,7 @@ impl Dashboard {
     }
 
     /// Sends raw bytes, returns (status, headers, body).
-    fn raw(&self, request: &[u8]) -> (u16, String, String) {
+    pub(crate) fn raw(&self, request: &[u8]) -> (u16, String, String) {
         let mut s = TcpStream::connect(&self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         s.write_all(request).unwrap();
@@ -163,7 +170,8 @@ fn pages_api_and_refusals() {
     // overview: one row per task, descriptions, statuses, auto-refresh
     let (status, html) = d.get("/");
     assert_eq!(status, 200);
-    assert!(html.contains(r#"<meta http-equiv="refresh" content="30">"#));
+    // a run is active (report): the overview refreshes every 3 s instead of 30
+    assert!(html.contains(r#"<meta http-equiv="refresh" content="3">"#));
     for name in ["backup", "report", "idle"] {
         assert!(html.contains(&format!(r#"data-task="{name}""#)), "row for {name}");
     }
@@ -202,6 +210,15 @@ fn pages_api_and_refusals() {
     assert!(html.contains("running for"), "a running run shows how long it has run");
     let (_, html) = d.get("/task/backup");
     assert!(html.contains("Next run"));
+    assert!(!html.contains("http-equiv=\"refresh\""), "no run of backup is active");
+    assert!(html.contains(r#"<svg class="chart" id="duration-chart""#), "duration chart");
+    assert!(html.contains("copied 12 files"), "output tails of the latest runs");
+    let (_, html) = d.get("/task/report");
+    assert!(html.contains(r#"<meta http-equiv="refresh" content="3">"#), "report is running");
+    let (_, html) = d.get("/?state=failing");
+    assert!(html.contains(r#"data-task="backup""#) && !html.contains(r#"data-task="idle""#));
+    let (_, html) = d.get("/?state=disabled");
+    assert!(html.contains(r#"data-task="idle""#) && !html.contains(r#"data-task="backup""#));
 
     // JSON
     let status_json = d.json("/api/status");
@@ -259,10 +276,10 @@ fn pages_api_and_refusals() {
     assert_eq!(d.get("/no/such/page").0, 404);
     assert_eq!(d.get("/task/..").0, 400, "path traversal");
     assert_eq!(d.get("/task/%2e%2e%2f%2e%2e").0, 400, "encoded path traversal");
-    let (s, head, _) = d.raw(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
-    assert_eq!(s, 405);
-    assert!(head.contains("Allow: GET, HEAD"));
-    assert_eq!(d.raw(b"DELETE /task/backup HTTP/1.1\r\n\r\n").0, 405);
+    // Changes need a token (tests/integration/dashboard_api.rs has the whole matrix).
+    let (s, _, body) = d.raw(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(s, 401, "{body}");
+    assert_eq!(d.raw(b"DELETE /task/backup HTTP/1.1\r\n\r\n").0, 401);
     assert_eq!(d.raw(b"garbage\r\n\r\n").0, 400);
     let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(20_000));
     assert_eq!(d.raw(long.as_bytes()).0, 431, "very long request line");
@@ -290,7 +307,7 @@ fn pages_api_and_refusals() {
     env.orc(["task", "add", "later", "--command", "echo later", "--schedule", "@daily"]).ok();
     assert!(d.get("/").1.contains(r#"data-task="later""#));
 
-    // the dashboard is read-only: the tasks are unchanged afterwards
+    // nothing above changed a task: the tasks are unchanged afterwards
     let list = env.orc(["task", "list", "--json"]).ok().json();
     assert_eq!(list.as_array().unwrap().len(), 4);
 }
@@ -307,8 +324,11 @@ fn bind_rule_is_enforced() {
     let out = env.orc(["dashboard", "--bind", "not-an-address"]).code(2);
     assert!(out.stderr.contains("IP:PORT"), "{}", out.stderr);
     assert_eq!(env.db_bytes(), before, "nothing changed");
+    let out = env.orc(["dashboard", "--bind", "0.0.0.0:5000", "--allow-remote"]).code(2);
+    assert!(out.stderr.contains("--insecure-http"), "{}", out.stderr);
+    assert_eq!(env.db_bytes(), before, "nothing changed");
     let help = env.orc(["dashboard", "--help"]).ok();
-    assert!(help.stdout.contains("no authentication"), "{}", help.stdout);
+    assert!(help.stdout.contains("orc token create"), "{}", help.stdout);
 }
 
 /// Headless Chromium renders the overview; the DOM has the task rows and a screenshot is
@@ -603,8 +623,8 @@ fn malformed_requests_are_400_and_serving_goes_on() {
         assert_eq!(status_of(&answer), Some(400), "{:?}", String::from_utf8_lossy(bad));
         assert_eq!(d.get("/healthz").0, 200, "still serving after {bad:?}");
     }
-    // Methods are case-sensitive tokens: `get` is a method this server does not allow.
-    assert_eq!(d.raw(b"get / HTTP/1.1\r\n\r\n").0, 405);
+    // Methods are case-sensitive tokens: `get` is not GET, so it is a change and needs a token.
+    assert_eq!(d.raw(b"get / HTTP/1.1\r\n\r\n").0, 401);
     let many = format!("GET / HTTP/1.1\r\n{}\r\n", "X-A: b\r\n".repeat(65));
     assert_eq!(d.raw(many.as_bytes()).0, 431, "more than 64 header lines");
     let (s, _, body) = d.raw(b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 70000\r\n\r\n");

@@ -14,6 +14,9 @@ mod cron_cli;
 mod crontab;
 mod crontab_real;
 mod dashboard;
+mod dashboard_api;
+#[cfg(unix)]
+mod dashboard_browser;
 mod definition_text;
 mod docs_links;
 mod doctor;

@@ -1,45 +1,12 @@
 //! How `orc task show` and `orc task list` present a task: the JSON view (part of the
 //! contract, `docs/reference/task-json.md`) and the human text. Pure: no store, no printing.
 
-use serde::Serialize;
-
-use crate::task::TaskSpec;
 use crate::task::next_run::NextRun;
 use crate::task::repo::StoredTask;
+use serde::Serialize;
 
-/// A task as `show --json` and `list --json` print it: every [`TaskSpec`] field (times in
-/// seconds, `timeout` null for none) plus the store's timestamps and the latest run.
-#[derive(Debug, Serialize)]
-pub struct TaskView<'a> {
-    #[serde(flatten)]
-    pub spec: &'a TaskSpec,
-    pub created_at: String,
-    pub updated_at: String,
-    pub last_run: Option<LastRun>,
-    /// The next time the schedule fires (null when disabled or never).
-    pub next_run: Option<String>,
-}
-
-/// The latest run of a task, as shown with it.
-#[derive(Debug, Clone, Serialize)]
-pub struct LastRun {
-    pub status: String,
-    pub start: String,
-}
-
-pub(super) fn view<'a>(t: &'a StoredTask, last: Option<LastRun>) -> TaskView<'a> {
-    TaskView {
-        spec: &t.spec,
-        created_at: crate::clock::to_local_iso(t.created_at),
-        updated_at: crate::clock::to_local_iso(t.updated_at),
-        last_run: last,
-        next_run: t
-            .spec
-            .next_run(&crate::clock::now())
-            .at()
-            .map(|n| crate::clock::to_local_iso(n.with_timezone(&chrono::Utc))),
-    }
-}
+pub(super) use crate::task::view::view;
+pub use crate::task::view::{LastRun, TaskView};
 
 pub(super) fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }

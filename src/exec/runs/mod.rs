@@ -15,7 +15,11 @@ use crate::exec::decode;
 use crate::exec::process;
 use crate::store::{Store, StoreError, classify, to_db_time};
 
+mod log;
+mod page;
+pub use log::read_log;
 mod query;
+pub use page::{MAX_PAGE, Page, PageQuery, page};
 pub use query::*;
 
 /// The state of a run.
