@@ -165,7 +165,7 @@ impl Settings {
             watch_interval: crate::watch::settings::parse_interval(&get("watch.interval"))
                 .unwrap_or(None),
             watch_channels: crate::watch::settings::parse_channels(&get("watch.channels"))
-                .unwrap_or(crate::watch::settings::Channels::Email),
+                .unwrap_or(crate::watch::settings::Channels::Default),
             metrics_textfile: nonempty(&get("metrics.textfile")).map(std::path::PathBuf::from),
             notify_channels: crate::notify::channels::parse_setting(&get("notify.channels")),
             dashboard_url: nonempty(&get("dashboard.url")),

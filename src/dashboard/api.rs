@@ -31,6 +31,19 @@ pub(super) fn healthz(shared: &Shared) -> Result<Reply> {
     })
 }
 
+/// `/metrics`: the Prometheus text format, the same series as the `metrics.textfile`
+/// ([`crate::metrics::render`]).
+pub(super) fn metrics(shared: &Shared) -> Result<Reply> {
+    with_db(shared, |c| {
+        let snapshot = crate::metrics::collect_from(c, &shared.db, &shared.host)?;
+        Ok(Reply {
+            status: StatusCode::OK,
+            content_type: "text/plain; version=0.0.4; charset=utf-8",
+            body: crate::metrics::render(&snapshot).into_bytes(),
+        })
+    })
+}
+
 /// `/api/status`: one object per task.
 pub(super) fn status(shared: &Shared) -> Result<Reply> {
     with_db(shared, |c| {

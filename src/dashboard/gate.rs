@@ -41,17 +41,13 @@ fn public(path: &str) -> bool {
     matches!(path, "/healthz" | "/login" | "/theme") || path.starts_with("/static/")
 }
 
-fn is_api(uri: &Uri) -> bool {
-    uri.path() == "/api" || uri.path().starts_with("/api/")
-}
-
 fn refuse(uri: &Uri, decision: &Decision, read: bool) -> Response {
     let (status, why) = match decision {
         Decision::Unauthorized(w) => (StatusCode::UNAUTHORIZED, *w),
         Decision::Forbidden(w) => (StatusCode::FORBIDDEN, *w),
         Decision::Allow => (StatusCode::INTERNAL_SERVER_ERROR, "allowed"),
     };
-    if is_api(uri) {
+    if super::is_api(uri) {
         let kind = if status == StatusCode::UNAUTHORIZED { "unauthorized" } else { "forbidden" };
         let mut resp = error_reply(status, kind, why).into_response();
         if status == StatusCode::UNAUTHORIZED {

@@ -168,6 +168,13 @@ pub(crate) fn store_err(shared: &Shared, context: &'static str, e: rusqlite::Err
     Error::Store(crate::store::classify(&shared.db, context, e))
 }
 
+/// A request from a program rather than a browser (`/api/…`, `/metrics`): refused with a
+/// status (401) rather than a redirect to the sign-in page, errors answered as JSON.
+pub(crate) fn is_api(uri: &axum::http::Uri) -> bool {
+    let p = uri.path();
+    p == "/api" || p.starts_with("/api/") || p == "/metrics"
+}
+
 /// Runs `f` on a fresh read-only connection inside one deferred read transaction.
 pub(crate) fn with_db<T>(shared: &Shared, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     let conn = Connection::open_with_flags(

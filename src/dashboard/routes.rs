@@ -43,6 +43,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(overview))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/login", get(actions::login_page).post(actions::login))
         .route("/logout", post(actions::logout))
         .route("/theme", post(actions::theme))
@@ -112,10 +113,6 @@ fn target(uri: &Uri) -> String {
     uri.path_and_query().map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string())
 }
 
-fn is_api(uri: &Uri) -> bool {
-    uri.path() == "/api" || uri.path().starts_with("/api/")
-}
-
 /// Runs `f` on the blocking pool and turns its error into a 500 (503 when the database is
 /// busy): JSON under `/api`, text elsewhere.
 pub(super) async fn blocking(
@@ -137,7 +134,7 @@ pub(super) async fn blocking(
         Error::Store(crate::store::StoreError::Busy { .. }) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    if is_api(&uri) {
+    if super::is_api(&uri) {
         error_reply(status, "internal", &e.to_string()).into_response()
     } else {
         Reply::text(status, &e.to_string()).into_response()
@@ -158,6 +155,10 @@ async fn overview(
 
 async fn healthz(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
     blocking(s, uri, api::healthz).await
+}
+
+async fn metrics(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
+    blocking(s, uri, api::metrics).await
 }
 
 async fn status(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
@@ -214,7 +215,7 @@ async fn fallback(
     uri: Uri,
 ) -> Response {
     let t = target(&uri);
-    if is_api(&uri) {
+    if super::is_api(&uri) {
         let msg = format!("no such endpoint: {t}");
         return error_reply(StatusCode::NOT_FOUND, "not_found", &msg).into_response();
     }

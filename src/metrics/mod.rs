@@ -65,8 +65,15 @@ pub struct Snapshot {
 
 /// Reads the snapshot.
 pub fn collect(store: &Store, host: &str) -> Result<Snapshot> {
-    let db = |context: &'static str| move |e: rusqlite::Error| Error::Store(store.err(context, e));
-    let conn = store.conn();
+    collect_from(store.conn(), store.path(), host)
+}
+
+/// Reads the snapshot on `conn` (the database at `path`, named in errors): what the textfile
+/// and the dashboard's `/metrics` both serve.
+pub fn collect_from(conn: &rusqlite::Connection, path: &Path, host: &str) -> Result<Snapshot> {
+    let db = |context: &'static str| {
+        move |e: rusqlite::Error| Error::Store(crate::store::classify(path, context, e))
+    };
     let mut running: BTreeMap<String, i64> = BTreeMap::new();
     for r in runs::running(conn, None).map_err(db("read runs"))? {
         *running.entry(r.task.to_ascii_lowercase()).or_default() += 1;

@@ -39,10 +39,39 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Whether [`deliver`] would queue anything (channels on, mail configured, recipients).
-    pub fn active(&self) -> bool {
-        self.channels == Channels::Email && self.mail.smtp.is_some() && !self.mail.to.is_empty()
+    /// The channel names incidents go to (`email` is the built-in mail); empty for `none`.
+    fn names(&self) -> Vec<String> {
+        match &self.channels {
+            Channels::None => Vec::new(),
+            Channels::Default => crate::notify::channels::names_for(&[], &self.mail.channels),
+            Channels::Names(n) => n.clone(),
+        }
     }
+}
+
+/// The notification event of an incident step, as channels render it (webhook JSON, Teams
+/// and Slack cards, event log IDs): missed → `missed`, late and runaway → `late`, the other
+/// kinds opened → `failure`; reminders → `reminder`; recoveries → `recovery`.
+fn notify_event(
+    event: Event,
+    incident: &Incident,
+    summary: &str,
+    host: &str,
+    now: DateTime<Utc>,
+) -> crate::notify::event::NotifyEvent {
+    use crate::notify::event::EventKind as K;
+    let kind = match (event, incident.kind) {
+        (Event::Reminder, _) => K::Reminder,
+        (Event::Recovered, _) => K::Recovery,
+        (Event::Opened, Kind::Missed) => K::Missed,
+        (Event::Opened, Kind::Late | Kind::Runaway) => K::Late,
+        (Event::Opened, _) => K::Failure,
+    };
+    let mut ev = crate::notify::event::NotifyEvent::new(kind, summary, now);
+    ev.host = host.to_string();
+    ev.task = (!incident.subject.is_empty()).then(|| incident.subject.clone());
+    ev.detail = Some(incident.summary.clone());
+    ev
 }
 
 #[derive(Serialize)]
@@ -108,21 +137,41 @@ pub fn deliver(
     incident: &Incident,
     reminder: Option<Duration>,
     now: DateTime<Utc>,
-) -> Result<Option<i64>> {
-    if !to.active() {
-        return Ok(None);
+) -> Result<Vec<i64>> {
+    let names = to.names();
+    if names.is_empty() {
+        return Ok(Vec::new());
     }
+    let targets = crate::notify::channels::targets(tx, &names)?;
     let r = render(event, incident, &to.host, reminder)?;
-    let msg = NewMessage {
+    let ev = notify_event(event, incident, &r.subject, &to.host, now);
+    let mut ids =
+        crate::notify::channels::queue_event(tx, store_path, &targets.channels, &ev, now)?;
+    if !to.mail.configured() {
+        return Ok(ids);
+    }
+    let mail = NewMessage {
         run_id: None,
         task: (!incident.subject.is_empty()).then(|| incident.subject.clone()),
         kind: MessageKind::Watch,
-        recipients: to.mail.to.clone(),
+        recipients: Vec::new(),
         subject: r.subject,
         text: r.text,
         html: Some(r.html),
     };
-    Ok(Some(outbox::insert(tx, store_path, &msg, now)?))
+    ids.extend(crate::notify::channels::email::queue(
+        tx,
+        store_path,
+        &targets.channels,
+        &mail,
+        &to.mail.to,
+        now,
+    )?);
+    if targets.builtin_mail && !to.mail.to.is_empty() {
+        let mail = NewMessage { recipients: to.mail.to.clone(), ..mail };
+        ids.push(outbox::insert(tx, store_path, &mail, now)?);
+    }
+    Ok(ids)
 }
 
 #[cfg(test)]

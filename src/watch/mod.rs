@@ -199,7 +199,7 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
     let steps = incidents::plan(&open, &checks, &checked, now_utc, ws.reminder);
     let to = alert::Delivery {
         mail: crate::notify::settings::MailSettings::from_settings(&settings),
-        channels: ws.channels,
+        channels: ws.channels.clone(),
         host: runs::hostname(),
     };
     let path = store.path().to_path_buf();
@@ -227,7 +227,7 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
                     (alert::Event::Recovered, incidents::close(tx, *id, now_utc).map_err(sql)?)
                 }
             };
-            if alert::deliver(tx, &path, &to, event, &incident, ws.reminder, now_utc)?.is_some() {
+            if !alert::deliver(tx, &path, &to, event, &incident, ws.reminder, now_utc)?.is_empty() {
                 queued += 1;
             }
         }
@@ -239,16 +239,26 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
             max_messages: Some(MAX_SENT_PER_PASS),
             ..crate::notify::FlushOptions::default()
         };
-        let sent = crate::notify::relay_for(store, &to.mail).and_then(|relay| {
-            crate::notify::flush_with(store, &relay, to.mail.from.as_ref(), &opts, now_utc)
-        });
-        match sent {
+        if to.mail.configured() {
+            let sent = crate::notify::relay_for(store, &to.mail).and_then(|relay| {
+                crate::notify::flush_with(store, &relay, to.mail.from.as_ref(), &opts, now_utc)
+            });
+            match sent {
+                Ok(r) if !r.failures.is_empty() => warnings.push(format!(
+                    "{} incident message(s) not sent yet; they stay in the outbox",
+                    r.failures.len()
+                )),
+                Ok(_) => {}
+                Err(e) => warnings.push(format!("incident messages stay in the outbox: {e}")),
+            }
+        }
+        match crate::notify::channels::flush(store, now_utc, false, MAX_SENT_PER_PASS, None) {
             Ok(r) if !r.failures.is_empty() => warnings.push(format!(
-                "{} incident message(s) not sent yet; they stay in the outbox",
+                "{} incident notification(s) not delivered yet; they stay in the outbox",
                 r.failures.len()
             )),
             Ok(_) => {}
-            Err(e) => warnings.push(format!("incident messages stay in the outbox: {e}")),
+            Err(e) => warnings.push(format!("incident notifications stay in the outbox: {e}")),
         }
     }
     if let Err(e) = crate::metrics::refresh(store, &settings) {

@@ -15,7 +15,8 @@ pub const INTERVAL_RULE: &str = "none, a number of minutes that divides an hour 
      4m, 5m, 6m, 10m, 12m, 15m, 20m, 30m) or of hours that divides a day (1h, 2h, 3h, 4h, 6h, \
      8h, 12h)";
 /// Rule of `watch.channels`.
-pub const CHANNELS_RULE: &str = "empty (the default: e-mail to mail.to), email, or none";
+pub const CHANNELS_RULE: &str = "empty (the default: notify.channels, else e-mail to mail.to), none, or \
+     comma-separated notification channel names (`orc channel add`) or email";
 
 /// `watch.grace`: canonical text, or the rule.
 pub fn parse_grace(v: &str) -> Result<u64, String> {
@@ -82,20 +83,25 @@ pub fn parse_interval(v: &str) -> Result<Option<Interval>, String> {
 }
 
 /// `watch.channels`: where incidents are delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Channels {
-    /// E-mail to `mail.to` through the outbox (the default).
-    Email,
+    /// What failure alerts use: `notify.channels`, else e-mail to `mail.to` (the default).
+    Default,
     /// Incidents are recorded and shown, never sent.
     None,
+    /// These channels (`email` is the built-in mail).
+    Names(Vec<String>),
 }
 
-/// `watch.channels`: parsed, or the rule.
+/// `watch.channels`: parsed, or the rule (channel names follow the `notify.channels` rule,
+/// [`crate::notify::channels::norm_setting`]).
 pub fn parse_channels(v: &str) -> Result<Channels, String> {
     match v.trim().to_ascii_lowercase().as_str() {
-        "" | "email" => Ok(Channels::Email),
+        "" => Ok(Channels::Default),
         "none" => Ok(Channels::None),
-        _ => Err(CHANNELS_RULE.into()),
+        _ => crate::notify::channels::norm_setting(v)
+            .map(|canon| Channels::Names(crate::notify::channels::parse_setting(&canon)))
+            .map_err(|e| format!("{CHANNELS_RULE}: {e}")),
     }
 }
 
@@ -118,7 +124,7 @@ impl WatchSettings {
             grace: Duration::seconds(s.watch_grace.as_secs() as i64),
             runaway_factor: s.watch_runaway_factor,
             interval: s.watch_interval,
-            channels: s.watch_channels,
+            channels: s.watch_channels.clone(),
             reminder: s.notify_reminder_interval.map(|d| Duration::seconds(d.as_secs() as i64)),
         }
     }
@@ -153,9 +159,13 @@ mod tests {
         assert_eq!(parse_grace("10m").unwrap(), 600);
         assert!(parse_grace("30s").is_err());
         assert!(parse_grace("2d").is_err());
-        assert_eq!(parse_channels("").unwrap(), Channels::Email);
-        assert_eq!(parse_channels("EMAIL").unwrap(), Channels::Email);
+        assert_eq!(parse_channels("").unwrap(), Channels::Default);
+        assert_eq!(parse_channels("EMAIL").unwrap(), Channels::Names(vec!["EMAIL".into()]));
         assert_eq!(parse_channels("none").unwrap(), Channels::None);
-        assert!(parse_channels("teams").is_err());
+        assert_eq!(
+            parse_channels(" ops-teams , email").unwrap(),
+            Channels::Names(vec!["ops-teams".into(), "email".into()])
+        );
+        assert!(parse_channels("-x").is_err());
     }
 }

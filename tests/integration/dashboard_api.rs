@@ -514,3 +514,29 @@ fn tls_serves_https_with_secure_cookies() {
         .code(2);
     assert!(out.stderr.contains("--tls-cert"), "{}", out.stderr);
 }
+
+/// `/metrics` serves exactly the series of the `metrics.textfile` (one renderer), in the
+/// Prometheus text format, and needs a token like any read once login is required.
+#[test]
+fn metrics_endpoint_serves_the_textfile_series() {
+    let env = setup();
+    let prom = env.root().join("orc.prom");
+    env.orc(["config", "set", "metrics.textfile", prom.to_str().unwrap()]).ok();
+    env.orc(["execute", "--task", "backup"]).ok();
+    let file = std::fs::read_to_string(&prom).expect("textfile written after the run");
+    assert!(file.contains("task=\"backup\""), "{file}");
+    let d = Dashboard::start(&env);
+    let r = api(&d, "GET", "/metrics", None, "");
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("Content-Type").as_deref(),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert_eq!(r.body, file);
+    drop(d);
+    env.orc(["config", "set", "dashboard.require_login", "yes"]).ok();
+    let ro = token(&env, "prometheus", true);
+    let d = Dashboard::start(&env);
+    assert_eq!(api(&d, "GET", "/metrics", None, "").status, 401);
+    assert_eq!(api(&d, "GET", "/metrics", Some(&ro), "").body, file);
+}

@@ -391,3 +391,35 @@ fn the_built_in_watch_task_follows_watch_interval() {
     env.orc(["task", "show", "orc-watch"]).code(3);
     assert!(!fake_tasks(&env).iter().any(|p| p.ends_with("Orc_orc-watch")));
 }
+
+/// `watch.channels` names notification channels: a missed slot posts a `missed` event to a
+/// webhook (once), and its recovery a `recovery` event; the built-in mail is not used.
+#[test]
+fn incidents_go_to_the_channels_watch_channels_names() {
+    use crate::support::http_receiver::Receiver;
+    let mut env = setup();
+    let rx = Receiver::start();
+    env.orc(["channel", "add", "ops-hook", "--kind", "webhook", "--url", &rx.url("/hook")]).ok();
+    env.orc(["config", "set", "watch.channels", "ops-hook"]).ok();
+    add_and_schedule(&mut env, "sync", "*/15 * * * *");
+    served(&env, "sync", 10, 0);
+    at(&mut env, 10, 40);
+    env.orc(["watch"]).code(1);
+    at(&mut env, 10, 41);
+    env.orc(["watch"]).code(1);
+    let reqs = rx.wait_for(1);
+    assert_eq!(reqs.len(), 1, "one event for one incident: {reqs:?}");
+    let ev = reqs[0].json();
+    assert_eq!(ev["kind"], "missed");
+    assert_eq!(ev["task"], "sync");
+    assert_eq!(ev["summary"], format!("[orc] MISSED RUN sync on {}", host()).as_str());
+    served(&env, "sync", 10, 45);
+    at(&mut env, 10, 56);
+    env.orc(["watch"]).ok();
+    let reqs = rx.wait_for(2);
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].json()["kind"], "recovery");
+    assert_eq!(alerts(&env), Vec::<String>::new(), "no mail: watch.channels names only the hook");
+    env.orc(["config", "set", "watch.channels", "-x"]).code(2);
+    assert_eq!(env.orc(["config", "get", "watch.channels"]).ok().stdout, "ops-hook\n");
+}
