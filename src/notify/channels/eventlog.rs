@@ -175,6 +175,7 @@ mod win {
             message: format!("{what}: {}", std::io::Error::last_os_error()),
             permanent: false,
             unreachable: true,
+            retry_after: None,
         };
         // SAFETY: `source` is a NUL-terminated UTF-16 string that outlives the call.
         let h = unsafe { RegisterEventSourceW(std::ptr::null(), source.as_ptr()) };
