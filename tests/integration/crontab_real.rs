@@ -143,6 +143,7 @@ fn cron_runs_the_scheduled_task_and_orc_keeps_the_users_lines() {
         .unwrap_or_else(|| which::which("crontab").expect("the crontab program is not on PATH"));
     let mut env = Env::new();
     env.with_real_crontab();
+    env.without_watch_task();
     // A wrapper that logs every call, so "no rewrite" is checked directly.
     let wrapper = env.root().join("crontab-wrapper");
     let calls_log = env.root().join("crontab-calls.log");

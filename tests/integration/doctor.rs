@@ -11,6 +11,7 @@ fn env() -> Env {
     let mut env = Env::new();
     env.with_fake_schtasks().with_fake_wevtutil();
     env.set_env("TZ", "UTC");
+    env.without_watch_task();
     env
 }
 

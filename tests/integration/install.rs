@@ -8,6 +8,7 @@ use crate::support::Env;
 fn env() -> Env {
     let mut env = Env::new();
     env.with_fake_schtasks();
+    env.without_watch_task();
     env
 }
 
@@ -44,7 +45,8 @@ fn shown(p: &Path) -> String {
 
 #[test]
 fn home_init_creates_the_home_and_is_idempotent() {
-    let env = env();
+    let mut env = Env::new(); // no home yet: `env()` would create it with its setting
+    env.with_fake_schtasks();
     let home = shown(&env.home());
     let db = shown(&env.db());
     let schema = orc::store::MIGRATIONS.len();
