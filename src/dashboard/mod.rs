@@ -36,6 +36,9 @@ use crate::error::{Error, Result};
 /// Every request, from its first byte to the last byte of the answer, must finish within
 /// this time; a connection still open then is closed (slow clients cannot hold a slot).
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a handler may work before the request is answered 503 (the rest of
+/// [`REQUEST_DEADLINE`] is for reading the request and writing the answer).
+pub const HANDLER_DEADLINE: Duration = Duration::from_secs(8);
 /// The most bytes of request line plus headers accepted (more → 431).
 pub const MAX_HEAD: usize = 8 * 1024;
 /// The most header lines accepted (more → 431).

@@ -120,7 +120,22 @@ pub(super) async fn blocking(
     uri: Uri,
     f: impl FnOnce(&Shared) -> Result<Reply> + Send + 'static,
 ) -> Response {
-    let result = tokio::task::spawn_blocking(move || f(&shared)).await;
+    // The connection's REQUEST_DEADLINE also covers reading the request and writing the
+    // answer: a handler that is still working after HANDLER_DEADLINE gets a 503 now rather
+    // than a connection closed without an answer (it finishes in the background).
+    let work = tokio::task::spawn_blocking(move || f(&shared));
+    let Ok(result) = tokio::time::timeout(super::HANDLER_DEADLINE, work).await else {
+        let why = format!(
+            "the request took longer than {} s; it goes on in the background: try again",
+            super::HANDLER_DEADLINE.as_secs()
+        );
+        tracing::warn!(target = %target(&uri), "{why}");
+        return if super::is_api(&uri) {
+            error_reply(StatusCode::SERVICE_UNAVAILABLE, "failed", &why).into_response()
+        } else {
+            Reply::text(StatusCode::SERVICE_UNAVAILABLE, &why).into_response()
+        };
+    };
     let e = match result {
         Ok(Ok(reply)) => {
             tracing::debug!(target = %target(&uri), status = %reply.status, "dashboard request");

@@ -135,7 +135,10 @@ impl Fake {
     pub(crate) fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
         let mut c = self.command(args);
         c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().expect("spawn fake_schtasks");
+        // Retried like orc retries: Wine's CreateProcess fails now and then under load with
+        // ERROR_INTERNAL_ERROR (1359).
+        let mut child =
+            orc::exec::execute::spawn_with_retry(|| c.spawn()).expect("spawn fake_schtasks");
         {
             let mut input = child.stdin.take().expect("stdin");
             if let Some(s) = stdin {
