@@ -220,22 +220,7 @@ pub fn flatten(xml: &str) -> std::result::Result<Vec<Leaf>, String> {
             }
             Event::GeneralRef(r) => {
                 if let Some(f) = stack.last_mut() {
-                    let name = r.xml10_content();
-                    let c = match r.resolve_char_ref() {
-                        Ok(Some(c)) => Some(c),
-                        _ => match name.as_ref() {
-                            "lt" => Some('<'),
-                            "gt" => Some('>'),
-                            "amp" => Some('&'),
-                            "quot" => Some('"'),
-                            "apos" => Some('\''),
-                            _ => None,
-                        },
-                    };
-                    match c {
-                        Some(c) => f.text.push(c),
-                        None => return Err(format!("unknown entity &{name};")),
-                    }
+                    f.text.push(general_ref(&r)?);
                 }
             }
             Event::CData(t) => {
@@ -257,6 +242,26 @@ pub fn flatten(xml: &str) -> std::result::Result<Vec<Leaf>, String> {
         return Err("the document ends inside an element".into());
     }
     Ok(leaves)
+}
+
+/// The character of a reference in text: a character reference (`&#10;`) or one of XML's
+/// five predefined entities; any other entity is an error (Task Scheduler and wevtutil
+/// documents declare none).
+pub(crate) fn general_ref(
+    r: &quick_xml::events::BytesRef<'_>,
+) -> std::result::Result<char, String> {
+    if let Ok(Some(c)) = r.resolve_char_ref() {
+        return Ok(c);
+    }
+    let name = r.xml10_content();
+    match name.as_ref() {
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "amp" => Ok('&'),
+        "quot" => Ok('"'),
+        "apos" => Ok('\''),
+        _ => Err(format!("unknown entity &{name};")),
+    }
 }
 
 fn attributes(e: &quick_xml::events::BytesStart<'_>, path: &str, leaves: &mut Vec<Leaf>) {

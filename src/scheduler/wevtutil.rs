@@ -222,22 +222,7 @@ pub fn parse_events(text: &str) -> Result<Vec<TaskEvent>, String> {
                 text_buf.push_str(&t.xml10_content());
             }
             Ok(XmlEvent::GeneralRef(r)) => {
-                let name = r.xml10_content();
-                let c = match r.resolve_char_ref() {
-                    Ok(Some(c)) => Some(c),
-                    _ => match name.as_ref() {
-                        "lt" => Some('<'),
-                        "gt" => Some('>'),
-                        "amp" => Some('&'),
-                        "quot" => Some('"'),
-                        "apos" => Some('\''),
-                        _ => None,
-                    },
-                };
-                match c {
-                    Some(c) => text_buf.push(c),
-                    None => return Err(format!("unknown entity &{name};")),
-                }
+                text_buf.push(super::taskxml::general_ref(&r)?);
             }
             Ok(XmlEvent::End(_)) => {
                 let name = path.pop().unwrap_or_default();
