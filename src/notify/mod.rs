@@ -459,22 +459,10 @@ fn send_one(
     };
     let t0 = Instant::now();
     let result = built.and_then(|msg| relay.deliver(&msg, deadline));
-    // The time of the result, not of the start, so the backoff counts from the failure.
-    let done = crate::clock::saturating_add(
-        now,
-        chrono::Duration::from_std(t0.elapsed()).unwrap_or_default(),
-    );
-    match result {
-        Ok(()) => {
-            outbox::mark_sent(store, id, done)?;
-            Ok(SendResult::Sent)
-        }
-        Err(e) => {
-            let wait = e.retry_after.and_then(|d| chrono::Duration::from_std(d).ok());
-            let after = outbox::mark_failed_after(store, id, done, &e.message, e.permanent, wait)?;
-            Ok(SendResult::Failed(e, after))
-        }
-    }
+    Ok(match (outbox::settle(store, id, now, t0, &result)?, result) {
+        (Some(after), Err(e)) => SendResult::Failed(e, after),
+        _ => SendResult::Sent,
+    })
 }
 
 /// Options of a flush.

@@ -284,6 +284,30 @@ pub fn mark_failed(
     mark_failed_after(store, id, now, error, permanent, None)
 }
 
+/// Records the result of one delivery attempt of message `id` that began at `started` (`now`
+/// on orc's clock): sent, or failed with the backoff, no earlier than the service's
+/// `Retry-After`. The time recorded is the result's, not the start's, so a backoff counts
+/// from the failure. `None`: sent.
+pub fn settle(
+    store: &mut Store,
+    id: i64,
+    now: DateTime<Utc>,
+    started: std::time::Instant,
+    result: &std::result::Result<(), super::smtp::SendError>,
+) -> Result<Option<AfterFailure>> {
+    let done = crate::clock::saturating_add(
+        now,
+        chrono::Duration::from_std(started.elapsed()).unwrap_or_default(),
+    );
+    match result {
+        Ok(()) => mark_sent(store, id, done).map(|()| None),
+        Err(e) => {
+            let wait = e.retry_after.and_then(|d| chrono::Duration::from_std(d).ok());
+            mark_failed_after(store, id, done, &e.message, e.permanent, wait).map(Some)
+        }
+    }
+}
+
 /// [`mark_failed`] when the service asked to wait `not_before` (HTTP `Retry-After`): the next
 /// try is no earlier than that, nor earlier than the backoff.
 pub fn mark_failed_after(

@@ -113,20 +113,10 @@ pub fn send_one(store: &mut Store, id: i64, now: DateTime<Utc>, force: bool) -> 
         };
         send_event(store, &channel, &event, id, now)
     })();
-    let done = crate::clock::saturating_add(
-        now,
-        chrono::Duration::from_std(t0.elapsed()).unwrap_or_default(),
-    );
-    match result {
-        Ok(()) => {
-            outbox::mark_sent(store, id, done)?;
-            Ok(Sent::Sent)
-        }
-        Err(e) => {
-            let after = outbox::mark_failed(store, id, done, &e.message, e.permanent)?;
-            Ok(Sent::Failed(e, after))
-        }
-    }
+    Ok(match (outbox::settle(store, id, now, t0, &result)?, result) {
+        (Some(after), Err(e)) => Sent::Failed(e, after),
+        _ => Sent::Sent,
+    })
 }
 
 /// Delivers the given (just queued) messages now. Failures stay queued; they are logged and
