@@ -17,6 +17,8 @@ pub use daily::{DailyReport, Window};
 
 /// The name of the built-in task that sends the daily report.
 pub const BUILTIN_TASK_NAME: &str = "orc-daily-report";
+/// The owner of every built-in task: tasks with another owner are the user's.
+pub const BUILTIN_OWNER: &str = "orc";
 
 /// Renders the report as a mail/page: subject, text and HTML.
 pub fn render(report: &DailyReport) -> Result<Rendered> {
@@ -54,17 +56,37 @@ pub fn render(report: &DailyReport) -> Result<Rendered> {
 /// the executor like any task (history, timeout, retries, failure mail).
 pub fn builtin_task(settings: &MailSettings, orc_exe: &Path, home: &Path) -> Option<TaskSpec> {
     let (h, m) = settings.report_daily_time?;
-    let command =
-        format!("\"{}\" --home \"{}\" report daily --send", orc_exe.display(), home.display());
-    let mut t = TaskSpec::new(BUILTIN_TASK_NAME, &command, &format!("{m} {h} * * *"));
-    t.shell = Shell::None;
-    t.timeout = Some(600);
+    let mut t = builtin_spec(
+        BUILTIN_TASK_NAME,
+        "report daily --send",
+        &format!("{m} {h} * * *"),
+        "Built-in: mails the daily report (report.daily_time)",
+        orc_exe,
+        home,
+    );
     t.retries = 2;
     t.retry_delay = 300;
-    t.notify = NotifyPolicy::Default;
-    t.description = Some("Built-in: mails the daily report (report.daily_time)".into());
-    t.owner = Some("orc".into());
     Some(t)
+}
+
+/// A built-in task (owner `orc`, which [`sync_owned`] keeps): `"<orc>" --home "<home>" ARGS`
+/// run without a shell, with a 10-minute timeout and the default notification policy.
+pub fn builtin_spec(
+    name: &str,
+    args: &str,
+    schedule: &str,
+    description: &str,
+    orc_exe: &Path,
+    home: &Path,
+) -> TaskSpec {
+    let command = format!("\"{}\" --home \"{}\" {args}", orc_exe.display(), home.display());
+    let mut t = TaskSpec::new(name, &command, schedule);
+    t.shell = Shell::None;
+    t.timeout = Some(600);
+    t.notify = NotifyPolicy::Default;
+    t.description = Some(description.into());
+    t.owner = Some(BUILTIN_OWNER.into());
+    t
 }
 
 /// Brings the built-in report task in the `tasks` table in line with `report.daily_time`, so
@@ -98,7 +120,7 @@ pub fn sync_owned(
     write: bool,
 ) -> Result<Option<TaskSpec>> {
     let existing = crate::task::repo::get(store.conn(), name)?;
-    let ours = |t: &crate::task::repo::StoredTask| t.spec.owner.as_deref() == Some("orc");
+    let ours = |t: &crate::task::repo::StoredTask| t.spec.owner.as_deref() == Some(BUILTIN_OWNER);
     if existing.as_ref().is_some_and(|t| !ours(t)) {
         return Ok(None);
     }

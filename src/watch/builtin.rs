@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::settings::Interval;
 use crate::error::Result;
-use crate::task::{CatchUp, NotifyPolicy, Shell, TaskSpec};
+use crate::task::{CatchUp, TaskSpec};
 
 /// The name of the built-in watch task.
 pub const BUILTIN_TASK_NAME: &str = "orc-watch";
@@ -18,17 +18,16 @@ pub const BUILTIN_TASK_NAME: &str = "orc-watch";
 /// It runs `"<orc>" --home "<home>" watch --exit-zero` without a shell: open incidents are
 /// alerted by the pass itself, so they do not make the run fail (a failing pass still does).
 pub fn builtin_task(interval: Option<Interval>, orc_exe: &Path, home: &Path) -> Option<TaskSpec> {
-    let interval = interval?;
-    let command =
-        format!("\"{}\" --home \"{}\" watch --exit-zero", orc_exe.display(), home.display());
-    let mut t = TaskSpec::new(BUILTIN_TASK_NAME, &command, &interval.cron());
-    t.shell = Shell::None;
-    t.timeout = Some(600);
+    let mut t = crate::report::builtin_spec(
+        BUILTIN_TASK_NAME,
+        "watch --exit-zero",
+        &interval?.cron(),
+        "Built-in: orc watch, the dead-man's switch (watch.interval)",
+        orc_exe,
+        home,
+    );
     t.retries = 0;
     t.catch_up = CatchUp::Once;
-    t.notify = NotifyPolicy::Default;
-    t.description = Some("Built-in: orc watch, the dead-man's switch (watch.interval)".into());
-    t.owner = Some("orc".into());
     Some(t)
 }
 
