@@ -132,8 +132,24 @@ fn parse_body(body: &[u8], named: bool) -> std::result::Result<(Option<String>, 
     Ok((name, patch))
 }
 
-fn path_error(e: &PathRejection) -> Response {
-    error_reply(StatusCode::BAD_REQUEST, "invalid_input", &e.body_text()).into_response()
+/// A path segment (`{name}`, `{id}`); one the router cannot decode is answered 400 with the
+/// API's error JSON before the handler runs.
+struct Segment(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Segment {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> std::result::Result<Self, Response> {
+        Path::<String>::from_request_parts(parts, state).await.map(|Path(s)| Segment(s)).map_err(
+            |e: PathRejection| {
+                error_reply(StatusCode::BAD_REQUEST, "invalid_input", &e.body_text())
+                    .into_response()
+            },
+        )
+    }
 }
 
 fn reply(r: std::result::Result<Reply, Reply>) -> Result<Reply> {
@@ -181,15 +197,7 @@ async fn list_tasks(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
     .await
 }
 
-async fn get_task(
-    State(s): State<Arc<Shared>>,
-    uri: Uri,
-    name: std::result::Result<Path<String>, PathRejection>,
-) -> Response {
-    let Path(name) = match name {
-        Ok(n) => n,
-        Err(e) => return path_error(&e),
-    };
+async fn get_task(State(s): State<Arc<Shared>>, uri: Uri, Segment(name): Segment) -> Response {
     blocking(s, uri, move |s| match task_view_reply(s, StatusCode::OK, &name) {
         Err(e @ Error::NotFound { .. }) => Ok(error_response(&e)),
         other => other,
@@ -227,13 +235,9 @@ async fn edit_task(
     State(s): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     uri: Uri,
-    name: std::result::Result<Path<String>, PathRejection>,
+    Segment(name): Segment,
     body: Bytes,
 ) -> Response {
-    let Path(name) = match name {
-        Ok(n) => n,
-        Err(e) => return path_error(&e),
-    };
     blocking(s, uri, move |s| {
         let patch = match parse_body(&body, false) {
             Ok((_, p)) => p,
@@ -257,12 +261,8 @@ async fn remove_task(
     State(s): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     uri: Uri,
-    name: std::result::Result<Path<String>, PathRejection>,
+    Segment(name): Segment,
 ) -> Response {
-    let Path(name) = match name {
-        Ok(n) => n,
-        Err(e) => return path_error(&e),
-    };
     blocking(s, uri, move |s| {
         let what = format!("DELETE /api/v1/tasks/{name}");
         reply(change(s, &caller, &what, |tx, cl| ops::remove(tx, &name, cl)).and_then(|(t, _)| {
@@ -277,13 +277,9 @@ async fn set_enabled(
     s: Arc<Shared>,
     caller: Caller,
     uri: Uri,
-    name: std::result::Result<Path<String>, PathRejection>,
+    name: String,
     enabled: bool,
 ) -> Response {
-    let Path(name) = match name {
-        Ok(n) => n,
-        Err(e) => return path_error(&e),
-    };
     blocking(s, uri, move |s| {
         let word = if enabled { "enable" } else { "disable" };
         let what = format!("POST /api/v1/tasks/{name}/{word}");
@@ -299,7 +295,7 @@ async fn enable(
     State(s): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     uri: Uri,
-    name: std::result::Result<Path<String>, PathRejection>,
+    Segment(name): Segment,
 ) -> Response {
     set_enabled(s, caller, uri, name, true).await
 }
@@ -308,7 +304,7 @@ async fn disable(
     State(s): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     uri: Uri,
-    name: std::result::Result<Path<String>, PathRejection>,
+    Segment(name): Segment,
 ) -> Response {
     set_enabled(s, caller, uri, name, false).await
 }
@@ -344,12 +340,8 @@ async fn run_now(
     State(s): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     uri: Uri,
-    name: std::result::Result<Path<String>, PathRejection>,
+    Segment(name): Segment,
 ) -> Response {
-    let Path(name) = match name {
-        Ok(n) => n,
-        Err(e) => return path_error(&e),
-    };
     blocking(s, uri, move |s| {
         reply(start_run(s, &caller, &name).and_then(|(task, id)| {
             ok_json(StatusCode::ACCEPTED, &serde_json::json!({ "task": task, "run_id": id }))
@@ -500,15 +492,7 @@ fn run_by_id(shared: &Shared, id: &str) -> Result<RunRecord> {
         .ok_or_else(not_found)
 }
 
-async fn get_run(
-    State(s): State<Arc<Shared>>,
-    uri: Uri,
-    id: std::result::Result<Path<String>, PathRejection>,
-) -> Response {
-    let Path(id) = match id {
-        Ok(n) => n,
-        Err(e) => return path_error(&e),
-    };
+async fn get_run(State(s): State<Arc<Shared>>, uri: Uri, Segment(id): Segment) -> Response {
     blocking(s, uri, move |s| match run_by_id(s, &id) {
         Ok(run) => Ok(json_reply(StatusCode::OK, &run.to_json(true))),
         Err(e) => Ok(error_response(&e)),
@@ -516,15 +500,7 @@ async fn get_run(
     .await
 }
 
-async fn run_log(
-    State(s): State<Arc<Shared>>,
-    uri: Uri,
-    id: std::result::Result<Path<String>, PathRejection>,
-) -> Response {
-    let Path(id) = match id {
-        Ok(n) => n,
-        Err(e) => return path_error(&e),
-    };
+async fn run_log(State(s): State<Arc<Shared>>, uri: Uri, Segment(id): Segment) -> Response {
     blocking(s, uri, move |s| {
         let run = match run_by_id(s, &id) {
             Ok(r) => r,
