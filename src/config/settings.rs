@@ -89,6 +89,16 @@ impl Settings {
         Settings::read(store.conn())
     }
 
+    /// [`Settings::load`] reading only the keys that start with one of `prefixes` (the others
+    /// stay at their defaults): a stored value of another subsystem that no longer passes its
+    /// rule does not stop the subsystem that asks (mail, the watch task, the metrics file).
+    pub fn load_only(store: &Store, prefixes: &[&str]) -> Result<Settings> {
+        let mut raw =
+            super::table::read_raw(store.conn()).map_err(|e| store.err("read settings", e))?;
+        raw.retain(|k, _| prefixes.iter().any(|p| k.starts_with(p)));
+        Settings::from_raw(&raw)
+    }
+
     /// [`Settings::load`] on a connection.
     pub fn read(conn: &rusqlite::Connection) -> Result<Settings> {
         let path = std::path::Path::new(conn.path().unwrap_or(""));

@@ -257,10 +257,7 @@ pub fn refresh(store: &Store, settings: &crate::config::Settings) -> Result<()> 
 /// [`refresh`] after a run: reads only the `metrics.*` settings, so a stored setting of
 /// another subsystem that no longer passes its rule never costs the textfile.
 pub fn refresh_after_run(store: &Store) -> Result<()> {
-    let mut raw =
-        crate::config::table::read_raw(store.conn()).map_err(|e| store.err("read settings", e))?;
-    raw.retain(|k, _| k.starts_with("metrics."));
-    refresh(store, &crate::config::Settings::from_raw(&raw)?)
+    refresh(store, &crate::config::Settings::load_only(store, &["metrics."])?)
 }
 
 #[cfg(test)]

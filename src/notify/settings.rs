@@ -176,14 +176,8 @@ impl MailSettings {
     /// the mail keys are read, so a stored setting of another subsystem that no longer passes
     /// its rule does not stop mail (or `orc schedule`'s report task).
     pub fn load(store: &Store) -> Result<MailSettings> {
-        let mut raw = crate::config::table::read_raw(store.conn())
-            .map_err(|e| store.err("read settings", e))?;
-        raw.retain(|k, _| {
-            ["smtp.", "mail.", "notify.", "report.", "dashboard.url"]
-                .iter()
-                .any(|p| k.starts_with(p))
-        });
-        Ok(MailSettings::from_settings(&Settings::from_raw(&raw)?))
+        let prefixes = ["smtp.", "mail.", "notify.", "report.", "dashboard.url"];
+        Ok(MailSettings::from_settings(&Settings::load_only(store, &prefixes)?))
     }
 
     /// The mail part of the settings.

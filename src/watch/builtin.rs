@@ -43,10 +43,7 @@ pub fn sync_builtin(
 ) -> Result<Option<TaskSpec>> {
     // Only the watch keys: a stored setting of another subsystem that no longer passes its
     // rule does not stop `orc schedule` from keeping the watch registered.
-    let mut raw =
-        crate::config::table::read_raw(store.conn()).map_err(|e| store.err("read settings", e))?;
-    raw.retain(|k, _| k.starts_with("watch."));
-    let settings = crate::config::Settings::from_raw(&raw)?;
+    let settings = crate::config::Settings::load_only(store, &["watch."])?;
     let wanted = builtin_task(settings.watch_interval, orc_exe, home);
     crate::report::sync_owned(store, BUILTIN_TASK_NAME, wanted, command_line, write)
 }
