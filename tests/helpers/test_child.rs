@@ -126,6 +126,9 @@ fn main() {
                 let path = next(&mut i);
                 let mut f =
                     std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+                // Wine's append is seek-then-write (real Windows and Linux append atomically):
+                // the lock keeps concurrent children from overwriting each other's line.
+                f.lock().unwrap();
                 f.write_all(b"1\n").unwrap();
             }
             "fail-until" => {
@@ -134,6 +137,7 @@ fn main() {
                 let code: i32 = next(&mut i).parse().unwrap();
                 let mut f =
                     std::fs::OpenOptions::new().create(true).append(true).open(&path).unwrap();
+                f.lock().unwrap();
                 f.write_all(b"1\n").unwrap();
                 drop(f);
                 let count = std::fs::read_to_string(&path).unwrap().lines().count();

@@ -332,7 +332,12 @@ fn append_call_log(path: &std::path::Path, argv: &[String]) {
         std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap_or_else(|e| {
             panic!("fake_schtasks: cannot open call log {}: {e}", path.display())
         });
-    // One write per line so that concurrent invocations never interleave inside a line.
+    // orc registers tasks from several threads, so invocations append concurrently. Linux and
+    // real Windows (FILE_APPEND_DATA) append atomically, but Wine appends by seeking to the end
+    // and writing, so two processes can write at the same offset and one line is lost (seen
+    // under Wine: 49 of 50 /Create lines). An exclusive lock around the one write serializes them.
+    f.lock()
+        .unwrap_or_else(|e| panic!("fake_schtasks: cannot lock call log {}: {e}", path.display()));
     f.write_all(line.as_bytes())
         .unwrap_or_else(|e| panic!("fake_schtasks: cannot write call log {}: {e}", path.display()));
 }
