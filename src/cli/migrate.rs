@@ -262,14 +262,7 @@ fn cleanup(args: &MigrateArgs, ctx: &mut Context<'_>) -> Result<i32> {
             "Remove {} legacy registration(s) (their XML is saved for --rollback)?",
             legacy.len()
         );
-        let confirmed = ctx.interactive
-            && !ctx.json
-            && dialoguer::Confirm::new()
-                .with_prompt(question)
-                .default(false)
-                .interact()
-                .map_err(|e| Error::Failed(format!("cannot ask for confirmation: {e}")))?;
-        if !confirmed {
+        if !super::terminal::confirm(ctx, &question)? {
             return Err(Error::Usage(format!(
                 "--cleanup would remove {} legacy registration(s) ({}); confirm interactively or \
                  add --yes — nothing was changed",

@@ -86,6 +86,19 @@ pub(crate) fn prompt_term() -> Option<dialoguer::console::Term> {
     out.is_term().then_some(out)
 }
 
+/// Asks a yes/no question (default no) of an interactive, non-`--json` run; any other run
+/// answers no, and the caller refuses with its own "confirm or add --yes" message.
+pub(crate) fn confirm(ctx: &super::Context<'_>, question: &str) -> crate::error::Result<bool> {
+    if !ctx.interactive || ctx.json {
+        return Ok(false);
+    }
+    dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .map_err(|e| crate::error::Error::Failed(format!("cannot ask for confirmation: {e}")))
+}
+
 /// Asks for the vault passphrase on the terminal, hidden (the vault calls it only when the
 /// run is interactive; with no terminal it answers `None`).
 pub(crate) struct TerminalPrompt;

@@ -42,14 +42,7 @@ pub fn run(args: UninstallArgs, ctx: &mut Context<'_>) -> Result<i32> {
                 paths.home.display()
             )
         };
-        let confirmed = ctx.interactive
-            && !ctx.json
-            && dialoguer::Confirm::new()
-                .with_prompt(question)
-                .default(false)
-                .interact()
-                .map_err(|e| Error::Failed(format!("cannot ask for confirmation: {e}")))?;
-        if !confirmed {
+        if !super::terminal::confirm(ctx, &question)? {
             return Err(Error::Usage(
                 "uninstall removes every registration of this home (and the home itself unless \
                  --keep-data); confirm interactively or add --yes — nothing was changed"

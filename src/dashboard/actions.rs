@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -15,7 +15,7 @@ use minijinja::context;
 use super::auth;
 use super::gate::Caller;
 use super::pages::{self, Viewer, local_target, redirect};
-use super::routes::blocking;
+use super::routes::Call;
 use super::{Reply, Shared, with_db};
 use crate::task::ops;
 
@@ -36,31 +36,20 @@ pub(super) struct NextQuery {
     next: Option<String>,
 }
 
-pub(super) async fn login_page(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-    Query(q): Query<NextQuery>,
-) -> Response {
-    let v = viewer(&caller, &headers, &uri);
+pub(super) async fn login_page(call: Call, Query(q): Query<NextQuery>) -> Response {
+    let v = call.viewer();
     let next = local_target(q.next.as_deref());
-    blocking(s, uri, move |s| {
+    call.blocking(move |s, _| {
         pages::page(s, &v, StatusCode::OK, "login.html", context! { next, error => () })
     })
     .await
 }
 
-pub(super) async fn login(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
+pub(super) async fn login(call: Call, body: Bytes) -> Response {
     let token = form(&body, "token").unwrap_or_default();
     let next = local_target(form(&body, "next").as_deref());
-    let v = viewer(&caller, &headers, &uri);
+    let v = call.viewer();
+    let s = Arc::clone(&call.shared);
     let checked = tokio::task::spawn_blocking({
         let s = Arc::clone(&s);
         let token = token.trim().to_string();
@@ -81,7 +70,7 @@ pub(super) async fn login(
                 crate::token::Refusal::Unknown => "Unknown or revoked token.",
                 crate::token::Refusal::Expired => "This token has expired.",
             };
-            blocking(s, uri, move |s| {
+            call.blocking(move |s, _| {
                 pages::page(s, &v, StatusCode::UNAUTHORIZED, "login.html", context! { next, error })
             })
             .await
@@ -137,22 +126,16 @@ fn explain(action: &str, task: &str) -> (&'static str, String) {
     }
 }
 
-pub(super) async fn confirm(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path((task, action)): Path<(String, String)>,
-) -> Response {
-    let v = viewer(&caller, &headers, &uri);
-    if caller.session.is_none() {
+pub(super) async fn confirm(call: Call, Path((task, action)): Path<(String, String)>) -> Response {
+    let v = call.viewer();
+    if call.caller.session.is_none() {
         let to = format!(
             "/login?next={}",
             percent_encoding::utf8_percent_encode(&v.path, percent_encoding::NON_ALPHANUMERIC)
         );
         return redirect(&to);
     }
-    blocking(s, uri, move |s| {
+    call.blocking(move |s, _| {
         if !ACTIONS.contains(&action.as_str()) || crate::task::validate_name(&task).is_err() {
             return pages::not_found(s, &v, &format!("There is no action {action:?}."));
         }
@@ -162,16 +145,11 @@ pub(super) async fn confirm(
     .await
 }
 
-pub(super) async fn act(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path((task, action)): Path<(String, String)>,
-) -> Response {
-    let v = viewer(&caller, &headers, &uri);
+pub(super) async fn act(call: Call, Path((task, action)): Path<(String, String)>) -> Response {
+    let v = call.viewer();
     let result = tokio::task::spawn_blocking({
-        let s = Arc::clone(&s);
+        let s = Arc::clone(&call.shared);
+        let caller = call.caller.clone();
         move || -> std::result::Result<String, Reply> {
             match action.as_str() {
                 "run" => {
@@ -198,7 +176,7 @@ pub(super) async fn act(
                 .and_then(|j| j["error"]["message"].as_str().map(str::to_string))
                 .unwrap_or_else(|| String::from_utf8_lossy(&reply.body).trim().to_string());
             let status = reply.status;
-            blocking(s, uri, move |s| {
+            call.blocking(move |s, _| {
                 let mut r = pages::not_found(s, &v, &message)?;
                 r.status = status;
                 Ok(r)

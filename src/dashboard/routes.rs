@@ -108,6 +108,54 @@ fn refusal(shared: &Shared, req: &Request) -> Option<Response> {
     None
 }
 
+/// What a handler of a signed-in route gets from the request besides its own arguments: the
+/// shared state, who is calling (the gate put it there), the target and the headers. One
+/// extractor instead of the same four arguments on every handler.
+pub(super) struct Call {
+    pub(super) shared: Arc<Shared>,
+    pub(super) caller: Caller,
+    pub(super) uri: Uri,
+    pub(super) headers: HeaderMap,
+}
+
+impl axum::extract::FromRequestParts<Arc<Shared>> for Call {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        shared: &Arc<Shared>,
+    ) -> std::result::Result<Self, Response> {
+        // The gate runs before every route and always records the caller; without it the
+        // request did not pass the gate, and nothing may be answered.
+        let Some(caller) = parts.extensions.get::<Caller>().cloned() else {
+            let why = "the request has no caller: it did not pass the gate";
+            return Err(Reply::text(StatusCode::INTERNAL_SERVER_ERROR, why).into_response());
+        };
+        Ok(Call {
+            shared: Arc::clone(shared),
+            caller,
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Call {
+    /// The page's viewer: signed in or not, the CSRF token, the theme, this page's path.
+    pub(super) fn viewer(&self) -> pages::Viewer {
+        actions::viewer(&self.caller, &self.headers, &self.uri)
+    }
+
+    /// [`blocking`] with the caller handed to `f` too.
+    pub(super) async fn blocking(
+        self,
+        f: impl FnOnce(&Shared, &Caller) -> Result<Reply> + Send + 'static,
+    ) -> Response {
+        let Call { shared, caller, uri, .. } = self;
+        blocking(shared, uri, move |s| f(s, &caller)).await
+    }
+}
+
 /// The raw target (path and query) as sent, for messages and logs.
 fn target(uri: &Uri) -> String {
     uri.path_and_query().map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string())
@@ -157,15 +205,12 @@ pub(super) async fn blocking(
 }
 
 async fn overview(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
+    call: Call,
     query: std::result::Result<Query<pages::OverviewFilter>, QueryRejection>,
 ) -> Response {
-    let v = actions::viewer(&caller, &headers, &uri);
+    let v = call.viewer();
     let filter = query.map(|Query(f)| f).unwrap_or_default();
-    blocking(s, uri, move |s| pages::overview(s, &v, &filter)).await
+    call.blocking(move |s, _| pages::overview(s, &v, &filter)).await
 }
 
 async fn healthz(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
@@ -194,30 +239,18 @@ async fn history(
     }
 }
 
-async fn task_page(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-    name: std::result::Result<Path<String>, PathRejection>,
-) -> Response {
-    let v = actions::viewer(&caller, &headers, &uri);
+async fn task_page(call: Call, name: std::result::Result<Path<String>, PathRejection>) -> Response {
+    let v = call.viewer();
     match name {
-        Ok(Path(name)) => blocking(s, uri, move |s| pages::task_page(s, &v, &name, None)).await,
+        Ok(Path(name)) => call.blocking(move |s, _| pages::task_page(s, &v, &name, None)).await,
         Err(e) => Reply::text(StatusCode::BAD_REQUEST, &e.body_text()).into_response(),
     }
 }
 
-async fn run_page(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-    id: std::result::Result<Path<String>, PathRejection>,
-) -> Response {
-    let v = actions::viewer(&caller, &headers, &uri);
+async fn run_page(call: Call, id: std::result::Result<Path<String>, PathRejection>) -> Response {
+    let v = call.viewer();
     match id {
-        Ok(Path(id)) => blocking(s, uri, move |s| pages::run_page(s, &v, &id)).await,
+        Ok(Path(id)) => call.blocking(move |s, _| pages::run_page(s, &v, &id)).await,
         Err(e) => Reply::text(StatusCode::BAD_REQUEST, &e.body_text()).into_response(),
     }
 }

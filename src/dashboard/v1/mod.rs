@@ -16,14 +16,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use super::api::{error_reply, json_reply};
 use super::gate::Caller;
-use super::routes::blocking;
+use super::routes::Call;
 use super::{JSON, Reply, Shared, store_err, with_db};
 use crate::error::{Error, Result};
 use crate::exec::runs::{self, PageQuery, RunRecord, Status};
@@ -171,8 +171,8 @@ async fn openapi() -> Response {
     Reply::new(StatusCode::OK, JSON, OPENAPI.as_bytes().to_vec()).into_response()
 }
 
-async fn status(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
-    blocking(s, uri, |s| {
+async fn status(call: Call) -> Response {
+    call.blocking(|s, _| {
         with_db(s, |c| {
             let rows = crate::task::status::rows(c)?;
             let v: Vec<serde_json::Value> = rows.iter().map(|r| r.to_json()).collect();
@@ -182,8 +182,8 @@ async fn status(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
     .await
 }
 
-async fn list_tasks(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
-    blocking(s, uri, |s| {
+async fn list_tasks(call: Call) -> Response {
+    call.blocking(|s, _| {
         with_db(s, |c| {
             let tasks = repo::list(c)?;
             let last = runs::last_per_task(c).map_err(|e| store_err(s, "read last runs", e))?;
@@ -197,21 +197,16 @@ async fn list_tasks(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
     .await
 }
 
-async fn get_task(State(s): State<Arc<Shared>>, uri: Uri, Segment(name): Segment) -> Response {
-    blocking(s, uri, move |s| match task_view_reply(s, StatusCode::OK, &name) {
+async fn get_task(call: Call, Segment(name): Segment) -> Response {
+    call.blocking(move |s, _| match task_view_reply(s, StatusCode::OK, &name) {
         Err(e @ Error::NotFound { .. }) => Ok(error_response(&e)),
         other => other,
     })
     .await
 }
 
-async fn create_task(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    blocking(s, uri, move |s| {
+async fn create_task(call: Call, body: Bytes) -> Response {
+    call.blocking(move |s, caller| {
         let (name, patch) = match parse_body(&body, true) {
             Ok(b) => b,
             Err(r) => return Ok(r),
@@ -222,7 +217,7 @@ async fn create_task(
             Err(e) => return Ok(error_response(&e)),
         };
         let what = format!("POST /api/v1/tasks ({name})");
-        let stored = match change(s, &caller, &what, |tx, cl| ops::add(tx, &spec, cl)) {
+        let stored = match change(s, caller, &what, |tx, cl| ops::add(tx, &spec, cl)) {
             Ok(t) => t,
             Err(r) => return Ok(r),
         };
@@ -231,14 +226,8 @@ async fn create_task(
     .await
 }
 
-async fn edit_task(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    uri: Uri,
-    Segment(name): Segment,
-    body: Bytes,
-) -> Response {
-    blocking(s, uri, move |s| {
+async fn edit_task(call: Call, Segment(name): Segment, body: Bytes) -> Response {
+    call.blocking(move |s, caller| {
         let patch = match parse_body(&body, false) {
             Ok((_, p)) => p,
             Err(r) => return Ok(r),
@@ -249,7 +238,7 @@ async fn edit_task(
             )));
         }
         let what = format!("PATCH /api/v1/tasks/{name}");
-        match change(s, &caller, &what, |tx, cl| ops::edit(tx, &name, &patch, cl)) {
+        match change(s, caller, &what, |tx, cl| ops::edit(tx, &name, &patch, cl)) {
             Ok((t, _)) => task_view_reply(s, StatusCode::OK, &t.spec.name),
             Err(r) => Ok(r),
         }
@@ -257,15 +246,10 @@ async fn edit_task(
     .await
 }
 
-async fn remove_task(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    uri: Uri,
-    Segment(name): Segment,
-) -> Response {
-    blocking(s, uri, move |s| {
+async fn remove_task(call: Call, Segment(name): Segment) -> Response {
+    call.blocking(move |s, caller| {
         let what = format!("DELETE /api/v1/tasks/{name}");
-        reply(change(s, &caller, &what, |tx, cl| ops::remove(tx, &name, cl)).and_then(|(t, _)| {
+        reply(change(s, caller, &what, |tx, cl| ops::remove(tx, &name, cl)).and_then(|(t, _)| {
             ok_json(StatusCode::OK, &serde_json::json!({ "removed": t.spec.name }))
                 .map_err(|e| error_response(&e))
         }))
@@ -273,17 +257,11 @@ async fn remove_task(
     .await
 }
 
-async fn set_enabled(
-    s: Arc<Shared>,
-    caller: Caller,
-    uri: Uri,
-    name: String,
-    enabled: bool,
-) -> Response {
-    blocking(s, uri, move |s| {
+async fn set_enabled(call: Call, name: String, enabled: bool) -> Response {
+    call.blocking(move |s, caller| {
         let word = if enabled { "enable" } else { "disable" };
         let what = format!("POST /api/v1/tasks/{name}/{word}");
-        match change(s, &caller, &what, |tx, cl| ops::set_enabled(tx, &name, enabled, cl)) {
+        match change(s, caller, &what, |tx, cl| ops::set_enabled(tx, &name, enabled, cl)) {
             Ok((t, _)) => task_view_reply(s, StatusCode::OK, &t.spec.name),
             Err(r) => Ok(r),
         }
@@ -291,22 +269,12 @@ async fn set_enabled(
     .await
 }
 
-async fn enable(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    uri: Uri,
-    Segment(name): Segment,
-) -> Response {
-    set_enabled(s, caller, uri, name, true).await
+async fn enable(call: Call, Segment(name): Segment) -> Response {
+    set_enabled(call, name, true).await
 }
 
-async fn disable(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    uri: Uri,
-    Segment(name): Segment,
-) -> Response {
-    set_enabled(s, caller, uri, name, false).await
+async fn disable(call: Call, Segment(name): Segment) -> Response {
+    set_enabled(call, name, false).await
 }
 
 /// Starts a run of `name` and records who asked (audit object `run`). Shared with the
@@ -336,14 +304,9 @@ pub(super) fn start_run(
     Ok((task_name, id))
 }
 
-async fn run_now(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    uri: Uri,
-    Segment(name): Segment,
-) -> Response {
-    blocking(s, uri, move |s| {
-        reply(start_run(s, &caller, &name).and_then(|(task, id)| {
+async fn run_now(call: Call, Segment(name): Segment) -> Response {
+    call.blocking(move |s, caller| {
+        reply(start_run(s, caller, &name).and_then(|(task, id)| {
             ok_json(StatusCode::ACCEPTED, &serde_json::json!({ "task": task, "run_id": id }))
                 .map_err(|e| error_response(&e))
         }))
@@ -492,16 +455,16 @@ fn run_by_id(shared: &Shared, id: &str) -> Result<RunRecord> {
         .ok_or_else(not_found)
 }
 
-async fn get_run(State(s): State<Arc<Shared>>, uri: Uri, Segment(id): Segment) -> Response {
-    blocking(s, uri, move |s| match run_by_id(s, &id) {
+async fn get_run(call: Call, Segment(id): Segment) -> Response {
+    call.blocking(move |s, _| match run_by_id(s, &id) {
         Ok(run) => Ok(json_reply(StatusCode::OK, &run.to_json(true))),
         Err(e) => Ok(error_response(&e)),
     })
     .await
 }
 
-async fn run_log(State(s): State<Arc<Shared>>, uri: Uri, Segment(id): Segment) -> Response {
-    blocking(s, uri, move |s| {
+async fn run_log(call: Call, Segment(id): Segment) -> Response {
+    call.blocking(move |s, _| {
         let run = match run_by_id(s, &id) {
             Ok(r) => r,
             Err(e) => return Ok(error_response(&e)),
@@ -544,20 +507,16 @@ fn schedule(shared: &Shared, dry_run: bool) -> Result<Reply> {
     Ok(Reply::new(status, JSON, body))
 }
 
-async fn schedule_plan(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
-    blocking(s, uri, |s| schedule(s, true)).await
+async fn schedule_plan(call: Call) -> Response {
+    call.blocking(|s, _| schedule(s, true)).await
 }
 
-async fn schedule_apply(
-    State(s): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    uri: Uri,
-) -> Response {
-    blocking(s, uri, move |s| {
+async fn schedule_apply(call: Call) -> Response {
+    call.blocking(move |s, caller| {
         let reply = schedule(s, false)?;
         let after = serde_json::from_slice::<serde_json::Value>(&reply.body).unwrap_or_default();
         let ok = reply.status == StatusCode::OK;
-        let recorded = change(s, &caller, "POST /api/v1/schedule/apply", |tx, cl| {
+        let recorded = change(s, caller, "POST /api/v1/schedule/apply", |tx, cl| {
             let after = serde_json::json!({ "ok": ok, "result": after });
             crate::audit::record(tx, cl, "schedule", None, None, Some(&after)).map_err(Error::from)
         });
