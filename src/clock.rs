@@ -72,6 +72,28 @@ pub fn to_local_iso(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
+/// Serde serializers of UTC times as [`to_local_iso`], for `#[serde(serialize_with = …)]`
+/// on the structs that `--json` prints as they are.
+pub mod as_local_iso {
+    use chrono::{DateTime, Utc};
+
+    /// A time.
+    pub fn time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::to_local_iso(*t))
+    }
+
+    /// An optional time (`null` when absent).
+    pub fn opt_time<S: serde::Serializer>(
+        t: &Option<DateTime<Utc>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => time(t, s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 /// `YYYY-MM-DD HH:MM:SS` local time, for human tables.
 pub fn to_local_human(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string()

@@ -15,6 +15,7 @@
 pub mod address;
 pub mod channels;
 pub mod event;
+mod flush_report;
 pub mod graph;
 pub mod message;
 pub mod oauth;
@@ -36,6 +37,7 @@ use crate::exec::runs::{RunRecord, Status};
 use crate::store::{Store, StoreError, from_db_time, to_db_time};
 use crate::task::{NotifyPolicy, TaskSpec};
 
+pub use flush_report::{FlushFailure, FlushReport};
 use message::{AlertView, MessageKind, RunView};
 use outbox::{AfterFailure, NewMessage};
 use settings::MailSettings;
@@ -478,33 +480,6 @@ pub struct FlushOptions {
     pub deadline: Option<Instant>,
 }
 
-/// One message that could not be delivered during a flush.
-#[derive(Debug, Clone, Serialize)]
-pub struct FlushFailure {
-    pub id: i64,
-    pub subject: String,
-    pub error: String,
-    pub tries: u32,
-    /// When it will be tried again; `None` when orc gave up on it.
-    pub next_attempt_at: Option<String>,
-}
-
-/// What a flush did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct FlushReport {
-    pub attempted: usize,
-    pub sent: usize,
-    pub failed: usize,
-    pub gave_up: usize,
-    /// Messages still waiting afterwards.
-    pub pending: usize,
-    /// Messages orc has given up on (all time, not only in this flush).
-    pub given_up_total: usize,
-    /// Why the flush stopped before trying every message (relay unreachable, budget spent).
-    pub stopped: Option<String>,
-    pub failures: Vec<FlushFailure>,
-}
-
 /// Retries queued messages through `relay`.
 pub fn flush_with(
     store: &mut Store,
@@ -519,8 +494,7 @@ pub fn flush_with(
     let mut report = FlushReport::default();
     for (i, id) in ids.iter().enumerate() {
         if opts.start_budget.is_some_and(|b| started.elapsed() >= b) {
-            report.stopped =
-                Some(format!("time budget spent; {} message(s) left for later", ids.len() - i));
+            report.budget_spent(ids.len() - i);
             break;
         }
         let per_message = Instant::now() + relay.timeout();
@@ -534,28 +508,9 @@ pub fn flush_with(
         );
         match send_one(store, relay, from, *id, now_i, deadline, opts.force)? {
             SendResult::NotClaimed => continue,
-            SendResult::Sent => {
-                report.attempted += 1;
-                report.sent += 1;
-            }
+            SendResult::Sent => report.delivered(),
             SendResult::Failed(e, after) => {
-                report.attempted += 1;
-                report.failed += 1;
-                let row = outbox::get(store, *id)?;
-                let next = match after {
-                    AfterFailure::RetryAt(t) => Some(crate::clock::to_local_iso(t)),
-                    AfterFailure::GaveUp => {
-                        report.gave_up += 1;
-                        None
-                    }
-                };
-                report.failures.push(FlushFailure {
-                    id: *id,
-                    subject: row.as_ref().map(|r| r.subject.clone()).unwrap_or_default(),
-                    error: e.message.clone(),
-                    tries: row.map(|r| r.tries).unwrap_or_default(),
-                    next_attempt_at: next,
-                });
+                report.failed_try(store, *id, &e.message, after)?;
                 if e.unreachable {
                     let left = ids.len() - i - 1;
                     if left > 0 {
@@ -568,10 +523,7 @@ pub fn flush_with(
             }
         }
     }
-    let summary = outbox::summary(store, now)?;
-    report.pending = summary.pending;
-    report.given_up_total = summary.given_up;
-    Ok(report)
+    report.with_totals(store, now)
 }
 
 /// `orc notify flush`: tries every queued message now.

@@ -41,7 +41,7 @@ pub struct NewMessage {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct OutboxRow {
     pub id: i64,
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "crate::clock::as_local_iso::time")]
     pub created_at: DateTime<Utc>,
     pub run_id: Option<i64>,
     pub task: Option<String>,
@@ -53,26 +53,15 @@ pub struct OutboxRow {
     #[serde(skip)]
     pub body_html: Option<String>,
     pub tries: u32,
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "crate::clock::as_local_iso::time")]
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
-    #[serde(serialize_with = "ser_opt_time")]
+    #[serde(serialize_with = "crate::clock::as_local_iso::opt_time")]
     pub sent_at: Option<DateTime<Utc>>,
-    #[serde(serialize_with = "ser_opt_time")]
+    #[serde(serialize_with = "crate::clock::as_local_iso::opt_time")]
     pub gave_up_at: Option<DateTime<Utc>>,
     /// The notification channel of a non-mail message (`null`: mail).
     pub channel: Option<String>,
-}
-
-fn ser_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::clock::to_local_iso(*t))
-}
-
-fn ser_opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&crate::clock::to_local_iso(*t)),
-        None => s.serialize_none(),
-    }
 }
 
 const COLUMNS: &str = "id, created_at, run_id, task, kind, recipients, subject, body_text, \

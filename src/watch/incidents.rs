@@ -23,27 +23,16 @@ pub struct Incident {
     pub mark: Option<String>,
     /// Occurrences (missed: slots missed while it was open).
     pub count: i64,
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "crate::clock::as_local_iso::time")]
     pub opened_at: DateTime<Utc>,
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "crate::clock::as_local_iso::time")]
     pub last_seen_at: DateTime<Utc>,
-    #[serde(serialize_with = "ser_opt_time")]
+    #[serde(serialize_with = "crate::clock::as_local_iso::opt_time")]
     pub last_alert_at: Option<DateTime<Utc>>,
     /// Messages sent about it (the alert and the reminders).
     pub alerts: i64,
-    #[serde(serialize_with = "ser_opt_time")]
+    #[serde(serialize_with = "crate::clock::as_local_iso::opt_time")]
     pub closed_at: Option<DateTime<Utc>>,
-}
-
-fn ser_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::clock::to_local_iso(*t))
-}
-
-fn ser_opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&crate::clock::to_local_iso(*t)),
-        None => s.serialize_none(),
-    }
 }
 
 const COLUMNS: &str = "id, kind, subject, summary, detail, mark, count, opened_at, last_seen_at, \

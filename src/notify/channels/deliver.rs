@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use zeroize::Zeroizing;
 
 use crate::error::Result;
+use crate::notify::FlushReport;
 use crate::notify::event::NotifyEvent;
 use crate::notify::outbox::{self, AfterFailure};
 use crate::notify::smtp::SendError;
-use crate::notify::{FlushFailure, FlushReport};
 use crate::store::Store;
 use crate::vault::Purpose;
 
@@ -157,8 +157,7 @@ pub fn flush(
     let mut unreachable: Vec<String> = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         if budget.is_some_and(|b| started.elapsed() >= b) {
-            report.stopped =
-                Some(format!("time budget spent; {} message(s) left for later", ids.len() - i));
+            report.budget_spent(ids.len() - i);
             break;
         }
         let row = outbox::get(store, *id)?;
@@ -172,52 +171,16 @@ pub fn flush(
         );
         match send_one(store, *id, now_i, force)? {
             Sent::NotClaimed => {}
-            Sent::Sent => {
-                report.attempted += 1;
-                report.sent += 1;
-            }
+            Sent::Sent => report.delivered(),
             Sent::Failed(e, after) => {
-                report.attempted += 1;
-                report.failed += 1;
-                let next = match after {
-                    AfterFailure::RetryAt(t) => Some(crate::clock::to_local_iso(t)),
-                    AfterFailure::GaveUp => {
-                        report.gave_up += 1;
-                        None
-                    }
-                };
-                let row = outbox::get(store, *id)?;
-                report.failures.push(FlushFailure {
-                    id: *id,
-                    subject: row.as_ref().map(|r| r.subject.clone()).unwrap_or_default(),
-                    error: e.message.clone(),
-                    tries: row.map(|r| r.tries).unwrap_or_default(),
-                    next_attempt_at: next,
-                });
+                report.failed_try(store, *id, &e.message, after)?;
                 if e.unreachable {
                     unreachable.push(channel);
                 }
             }
         }
     }
-    let summary = outbox::summary(store, now)?;
-    report.pending = summary.pending;
-    report.given_up_total = summary.given_up;
-    Ok(report)
-}
-
-impl FlushReport {
-    /// Adds a later flush's counts; the totals (pending, given up) are the later ones.
-    pub fn absorb(&mut self, later: FlushReport) {
-        self.attempted += later.attempted;
-        self.sent += later.sent;
-        self.failed += later.failed;
-        self.gave_up += later.gave_up;
-        self.failures.extend(later.failures);
-        self.stopped = later.stopped.or(self.stopped.take());
-        self.pending = later.pending;
-        self.given_up_total = later.given_up_total;
-    }
+    report.with_totals(store, now)
 }
 
 /// What `orc notify test --channel NAME` did.
