@@ -168,14 +168,24 @@ pub(super) async fn blocking(
     uri: Uri,
     f: impl FnOnce(&Shared) -> Result<Reply> + Send + 'static,
 ) -> Response {
+    blocking_within(super::HANDLER_DEADLINE, shared, uri, f).await
+}
+
+/// [`blocking`] with the deadline given.
+async fn blocking_within(
+    deadline: std::time::Duration,
+    shared: Arc<Shared>,
+    uri: Uri,
+    f: impl FnOnce(&Shared) -> Result<Reply> + Send + 'static,
+) -> Response {
     // The connection's REQUEST_DEADLINE also covers reading the request and writing the
     // answer: a handler that is still working after HANDLER_DEADLINE gets a 503 now rather
     // than a connection closed without an answer (it finishes in the background).
     let work = tokio::task::spawn_blocking(move || f(&shared));
-    let Ok(result) = tokio::time::timeout(super::HANDLER_DEADLINE, work).await else {
+    let Ok(result) = tokio::time::timeout(deadline, work).await else {
         let why = format!(
             "the request took longer than {} s; it goes on in the background: try again",
-            super::HANDLER_DEADLINE.as_secs()
+            deadline.as_secs_f64()
         );
         tracing::warn!(target = %target(&uri), "{why}");
         return if super::is_api(&uri) {
@@ -270,4 +280,93 @@ async fn fallback(
     let caller = caller.map(|Extension(c)| c).unwrap_or_default();
     let v = actions::viewer(&caller, &headers, &uri);
     blocking(s, uri, move |s| pages::not_found(s, &v, &format!("There is no page at {t}."))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    fn shared(dir: &std::path::Path) -> Arc<Shared> {
+        let opts = super::super::Options {
+            home: dir.to_path_buf(),
+            db: dir.join("orc.db"),
+            require_login: false,
+            tls: None,
+            orc_exe: dir.join("orc"),
+        };
+        let server = super::super::Server::bind("127.0.0.1:0".parse().unwrap(), &opts).unwrap();
+        server.shared
+    }
+
+    async fn body(resp: Response) -> (StatusCode, String, String) {
+        let status = resp.status();
+        let ctype = resp.headers().get(header::CONTENT_TYPE).unwrap().to_str().unwrap().into();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+        (status, ctype, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn a_handler_past_its_deadline_is_answered_503_and_finishes_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = shared(dir.path());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let finished = Arc::new(AtomicBool::new(false));
+        for (path, want_type, want_body) in [
+            (
+                "/api/v1/status",
+                "application/json",
+                r#"{"error":{"kind":"failed","message":"the request took longer than 0.05 s; it goes on in the background: try again"}}"#,
+            ),
+            (
+                "/task/x",
+                "text/plain; charset=utf-8",
+                "the request took longer than 0.05 s; it goes on in the background: try again\n",
+            ),
+        ] {
+            finished.store(false, Ordering::SeqCst);
+            let done = Arc::clone(&finished);
+            let resp = rt.block_on(blocking_within(
+                Duration::from_millis(50),
+                Arc::clone(&s),
+                path.parse().unwrap(),
+                move |_| {
+                    std::thread::sleep(Duration::from_millis(400));
+                    done.store(true, Ordering::SeqCst);
+                    Ok(Reply::text(StatusCode::OK, "late"))
+                },
+            ));
+            let (status, ctype, text) = rt.block_on(body(resp));
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+            assert_eq!(ctype, want_type, "{path}");
+            if want_type == "application/json" {
+                let got: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(got, serde_json::from_str::<serde_json::Value>(want_body).unwrap());
+            } else {
+                assert_eq!(text, want_body, "{path}");
+            }
+            // The handler was not cancelled: it runs to its end on the blocking pool.
+            let until = std::time::Instant::now() + Duration::from_secs(10);
+            while !finished.load(Ordering::SeqCst) && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert!(finished.load(Ordering::SeqCst), "{path}: the handler did not finish");
+        }
+    }
+
+    #[test]
+    fn a_handler_within_its_deadline_answers_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = shared(dir.path());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let resp = rt.block_on(blocking_within(
+            Duration::from_secs(5),
+            s,
+            "/task/x".parse().unwrap(),
+            |_| Ok(Reply::text(StatusCode::OK, "on time")),
+        ));
+        let (status, _, text) = rt.block_on(body(resp));
+        assert_eq!((status, text.trim_end()), (StatusCode::OK, "on time"));
+    }
 }
