@@ -5,6 +5,7 @@
 //! prints or exits: [`cli`] writes to the stream it is given and returns an exit code.
 
 pub mod audit;
+pub mod choice;
 pub mod cli;
 pub mod clock;
 pub mod config;

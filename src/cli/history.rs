@@ -31,8 +31,6 @@ pub struct HistoryArgs {
     pub log: bool,
 }
 
-const STATUS_RULE: &str = "one of RUNNING, SUCCESS, FAILED, TIMEOUT, SKIPPED, ABANDONED";
-
 pub fn run(args: HistoryArgs, ctx: &mut Context<'_>) -> Result<i32> {
     if let Some(id) = args.run {
         return show(id, args.log, ctx);
@@ -40,12 +38,7 @@ pub fn run(args: HistoryArgs, ctx: &mut Context<'_>) -> Result<i32> {
     if !(1..=100_000).contains(&args.limit) {
         return Err(Error::invalid("--limit", args.limit.to_string(), "must be 1-100000"));
     }
-    let status = match &args.status {
-        Some(s) => {
-            Some(Status::parse(s).ok_or_else(|| Error::invalid("--status", s, STATUS_RULE))?)
-        }
-        None => None,
-    };
+    let status = args.status.as_deref().map(|s| Status::parse_field("--status", s)).transpose()?;
     let since = match &args.since {
         Some(s) => Some(parse_since(s)?),
         None => None,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::Timelike;
 use lettre::message::Mailbox;
 
+use crate::choice;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -25,14 +26,12 @@ pub enum TlsMode {
 }
 
 impl TlsMode {
+    const CHOICES: &[(&str, TlsMode)] =
+        &[("starttls", TlsMode::Starttls), ("tls", TlsMode::Tls), ("none", TlsMode::None)];
+
     /// Parses the `smtp.tls` value.
     pub fn parse(value: &str) -> Result<TlsMode> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "starttls" => Ok(TlsMode::Starttls),
-            "tls" => Ok(TlsMode::Tls),
-            "none" => Ok(TlsMode::None),
-            _ => Err(Error::invalid("smtp.tls", value, "must be one of starttls, tls, none")),
-        }
+        choice::parse("smtp.tls", value, TlsMode::CHOICES)
     }
 
     /// The port used when `smtp.port` is not set.
@@ -46,11 +45,7 @@ impl TlsMode {
 
     /// The name as written in the settings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            TlsMode::Starttls => "starttls",
-            TlsMode::Tls => "tls",
-            TlsMode::None => "none",
-        }
+        choice::name(self, TlsMode::CHOICES)
     }
 }
 
@@ -66,21 +61,16 @@ pub enum Transport {
 }
 
 impl Transport {
+    const CHOICES: &[(&str, Transport)] = &[("smtp", Transport::Smtp), ("graph", Transport::Graph)];
+
     /// Parses the `mail.transport` value.
     pub fn parse(value: &str) -> Result<Transport> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "smtp" => Ok(Transport::Smtp),
-            "graph" => Ok(Transport::Graph),
-            _ => Err(Error::invalid("mail.transport", value, "must be one of smtp, graph")),
-        }
+        choice::parse("mail.transport", value, Transport::CHOICES)
     }
 
     /// The name as written in the settings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Smtp => "smtp",
-            Transport::Graph => "graph",
-        }
+        choice::name(self, Transport::CHOICES)
     }
 }
 
@@ -96,21 +86,17 @@ pub enum SmtpAuth {
 }
 
 impl SmtpAuth {
+    const CHOICES: &[(&str, SmtpAuth)] =
+        &[("password", SmtpAuth::Password), ("xoauth2", SmtpAuth::Xoauth2)];
+
     /// Parses the `smtp.auth` value.
     pub fn parse(value: &str) -> Result<SmtpAuth> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "password" => Ok(SmtpAuth::Password),
-            "xoauth2" => Ok(SmtpAuth::Xoauth2),
-            _ => Err(Error::invalid("smtp.auth", value, "must be one of password, xoauth2")),
-        }
+        choice::parse("smtp.auth", value, SmtpAuth::CHOICES)
     }
 
     /// The name as written in the settings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            SmtpAuth::Password => "password",
-            SmtpAuth::Xoauth2 => "xoauth2",
-        }
+        choice::name(self, SmtpAuth::CHOICES)
     }
 }
 

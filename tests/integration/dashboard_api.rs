@@ -236,6 +236,19 @@ fn runs_are_keyset_paged_and_match_history() {
         assert!(r.status == 422 || r.status == 400, "{bad}: {} {}", r.status, r.body);
         assert!(r.json()["error"]["message"].is_string());
     }
+    for (bad, message) in [
+        (
+            "status=DONE",
+            "invalid status \"DONE\": must be one of RUNNING, SUCCESS, FAILED, TIMEOUT, SKIPPED, \
+             ABANDONED",
+        ),
+        ("trigger=cron", "invalid trigger \"cron\": must be one of scheduled, manual, retry"),
+    ] {
+        let r = api(&d, "GET", &format!("/api/v1/runs?{bad}"), None, "");
+        assert_eq!((r.status, r.json()["error"]["message"].as_str()), (422, Some(message)), "{bad}");
+    }
+    let manual = api(&d, "GET", "/api/v1/runs?trigger=Manual", None, "");
+    assert_eq!(manual.status, 200, "names ignore case like the CLI's: {}", manual.body);
     assert_eq!(api(&d, "GET", "/api/v1/runs/999999", None, "").status, 404);
 }
 

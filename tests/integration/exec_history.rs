@@ -88,8 +88,10 @@ fn history_filters_and_json() {
     let full = env.orc(["--json", "history", "--run", &all[1]["id"].to_string()]).json();
     assert_eq!(full["stdout"], "alpha says hi\n");
     // Refusals.
-    let e = env.orc(["history", "--status", "done"]).code(2);
-    assert!(e.stderr.contains("--status"), "{}", e.stderr);
+    env.orc(["history", "--status", "done"]).code(2).assert_stderr_line(
+        "error: invalid --status \"done\": must be one of RUNNING, SUCCESS, FAILED, TIMEOUT, \
+         SKIPPED, ABANDONED",
+    );
     env.orc(["history", "--limit", "0"]).code(2);
     env.orc(["history", "--since", "yesterday-ish"]).code(2);
     env.orc(["history", "--task", "nosuch"]).code(3);

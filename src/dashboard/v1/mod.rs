@@ -26,7 +26,7 @@ use super::gate::Caller;
 use super::routes::Call;
 use super::{JSON, Reply, Shared, store_err, with_db};
 use crate::error::{Error, Result};
-use crate::exec::runs::{self, PageQuery, RunRecord, Status};
+use crate::exec::runs::{self, PageQuery, RunRecord, Status, Trigger};
 use crate::task::patch::TaskPatch;
 use crate::task::{ops, repo, view};
 
@@ -332,26 +332,11 @@ pub fn page_query(q: &RunsQuery) -> Result<PageQuery> {
     if let Some(t) = &q.task {
         crate::task::validate_name(t)?;
     }
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| {
-            Status::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
-                Error::invalid(
-                    "status",
-                    s,
-                    "one of RUNNING, SUCCESS, FAILED, TIMEOUT, SKIPPED, ABANDONED",
-                )
-            })
-        })
-        .transpose()?;
+    let status = q.status.as_deref().map(|s| Status::parse_field("status", s)).transpose()?;
     let trigger = q
         .trigger
         .as_deref()
-        .map(|t| match t {
-            "scheduled" | "manual" | "retry" => Ok(t.to_string()),
-            _ => Err(Error::invalid("trigger", t, "one of scheduled, manual, retry")),
-        })
+        .map(|t| Trigger::parse_field("trigger", t).map(|t| t.as_str().to_string()))
         .transpose()?;
     let time = |field: &str, v: &Option<String>| {
         v.as_deref()

@@ -61,6 +61,12 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
     }
 
+    /// Parses the value of `field` (`--status`, the API's `status`), refused with the names.
+    pub fn parse_field(field: &str, s: &str) -> crate::error::Result<Status> {
+        let choices = Status::ALL.map(|st| (st.as_str(), st));
+        crate::choice::parse(field, s, &choices)
+    }
+
     /// Whether the run is over.
     pub fn is_final(self) -> bool {
         self != Status::Running
@@ -76,6 +82,16 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Every trigger.
+    pub const ALL: [Trigger; 3] = [Trigger::Scheduled, Trigger::Manual, Trigger::Retry];
+
+    /// Parses the value of `field` (the API's `trigger`), refused with the names.
+    pub fn parse_field(field: &str, s: &str) -> crate::error::Result<Trigger> {
+        let choices = Trigger::ALL.map(|t| (t.as_str(), t));
+        crate::choice::parse(field, s, &choices)
+    }
+
+    /// The stored and displayed name.
     pub fn as_str(self) -> &'static str {
         match self {
             Trigger::Scheduled => "scheduled",

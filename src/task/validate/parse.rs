@@ -11,14 +11,6 @@ use crate::task::{Backoff, CatchUp, NotifyPolicy, OnUnmet, Overlap, Shell};
 
 use super::{MAX_NOTIFY_AFTER, MAX_RETRIES, MAX_RETRY_DELAY_SECS, MAX_TIMEOUT_SECS, check_timeout};
 
-fn parse_choice<T: Copy>(field: &str, text: &str, choices: &[(&str, T)]) -> Result<T> {
-    let wanted = text.trim();
-    choices.iter().find(|(n, _)| n.eq_ignore_ascii_case(wanted)).map(|(_, v)| *v).ok_or_else(|| {
-        let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-        Error::invalid(field, text, format!("must be one of {}", names.join(", ")))
-    })
-}
-
 /// `impl FromStr` for a choice type: the flag it is refused under, then its names and values
 /// (names matched case-insensitively; the refusal lists them in this order).
 macro_rules! choice_from_str {
@@ -27,7 +19,7 @@ macro_rules! choice_from_str {
             type Err = Error;
 
             fn from_str(text: &str) -> Result<$ty> {
-                parse_choice($field, text, &[$(($name, $value)),+])
+                crate::choice::parse($field, text, &[$(($name, $value)),+])
             }
         }
     };
