@@ -19,6 +19,7 @@ pub mod error;
 pub mod exec;
 pub mod fsx;
 pub mod home;
+pub mod http_client;
 pub mod metrics;
 pub mod migrate;
 pub mod notify;

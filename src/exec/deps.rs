@@ -130,13 +130,10 @@ fn check_url(url: &str) -> (bool, String) {
         .ok()
         .and_then(|u| u.host().map(str::to_string))
         .unwrap_or_else(|| url.to_string());
-    let config = ureq::Agent::config_builder()
+    let config = crate::http_client::config(URL_TOTAL_TIMEOUT)
         .timeout_connect(Some(URL_CONNECT_TIMEOUT))
-        .timeout_global(Some(URL_TOTAL_TIMEOUT))
         .max_redirects(URL_MAX_REDIRECTS)
-        .http_status_as_error(false)
         .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
-        .user_agent(format!("orc/{}", env!("CARGO_PKG_VERSION")))
         .build();
     let agent = ureq::Agent::new_with_config(config);
     match agent.get(url).call() {

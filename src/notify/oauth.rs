@@ -145,13 +145,7 @@ pub(super) fn agent(deadline: Instant) -> Option<ureq::Agent> {
     if left.is_zero() {
         return None;
     }
-    let config = ureq::Agent::config_builder()
-        .timeout_global(Some(left))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(format!("orc/{}", env!("CARGO_PKG_VERSION")))
-        .build();
-    Some(ureq::Agent::new_with_config(config))
+    Some(crate::http_client::agent(left))
 }
 
 /// Reads at most `max` bytes of a response body as text.

@@ -245,7 +245,11 @@ fn runs_are_keyset_paged_and_match_history() {
         ("trigger=cron", "invalid trigger \"cron\": must be one of scheduled, manual, retry"),
     ] {
         let r = api(&d, "GET", &format!("/api/v1/runs?{bad}"), None, "");
-        assert_eq!((r.status, r.json()["error"]["message"].as_str()), (422, Some(message)), "{bad}");
+        assert_eq!(
+            (r.status, r.json()["error"]["message"].as_str()),
+            (422, Some(message)),
+            "{bad}"
+        );
     }
     let manual = api(&d, "GET", "/api/v1/runs?trigger=Manual", None, "");
     assert_eq!(manual.status, 200, "names ignore case like the CLI's: {}", manual.body);

@@ -17,13 +17,7 @@ const MAX_ANSWER: u64 = 4096;
 /// worth retrying; any other 4xx is permanent (the receiver will never take it).
 pub fn post_json(url: &str, headers: &[(&str, String)], body: &[u8]) -> Result<(), SendError> {
     let masked = super::mask_url(url);
-    let config = ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(format!("orc/{}", env!("CARGO_PKG_VERSION")))
-        .build();
-    let agent = ureq::Agent::new_with_config(config);
+    let agent = crate::http_client::agent(TIMEOUT);
     let mut req = agent.post(url).header("Content-Type", "application/json");
     for (k, v) in headers {
         req = req.header(*k, v.as_str());
