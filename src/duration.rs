@@ -48,17 +48,14 @@ pub fn parse_secs(field: &str, text: &str) -> Result<u64> {
 pub fn parse_secs_in(field: &str, text: &str, min: u64, max: u64) -> Result<u64> {
     let v = parse_secs(field, text)?;
     if v < min || v > max {
-        return Err(Error::invalid(
-            field,
-            text,
-            format!(
-                "must be between {} and {}",
-                crate::render::secs(min),
-                crate::render::secs(max)
-            ),
-        ));
+        return Err(Error::invalid(field, text, format!("must be {}", range_rule(min, max))));
     }
     Ok(v)
+}
+
+/// The words of a range refusal: `between 1s and 7d`.
+pub fn range_rule(min: u64, max: u64) -> String {
+    format!("between {} and {}", crate::render::secs(min), crate::render::secs(max))
 }
 
 #[cfg(test)]

@@ -231,15 +231,8 @@ fn duration_param(text: &str, key: &str, value: &str, min: u64, max: u64) -> Res
         )
     })?;
     if secs < min || secs > max {
-        return Err(Error::invalid(
-            "--depends-on",
-            text,
-            format!(
-                "{key} must be between {} and {}",
-                crate::render::secs(min),
-                crate::render::secs(max)
-            ),
-        ));
+        let rule = format!("{key} must be {}", crate::duration::range_rule(min, max));
+        return Err(Error::invalid("--depends-on", text, rule));
     }
     Ok(secs)
 }
