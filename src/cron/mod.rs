@@ -34,6 +34,7 @@ mod describe;
 mod dst;
 pub mod first_window;
 mod parse;
+pub(crate) use parse::{DAY_ABBREVIATIONS, MONTH_ABBREVIATIONS};
 mod schedule;
 pub mod trigger;
 pub mod xml;

@@ -7,29 +7,11 @@
 
 use super::{ALL_DOM, ALL_DOW, ALL_HOURS, ALL_MONTHS, CronError, CronExpr, Field};
 
-/// The 3-letter month names; `jan` is 1.
-const MONTH_NAMES: [&str; 12] =
+/// The 3-letter month names cron accepts (any case); `jan` is 1.
+pub(crate) const MONTH_ABBREVIATIONS: [&str; 12] =
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-/// The full month names, only to recognise them in error messages.
-const FULL_MONTH_NAMES: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-/// The 3-letter day names; `sun` is 0.
-const DOW_NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-/// The full day names, only to recognise them in error messages.
-const FULL_DOW_NAMES: [&str; 7] =
-    ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+/// The 3-letter day names cron accepts (any case); `sun` is 0.
+pub(crate) const DAY_ABBREVIATIONS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 /// The rule text for Quartz/Jenkins extensions.
 const QUARTZ_RULE: &str = "is not cron syntax (cronie rejects ?, L, W, #, H)";
@@ -157,11 +139,12 @@ pub(super) fn bounds(field: Field) -> (u32, u32) {
     }
 }
 
-/// The names a field accepts, the value of the first name, and the full names.
+/// The names a field accepts, the value of the first name, and the full English names
+/// (only recognised to explain that cron takes the 3-letter ones).
 fn names(field: Field) -> Option<(&'static [&'static str], u32, &'static [&'static str])> {
     match field {
-        Field::Month => Some((&MONTH_NAMES, 1, &FULL_MONTH_NAMES)),
-        Field::DayOfWeek => Some((&DOW_NAMES, 0, &FULL_DOW_NAMES)),
+        Field::Month => Some((&MONTH_ABBREVIATIONS, 1, &super::MONTH_NAMES)),
+        Field::DayOfWeek => Some((&DAY_ABBREVIATIONS, 0, &super::DAY_NAMES)),
         _ => None,
     }
 }
@@ -382,7 +365,7 @@ fn parse_name(field: Field, token: &str) -> Result<u32, ItemError> {
             "is a name, but names are only allowed in the month and day-of-week fields".to_owned(),
         );
     };
-    let full_match = full.iter().position(|name| name.starts_with(&lower));
+    let full_match = full.iter().position(|name| name.to_ascii_lowercase().starts_with(&lower));
     if let (true, Some(index)) = (lower.len() > 3, full_match) {
         return error(format!(
             "is a full name; cron accepts only 3-letter names such as {:?}",

@@ -128,37 +128,29 @@ fn parse_time(text: &str) -> Result<(u32, u32), String> {
     Ok((h, m))
 }
 
-const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-const MONTHS: [&str; 12] =
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
-
 fn weekdays(text: &str) -> Result<String, String> {
-    if text == "*" {
-        return Ok("*".into());
-    }
-    let mut out = Vec::new();
-    for d in text.split(',') {
-        let d = d.trim().to_ascii_uppercase();
-        let n = DAYS.iter().position(|x| *x == d).ok_or_else(|| format!("unknown day {d:?}"))?;
-        if !out.contains(&n) {
-            out.push(n);
-        }
-    }
-    out.sort_unstable();
-    Ok(out.iter().map(usize::to_string).collect::<Vec<_>>().join(","))
+    numbered(text, &crate::cron::DAY_ABBREVIATIONS, 0, "day")
 }
 
 fn months(text: &str) -> Result<String, String> {
+    numbered(text, &crate::cron::MONTH_ABBREVIATIONS, 1, "month")
+}
+
+/// A comma-separated list of 3-letter names (`MON,WED`; any case) as sorted cron numbers
+/// (`first` is the number of the first name); `*` stays `*`.
+fn numbered(text: &str, names: &[&str], first: usize, what: &str) -> Result<String, String> {
     if text == "*" {
         return Ok("*".into());
     }
     let mut out = Vec::new();
-    for m in text.split(',') {
-        let m = m.trim().to_ascii_uppercase();
-        let n =
-            MONTHS.iter().position(|x| *x == m).ok_or_else(|| format!("unknown month {m:?}"))?;
-        if !out.contains(&(n + 1)) {
-            out.push(n + 1);
+    for name in text.split(',') {
+        let name = name.trim().to_ascii_uppercase();
+        let n = names
+            .iter()
+            .position(|x| x.eq_ignore_ascii_case(&name))
+            .ok_or_else(|| format!("unknown {what} {name:?}"))?;
+        if !out.contains(&(n + first)) {
+            out.push(n + first);
         }
     }
     out.sort_unstable();

@@ -9,9 +9,7 @@ use crate::cron::parse::bounds;
 
 /// A value as a number, or as a 3-letter name in a random case when the field has names.
 fn value_text(field: Field, value: u32, as_name: bool, case: u8) -> String {
-    const MONTHS: [&str; 12] =
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    use crate::cron::parse::{DAY_ABBREVIATIONS as DAYS, MONTH_ABBREVIATIONS as MONTHS};
     let name = match field {
         Field::Month if as_name => Some(MONTHS[(value - 1) as usize]),
         // 7 stays a number so that `N-7/step` never turns into the backwards `N-sun/step`.
