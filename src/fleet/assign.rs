@@ -1,0 +1,76 @@
+//! Which hosts a task runs on, and how its slots are claimed across them.
+//!
+//! - A task with no `hosts` runs on every host that schedules it.
+//! - Otherwise it runs on the hosts it names and the members of the groups it names (`@g`).
+//! - `run-on any`: one claim per slot for the whole fleet (claim scope `''`): the first host's
+//!   claim wins, the others record nothing (as a second start on one machine always did).
+//! - `run-on all`: the claim scope is the host, so each host runs each slot once.
+
+use rusqlite::Connection;
+
+use super::names::HostRef;
+use super::table;
+use crate::error::Result;
+use crate::task::{RunOn, TaskSpec};
+
+/// The hosts `spec` runs on, by name, each once (ignoring case); `None`: every host.
+pub fn hosts_of(conn: &Connection, spec: &TaskSpec) -> Result<Option<Vec<String>>> {
+    if spec.hosts.is_empty() {
+        return Ok(None);
+    }
+    let mut out: Vec<String> = Vec::new();
+    for r in &spec.hosts {
+        let found = match HostRef::of(r) {
+            HostRef::Host(h) => vec![table::host(conn, h)?.unwrap_or_else(|| h.to_string())],
+            HostRef::Group(g) => table::members(conn, g)?,
+        };
+        for h in found {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(&h)) {
+                out.push(h);
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Whether `spec` runs on `host`.
+pub fn runs_on(conn: &Connection, spec: &TaskSpec, host: &str) -> Result<bool> {
+    Ok(hosts_of(conn, spec)?.is_none_or(|hs| hs.iter().any(|h| h.eq_ignore_ascii_case(host))))
+}
+
+/// The scope of a slot claim by `host` (part of the `slot_claims` key).
+pub fn claim_scope(run_on: RunOn, host: &str) -> String {
+    match run_on {
+        RunOn::Any => String::new(),
+        RunOn::All => host.to_ascii_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn hosts_expand_groups_and_unassigned_runs_everywhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store
+            .write(|tx| {
+                for h in ["h1", "H2", "h3"] {
+                    table::add_host(tx, h, "orc host add")?;
+                }
+                table::add_group(tx, "web", &["h2".into(), "h3".into()], "orc group add")
+            })
+            .unwrap();
+        let mut spec = TaskSpec::new("t", "x", "@daily");
+        assert_eq!(hosts_of(store.conn(), &spec).unwrap(), None);
+        assert!(runs_on(store.conn(), &spec, "anything").unwrap());
+        spec.hosts = vec!["H1".into(), "@WEB".into(), "h2".into()];
+        assert_eq!(hosts_of(store.conn(), &spec).unwrap().unwrap(), ["h1", "H2", "h3"]);
+        assert!(runs_on(store.conn(), &spec, "h2").unwrap());
+        assert!(!runs_on(store.conn(), &spec, "h4").unwrap());
+        assert_eq!(claim_scope(RunOn::Any, "H1"), "");
+        assert_eq!(claim_scope(RunOn::All, "H1"), "h1");
+    }
+}
