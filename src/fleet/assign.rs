@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use super::names::HostRef;
 use super::table;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::task::{RunOn, TaskSpec};
 
 /// The hosts `spec` runs on, by name, each once (ignoring case); `None`: every host.
@@ -36,6 +36,27 @@ pub fn hosts_of(conn: &Connection, spec: &TaskSpec) -> Result<Option<Vec<String>
 /// Whether `spec` runs on `host`.
 pub fn runs_on(conn: &Connection, spec: &TaskSpec, host: &str) -> Result<bool> {
     Ok(hosts_of(conn, spec)?.is_none_or(|hs| hs.iter().any(|h| h.eq_ignore_ascii_case(host))))
+}
+
+/// Refuses (exit 2) to run `spec` on a host it is not assigned to: its registration there is
+/// stale (the next `orc schedule --all` on that host removes it), or someone ran it by hand
+/// on the wrong machine. Nothing is recorded.
+pub fn require_here(conn: &Connection, spec: &TaskSpec, host: &str) -> Result<()> {
+    match hosts_of(conn, spec)? {
+        Some(hosts) if !hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) => {
+            let list = if hosts.is_empty() { "no host".to_string() } else { hosts.join(", ") };
+            Err(Error::invalid(
+                "--task",
+                &spec.name,
+                format!(
+                    "assigned to {list} (--hosts {}), not to this host {host}; run \
+                     `orc schedule --all` here to remove its stale registration",
+                    spec.hosts.join(",")
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The scope of a slot claim by `host` (part of the `slot_claims` key).
