@@ -46,8 +46,9 @@ pub fn run(args: GroupCommand, ctx: &mut Context<'_>) -> Result<i32> {
         GroupCommand::List => return list(ctx),
         GroupCommand::Add { name, hosts } => {
             let hosts = names::split_list(&hosts);
-            ctx.store()?.write(|tx| table::add_group(tx, &name, &hosts, &command_line))?;
-            format!("added group {name}{}", members_text(&hosts))
+            let stored =
+                ctx.store()?.write(|tx| table::add_group(tx, &name, &hosts, &command_line))?;
+            format!("added group {name}{}", members_text(&stored))
         }
         GroupCommand::Rm { name } => {
             let stored = ctx.store()?.write(|tx| table::remove_group(tx, &name, &command_line))?;

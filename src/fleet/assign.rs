@@ -42,21 +42,34 @@ pub fn runs_on(conn: &Connection, spec: &TaskSpec, host: &str) -> Result<bool> {
 /// stale (the next `orc schedule --all` on that host removes it), or someone ran it by hand
 /// on the wrong machine. Nothing is recorded.
 pub fn require_here(conn: &Connection, spec: &TaskSpec, host: &str) -> Result<()> {
-    match hosts_of(conn, spec)? {
-        Some(hosts) if !hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) => {
-            let list = if hosts.is_empty() { "no host".to_string() } else { hosts.join(", ") };
-            Err(Error::invalid(
-                "--task",
-                &spec.name,
-                format!(
-                    "assigned to {list} (--hosts {}), not to this host {host}; run \
-                     `orc schedule --all` here to remove its stale registration",
-                    spec.hosts.join(",")
-                ),
-            ))
-        }
-        _ => Ok(()),
+    if runs_on(conn, spec, host)? { Ok(()) } else { Err(not_assigned(spec, host)) }
+}
+
+/// The refusal of a task on a host it is not assigned to (exit 2).
+pub fn not_assigned(spec: &TaskSpec, host: &str) -> Error {
+    Error::invalid(
+        "--task",
+        &spec.name,
+        format!(
+            "assigned to --hosts {}, not to host {host}; `orc schedule --all` on {host} \
+             removes a registration left there",
+            spec.hosts.join(",")
+        ),
+    )
+}
+
+/// Splits `tasks` into those `host` registers (assigned to it, or to no host) and the others.
+pub fn split_for_host(
+    conn: &Connection,
+    tasks: Vec<TaskSpec>,
+    host: &str,
+) -> Result<(Vec<TaskSpec>, Vec<TaskSpec>)> {
+    let mut here = Vec::new();
+    let mut elsewhere = Vec::new();
+    for t in tasks {
+        if runs_on(conn, &t, host)? { here.push(t) } else { elsewhere.push(t) }
     }
+    Ok((here, elsewhere))
 }
 
 /// The scope of a slot claim by `host` (part of the `slot_claims` key).
@@ -81,7 +94,8 @@ mod tests {
                 for h in ["h1", "H2", "h3"] {
                     table::add_host(tx, h, "orc host add")?;
                 }
-                table::add_group(tx, "web", &["h2".into(), "h3".into()], "orc group add")
+                table::add_group(tx, "web", &["h2".into(), "h3".into()], "orc group add")?;
+                Ok::<_, crate::error::Error>(())
             })
             .unwrap();
         let mut spec = TaskSpec::new("t", "x", "@daily");

@@ -176,13 +176,13 @@ fn require_hosts(conn: &Connection, field: &str, hosts: &[String]) -> Result<Vec
         .collect()
 }
 
-/// `orc group add NAME --hosts h1,h2`.
+/// `orc group add NAME --hosts h1,h2`. Returns its members as stored.
 pub fn add_group(
     conn: &Connection,
     name: &str,
     hosts: &[String],
     command_line: &str,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     names::validate_group("group name", name)?;
     if let Some(existing) = group(conn, name)? {
         return Err(Error::invalid(
@@ -199,7 +199,8 @@ pub fn add_group(
     .map_err(db(conn, "add group"))?;
     insert_members(conn, name, &hosts)?;
     let after = serde_json::json!({ "name": name, "hosts": hosts });
-    audit(conn, command_line, "group", name, None, Some(after))
+    audit(conn, command_line, "group", name, None, Some(after))?;
+    Ok(hosts)
 }
 
 fn insert_members(conn: &Connection, group: &str, hosts: &[String]) -> Result<()> {

@@ -123,13 +123,18 @@ fn begin(tx: &Connection, plan: &Plan, host: &str, overlap: Overlap) -> rusqlite
         }
         None => crate::fleet::table::touch(tx, host, &start)?,
     }
-    // Reap stale leases of this host, and find a live run of this task.
+    // Reap stale leases of this host, and find a live run of this task: on any host for a
+    // `run-on any` task, on this host for `run-on all` (its hosts run each slot side by side).
     let now = clock::now_utc();
     let mut live = None;
+    let anywhere = plan.scope.is_empty();
     for r in runs::running(tx, None)? {
         if runs::is_stale(&r, host) {
             runs::mark_abandoned(tx, &r, now)?;
-        } else if live.is_none() && r.task.eq_ignore_ascii_case(&new.task) {
+        } else if live.is_none()
+            && r.task.eq_ignore_ascii_case(&new.task)
+            && (anywhere || r.host.eq_ignore_ascii_case(host))
+        {
             live = Some(r.id);
         }
     }
