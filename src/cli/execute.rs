@@ -74,7 +74,7 @@ pub fn run(args: ExecuteArgs, ctx: &mut Context<'_>) -> Result<i32> {
                 emit(format!("{name}: not due: {why}"));
             }
         }
-        Event::AlreadyClaimed { slot, by } if by.is_empty() => {
+        Event::AlreadyClaimed { slot, by: "" } => {
             emit(format!("{name}: slot {slot} already claimed; not running it again"))
         }
         Event::AlreadyClaimed { slot, by } => {
