@@ -110,9 +110,6 @@ pub(crate) fn vault_secret(
     Ok(Zeroizing::new(secret.expose_str().to_string()))
 }
 
-const HOST_RULE: &str = "a host is a computer name, a DNS name or an IP address \
-     (letters, digits, '.', '-', ':', at most 255 characters)";
-
 /// Builds the backend for this command: `ORC_BACKEND` else the platform's, local or `--host`.
 pub(crate) fn open_backend(
     remote: &RemoteArgs,
@@ -133,14 +130,7 @@ pub(crate) fn open_backend(
     let remote = match &remote.host {
         None => None,
         Some(host) => {
-            let ok = !host.is_empty()
-                && host.len() <= 255
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
-            if !ok {
-                return Err(Error::invalid("--host", host, HOST_RULE));
-            }
+            crate::fleet::names::validate_target("--host", host)?;
             let password = match (&remote.user, &remote.credential) {
                 (Some(_), Some(cred)) => Some(vault_secret(paths, store, interactive, cred)?),
                 (Some(user), None) => {

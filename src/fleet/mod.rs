@@ -1,7 +1,8 @@
 //! Fleet mode, first slice (issue 18): many hosts sharing one store.
 //!
 //! - [`this_host`]: the one host identity (the computer name, `ORC_HOSTNAME` overrides it);
-//! - [`names`]: host and group name rules, `--hosts h1,h2|@group` references (pure);
+//! - [`names`]: host and group name rules, `--hosts h1,h2|@group` references, and the wider
+//!   rule of a remote scheduler address (`schedule --host`) (pure);
 //! - [`table`]: the `hosts`, `host_groups` and `host_group_members` tables (the only SQL on
 //!   them), with the heartbeat (`last_seen_at`) and the "still used by a task" refusals;
 //! - [`assign`]: which hosts a task runs on, and the slot-claim scope of `--run-on`.

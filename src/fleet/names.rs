@@ -42,6 +42,19 @@ pub fn validate_host(field: &str, name: &str) -> Result<()> {
     if is_host_name(name) { Ok(()) } else { Err(Error::invalid(field, name, HOST_RULE)) }
 }
 
+/// The rule of a remote scheduler's address (`schedule --host`, `schtasks /S`): wider than a
+/// fleet host name, since schtasks also takes IP addresses (IPv6 included).
+pub const TARGET_RULE: &str = "a host is a computer name, a DNS name or an IP address \
+     (letters, digits, '.', '-', ':', at most 255 characters)";
+
+/// Checks the address of a remote Task Scheduler given in `field`.
+pub fn validate_target(field: &str, host: &str) -> Result<()> {
+    let ok = !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    if ok { Ok(()) } else { Err(Error::invalid(field, host, TARGET_RULE)) }
+}
+
 /// Checks a group name given in `field`.
 pub fn validate_group(field: &str, name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
@@ -141,5 +154,8 @@ mod tests {
         assert!(e.to_string().contains("host name"), "{e}");
         assert_eq!(HostRef::of("@web"), HostRef::Group("web"));
         assert_eq!(HostRef::of("h1"), HostRef::Host("h1"));
+        validate_target("--host", "fe80::1").unwrap();
+        validate_target("--host", "10.0.0.1").unwrap();
+        assert!(validate_target("--host", "bad host;x").unwrap_err().to_string().contains("IP"));
     }
 }
