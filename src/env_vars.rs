@@ -36,6 +36,10 @@ pub const ORC_GRAPH_URL: &str = "ORC_GRAPH_URL";
 /// (default `/dev/log`); tests point it at a socket they listen on.
 pub const ORC_SYSLOG_SOCKET: &str = "ORC_SYSLOG_SOCKET";
 
+/// This host's name in a fleet (default: the computer name). Tests and drills simulate
+/// several hosts sharing one home with it.
+pub const ORC_HOSTNAME: &str = "ORC_HOSTNAME";
+
 /// `(name, meaning)` for every variable above: the documented table.
 pub const ALL: &[(&str, &str)] = &[
     (
@@ -80,6 +84,11 @@ pub const ALL: &[(&str, &str)] = &[
     (
         ORC_SYSLOG_SOCKET,
         "Unix: syslog socket of the `eventlog` notification channel (default `/dev/log`)",
+    ),
+    (
+        ORC_HOSTNAME,
+        "this host's name in a fleet (default: the computer name); tests and drills simulate \
+         several hosts sharing one home with it",
     ),
 ];
 

@@ -17,6 +17,7 @@ pub mod duration;
 pub mod env_vars;
 pub mod error;
 pub mod exec;
+pub mod fleet;
 pub mod fsx;
 pub mod home;
 pub mod http_client;

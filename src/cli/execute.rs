@@ -74,8 +74,11 @@ pub fn run(args: ExecuteArgs, ctx: &mut Context<'_>) -> Result<i32> {
                 emit(format!("{name}: not due: {why}"));
             }
         }
-        Event::AlreadyClaimed(slot) => {
+        Event::AlreadyClaimed { slot, by: "" } => {
             emit(format!("{name}: slot {slot} already claimed; not running it again"))
+        }
+        Event::AlreadyClaimed { slot, by } => {
+            emit(format!("{name}: slot {slot} already claimed by {by}; not running it again"))
         }
         Event::Disabled => emit(format!("{name}: task is disabled; scheduled start ignored")),
         Event::RunningDisabled => {

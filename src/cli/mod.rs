@@ -11,8 +11,10 @@ pub mod dashboard;
 pub mod db;
 pub mod doctor;
 pub mod execute;
+pub mod group;
 pub mod history;
 pub mod home;
+pub mod host;
 pub mod migrate;
 pub mod notify;
 pub mod report;
@@ -97,6 +99,12 @@ pub enum Command {
     /// Notification channels: webhook, Teams, Slack, email, event log
     #[command(subcommand)]
     Channel(channel::ChannelCommand),
+    /// Fleet: the hosts tasks can be assigned to (--hosts) and their heartbeats
+    #[command(subcommand)]
+    Host(host::HostCommand),
+    /// Fleet: host groups, named by tasks as --hosts @GROUP
+    #[command(subcommand)]
+    Group(group::GroupCommand),
     /// Database maintenance: backup, restore, check, prune
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -257,6 +265,8 @@ pub fn dispatch(command: Command, ctx: &mut Context<'_>) -> Result<i32> {
         Command::Report(c) => report::run(c, ctx),
         Command::Notify(c) => notify::run(c, ctx),
         Command::Channel(c) => channel::run(c, ctx),
+        Command::Host(c) => host::run(c, ctx),
+        Command::Group(c) => group::run(c, ctx),
         Command::Db(c) => db::run(c, ctx),
         Command::Dashboard(a) => dashboard::run(a, ctx),
         Command::Token(c) => token::run(c, ctx),

@@ -12,6 +12,7 @@ use crate::scheduler::schtasks::hresult::describe_result;
 
 use super::Context;
 use crate::error::{Error, Result};
+use crate::fleet::assign;
 use crate::paths::Paths;
 use crate::scheduler::crontab::{Crontab, CrontabBackend};
 use crate::scheduler::reconcile::{self, Action, EntryReport};
@@ -109,9 +110,6 @@ pub(crate) fn vault_secret(
     Ok(Zeroizing::new(secret.expose_str().to_string()))
 }
 
-const HOST_RULE: &str = "a host is a computer name, a DNS name or an IP address \
-     (letters, digits, '.', '-', ':', at most 255 characters)";
-
 /// Builds the backend for this command: `ORC_BACKEND` else the platform's, local or `--host`.
 pub(crate) fn open_backend(
     remote: &RemoteArgs,
@@ -132,14 +130,7 @@ pub(crate) fn open_backend(
     let remote = match &remote.host {
         None => None,
         Some(host) => {
-            let ok = !host.is_empty()
-                && host.len() <= 255
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
-            if !ok {
-                return Err(Error::invalid("--host", host, HOST_RULE));
-            }
+            crate::fleet::names::validate_target("--host", host)?;
             let password = match (&remote.user, &remote.credential) {
                 (Some(_), Some(cred)) => Some(vault_secret(paths, store, interactive, cred)?),
                 (Some(user), None) => {
@@ -193,6 +184,9 @@ fn reconcile_cmd(
     // taken the plan (`sync_builtins` below), so a refused schedule changes nothing.
     let wanted = builtins::sync(store, &paths.home, &command_line, false)?;
     let all_tasks = builtins::with_builtins(registrations::load_tasks(store)?, wanted);
+    // Fleet: the target host's tasks and the unassigned ones; the others are removed there.
+    let on_host = remote.host.clone().unwrap_or_else(crate::fleet::this_host);
+    let (all_tasks, elsewhere) = assign::split_for_host(store.conn(), all_tasks, &on_host)?;
     let in_scope: Vec<TaskSpec> = all_tasks.into_iter().filter(|t| scope.covers(&t.name)).collect();
     let mut backend = open_backend(remote, &paths, store, interactive)?;
     let (kind, host) = (backend.kind(), backend.host().to_string());
@@ -226,7 +220,10 @@ fn reconcile_cmd(
         && in_scope.is_empty()
         && registered.is_empty()
     {
-        return Err(Error::NotFound { what: "task", name: name.clone() });
+        return Err(match elsewhere.iter().find(|t| t.name.eq_ignore_ascii_case(name)) {
+            Some(t) => assign::not_assigned(t, &on_host),
+            None => Error::NotFound { what: "task", name: name.clone() },
+        });
     }
     let history: Vec<_> = history.into_iter().filter(|h| !rendered.is_failed(&h.task)).collect();
     let mut plan = crate::scheduler::plan(desired, &registered, &history);

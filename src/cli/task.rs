@@ -121,6 +121,9 @@ pub struct EditArgs {
     /// Use the account's default logon type again
     #[arg(long, conflicts_with = "logon")]
     pub clear_logon: bool,
+    /// Run on every host that schedules the task again (no host assignment)
+    #[arg(long, conflicts_with = "hosts")]
+    pub clear_hosts: bool,
     /// Let --env no longer override protected variables
     #[arg(long, conflicts_with = "allow_env_override")]
     pub no_allow_env_override: bool,
@@ -218,6 +221,13 @@ pub struct TaskFields {
     /// tree (see docs/guide/running.md)
     #[arg(long)]
     pub allow_breakaway: bool,
+    /// Fleet: the hosts and host groups the task runs on, comma-separated (`h1,h2,@group`;
+    /// replaces the list) [default: every host that schedules it]
+    #[arg(long, value_name = "HOSTS")]
+    pub hosts: Option<String>,
+    /// Fleet: run each slot once on any one of its hosts, or once on every one [default: any]
+    #[arg(long, value_name = "any|all")]
+    pub run_on: Option<String>,
 }
 
 impl TaskFields {
@@ -251,6 +261,8 @@ impl TaskFields {
             allow_env_override: flag(self.allow_env_override),
             wake_to_run: flag(self.wake_to_run),
             allow_breakaway: flag(self.allow_breakaway),
+            hosts: self.hosts,
+            run_on: self.run_on,
             ..TaskPatch::default()
         }
     }
@@ -284,6 +296,7 @@ impl EditArgs {
         p.clear_description = self.clear_description;
         p.clear_run_as = self.clear_run_as;
         p.clear_logon = self.clear_logon;
+        p.clear_hosts = self.clear_hosts;
         (self.name, p)
     }
 }
@@ -425,6 +438,8 @@ fn list(ctx: &mut Context<'_>) -> Result<i32> {
         }
         return Ok(0);
     }
+    // The HOSTS column appears once a task is assigned to hosts (fleet mode).
+    let fleet = tasks.iter().any(|t| !t.spec.hosts.is_empty());
     let rows: Vec<Vec<String>> = tasks
         .iter()
         .map(|t| {
@@ -432,19 +447,25 @@ fn list(ctx: &mut Context<'_>) -> Result<i32> {
                 .get(&t.spec.name.to_ascii_lowercase())
                 .map(|(status, start)| format!("{status} {}", crate::clock::to_local_human(*start)))
                 .unwrap_or_else(|| "-".into());
-            vec![
+            let mut row = vec![
                 t.spec.name.clone(),
                 yes_no(t.spec.enabled).into(),
                 t.spec.schedule.clone(),
                 truncate(&t.spec.command, LIST_COMMAND_WIDTH),
                 last_run,
-            ]
+            ];
+            if fleet {
+                row.insert(3, show::hosts_label(&t.spec).unwrap_or_else(|| "*".into()));
+            }
+            row
         })
         .collect();
-    ctx.print_raw(&crate::render::table(
-        &["NAME", "ENABLED", "SCHEDULE", "COMMAND", "LAST RUN"],
-        &rows,
-    ))?;
+    let head: &[&str] = if fleet {
+        &["NAME", "ENABLED", "SCHEDULE", "HOSTS", "COMMAND", "LAST RUN"]
+    } else {
+        &["NAME", "ENABLED", "SCHEDULE", "COMMAND", "LAST RUN"]
+    };
+    ctx.print_raw(&crate::render::table(head, &rows))?;
     Ok(0)
 }
 
@@ -527,6 +548,7 @@ fn import(file: &Path, replace: bool, dry_run: bool, ctx: &mut Context<'_>) -> R
         let conn = ctx.store()?.conn();
         let existing = repo::list(conn)?;
         incoming.iter().try_for_each(|s| notify_channels::check_exist(conn, &s.notify_channels))?;
+        incoming.iter().try_for_each(|s| crate::fleet::table::check_exist(conn, &s.hosts))?;
         check(&existing)?
     } else {
         ctx.store()?.write(|tx| {
@@ -534,6 +556,7 @@ fn import(file: &Path, replace: bool, dry_run: bool, ctx: &mut Context<'_>) -> R
             incoming
                 .iter()
                 .try_for_each(|s| notify_channels::check_exist(tx, &s.notify_channels))?;
+            incoming.iter().try_for_each(|s| crate::fleet::table::check_exist(tx, &s.hosts))?;
             let plan = check(&existing)?;
             for (entry, spec) in plan.iter().zip(&incoming) {
                 match entry.action {

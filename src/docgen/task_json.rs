@@ -75,6 +75,17 @@ pub(super) const FIELDS: &[(&str, &str, &str)] = &[
         "children may leave orc's Job Object with CREATE_BREAKAWAY_FROM_JOB (survive the run's kill)",
     ),
     ("wake_to_run", "boolean", "Task Scheduler wakes the machine for the task"),
+    (
+        "hosts",
+        "array of strings",
+        "fleet: hosts (`h1`) and host groups (`@web`) the task runs on; empty = every host that \
+         schedules it",
+    ),
+    (
+        "run_on",
+        "string",
+        "fleet: `any` (each slot once, on the host that claims it first) or `all` (once per host)",
+    ),
 ];
 
 /// Defaults that differ by platform, shown instead of this build's value.

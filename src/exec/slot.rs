@@ -11,7 +11,10 @@
 //! * The slot text is the local wall-clock minute **with its offset**
 //!   (`2026-11-22T02:00+01:00`), so the two instants of an autumn overlap are distinct slots.
 //! * A claim is an `INSERT … ON CONFLICT DO NOTHING` into `slot_claims` inside an immediate
-//!   transaction (with the run row): exactly one process wins.
+//!   transaction (with the run row): exactly one process wins. The key is (task, slot,
+//!   scope): the scope is `''` for a `run-on any` task (one winner across every host sharing
+//!   the store) and the host for `run-on all` (one per host), see
+//!   [`crate::fleet::assign::claim_scope`]; `host` records who claimed.
 
 use chrono::{DateTime, Duration, Local, TimeZone};
 use rusqlite::{Connection, params};
@@ -99,33 +102,50 @@ pub fn latest_at_or_before<Tz: TimeZone>(
     }
 }
 
-/// Claims `(task, slot)` inside the caller's immediate transaction. `true` when this process
-/// won the slot.
-pub fn claim(tx: &Connection, task: &str, slot: &str, claimed_at: &str) -> rusqlite::Result<bool> {
+/// The key of one slot claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimKey<'a> {
+    pub task: &'a str,
+    pub slot: &'a str,
+    /// `''` (run-on any) or the claiming host (run-on all).
+    pub scope: &'a str,
+}
+
+/// Claims `key` for `host` inside the caller's immediate transaction. `true` when this
+/// process won the slot.
+pub fn claim(
+    tx: &Connection,
+    key: &ClaimKey<'_>,
+    host: &str,
+    claimed_at: &str,
+) -> rusqlite::Result<bool> {
     let n = tx.execute(
-        "INSERT INTO slot_claims (task, slot, claimed_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (task, slot) DO NOTHING",
-        params![task, slot, claimed_at],
+        "INSERT INTO slot_claims (task, slot, scope, host, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (task, slot, scope) DO NOTHING",
+        params![key.task, key.slot, key.scope, host, claimed_at],
     )?;
     Ok(n == 1)
 }
 
 /// Links a claim to the run that served it.
-pub fn link(tx: &Connection, task: &str, slot: &str, run_id: i64) -> rusqlite::Result<()> {
+pub fn link(tx: &Connection, key: &ClaimKey<'_>, run_id: i64) -> rusqlite::Result<()> {
     tx.execute(
-        "UPDATE slot_claims SET run_id = ?3 WHERE task = ?1 AND slot = ?2",
-        params![task, slot, run_id],
+        "UPDATE slot_claims SET run_id = ?4 WHERE task = ?1 AND slot = ?2 AND scope = ?3",
+        params![key.task, key.slot, key.scope, run_id],
     )?;
     Ok(())
 }
 
-/// Whether `(task, slot)` is already claimed (a cheap read before taking the write lock).
-pub fn is_claimed(conn: &Connection, task: &str, slot: &str) -> rusqlite::Result<bool> {
+/// The host holding the claim `key` (`Some("")` for a claim made before hosts were recorded),
+/// `None` when unclaimed. Also the cheap read before taking the write lock.
+pub fn claimed_by(conn: &Connection, key: &ClaimKey<'_>) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
     conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM slot_claims WHERE task = ?1 AND slot = ?2)",
-        params![task, slot],
+        "SELECT coalesce(host, '') FROM slot_claims WHERE task = ?1 AND slot = ?2 AND scope = ?3",
+        params![key.task, key.slot, key.scope],
         |r| r.get(0),
     )
+    .optional()
 }
 
 #[cfg(test)]
@@ -207,10 +227,21 @@ mod tests {
         let mut store = crate::store::Store::open(dir.path()).unwrap();
         let path = store.path().to_path_buf();
         let map = |e| crate::store::classify(&path, "claim", e);
-        let first: bool = store.write(|tx| claim(tx, "t", "s1", "now").map_err(map)).unwrap();
-        let again: bool = store.write(|tx| claim(tx, "T", "s1", "now").map_err(map)).unwrap();
-        let other: bool = store.write(|tx| claim(tx, "t", "s2", "now").map_err(map)).unwrap();
+        let key = |task, slot, scope| ClaimKey { task, slot, scope };
+        let mut try_claim = |k: ClaimKey<'_>, host: &str| -> bool {
+            store.write(|tx| claim(tx, &k, host, "now").map_err(map)).unwrap()
+        };
+        let first = try_claim(key("t", "s1", ""), "h1");
+        let again = try_claim(key("T", "s1", ""), "h2");
+        let other = try_claim(key("t", "s2", ""), "h2");
         assert!(first && !again && other);
-        assert!(is_claimed(store.conn(), "t", "s1").unwrap());
+        // Per-host scopes (run-on all): one claim per host, each exclusive.
+        assert!(try_claim(key("t", "s1", "h1"), "h1"));
+        assert!(try_claim(key("t", "s1", "h2"), "h2"));
+        assert!(!try_claim(key("t", "s1", "H2"), "h2"));
+        let by = |k: ClaimKey<'_>| claimed_by(store.conn(), &k).unwrap();
+        assert_eq!(by(key("t", "s1", "")).as_deref(), Some("h1"));
+        assert_eq!(by(key("t", "s2", "")).as_deref(), Some("h2"));
+        assert_eq!(by(key("t", "s3", "")), None);
     }
 }

@@ -222,4 +222,39 @@ CREATE TABLE api_tokens (
     last_used_at TEXT
 );
 "#,
+    // 10: fleet mode, first slice (issue 18; src/fleet/). Hosts known to the fleet
+    // (`orc host add`; `last_seen_at` is the heartbeat every execute writes), host groups and
+    // their members. `slot_claims` gains `scope`: '' for a `run-on any` claim (one per slot
+    // across the fleet), the host name for `run-on all` (one per host per slot), part of the
+    // key; `host` records who claimed. Plain tables and unique-constraint claims, so the same
+    // DDL carries over to the PostgreSQL store.
+    r#"
+CREATE TABLE hosts (
+    name          TEXT PRIMARY KEY COLLATE NOCASE,
+    added_at      TEXT NOT NULL,
+    last_seen_at  TEXT
+);
+CREATE TABLE host_groups (
+    name        TEXT PRIMARY KEY COLLATE NOCASE,
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE host_group_members (
+    grp   TEXT NOT NULL COLLATE NOCASE REFERENCES host_groups(name) ON DELETE CASCADE,
+    host  TEXT NOT NULL COLLATE NOCASE REFERENCES hosts(name),
+    PRIMARY KEY (grp, host)
+);
+CREATE TABLE slot_claims_v10 (
+    task        TEXT NOT NULL COLLATE NOCASE,
+    slot        TEXT NOT NULL,
+    scope       TEXT NOT NULL DEFAULT '' COLLATE NOCASE,
+    host        TEXT,
+    run_id      INTEGER,
+    claimed_at  TEXT NOT NULL,
+    PRIMARY KEY (task, slot, scope)
+);
+INSERT INTO slot_claims_v10 (task, slot, scope, run_id, claimed_at)
+    SELECT task, slot, '', run_id, claimed_at FROM slot_claims;
+DROP TABLE slot_claims;
+ALTER TABLE slot_claims_v10 RENAME TO slot_claims;
+"#,
 ];

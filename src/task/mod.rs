@@ -96,6 +96,17 @@ pub enum CatchUp {
     Once,
 }
 
+/// Where a task assigned to several hosts runs each slot (issue 18, `src/fleet/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RunOn {
+    /// Once per slot, on whichever host claims it first.
+    #[default]
+    Any,
+    /// Once per slot on every host it is assigned to.
+    All,
+}
+
 /// What an unmet dependency means for the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -178,6 +189,13 @@ pub struct TaskSpec {
     /// leave it (and survive the run's end or timeout). Off: the whole tree is killed.
     #[serde(default)]
     pub allow_breakaway: bool,
+    /// Fleet: the hosts (`h1`) and host groups (`@group`) the task runs on; empty: every host
+    /// that schedules it.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Fleet: `any` (once per slot across its hosts) or `all` (once per slot per host).
+    #[serde(default)]
+    pub run_on: RunOn,
 }
 
 fn yes() -> bool {
@@ -230,6 +248,8 @@ impl TaskSpec {
             logon: None,
             wake_to_run: false,
             allow_breakaway: false,
+            hosts: Vec::new(),
+            run_on: RunOn::Any,
         }
     }
 

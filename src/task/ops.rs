@@ -16,6 +16,7 @@ pub fn add(tx: &Connection, spec: &TaskSpec, command_line: &str) -> Result<Store
     all.push(spec.clone());
     deps::check_graph(&all, &[&spec.name])?;
     crate::notify::channels::check_exist(tx, &spec.notify_channels)?;
+    crate::fleet::table::check_exist(tx, &spec.hosts)?;
     repo::insert(tx, spec, command_line)
 }
 
@@ -50,6 +51,7 @@ pub fn edit(
     all.sort_by(|a, b| a.name.cmp(&b.name));
     deps::check_graph(&all, &[&spec.name])?;
     crate::notify::channels::check_exist(tx, &spec.notify_channels)?;
+    crate::fleet::table::check_exist(tx, &spec.hosts)?;
     let updated = repo::update(tx, &current, &spec, command_line)?;
     Ok((updated, changed))
 }

@@ -47,6 +47,10 @@ pub struct TaskPatch {
     pub allow_env_override: Option<bool>,
     pub wake_to_run: Option<bool>,
     pub allow_breakaway: Option<bool>,
+    /// `--hosts h1,h2,@group`: replaces the task's hosts.
+    pub hosts: Option<String>,
+    /// `--run-on any|all`.
+    pub run_on: Option<String>,
     // Edit only: removals, applied before the additions above.
     pub clear_workdir: bool,
     pub clear_env: bool,
@@ -61,6 +65,7 @@ pub struct TaskPatch {
     pub clear_description: bool,
     pub clear_run_as: bool,
     pub clear_logon: bool,
+    pub clear_hosts: bool,
 }
 
 impl TaskPatch {
@@ -134,6 +139,9 @@ impl TaskPatch {
         if self.clear_logon {
             spec.logon = None;
         }
+        if self.clear_hosts {
+            spec.hosts.clear();
+        }
 
         // Scalars. The shell comes first: the command's limits depend on it.
         set(&mut spec.shell, &self.shell, str::parse)?;
@@ -149,6 +157,12 @@ impl TaskPatch {
         set(&mut spec.notify_after, &self.notify_after, v::parse_notify_after)?;
         set(&mut spec.overlap, &self.overlap, str::parse)?;
         set(&mut spec.catch_up, &self.catch_up, str::parse)?;
+        set(&mut spec.run_on, &self.run_on, str::parse)?;
+        set(&mut spec.hosts, &self.hosts, |h| {
+            let list = crate::fleet::names::split_list(h);
+            crate::fleet::names::validate_refs("--hosts", &list)?;
+            Ok(list)
+        })?;
         // An empty --owner / --description / --run-as means "none" (convenient in scripts).
         set(&mut spec.owner, &self.owner, unless_empty)?;
         set(&mut spec.description, &self.description, unless_empty)?;

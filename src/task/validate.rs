@@ -381,6 +381,7 @@ pub fn validate_with_style(spec: &TaskSpec, style: PathStyle) -> Result<()> {
     }
     check_emails(&spec.email)?;
     crate::notify::channels::validate_refs("--notify-channel", &spec.notify_channels)?;
+    crate::fleet::names::validate_refs("--hosts", &spec.hosts)?;
     if let Some(owner) = &spec.owner {
         check_owner(owner)?;
     }

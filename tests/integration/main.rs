@@ -26,6 +26,7 @@ mod exec_faults;
 mod exec_history;
 mod execute;
 mod first_window;
+mod fleet;
 mod hardening;
 mod home_security;
 mod install;

@@ -103,6 +103,8 @@ fn add_then_show_round_trips_every_field() {
         "Data Team <data@example.com>",
     ])
     .code(2); // a display name is not an address: refused, and nothing changed
+    env.orc(["host", "add", "srv01"]).ok();
+    env.orc(["group", "add", "etl", "--hosts", "srv01"]).ok();
     let out = env
         .orc([
             "--json",
@@ -173,6 +175,10 @@ fn add_then_show_round_trips_every_field() {
             "s4u",
             "--wake-to-run",
             "--allow-breakaway",
+            "--hosts",
+            "srv01,@etl",
+            "--run-on",
+            "all",
         ])
         .ok();
     let added = out.json();
@@ -213,6 +219,8 @@ fn add_then_show_round_trips_every_field() {
         "logon": "s4u",
         "wake_to_run": true,
         "allow_breakaway": true,
+        "hosts": ["srv01", "@etl"],
+        "run_on": "all",
         "last_run": null,
         "next_run": null,
     });
@@ -248,6 +256,8 @@ fn add_then_show_round_trips_every_field() {
         "s4u",
         "queue",
         "once",
+        "hosts:        srv01, @etl",
+        "run on:       all",
     ] {
         assert!(text.contains(needle), "show lacks {needle:?}:\n{text}");
     }
@@ -269,6 +279,8 @@ fn defaults_are_shown_in_json() {
     assert_eq!(t["notify"], "default");
     assert_eq!(t["description"], Value::Null);
     assert_eq!(t["logon"], Value::Null);
+    assert_eq!(t["hosts"], json!([]));
+    assert_eq!(t["run_on"], "any");
     assert_eq!(t["shell"], if cfg!(windows) { "cmd" } else { "sh" });
 }
 

@@ -113,11 +113,22 @@ fn show_lines(t: &StoredTask, last: Option<&LastRun>) -> Vec<(&'static str, Stri
         ("created", crate::clock::to_local_human(t.created_at)),
         ("updated", crate::clock::to_local_human(t.updated_at)),
     ];
+    if let Some(hosts) = hosts_label(s) {
+        // Fleet assignment: shown only for assigned tasks (a single machine sees no change).
+        let at = lines.iter().position(|(k, _)| *k == "catch-up").map_or(lines.len(), |i| i + 1);
+        lines.insert(at, ("run on", lower(&s.run_on)));
+        lines.insert(at, ("hosts", hosts));
+    }
     lines.push((
         "last run",
         last.map(|l| format!("{} at {}", l.status, l.start)).unwrap_or_else(|| "never".into()),
     ));
     lines
+}
+
+/// A task's hosts as shown (`h1, @web`), `None` when it runs on every host.
+pub(super) fn hosts_label(s: &crate::task::TaskSpec) -> Option<String> {
+    (!s.hosts.is_empty()).then(|| s.hosts.join(", "))
 }
 
 /// The lower-case name of a task enum, from its serde form.

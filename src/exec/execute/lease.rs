@@ -31,12 +31,12 @@ pub(super) fn take(
         .unwrap_or_else(|| Instant::now() + QUEUE_WAIT_WITHOUT_TIMEOUT);
     let mut announced_queue = false;
     loop {
-        let begun =
-            db(store, "start run", |tx| begin(tx, &plan.first, plan.claim_pending, spec.overlap))?;
+        let begun = db(store, "start run", |tx| begin(tx, plan, &job.host, spec.overlap))?;
         let other = match begun {
             Begin::Started(id) => return Ok(Ok(id)),
-            Begin::Lost => {
-                on_event(Event::AlreadyClaimed(plan.first.slot.as_deref().unwrap_or_default()));
+            Begin::Lost(by) => {
+                let slot = plan.first.slot.as_deref().unwrap_or_default();
+                on_event(Event::AlreadyClaimed { slot, by: &by });
                 return Ok(Err(Stop::Nothing));
             }
             Begin::Skipped(id) => return Ok(Err(Stop::Skipped { id, exit_code: exit::SUCCESS })),
@@ -54,73 +54,100 @@ pub(super) fn take(
                 "previous run {other} still running after waiting {} (overlap queue)",
                 crate::render::secs(waited)
             );
-            let id = record_skipped(store, &plan.first, why)?;
+            let id = record_skipped(store, plan, why)?;
             return Ok(Err(Stop::Skipped { id, exit_code: exit::SUCCESS }));
         }
         std::thread::sleep(QUEUE_POLL);
     }
 }
 
-/// Records `new` as `SKIPPED` for `why` (linked to its slot) in its own transaction.
+/// Records the plan's first row as `SKIPPED` for `why` (linked to its slot) in its own
+/// transaction.
 pub(super) fn record_skipped(
     store: &mut Store,
-    new: &NewRun,
+    plan: &Plan,
     why: String,
 ) -> Result<i64, StoreError> {
-    db(store, "record skipped run", |tx| insert_skipped(tx, new, why))
+    db(store, "record skipped run", |tx| insert_skipped(tx, plan, why))
 }
 
-fn insert_skipped(tx: &Connection, new: &NewRun, why: String) -> rusqlite::Result<i64> {
+fn insert_skipped(tx: &Connection, plan: &Plan, why: String) -> rusqlite::Result<i64> {
+    let new = &plan.first;
     let id = runs::insert_final(tx, new, &Finish::bare(Status::Skipped, new.start, Some(why)))?;
-    link_slot(tx, new, id)?;
+    link_slot(tx, plan, id)?;
     Ok(id)
 }
 
-/// Points the slot claim of `new` (if any) at run `id`.
-fn link_slot(tx: &Connection, new: &NewRun, id: i64) -> rusqlite::Result<()> {
-    match &new.slot {
-        Some(s) => slot::link(tx, &new.task, s, id),
+/// Points the slot claim of the plan (if any) at run `id`.
+fn link_slot(tx: &Connection, plan: &Plan, id: i64) -> rusqlite::Result<()> {
+    match plan.claim_key() {
+        Some(key) => slot::link(tx, &key, id),
         None => Ok(()),
     }
+}
+
+/// Claims `key` for `host` and records the host's heartbeat, inside the caller's
+/// transaction. `None` when this process won; else the host holding the claim.
+pub(super) fn claim(
+    tx: &Connection,
+    key: &slot::ClaimKey<'_>,
+    host: &str,
+    at: &str,
+) -> rusqlite::Result<Option<String>> {
+    crate::fleet::table::touch(tx, host, at)?;
+    if slot::claim(tx, key, host, at)? {
+        return Ok(None);
+    }
+    Ok(Some(slot::claimed_by(tx, key)?.unwrap_or_default()))
 }
 
 /// The outcome of the lease transaction.
 enum Begin {
     Started(i64),
-    /// Another process claimed the slot.
-    Lost,
+    /// Another process (on the host named) claimed the slot.
+    Lost(String),
     /// Overlap `skip`: recorded as SKIPPED with this id.
     Skipped(i64),
     /// Overlap `queue`: this run is still running.
     Busy(i64),
 }
 
-fn begin(tx: &Connection, new: &NewRun, claim: bool, overlap: Overlap) -> rusqlite::Result<Begin> {
+fn begin(tx: &Connection, plan: &Plan, host: &str, overlap: Overlap) -> rusqlite::Result<Begin> {
+    let new = &plan.first;
     let start = to_db_time(new.start);
-    if claim && !slot::claim(tx, &new.task, new.slot.as_deref().unwrap_or_default(), &start)? {
-        return Ok(Begin::Lost);
+    match plan.claim_key().filter(|_| plan.claim_pending) {
+        Some(key) => {
+            if let Some(by) = claim(tx, &key, host, &start)? {
+                return Ok(Begin::Lost(by));
+            }
+        }
+        None => crate::fleet::table::touch(tx, host, &start)?,
     }
-    // Reap stale leases of this host, and find a live run of this task.
-    let host = runs::hostname();
+    // Reap stale leases of this host, and find a live run of this task: on any host for a
+    // `run-on any` task, on this host for `run-on all` (its hosts run each slot side by side).
     let now = clock::now_utc();
     let mut live = None;
+    let anywhere = plan.scope.is_empty();
     for r in runs::running(tx, None)? {
-        if runs::is_stale(&r, &host) {
+        if runs::is_stale(&r, host) {
             runs::mark_abandoned(tx, &r, now)?;
-        } else if live.is_none() && r.task.eq_ignore_ascii_case(&new.task) {
+        } else if live.is_none()
+            && r.task.eq_ignore_ascii_case(&new.task)
+            && (anywhere || r.host.eq_ignore_ascii_case(host))
+        {
             live = Some(r.id);
         }
     }
     match (live, overlap) {
         (Some(other), Overlap::Skip) => {
             let why = format!("previous run {other} still running (overlap skip)");
-            Ok(Begin::Skipped(insert_skipped(tx, new, why)?))
+            Ok(Begin::Skipped(insert_skipped(tx, plan, why)?))
         }
         (Some(other), Overlap::Queue) => Ok(Begin::Busy(other)),
         _ => {
             let fresh = NewRun { start: now.max(new.start), ..new.clone() };
             let id = runs::insert_running(tx, &fresh)?;
-            link_slot(tx, new, id)?;
+            link_slot(tx, plan, id)?;
             Ok(Begin::Started(id))
         }
     }

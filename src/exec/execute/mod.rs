@@ -1,8 +1,12 @@
 //! `orc execute`: one task, from "should this start run at all" to the recorded result.
 //! (The `runs` rows themselves are [`crate::exec::runs`]'s.)
 //!
+//! 0. **Host** (fleet, `src/fleet/`): a task assigned to other hosts is refused here (exit 2,
+//!    nothing recorded): its registration on this host is stale (`orc schedule --all` removes
+//!    it).
 //! 1. **Slot** (`--scheduled`): the latest cron slot at or before now, within the tolerance
-//!    (or catch-up); not due → exit 0, nothing recorded. Already claimed → exit 0.
+//!    (or catch-up); not due → exit 0, nothing recorded. Already claimed (by any host for a
+//!    `run-on any` task, by this host for `run-on all`) → exit 0, nothing recorded.
 //! 2. **Dependencies**, polled until met or `--dep-wait` runs out; unmet → a `SKIPPED` row whose
 //!    error lists each failed dependency, exit 0 or 7 (`on_unmet`).
 //! 3. **Lease** ([`lease`]): in one immediate transaction, stale `RUNNING` rows of this host
@@ -80,8 +84,8 @@ impl Default for ExecOptions {
 pub enum Event<'a> {
     /// A scheduled start that is not due (nothing recorded).
     NotDue(&'a str),
-    /// The slot was claimed by another start.
-    AlreadyClaimed(&'a str),
+    /// The slot was claimed by another start (`by`: its host, empty when unknown).
+    AlreadyClaimed { slot: &'a str, by: &'a str },
     /// A scheduled start of a disabled task.
     Disabled,
     /// A manual run of a disabled task goes ahead.
@@ -121,6 +125,8 @@ struct Job<'a> {
     opts: &'a ExecOptions,
     /// The child's working directory, or why there is none.
     workdir: std::result::Result<PathBuf, String>,
+    /// This host ([`crate::fleet::this_host`]).
+    host: String,
 }
 
 impl Job<'_> {
@@ -133,6 +139,16 @@ impl Job<'_> {
 struct Plan {
     first: NewRun,
     claim_pending: bool,
+    /// The claim scope of its slot ([`crate::fleet::assign::claim_scope`]).
+    scope: String,
+}
+
+impl Plan {
+    /// The key of its slot claim, when it serves a slot.
+    fn claim_key(&self) -> Option<slot::ClaimKey<'_>> {
+        let slot = self.first.slot.as_deref()?;
+        Some(slot::ClaimKey { task: &self.first.task, slot, scope: &self.scope })
+    }
 }
 
 /// Why an execution ends before its attempts.
@@ -168,7 +184,10 @@ pub fn execute(
 ) -> Result<Outcome> {
     keep_wal_on_close(store);
     let task = crate::task::repo::require(store.conn(), name)?;
-    let job = Job { paths, task: &task, opts, workdir: env::workdir(&task.spec, &paths.home) };
+    let host = crate::fleet::this_host();
+    crate::fleet::assign::require_here(store.conn(), &task.spec, &host)?;
+    let workdir = env::workdir(&task.spec, &paths.home);
+    let job = Job { paths, task: &task, opts, workdir, host };
     let mut plan = match claim_slot(store, &job, on_event)? {
         Ok(plan) => plan,
         Err(stop) => return stopped(store, &job, stop, on_event),
@@ -224,10 +243,12 @@ fn claim_slot(
             }
             slot::SlotDecision::Due { text, .. } => text,
         };
-        let claimed = slot::is_claimed(store.conn(), &spec.name, &text)
-            .map_err(|e| store.err("read slot claims", e))?;
-        if claimed {
-            on_event(Event::AlreadyClaimed(&text));
+        let scope = crate::fleet::assign::claim_scope(spec.run_on, &job.host);
+        let key = slot::ClaimKey { task: &spec.name, slot: &text, scope: &scope };
+        let claimed =
+            slot::claimed_by(store.conn(), &key).map_err(|e| store.err("read slot claims", e))?;
+        if let Some(by) = claimed {
+            on_event(Event::AlreadyClaimed { slot: &text, by: &by });
             return Ok(Err(Stop::Nothing));
         }
         (Some(text), Trigger::Scheduled)
@@ -246,7 +267,8 @@ fn claim_slot(
         trigger,
         start: clock::now_utc(),
     };
-    Ok(Ok(Plan { first, claim_pending }))
+    let scope = crate::fleet::assign::claim_scope(spec.run_on, &job.host);
+    Ok(Ok(Plan { first, claim_pending, scope }))
 }
 
 /// Step 2: the dependencies, polled until met or `--dep-wait` runs out. The slot is claimed
@@ -261,12 +283,13 @@ fn check_deps(
     if spec.depends_on.is_empty() {
         return Ok(Ok(()));
     }
-    if plan.claim_pending {
-        let text = plan.first.slot.as_deref().unwrap_or_default();
+    if plan.claim_pending
+        && let Some(key) = plan.claim_key()
+    {
         let start = to_db_time(plan.first.start);
-        let won = db(store, "claim slot", |tx| slot::claim(tx, &spec.name, text, &start))?;
-        if !won {
-            on_event(Event::AlreadyClaimed(text));
+        let lost = db(store, "claim slot", |tx| lease::claim(tx, &key, &job.host, &start))?;
+        if let Some(by) = lost {
+            on_event(Event::AlreadyClaimed { slot: key.slot, by: &by });
             return Ok(Err(Stop::Nothing));
         }
         plan.claim_pending = false;
@@ -275,7 +298,7 @@ fn check_deps(
     if checks.iter().all(|c| c.met) {
         return Ok(Ok(()));
     }
-    let id = lease::record_skipped(store, &plan.first, deps::unmet_text(&checks))?;
+    let id = lease::record_skipped(store, plan, deps::unmet_text(&checks))?;
     let exit_code = if spec.on_unmet == OnUnmet::Fail { exit::DEPS_UNMET } else { exit::SUCCESS };
     Ok(Err(Stop::Skipped { id, exit_code }))
 }

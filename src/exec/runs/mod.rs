@@ -366,16 +366,9 @@ impl Finish {
     }
 }
 
-/// This machine's name, as recorded in `runs.host` and shown by the dashboard: the computer
-/// name (`GetComputerNameExW` / `gethostname`, through the `hostname` crate lettre already uses),
-/// `localhost` when the system gives none.
-pub fn hostname() -> String {
-    hostname::get()
-        .ok()
-        .map(|h| h.to_string_lossy().trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
-}
+/// This machine's name, as recorded in `runs.host`: [`crate::fleet::this_host`] (the one
+/// owner of the host identity; `ORC_HOSTNAME` overrides the computer name).
+pub use crate::fleet::this_host as hostname;
 
 /// Inserts a `RUNNING` row owned by this process. Returns its id.
 pub fn insert_running(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64> {

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use crate::duration;
 use crate::error::{Error, Result};
-use crate::task::{Backoff, CatchUp, NotifyPolicy, OnUnmet, Overlap, Shell};
+use crate::task::{Backoff, CatchUp, NotifyPolicy, OnUnmet, Overlap, RunOn, Shell};
 
 use super::{MAX_NOTIFY_AFTER, MAX_RETRIES, MAX_RETRY_DELAY_SECS, MAX_TIMEOUT_SECS, check_timeout};
 
@@ -49,6 +49,7 @@ choice_from_str!(Overlap, "--overlap", [
     "parallel" => Overlap::Parallel,
 ]);
 choice_from_str!(CatchUp, "--catch-up", ["none" => CatchUp::None, "once" => CatchUp::Once]);
+choice_from_str!(RunOn, "--run-on", ["any" => RunOn::Any, "all" => RunOn::All]);
 choice_from_str!(OnUnmet, "--on-unmet", ["skip" => OnUnmet::Skip, "fail" => OnUnmet::Fail]);
 
 /// `--timeout`: a duration of 1s..7d, or `none`/`0` for no timeout (`None`).
@@ -152,6 +153,9 @@ mod tests {
         assert_eq!("recovery".parse::<NotifyPolicy>().unwrap(), NotifyPolicy::Recovery);
         assert_eq!("queue".parse::<Overlap>().unwrap(), Overlap::Queue);
         assert_eq!("once".parse::<CatchUp>().unwrap(), CatchUp::Once);
+        assert_eq!("all".parse::<RunOn>().unwrap(), RunOn::All);
+        assert_eq!("any".parse::<RunOn>().unwrap(), RunOn::Any);
+        assert_eq!("each".parse::<RunOn>().unwrap_err().exit_code(), 2);
         assert_eq!("fail".parse::<OnUnmet>().unwrap(), OnUnmet::Fail);
         assert!("sometimes".parse::<NotifyPolicy>().is_err());
     }

@@ -1,0 +1,34 @@
+//! Fleet mode, first slice (issue 18): many hosts sharing one store.
+//!
+//! - [`this_host`]: the one host identity (the computer name, `ORC_HOSTNAME` overrides it);
+//! - [`names`]: host and group name rules, `--hosts h1,h2|@group` references, and the wider
+//!   rule of a remote scheduler address (`schedule --host`) (pure);
+//! - [`table`]: the `hosts`, `host_groups` and `host_group_members` tables (the only SQL on
+//!   them), with the heartbeat (`last_seen_at`) and the "still used by a task" refusals;
+//! - [`assign`]: which hosts a task runs on, and the slot-claim scope of `--run-on`.
+//!
+//! A task without hosts runs on every host that schedules it, so a single machine sees no
+//! change. The PostgreSQL store is a later change: everything here is plain tables, claims by
+//! unique constraints and short transactions (see `docs/guide/fleet.md`).
+
+pub mod assign;
+pub mod names;
+pub mod table;
+
+/// This machine's name, as recorded in `runs.host`, matched against task assignments and
+/// shown by the dashboard: `ORC_HOSTNAME` when set (tests and drills simulate several hosts
+/// with it), else the computer name (`GetComputerNameExW` / `gethostname`, through the
+/// `hostname` crate lettre already uses), `localhost` when the system gives none.
+pub fn this_host() -> String {
+    if let Some(name) = crate::env_vars::get(crate::env_vars::ORC_HOSTNAME) {
+        let name = name.to_string_lossy().trim().to_string();
+        if !name.is_empty() {
+            return name;
+        }
+    }
+    hostname::get()
+        .ok()
+        .map(|h| h.to_string_lossy().trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
