@@ -75,6 +75,11 @@ pub(super) const FIELDS: &[(&str, &str, &str)] = &[
         "children may leave orc's Job Object with CREATE_BREAKAWAY_FROM_JOB (survive the run's kill)",
     ),
     ("wake_to_run", "boolean", "Task Scheduler wakes the machine for the task"),
+    (
+        "at_boot",
+        "boolean",
+        "also started at boot (BootTrigger / `@reboot`) for the latest missed slot; needs `catch_up` `once`",
+    ),
 ];
 
 /// Defaults that differ by platform, shown instead of this build's value.
