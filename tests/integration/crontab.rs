@@ -537,7 +537,8 @@ fn the_watch_task_has_a_reboot_line() {
         assert!(out.stdout.contains("0 created, 0 updated, 0 deleted"), "{}", out.stdout);
     });
     assert_eq!(calls, ["-l"]);
-    let without: String = original.lines().filter(|l| !l.starts_with("@reboot ")).map(|l| format!("{l}\n")).collect();
+    let without: String =
+        original.lines().filter(|l| !l.starts_with("@reboot ")).map(|l| format!("{l}\n")).collect();
     fake.set(without.as_bytes());
     let rows = env.orc(["--json", "schedule", "--all", "--dry-run"]).ok().json();
     let row = rows.as_array().unwrap().iter().find(|r| r["task"] == "orc-watch").unwrap();
