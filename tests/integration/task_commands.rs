@@ -172,6 +172,7 @@ fn add_then_show_round_trips_every_field() {
             "--logon",
             "s4u",
             "--wake-to-run",
+            "--at-boot",
             "--allow-breakaway",
         ])
         .ok();
@@ -212,6 +213,7 @@ fn add_then_show_round_trips_every_field() {
         "run_as": "CONTOSO\\svc_etl",
         "logon": "s4u",
         "wake_to_run": true,
+        "at_boot": true,
         "allow_breakaway": true,
         "last_run": null,
         "next_run": null,
@@ -248,6 +250,7 @@ fn add_then_show_round_trips_every_field() {
         "s4u",
         "queue",
         "once",
+        "at boot:",
     ] {
         assert!(text.contains(needle), "show lacks {needle:?}:\n{text}");
     }
