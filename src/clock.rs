@@ -25,7 +25,26 @@ pub fn file_time_now() -> std::time::SystemTime {
 fn override_now() -> Option<DateTime<Local>> {
     let raw = env_vars::get(env_vars::ORC_NOW)?;
     let naive = parse_local(&raw.to_string_lossy())?;
-    Local.from_local_datetime(&naive).earliest()
+    earliest(Local.from_local_datetime(&naive))
+}
+
+/// The instants a local wall-clock time stands for, earlier first: one, none (a gap), or two
+/// (an autumn overlap). Use this (or [`earliest`]) instead of chrono's own order: for
+/// `chrono::Local`, an ambiguous time comes back later-first, so `LocalResult::earliest`
+/// returns the **later** instant (chronotope/chrono#1625, open in chrono 0.4.45; `chrono-tz`
+/// zones are not affected).
+pub fn instants<Tz: TimeZone>(r: chrono::LocalResult<DateTime<Tz>>) -> Vec<DateTime<Tz>> {
+    match r {
+        chrono::LocalResult::Single(t) => vec![t],
+        chrono::LocalResult::Ambiguous(a, b) if b < a => vec![b, a],
+        chrono::LocalResult::Ambiguous(a, b) => vec![a, b],
+        chrono::LocalResult::None => Vec::new(),
+    }
+}
+
+/// The earlier instant of a local wall-clock time (see [`instants`]); `None` in a gap.
+pub fn earliest<Tz: TimeZone>(r: chrono::LocalResult<DateTime<Tz>>) -> Option<DateTime<Tz>> {
+    instants(r).into_iter().next()
 }
 
 /// The years a typed date or time may name (four digits: chrono's own `%Y` also takes signed
@@ -102,6 +121,21 @@ pub fn to_local_human(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ambiguous_times_are_ordered_earlier_first() {
+        let at = |h| Utc.with_ymd_and_hms(2026, 10, 25, h, 30, 0).unwrap();
+        // As chrono's `Local` returns them (later first), and in the documented order.
+        for r in [
+            chrono::LocalResult::Ambiguous(at(1), at(0)),
+            chrono::LocalResult::Ambiguous(at(0), at(1)),
+        ] {
+            assert_eq!(instants(r), [at(0), at(1)]);
+            assert_eq!(earliest(r), Some(at(0)));
+        }
+        assert_eq!(earliest(chrono::LocalResult::Single(at(3))), Some(at(3)));
+        assert_eq!(earliest::<Utc>(chrono::LocalResult::None), None);
+    }
 
     #[test]
     fn parses_local_forms() {

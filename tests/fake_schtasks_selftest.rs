@@ -1763,6 +1763,11 @@ fn non_elevated_mode_denies_only_privileged_operations() {
     let p = f.xml_file("ok.xml", &Doc::new().render());
     let r = f.run(&["/Create", "/TN", "b", "/XML", p.to_str().unwrap(), "/RU", "SYSTEM"]);
     assert_eq!((r.code, r.stderr.as_str()), (1, denied));
+    // A boot trigger in XML needs an administrator like /SC ONSTART.
+    let mut d = Doc::new();
+    d.triggers.push_str("    <BootTrigger>\n      <Enabled>true</Enabled>\n    </BootTrigger>\n");
+    let r = create(&f, "b", &d.render());
+    assert_eq!((r.code, r.stderr.as_str()), (1, denied));
     // Ordinary work is fine.
     create(&f, "c", &Doc::new().render()).ok();
     f.run(&["/Create", "/TN", "d", "/TR", "x", "/SC", "DAILY", "/ST", "03:00"]).ok();

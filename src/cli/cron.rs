@@ -139,14 +139,12 @@ fn next(text: &str, from: Option<&str>, count: usize, ctx: &mut Context<'_>) -> 
             let naive =
                 clock::parse_local(s).ok_or_else(|| Error::invalid("--from", s, TIME_RULE))?;
             // A time inside a spring-forward gap does not exist: start from the gap's end.
-            Local
-                .from_local_datetime(&naive)
-                .earliest()
+            clock::earliest(Local.from_local_datetime(&naive))
                 .or_else(|| {
                     (1..=180).find_map(|m| {
-                        Local
-                            .from_local_datetime(&(naive + chrono::Duration::minutes(m)))
-                            .earliest()
+                        clock::earliest(
+                            Local.from_local_datetime(&(naive + chrono::Duration::minutes(m))),
+                        )
                     })
                 })
                 .ok_or_else(|| Error::invalid("--from", s, "not a valid local time here"))?

@@ -85,7 +85,7 @@ pub fn parse_since(s: &str) -> Result<DateTime<Utc>> {
     let naive =
         clock::parse_local(s).or_else(|| clock::parse_date(s).and_then(|d| d.and_hms_opt(0, 0, 0)));
     naive
-        .and_then(|n| Local.from_local_datetime(&n).earliest())
+        .and_then(|n| crate::clock::earliest(Local.from_local_datetime(&n)))
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| {
             Error::invalid(

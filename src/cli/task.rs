@@ -130,6 +130,9 @@ pub struct EditArgs {
     /// Do not wake the computer to run the task
     #[arg(long, conflicts_with = "wake_to_run")]
     pub no_wake_to_run: bool,
+    /// Do not start the task when the machine boots
+    #[arg(long, conflicts_with = "at_boot")]
+    pub no_at_boot: bool,
     /// Kill children started with CREATE_BREAKAWAY_FROM_JOB with the task again
     #[arg(long, conflicts_with = "allow_breakaway")]
     pub no_allow_breakaway: bool,
@@ -217,6 +220,10 @@ pub struct TaskFields {
     /// Wake the computer to run the task
     #[arg(long)]
     pub wake_to_run: bool,
+    /// Also start the task when the machine boots, to run the latest slot missed while it was
+    /// off (needs --catch-up once; registering it needs an administrator on Windows)
+    #[arg(long)]
+    pub at_boot: bool,
     /// Windows: let children started with CREATE_BREAKAWAY_FROM_JOB outlive the task's process
     /// tree (see docs/guide/running.md)
     #[arg(long)]
@@ -260,6 +267,7 @@ impl TaskFields {
             enabled: self.disabled.then_some(false),
             allow_env_override: flag(self.allow_env_override),
             wake_to_run: flag(self.wake_to_run),
+            at_boot: flag(self.at_boot),
             allow_breakaway: flag(self.allow_breakaway),
             hosts: self.hosts,
             run_on: self.run_on,
@@ -279,6 +287,9 @@ impl EditArgs {
         }
         if self.no_wake_to_run {
             p.wake_to_run = Some(false);
+        }
+        if self.no_at_boot {
+            p.at_boot = Some(false);
         }
         if self.no_allow_breakaway {
             p.allow_breakaway = Some(false);

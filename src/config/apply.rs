@@ -1,6 +1,6 @@
 //! Changing settings: [`apply`] validates each value by its key's rule, then the settings as
 //! a whole (cross-key rules such as "`smtp.tls = none` only for a loopback relay", and that a
-//! referenced credential exists), and writes every change with an audit row in one
+//! referenced credential or notification channel exists), and writes every change with an audit row in one
 //! transaction — or changes nothing.
 
 use std::collections::BTreeMap;
@@ -84,6 +84,11 @@ fn validate_whole(
             continue;
         }
         crate::vault::check_setting_reference(conn, path, k, name, crate::vault::Purpose::Smtp)?;
+    }
+    for (k, v) in wanted {
+        if let Some(v) = v {
+            crate::notify::channels::check_setting(conn, k, v)?;
+        }
     }
     Ok(current)
 }

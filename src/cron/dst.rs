@@ -93,12 +93,10 @@ impl CronExpr {
     fn resolve<Tz: TimeZone>(&self, tz: &Tz, slot: NaiveDateTime) -> Vec<DateTime<Tz>> {
         match tz.from_local_datetime(&slot) {
             LocalResult::Single(instant) => vec![instant],
-            LocalResult::Ambiguous(earlier, later) => {
-                if self.is_wildcard_time() {
-                    vec![earlier, later]
-                } else {
-                    vec![earlier]
-                }
+            // Ordered by `clock::instants` (chrono's `Local` gives them later-first).
+            ambiguous @ LocalResult::Ambiguous(..) => {
+                let both = crate::clock::instants(ambiguous);
+                if self.is_wildcard_time() { both } else { both.into_iter().take(1).collect() }
             }
             LocalResult::None => {
                 if self.is_wildcard_time() {
@@ -176,7 +174,7 @@ fn is_past_all<Tz: TimeZone>(
 fn first_valid_after<Tz: TimeZone>(tz: &Tz, slot: NaiveDateTime) -> Option<DateTime<Tz>> {
     (1..=MAX_GAP_MINUTES).find_map(|minutes| {
         let candidate = slot.checked_add_signed(Duration::minutes(minutes))?;
-        tz.from_local_datetime(&candidate).earliest()
+        crate::clock::earliest(tz.from_local_datetime(&candidate))
     })
 }
 

@@ -36,11 +36,21 @@ pub fn write_triggers_with<W: Write>(
     start_date: NaiveDate,
     extra: &[OneOff],
 ) -> io::Result<()> {
-    w.create_element("Triggers").write_inner_content(|w| {
-        write_trigger_list(w, plan, start_date)?;
-        write_one_offs(w, extra)
-    })?;
+    w.create_element("Triggers")
+        .write_inner_content(|w| write_trigger_children(w, plan, start_date, extra))?;
     Ok(())
+}
+
+/// The children of [`write_triggers_with`]'s `<Triggers>`, for a document that adds triggers
+/// of its own (the task XML's boot trigger, `scheduler::taskxml`).
+pub fn write_trigger_children<W: Write>(
+    w: &mut Writer<W>,
+    plan: &TriggerPlan,
+    start_date: NaiveDate,
+    extra: &[OneOff],
+) -> io::Result<()> {
+    write_trigger_list(w, plan, start_date)?;
+    write_one_offs(w, extra)
 }
 
 /// A standalone fragment whose root is `<Triggers xmlns="…task">`, indented by two spaces,

@@ -86,6 +86,11 @@ pub(super) const FIELDS: &[(&str, &str, &str)] = &[
         "string",
         "fleet: `any` (each slot once, on the host that claims it first) or `all` (once per host)",
     ),
+    (
+        "at_boot",
+        "boolean",
+        "also started at boot (BootTrigger / `@reboot`) for the latest missed slot; needs `catch_up` `once`",
+    ),
 ];
 
 /// Defaults that differ by platform, shown instead of this build's value.

@@ -221,8 +221,13 @@ fn mail(store: &Store, tasks: &[crate::task::repo::StoredTask], online: bool) ->
         NotifyPolicy::Default => settings.notify_default,
         p => p,
     };
-    let notifying: Vec<_> =
-        tasks.iter().filter(|t| policy(t.spec.notify) != NotifyPolicy::Never).collect();
+    // orc's own tasks (the daily report, `orc-watch`) alert through `watch.channels` /
+    // `notify.channels` when mail is off: they do not make mail a requirement.
+    let notifying: Vec<_> = tasks
+        .iter()
+        .filter(|t| !crate::report::is_builtin(&t.spec))
+        .filter(|t| policy(t.spec.notify) != NotifyPolicy::Never)
+        .collect();
     let relay = match settings.transport {
         crate::notify::settings::Transport::Graph => {
             Some("Microsoft Graph (mail.transport graph)".to_string())

@@ -80,7 +80,7 @@ pub fn latest_at_or_before<Tz: TimeZone>(
     let mut from_naive = naive.checked_sub_signed(Duration::hours(3))?;
     let mut from = None;
     for _ in 0..6 {
-        if let Some(t) = tz.from_local_datetime(&from_naive).earliest() {
+        if let Some(t) = crate::clock::earliest(tz.from_local_datetime(&from_naive)) {
             from = Some(t);
             break;
         }

@@ -47,7 +47,9 @@ impl Window {
     /// One local calendar day, midnight to midnight (23 or 25 hours on DST days).
     pub fn day(date: NaiveDate) -> Result<Window> {
         let midnight = |d: NaiveDate| {
-            Local.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).earliest()
+            crate::clock::earliest(
+                Local.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")),
+            )
         };
         let next = date
             .succ_opt()

@@ -20,6 +20,16 @@ pub const BUILTIN_TASK_NAME: &str = "orc-daily-report";
 /// The owner of every built-in task: tasks with another owner are the user's.
 pub const BUILTIN_OWNER: &str = "orc";
 
+/// Whether `spec` is one of orc's built-in tasks (the daily report, `orc-watch`): one of their
+/// names and the owner [`BUILTIN_OWNER`]. A user task of that name, or with owner `orc` and
+/// another name, is the user's.
+pub fn is_builtin(spec: &TaskSpec) -> bool {
+    [BUILTIN_TASK_NAME, crate::watch::BUILTIN_TASK_NAME]
+        .iter()
+        .any(|n| spec.name.eq_ignore_ascii_case(n))
+        && spec.owner.as_deref() == Some(BUILTIN_OWNER)
+}
+
 /// Renders the report as a mail/page: subject, text and HTML.
 pub fn render(report: &DailyReport) -> Result<Rendered> {
     let t = &report.totals;

@@ -4,7 +4,8 @@
 //! * **One block per home.** The block is delimited by `# BEGIN orc <id>` / `# END orc <id>`
 //!   with `<id>` = [`crate::paths::home_id`] of the home, so two homes on one machine own two
 //!   separate blocks and never touch each other's lines. The text of the block is made by
-//!   [`cronblock`] (one line per task; disabled tasks as `# disabled: ` comments).
+//!   [`cronblock`] (one line per task, and an `@reboot` line after it for a task that also
+//!   starts at boot, [`lines`]; disabled tasks as `# disabled: ` comments).
 //! * **Everything outside the block is kept byte for byte**, whatever its encoding or line
 //!   endings. The only byte orc may add outside its block is a newline where the text before
 //!   the block does not end with one, and at the very end when the crontab has no final
@@ -34,6 +35,7 @@ use std::time::Duration;
 use super::cronblock::{self, BlockState, Entry, Found};
 
 mod account;
+mod lines;
 mod lock;
 mod write;
 
@@ -280,8 +282,9 @@ impl CrontabBackend {
             _ => String::new(),
         };
         let mut lines: BTreeMap<String, String> = BTreeMap::new();
-        for f in cronblock::parse_block(&block) {
-            lines.insert(f.task.to_ascii_lowercase(), f.line);
+        let found = cronblock::parse_block(&block);
+        for group in lines::by_task(&found) {
+            lines.insert(group[0].task.to_ascii_lowercase(), lines::joined(&group));
         }
         for (_, e) in plan.changes() {
             let key = e.task.to_ascii_lowercase();
@@ -424,7 +427,7 @@ impl Backend for CrontabBackend {
             schedule: cron_text(expr.source()),
             enabled: spec.enabled,
         };
-        let line = cronblock::line(&env.exe, &env.home, &entry);
+        let line = lines::definition(&env.exe, &env.home, &entry, spec.at_boot);
         let hash = definition_hash(&line);
         let mut notes = Vec::new();
         if !spec.enabled {
@@ -446,7 +449,7 @@ impl Backend for CrontabBackend {
             hash,
             // cron fires on exactly the expression's minutes, in local time like orc's engine.
             exact: true,
-            triggers: 1,
+            triggers: 1 + usize::from(spec.at_boot),
             notes,
             logon: None,
             manual: None,
@@ -462,18 +465,15 @@ impl Backend for CrontabBackend {
             _ => Vec::new(),
         };
         let mut out: Vec<Registered> = Vec::new();
-        for f in &found {
-            let duplicate =
-                found.iter().filter(|g| g.task.eq_ignore_ascii_case(&f.task)).count() > 1;
-            if out.iter().any(|r| r.task.eq_ignore_ascii_case(&f.task)) {
-                continue;
-            }
+        for group in lines::by_task(&found) {
+            let f = lines::schedule_line(&group);
             out.push(Registered {
                 task: f.task.clone(),
                 path: self.path_of(&f.task),
                 seen: Fingerprint {
-                    // Two lines for one task (copied by hand): no hash, so it is rewritten.
-                    hash: (!duplicate).then(|| definition_hash(&f.line)),
+                    // A task's lines are hashed together: a line copied by hand, or a missing
+                    // or extra `@reboot` line, changes the hash, so the lines are rewritten.
+                    hash: Some(definition_hash(&lines::joined(&group))),
                     command: Some(cronblock::command_of(&f.line)),
                     workdir: None,
                     enabled: Some(f.enabled),
@@ -521,13 +521,16 @@ impl Backend for CrontabBackend {
         let Some(d) = &entry.desired else { return Ok(Vec::new()) };
         let seen: Vec<&Found> =
             self.found.iter().filter(|f| f.task.eq_ignore_ascii_case(&entry.task)).collect();
-        let Some(f) = seen.first() else { return Ok(Vec::new()) };
-        let mut out = Vec::new();
-        if seen.len() > 1 {
-            out.push(format!("the block holds {} lines for this task; orc keeps one", seen.len()));
+        if seen.is_empty() {
+            return Ok(Vec::new());
         }
         let want = cronblock::parse_block(&d.definition);
-        let Some(w) = want.first() else { return Ok(out) };
+        let want: Vec<&Found> = want.iter().collect();
+        let mut out = lines::count_differences(&seen, &want);
+        if want.is_empty() {
+            return Ok(out);
+        }
+        let (f, w) = (lines::schedule_line(&seen), lines::schedule_line(&want));
         if f.schedule != w.schedule {
             out.push(format!(
                 "schedule: crontab has {:?}, orc registers {:?}",
@@ -542,12 +545,13 @@ impl Backend for CrontabBackend {
                 word(w.enabled)
             ));
         }
-        let (fc, wc) = (cronblock::command_of(&f.line), cronblock::command_of(&d.definition));
+        let (fc, wc) = (cronblock::command_of(&f.line), cronblock::command_of(&w.line));
         if fc != wc {
             out.push(format!("command: crontab has {fc:?}, orc registers {wc:?}"));
         }
-        if out.is_empty() && f.line != d.definition {
-            out.push(format!("line: crontab has {:?}, orc registers {:?}", f.line, d.definition));
+        let have = lines::joined(&seen);
+        if out.is_empty() && have != d.definition {
+            out.push(format!("line: crontab has {have:?}, orc registers {:?}", d.definition));
         }
         Ok(out)
     }

@@ -10,7 +10,8 @@
 //!   registration in the one-query reconcile;
 //! * `Triggers`: from the cron engine ([`crate::cron::trigger::plan`]); when the plan is
 //!   inexact Task Scheduler fires on a superset and `orc execute --scheduled` skips the slots
-//!   the expression does not contain;
+//!   the expression does not contain; then a `BootTrigger` when the task starts at boot
+//!   ([`boot`]);
 //! * `Settings`: see [`execution_time_limit`] and `docs/guide/windows-scheduler.md`;
 //! * `Principals`: from [`crate::task::runas::Principal`] (the one owner of the run-as rules):
 //!   S4U for the registering user by default, the built-in service accounts by SID with no
@@ -31,6 +32,7 @@ use quick_xml::events::Event;
 
 use crate::error::{Error, Result};
 
+mod boot;
 mod build;
 mod checks;
 pub mod normalize;

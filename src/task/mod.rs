@@ -185,6 +185,11 @@ pub struct TaskSpec {
     pub logon: Option<runas::Logon>,
     #[serde(default)]
     pub wake_to_run: bool,
+    /// Also start the task when the machine boots (Task Scheduler `BootTrigger`, crontab
+    /// `@reboot`). The start is a scheduled one: with catch-up `once` (required) it runs the
+    /// latest slot missed while the machine was off, unless that slot already ran.
+    #[serde(default)]
+    pub at_boot: bool,
     /// Windows: the task's Job Object lets a child started with `CREATE_BREAKAWAY_FROM_JOB`
     /// leave it (and survive the run's end or timeout). Off: the whole tree is killed.
     #[serde(default)]
@@ -247,6 +252,7 @@ impl TaskSpec {
             run_as: None,
             logon: None,
             wake_to_run: false,
+            at_boot: false,
             allow_breakaway: false,
             hosts: Vec::new(),
             run_on: RunOn::Any,

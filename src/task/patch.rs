@@ -46,6 +46,8 @@ pub struct TaskPatch {
     pub enabled: Option<bool>,
     pub allow_env_override: Option<bool>,
     pub wake_to_run: Option<bool>,
+    /// `--at-boot` / `--no-at-boot`.
+    pub at_boot: Option<bool>,
     pub allow_breakaway: Option<bool>,
     /// `--hosts h1,h2,@group`: replaces the task's hosts.
     pub hosts: Option<String>,
@@ -172,6 +174,7 @@ impl TaskPatch {
             (&mut spec.enabled, self.enabled),
             (&mut spec.allow_env_override, self.allow_env_override),
             (&mut spec.wake_to_run, self.wake_to_run),
+            (&mut spec.at_boot, self.at_boot),
             (&mut spec.allow_breakaway, self.allow_breakaway),
         ];
         for (slot, given) in switches {

@@ -351,6 +351,7 @@ pub fn validate_with_style(spec: &TaskSpec, style: PathStyle) -> Result<()> {
     validate_name(&spec.name)?;
     check_command(&spec.command, spec.shell)?;
     check_schedule(&spec.schedule)?;
+    schedule::check_at_boot(spec.at_boot, spec.catch_up)?;
     if let Some(dir) = &spec.workdir {
         check_workdir(dir, spec.shell, style)?;
     }

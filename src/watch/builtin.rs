@@ -3,6 +3,9 @@
 //! `watch.interval`. It has catch-up `once`, so after a reboot or an outage the slot missed
 //! while the machine was off runs as soon as the scheduler can start it (Task Scheduler's
 //! `StartWhenAvailable`); otherwise the next interval slot does, at most `watch.interval` later.
+//! It also starts at boot (`at_boot`: a Task Scheduler `BootTrigger`, a crontab `@reboot`
+//! line), so after a reboot the missed slot is caught as soon as the machine is up — also with
+//! cron, which has no `StartWhenAvailable`.
 
 use std::path::Path;
 
@@ -28,6 +31,7 @@ pub fn builtin_task(interval: Option<Interval>, orc_exe: &Path, home: &Path) -> 
     );
     t.retries = 0;
     t.catch_up = CatchUp::Once;
+    t.at_boot = true;
     Some(t)
 }
 
@@ -64,6 +68,7 @@ mod tests {
         assert_eq!(t.name, BUILTIN_TASK_NAME);
         assert_eq!(t.schedule, "*/5 * * * *");
         assert_eq!(t.catch_up, CatchUp::Once);
+        assert!(t.at_boot);
         assert_eq!(
             t.command,
             "\"C:\\Program Files\\orc\\orc.exe\" --home \"C:\\ProgramData\\orc\" watch --exit-zero"

@@ -110,6 +110,6 @@ fn attempts_of(recent: &[RunRecord], run: RunRecord) -> Vec<RunRecord> {
 pub fn parse_at(text: &str) -> Result<DateTime<Local>> {
     use chrono::TimeZone;
     crate::clock::parse_local(text)
-        .and_then(|t| Local.from_local_datetime(&t).earliest())
+        .and_then(|t| crate::clock::earliest(Local.from_local_datetime(&t)))
         .ok_or_else(|| Error::invalid("--at", text, "give a local time as YYYY-MM-DDTHH:MM[:SS]"))
 }

@@ -138,7 +138,7 @@ fn tasks_name_channels_that_exist_and_rm_refuses_while_used() {
     ])
     .code(2)
     .assert_stderr_line(
-        "error: invalid --notify-channel \"nope\": no such channel; add it first with `orc channel add`",
+        "error: invalid --notify-channel \"nope\": no such channel (`orc channel list` shows them); add it first with `orc channel add`",
     );
     add_task(&env, "t", "true", &["log", "email"]);
     let v = env.orc(["--json", "task", "show", "t"]).ok().json();
@@ -154,6 +154,19 @@ fn tasks_name_channels_that_exist_and_rm_refuses_while_used() {
         "error: invalid channel \"log\": it is still used by setting notify.channels; change those first",
     );
     env.orc(["config", "unset", "notify.channels"]).ok();
+    // `config set` refuses a channel that does not exist, for both channel settings.
+    for key in ["notify.channels", "watch.channels"] {
+        env.orc(["config", "set", key, "email,gone"]).code(2).assert_stderr_line(&format!(
+            "error: invalid {key} \"gone\": no such channel (`orc channel list` shows them); add \
+             it first with `orc channel add`"
+        ));
+        assert_eq!(env.orc(["config", "get", key]).ok().stdout.trim_end(), "", "{key} unchanged");
+    }
+    env.orc(["config", "set", "watch.channels", "LOG,email"]).ok();
+    env.orc(["channel", "rm", "log"]).code(2).assert_stderr_line(
+        "error: invalid channel \"log\": it is still used by setting watch.channels; change those first",
+    );
+    env.orc(["config", "set", "watch.channels", "none"]).ok();
     env.orc(["channel", "rm", "log"]).ok();
     // Export carries the field; import checks the references.
     let out = env.orc(["task", "export"]).ok();

@@ -60,6 +60,7 @@ fn defaults_are_listed_and_gettable() {
 fn every_key_can_be_set_read_back_and_unset() {
     let env = Env::new();
     env.orc_with_stdin(["credential", "set", "mailpw", "--from-stdin"], Some(b"pw")).ok();
+    env.orc(["channel", "add", "ops-teams", "--kind", "eventlog"]).ok();
     let ca = crate::support::mailserver::test_ca().to_string_lossy().into_owned();
     let prom = env.root().join("orc.prom").to_string_lossy().into_owned();
     let values = [
@@ -158,6 +159,8 @@ fn bad_values_exit_2_and_change_nothing() {
         ("run_as.default", "a<b>", "DOMAIN\\user"),
         ("notify.channels", "ops,OPS", "channel listed twice"),
         ("notify.channels", "-x", "channel name"),
+        ("notify.channels", "email,nope", "no such channel (`orc channel list`"),
+        ("watch.channels", "nope", "no such channel (`orc channel list`"),
         ("dashboard.url", "ftp://orc.example.com", "http:// or https://"),
     ];
     for (key, value, rule_part) in cases {

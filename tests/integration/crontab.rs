@@ -509,6 +509,48 @@ fn the_registered_line_runs_orc_the_way_cron_does() {
     assert!(log.contains("tick"), "{log}");
 }
 
+/// The built-in `orc-watch` task also starts at boot: an `@reboot` line with the same command
+/// follows its schedule line; a second schedule changes nothing; a `@reboot` line deleted by
+/// hand is drift and comes back.
+#[test]
+fn the_watch_task_has_a_reboot_line() {
+    let (env, fake) = env();
+    env.orc(["config", "set", "watch.interval", "5m"]).ok();
+    env.orc(["schedule", "--all"]).ok();
+    let original = fake.text();
+    let shown = Redactor::new(&env)
+        .value(orc_exe_dir(), "[ORC_EXE_DIR]")
+        .value(id(&env), "[ID]")
+        .apply(&original);
+    let command = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+                   '[ORC_EXE_DIR]/orc' --home '[ROOT]/home' execute --task orc-watch --scheduled \
+                   >>'[ROOT]/home/logs/cron.log' 2>&1";
+    assert_eq!(
+        shown,
+        format!(
+            "# BEGIN orc [ID] — managed by `orc schedule`; edits here are overwritten\n\
+             # home: [ROOT]/home\n*/5 * * * * {command}\n@reboot {command}\n# END orc [ID]\n"
+        )
+    );
+    let calls = fake.calls_during(|| {
+        let out = env.orc(["schedule", "--all"]).ok();
+        assert!(out.stdout.contains("0 created, 0 updated, 0 deleted"), "{}", out.stdout);
+    });
+    assert_eq!(calls, ["-l"]);
+    let without: String =
+        original.lines().filter(|l| !l.starts_with("@reboot ")).map(|l| format!("{l}\n")).collect();
+    fake.set(without.as_bytes());
+    let rows = env.orc(["--json", "schedule", "--all", "--dry-run"]).ok().json();
+    let row = rows.as_array().unwrap().iter().find(|r| r["task"] == "orc-watch").unwrap();
+    assert_eq!((row["action"].as_str(), row["drift"].as_bool()), (Some("update"), Some(true)));
+    assert_eq!(
+        row["details"],
+        serde_json::json!(["at boot: the crontab has no @reboot line, orc registers one"])
+    );
+    env.orc(["schedule", "--all"]).ok();
+    assert_eq!(fake.text(), original);
+}
+
 fn orc_exe_dir() -> String {
     crate::support::orc_exe().parent().unwrap().display().to_string()
 }

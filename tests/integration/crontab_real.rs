@@ -314,3 +314,36 @@ fn cron_runs_a_task_whose_paths_hold_percent_signs() {
     let log = std::fs::read_to_string(home.join("logs").join("cron.log")).unwrap();
     assert!(log.contains("pct"), "{log}");
 }
+
+/// The real `crontab` accepts the built-in `orc-watch` task's `@reboot` line (it checks every
+/// entry it installs), keeps it as written, and a second `orc schedule` does not rewrite it.
+#[test]
+#[ignore = "needs a running cron daemon and the real crontab (scripts/test.sh starts cron)"]
+fn the_real_crontab_keeps_the_watch_tasks_reboot_line() {
+    let _one = one_at_a_time();
+    let real = std::env::var_os("ORC_TEST_CRONTAB")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| which::which("crontab").expect("the crontab program is not on PATH"));
+    let mut env = Env::new();
+    env.with_real_crontab();
+    env.set_env("ORC_CRONTAB", &real);
+    env.orc(["config", "set", "watch.interval", "5m"]).ok();
+    let id = orc::paths::home_id(&env.home());
+    let _cleanup = Cleanup { env: &env, crontab: real.clone(), marker: format!("orc-e2e-{id}") };
+    env.orc(["schedule", "--all"]).ok();
+    let installed = text(&read_crontab(&real));
+    let block: Vec<&str> = installed
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("# BEGIN orc {id}")))
+        .take_while(|l| !l.starts_with(&format!("# END orc {id}")))
+        .filter(|l| l.contains(" execute --task orc-watch "))
+        .collect();
+    assert_eq!(block.len(), 2, "{installed}");
+    assert!(block[0].starts_with("*/5 * * * * PATH="), "{installed}");
+    assert!(block[1].starts_with("@reboot PATH="), "{installed}");
+    assert_eq!(block[0]["*/5 * * * *".len()..], block[1]["@reboot".len()..]);
+    let out = env.orc(["schedule", "--all"]).ok();
+    assert!(out.stdout.contains("0 created, 0 updated, 0 deleted"), "{}", out.stdout);
+    assert_eq!(text(&read_crontab(&real)), installed);
+}

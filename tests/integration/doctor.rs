@@ -139,6 +139,29 @@ fn doctor_warns_about_failing_streaks_schedules_and_mail() {
     );
 }
 
+/// The built-in tasks (`orc-watch`, the daily report) are orc's own: with mail off they do not
+/// count as tasks that send mail (they alert through the channels).
+#[test]
+fn doctor_does_not_count_the_builtin_tasks_as_sending_mail() {
+    let mut env = Env::new();
+    env.with_fake_schtasks().with_fake_wevtutil();
+    env.set_env("TZ", "UTC");
+    env.orc(["config", "set", "report.daily_time", "07:00"]).ok();
+    env.orc(["schedule", "--all"]).ok();
+    let tasks = env.orc(["task", "list", "--json"]).ok().json();
+    let names: Vec<&str> =
+        tasks.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["orc-daily-report", "orc-watch"]);
+    let out = env.orc(["doctor"]);
+    out.assert_stdout_has_line("ok    mail              mail is off and no task sends mail");
+    // A user task still counts.
+    add(&env, "backup", "0 2 * * *");
+    env.orc(["task", "edit", "backup", "--notify", "failure"]).ok();
+    env.orc(["doctor"]).assert_stdout_has_line(
+        "warn  mail              1 task(s) send mail, but smtp.host is not set",
+    );
+}
+
 #[test]
 fn doctor_fix_reports_a_refused_history_log_change() {
     let mut env = env();

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod boot_trigger;
 mod breakaway;
 mod channels;
 mod cli_basics;

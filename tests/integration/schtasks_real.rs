@@ -242,3 +242,25 @@ fn a_scheduled_command_runs_at_normal_priority() {
     assert_eq!(run["status"], "SUCCESS", "{run}");
     assert_eq!(run["stdout_tail"].as_str().unwrap().trim(), "Normal", "{run}");
 }
+
+/// The built-in `orc-watch` task registers with its `BootTrigger` (which needs an elevated
+/// caller, as the windows-latest runner is), Task Scheduler keeps the trigger, and a second
+/// `orc schedule` finds no drift in what Task Scheduler exports.
+#[test]
+#[ignore = "needs the real Windows Task Scheduler"]
+fn the_watch_task_registers_its_boot_trigger_without_drift() {
+    let env = Env::new();
+    let folder = scratch_folder();
+    let _cleanup = Cleanup { runner: real(), folder: TaskFolder::new(&folder, "Orc_").unwrap() };
+    env.orc(["config", "set", "watch.interval", "5m"]).ok();
+    env.orc(["config", "set", "scheduler.folder", &folder]).ok();
+    env.orc(["schedule", "--all"]).ok();
+    let held = held_xml(&folder, "orc-watch");
+    let leaves = taskxml::normalize::canonical(&held).unwrap().leaves;
+    assert!(
+        leaves.iter().any(|(p, v)| p == "Triggers/BootTrigger/Enabled" && v == "true"),
+        "{held}"
+    );
+    let out = env.orc(["schedule", "--all"]).ok();
+    assert!(out.stdout.contains("0 created, 0 updated, 0 deleted"), "{}", out.stdout);
+}

@@ -174,6 +174,7 @@ fn add_then_show_round_trips_every_field() {
             "--logon",
             "s4u",
             "--wake-to-run",
+            "--at-boot",
             "--allow-breakaway",
             "--hosts",
             "srv01,@etl",
@@ -218,6 +219,7 @@ fn add_then_show_round_trips_every_field() {
         "run_as": "CONTOSO\\svc_etl",
         "logon": "s4u",
         "wake_to_run": true,
+        "at_boot": true,
         "allow_breakaway": true,
         "hosts": ["srv01", "@etl"],
         "run_on": "all",
@@ -258,6 +260,7 @@ fn add_then_show_round_trips_every_field() {
         "once",
         "hosts:        srv01, @etl",
         "run on:       all",
+        "at boot:",
     ] {
         assert!(text.contains(needle), "show lacks {needle:?}:\n{text}");
     }

@@ -423,3 +423,69 @@ fn incidents_go_to_the_channels_watch_channels_names() {
     env.orc(["config", "set", "watch.channels", "-x"]).code(2);
     assert_eq!(env.orc(["config", "get", "watch.channels"]).ok().stdout, "ops-hook\n");
 }
+
+/// Europe/Berlin's DST nights of 2026 with daily 02:30 tasks, under orc's DST policy
+/// (`cron::dst`: a fixed-time slot in the spring-forward gap runs once at the first instant
+/// after it; in the autumn overlap once, at the earlier instant). Spring (29 March, 02:00 →
+/// 03:00): the nonexistent 02:30 is never reported, the night's one slot is 03:00+02:00.
+/// Autumn (25 October, 03:00 → 02:00): 02:30 is one slot (02:30+02:00), not two. A task whose
+/// run served that slot has no incident; one that did not run has one incident counting one
+/// slot, alerted once. Unix only: there `TZ` names the zone (on Windows the zone is the
+/// system's, as in `cron_cli`'s DST tests).
+#[cfg(unix)]
+#[test]
+fn a_daily_task_across_the_dst_nights_is_neither_missed_nor_reported_twice() {
+    use chrono::DateTime;
+    let serve = |env: &Env, task: &str, slot: &str| {
+        // `2026-03-29T03:00+02:00` → `2026-03-29T03:00:00+02:00`.
+        let at = format!("{}:00{}", &slot[..16], &slot[16..]);
+        let start = DateTime::parse_from_rfc3339(&at).unwrap().with_timezone(&Utc);
+        let mut r = Run::new(task, "SUCCESS", Some(0), start + chrono::Duration::seconds(2));
+        r.slot = Some(slot.to_string());
+        add_run(env, &r);
+    };
+    // (night, registered at, the night's one slot, passes: inside the grace, then twice after)
+    let nights = [
+        (
+            "spring",
+            "2026-03-28T12:00:00",
+            "2026-03-29T03:00+02:00",
+            ["2026-03-29T03:05:00", "2026-03-29T05:00:00", "2026-03-29T05:01:00"],
+        ),
+        (
+            "autumn",
+            "2026-10-24T12:00:00",
+            "2026-10-25T02:30+02:00",
+            // 02:35 is an ambiguous ORC_NOW: its earlier instant, inside the grace.
+            ["2026-10-25T02:35:00", "2026-10-25T04:00:00", "2026-10-25T04:01:00"],
+        ),
+    ];
+    for (day, registered, night_slot, after) in nights {
+        let mut env = setup();
+        env.set_env("TZ", "Europe/Berlin");
+        env.set_env("ORC_NOW", registered);
+        for task in ["served", "skipped"] {
+            env.orc(["task", "add", task, "--command", "echo hi", "--schedule", "30 2 * * *"]).ok();
+        }
+        env.orc(["schedule", "--all"]).ok();
+        serve(&env, "served", night_slot);
+        // Right after the slot (inside the grace): nothing, and no 02:30 of the gap.
+        env.set_env("ORC_NOW", after[0]);
+        env.orc(["watch"]).ok().assert_stdout("no open incidents\n");
+        // Later: only the task that did not run, for its one slot.
+        env.set_env("ORC_NOW", after[1]);
+        let open = env.orc(["--json", "watch"]).code(1).json();
+        assert_eq!(open.as_array().unwrap().len(), 1, "{day}: {open}");
+        assert_eq!(open[0]["subject"], "skipped", "{day}");
+        assert_eq!(
+            open[0]["summary"],
+            format!("skipped: the run of {night_slot} did not start").as_str(),
+            "{day}"
+        );
+        env.set_env("ORC_NOW", after[2]);
+        let open = env.orc(["--json", "watch"]).code(1).json();
+        assert_eq!(open.as_array().unwrap().len(), 1, "{day}: {open}");
+        assert_eq!(open[0]["count"], 1, "{day}: one slot, not two: {open}");
+        assert_eq!(alerts(&env).len(), 1, "{day}: alerted once");
+    }
+}

@@ -28,11 +28,8 @@ pub(super) fn sync(
 /// The database's tasks with the built-in ones as wanted now: orc's own stored copies (owner
 /// `orc`) are replaced, or dropped when their setting is off; a user task of the same name stays.
 pub(super) fn with_builtins(tasks: Vec<TaskSpec>, wanted: Vec<TaskSpec>) -> Vec<TaskSpec> {
-    let builtin = |t: &TaskSpec| {
-        NAMES.iter().any(|n| t.name.eq_ignore_ascii_case(n))
-            && t.owner.as_deref() == Some(crate::report::BUILTIN_OWNER)
-    };
-    let mut out: Vec<TaskSpec> = tasks.into_iter().filter(|t| !builtin(t)).collect();
+    let mut out: Vec<TaskSpec> =
+        tasks.into_iter().filter(|t| !crate::report::is_builtin(t)).collect();
     for w in wanted {
         if !out.iter().any(|t| t.name.eq_ignore_ascii_case(&w.name)) {
             out.push(w);

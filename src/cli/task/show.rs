@@ -109,6 +109,7 @@ fn show_lines(t: &StoredTask, last: Option<&LastRun>) -> Vec<(&'static str, Stri
             s.logon.map_or_else(|| "- (the account's default)".into(), |l| l.as_str().to_string()),
         ),
         ("wake to run", yes_no(s.wake_to_run).to_string()),
+        ("at boot", yes_no(s.at_boot).to_string()),
         ("breakaway", yes_no(s.allow_breakaway).to_string()),
         ("created", crate::clock::to_local_human(t.created_at)),
         ("updated", crate::clock::to_local_human(t.updated_at)),

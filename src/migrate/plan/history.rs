@@ -23,7 +23,9 @@ pub fn legacy_time(text: &str) -> Option<DateTime<Utc>> {
 fn local_to_utc(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
     match Local.from_local_datetime(&naive) {
         chrono::LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
-        chrono::LocalResult::Ambiguous(a, _) => Some(a.with_timezone(&Utc)),
+        r @ chrono::LocalResult::Ambiguous(..) => {
+            crate::clock::earliest(r).map(|t| t.with_timezone(&Utc))
+        }
         chrono::LocalResult::None => Local
             .from_local_datetime(&(naive + chrono::Duration::hours(1)))
             .earliest()

@@ -210,16 +210,44 @@ pub fn check_url(field: &str, url: &str) -> Result<()> {
 
 /// Refuses references to channels that do not exist (task add/edit/import).
 pub fn check_exist(conn: &rusqlite::Connection, names: &[String]) -> Result<()> {
+    check_exist_for(conn, "--notify-channel", names)
+}
+
+/// Refuses, as a value of `field`, the first of `names` (other than `email`) that is not a
+/// channel.
+fn check_exist_for(conn: &rusqlite::Connection, field: &str, names: &[String]) -> Result<()> {
     for n in names.iter().filter(|n| !n.eq_ignore_ascii_case(BUILTIN_EMAIL)) {
         if store::read(conn, n)?.is_none() {
             return Err(Error::invalid(
-                "--notify-channel",
+                field,
                 n,
-                "no such channel; add it first with `orc channel add`",
+                "no such channel (`orc channel list` shows them); add it first with `orc channel add`",
             ));
         }
     }
     Ok(())
+}
+
+/// The settings whose value names channels.
+pub const SETTING_KEYS: [&str; 2] = ["notify.channels", "watch.channels"];
+
+/// The channel names the value of a setting refers to (none for other keys, or for
+/// `watch.channels` empty or `none`). The value is a canonical one (the key's rule passed).
+pub fn setting_refs(key: &str, value: &str) -> Vec<String> {
+    match key {
+        "notify.channels" => parse_setting(value),
+        "watch.channels" => match crate::watch::settings::parse_channels(value) {
+            Ok(crate::watch::settings::Channels::Names(names)) => names,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// `orc config set`: refuses a channel setting that names a channel that does not exist.
+/// Reads on `conn`, which may be the settings' open transaction.
+pub fn check_setting(conn: &rusqlite::Connection, key: &str, value: &str) -> Result<()> {
+    check_exist_for(conn, key, &setting_refs(key, value))
 }
 
 /// What a run's alert goes to.

@@ -207,13 +207,16 @@ pub fn any_of_kind(conn: &rusqlite::Connection, kind: Kind) -> bool {
         .is_some()
 }
 
-/// Where a channel is used (tasks and `notify.channels`), for `rm` to refuse.
+/// Where a channel is used (tasks, `notify.channels` and `watch.channels`), for `rm` to
+/// refuse.
 pub fn references(conn: &rusqlite::Connection, name: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    if let Some(v) = crate::config::table::stored(conn, "notify.channels")
-        && super::parse_setting(&v).iter().any(|n| n.eq_ignore_ascii_case(name))
-    {
-        out.push("setting notify.channels".to_string());
+    for key in super::SETTING_KEYS {
+        if let Some(v) = crate::config::table::stored(conn, key)
+            && super::setting_refs(key, &v).iter().any(|n| n.eq_ignore_ascii_case(name))
+        {
+            out.push(format!("setting {key}"));
+        }
     }
     for t in crate::task::repo::list(conn)? {
         if t.spec.notify_channels.iter().any(|n| n.eq_ignore_ascii_case(name)) {
@@ -240,7 +243,7 @@ pub fn credential_users(conn: &rusqlite::Connection, credential: &str) -> Result
     Ok(names.into_iter().map(|n| format!("channel {n}")).collect())
 }
 
-/// Removes a channel; refused while a task or `notify.channels` uses it.
+/// Removes a channel; refused while a task or a setting ([`super::SETTING_KEYS`]) uses it.
 pub fn remove(store: &mut Store, name: &str, command_line: &str) -> Result<()> {
     let shown = get(store, name)?;
     let used = references(store.conn(), &shown.name)?;

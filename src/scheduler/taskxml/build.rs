@@ -48,7 +48,8 @@ pub struct Built {
     pub principal: Principal,
     /// The cron plan is exact (false: superset + filtering by `orc execute`).
     pub exact: bool,
-    /// The definition's own triggers (without the first-window triggers).
+    /// The definition's own triggers (without the first-window triggers; with the boot
+    /// trigger).
     pub triggers: usize,
     /// One-off first-window triggers added for the registration instant.
     pub first_window: usize,
@@ -73,13 +74,13 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
             "the expression never fires, so there is nothing to register",
         ));
     }
-    if plan.triggers.len() > MAX_TRIGGERS {
+    let triggers = plan.triggers.len() + usize::from(spec.at_boot);
+    if triggers > MAX_TRIGGERS {
         return Err(Error::invalid(
             "schedule",
             &spec.schedule,
             format!(
-                "needs {} Task Scheduler triggers; a task may have at most {MAX_TRIGGERS}",
-                plan.triggers.len()
+                "needs {triggers} Task Scheduler triggers; a task may have at most {MAX_TRIGGERS}"
             ),
         ));
     }
@@ -133,7 +134,7 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
         workdir,
         principal: principal.clone(),
         exact: plan.exact,
-        triggers: plan.triggers.len(),
+        triggers,
         first_window: first_window.triggers.len(),
         notes: plan.notes.iter().chain(&first_window.warnings).cloned().collect(),
     })
@@ -197,12 +198,18 @@ impl Doc<'_> {
                     el(w, "Description", &description)?;
                     el(w, "Source", "orc")
                 })?;
-                crate::cron::xml::write_triggers_with(
-                    w,
-                    self.plan,
-                    self.anchor,
-                    self.first_window,
-                )?;
+                w.create_element("Triggers").write_inner_content(|w| {
+                    crate::cron::xml::write_trigger_children(
+                        w,
+                        self.plan,
+                        self.anchor,
+                        self.first_window,
+                    )?;
+                    if self.spec.at_boot {
+                        super::boot::write_boot_trigger(w)?;
+                    }
+                    Ok(())
+                })?;
                 self.write_settings(w)?;
                 self.write_principals(w)?;
                 w.create_element("Actions")

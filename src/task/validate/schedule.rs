@@ -17,6 +17,21 @@ pub fn check_schedule(text: &str) -> Result<()> {
     Ok(())
 }
 
+/// `--at-boot`: a start at boot is a scheduled start (the registration has one action,
+/// `orc execute --scheduled`, for every trigger), so it serves the latest slot only when late
+/// starts are accepted: catch-up `once`. With catch-up `none` it would never run anything.
+pub(crate) fn check_at_boot(at_boot: bool, catch_up: crate::task::CatchUp) -> Result<()> {
+    if at_boot && catch_up != crate::task::CatchUp::Once {
+        return Err(Error::invalid(
+            "--at-boot",
+            "on",
+            "a start at boot runs the latest slot missed while the machine was off, which needs \
+             --catch-up once",
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a cron expression, turning the parser's error into [`Error::Invalid`] for `field`.
 pub fn parse_cron(field: &str, text: &str) -> Result<crate::cron::CronExpr> {
     crate::cron::CronExpr::parse(text).map_err(|e| schedule_error(field, text, &e))
@@ -43,6 +58,18 @@ fn schedule_error(field: &str, text: &str, e: &crate::cron::CronError) -> Error 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn at_boot_needs_catch_up_once() {
+        use crate::task::CatchUp;
+        assert!(check_at_boot(false, CatchUp::None).is_ok());
+        assert!(check_at_boot(true, CatchUp::Once).is_ok());
+        assert_eq!(
+            check_at_boot(true, CatchUp::None).unwrap_err().to_string(),
+            "invalid --at-boot \"on\": a start at boot runs the latest slot missed while the \
+             machine was off, which needs --catch-up once"
+        );
+    }
 
     #[test]
     fn schedules() {

@@ -70,8 +70,13 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// Whether a definition needs an elevated caller (§7 "non-elevated" list, §4.8).
+/// Whether a definition needs an elevated caller (§7 "non-elevated" list, §4.8). A boot
+/// trigger does too: "Only a member of the Administrators group can create a task with a boot
+/// trigger" (Microsoft, "BootTrigger object", Remarks) — the XML twin of CLI `/SC ONSTART`.
 pub(crate) fn needs_elevation(root: &Element) -> bool {
+    if root.child("Triggers").is_some_and(|t| t.elems().any(|e| e.local == "BootTrigger")) {
+        return true;
+    }
     let Some(p) = root.child("Principals").and_then(|p| p.child("Principal")) else {
         return false;
     };
