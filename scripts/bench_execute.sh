@@ -12,6 +12,7 @@
 #     failed invocations, p50/p99 wall time per process.
 #
 # Usage: bash scripts/bench_execute.sh [RUNS]      (RUNS: hyperfine/loop iterations, default 200)
+# NO_BUILD=1 uses target/release as it is (no cargo build first).
 # Needs: cargo, python3 (with its sqlite3 module). Installs hyperfine with apt-get when missing
 # and possible; otherwise falls back to a timing loop.
 set -euo pipefail
@@ -21,7 +22,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 echo "== building orc and the compiled floor (release)"
-cargo build --release --quiet --features test-helpers --bin orc --bin orc_execute_floor
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --features test-helpers --bin orc --bin orc_execute_floor
 ORC="$ROOT/target/release/orc"
 FLOOR="$ROOT/target/release/orc_execute_floor"
 

@@ -9,6 +9,7 @@
 #
 #   bash scripts/bench_schedule_scale.sh
 #   SMALL=100 BIG=2000 DELAY_MS=0 bash scripts/bench_schedule_scale.sh
+#   NO_BUILD=1 ... uses target/release as it is (no cargo build first)
 #
 # Needs: cargo, sqlite3, python3, GNU time (/usr/bin/time). Release build.
 set -euo pipefail
@@ -22,7 +23,7 @@ for tool in sqlite3 python3 /usr/bin/time; do
 done
 
 echo "== building orc and the fake schtasks (release)" >&2
-cargo build --release --quiet --features test-helpers --bin orc --bin fake_schtasks
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --features test-helpers --bin orc --bin fake_schtasks
 ORC="$PWD/target/release/orc"
 FAKE="$PWD/target/release/fake_schtasks"
 unset ORC_NOW ORC_LOG

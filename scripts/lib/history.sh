@@ -19,7 +19,7 @@ SELECT printf('job%02d', i), 1,
                    'schedule', '*/5 * * * *', 'overlap', 'parallel', 'timeout', 600),
        '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'
 FROM n;
--- Registered with cron long ago, so `orc watch` checks every task's slots against its runs.
+-- Registered with cron long ago, so orc watch checks every task's slots against its runs.
 INSERT INTO registrations (backend, host, task, path, definition_hash, registered_at)
 SELECT 'crontab', '', name, 'orc:' || name, 'bench', '2026-01-01T00:00:00.000Z' FROM tasks;
 -- Row i is task (i % tasks) at now - (runs - i) * 300 s / tasks: every task every 5 minutes.
