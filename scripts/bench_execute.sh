@@ -12,6 +12,7 @@
 #     failed invocations, p50/p99 wall time per process.
 #
 # Usage: bash scripts/bench_execute.sh [RUNS]      (RUNS: hyperfine/loop iterations, default 200)
+# NO_BUILD=1 uses target/release as it is (no cargo build first).
 # Needs: cargo, python3 (with its sqlite3 module). Installs hyperfine with apt-get when missing
 # and possible; otherwise falls back to a timing loop.
 set -euo pipefail
@@ -21,7 +22,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 echo "== building orc and the compiled floor (release)"
-cargo build --release --quiet --features test-helpers --bin orc --bin orc_execute_floor
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --features test-helpers --bin orc --bin orc_execute_floor
 ORC="$ROOT/target/release/orc"
 FLOOR="$ROOT/target/release/orc_execute_floor"
 
@@ -92,6 +93,10 @@ mean_ms() { # command... -> mean wall time in ms over $RUNS runs
 
 echo "== overhead ($RUNS runs each$(command -v hyperfine >/dev/null 2>&1 && echo ', hyperfine' || echo ', timing loop'))"
 bare=$(mean_ms sh -c /bin/true)
+# Start-up alone: a process that does nothing, and orc parsing its command line and exiting
+# (`--version`).
+nothing=$(mean_ms /bin/true)
+version=$(mean_ms "$ORC" --version)
 orc=$(mean_ms "$ORC" --home "$ORC_HOME" execute --task trivial)
 floor=$(mean_ms "$FLOOR" "$WORK/floor.db" /bin/true)
 legacy=$(mean_ms python3 "$WORK/legacy.py" "$WORK/legacy.db")
@@ -100,9 +105,11 @@ if [ -n "$SHM_HOME" ]; then
   shm=$(mean_ms "$ORC" --home "$SHM_HOME/home" execute --task trivial)
   shm_floor=$(mean_ms "$FLOOR" "$SHM_HOME/floor.db" /bin/true)
 fi
-python3 - "$bare" "$orc" "$legacy" "$shm" "$floor" "$shm_floor" <<'PY'
+python3 - "$bare" "$orc" "$legacy" "$shm" "$floor" "$shm_floor" "$nothing" "$version" <<'PY'
 import sys
-bare, orc, legacy, shm, floor, shm_floor = map(float, sys.argv[1:])
+bare, orc, legacy, shm, floor, shm_floor, nothing, version = map(float, sys.argv[1:])
+print(f"/bin/true (process start-up)   {nothing:8.2f} ms")
+print(f"orc --version (orc start-up)   {version:8.2f} ms   = {version / nothing:5.2f}x /bin/true")
 print(f"bare spawn (sh -c /bin/true)   {bare:8.2f} ms")
 print(f"compiled floor                 {floor:8.2f} ms   = {floor / bare:5.1f}x bare spawn")
 print(f"orc execute --task trivial     {orc:8.2f} ms   = {orc / floor:5.2f}x floor   (target <= 1.25x)   = {orc / bare:5.1f}x bare spawn   (target <= 3x)")

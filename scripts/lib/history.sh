@@ -2,7 +2,8 @@
 # make_history ORC HOME RUNS [TASKS]: creates an orc home whose database holds TASKS tasks
 # (default 20) and RUNS finished run rows (a realistic history: one run of every task every
 # five minutes up to now, ~95 % SUCCESS, failures, timeouts, skips and abandoned runs, retries,
-# varied durations, exit codes and output tails; errors keep stderr tails). Needs sqlite3.
+# varied durations, exit codes and output tails; errors keep stderr tails), every task
+# registered with cron (what `orc watch` looks at). Needs sqlite3.
 # Source it; defines functions only.
 make_history() {
   local orc=$1 home=$2 runs=$3 tasks=${4:-20}
@@ -18,6 +19,9 @@ SELECT printf('job%02d', i), 1,
                    'schedule', '*/5 * * * *', 'overlap', 'parallel', 'timeout', 600),
        '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'
 FROM n;
+-- Registered with cron long ago, so orc watch checks every task's slots against its runs.
+INSERT INTO registrations (backend, host, task, path, definition_hash, registered_at)
+SELECT 'crontab', '', name, 'orc:' || name, 'bench', '2026-01-01T00:00:00.000Z' FROM tasks;
 -- Row i is task (i % tasks) at now - (runs - i) * 300 s / tasks: every task every 5 minutes.
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $runs),
 r AS (

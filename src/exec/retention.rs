@@ -7,18 +7,17 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use rusqlite::Connection;
-
 /// At most this many spill files are kept.
 pub const MAX_SPILL_FILES: usize = 5000;
 /// Minimum time between two sweeps.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 const STAMP: &str = ".last-sweep";
 
-/// The `retention.days` setting, read through [`crate::config::Settings`] (its registry owns
-/// the default); settings that cannot be read fall back to that default.
-pub fn retention_days(conn: &Connection) -> u64 {
-    let settings = crate::config::Settings::read(conn).unwrap_or_else(|e| {
+/// The `retention.days` setting, read through [`crate::config::Settings::load_only`] (its
+/// registry owns the default; a bad stored value of another subsystem does not matter); a
+/// setting that cannot be read falls back to that default.
+pub fn retention_days(store: &crate::store::Store) -> u64 {
+    let settings = crate::config::Settings::load_only(store, &["retention."]).unwrap_or_else(|e| {
         tracing::warn!("settings unreadable, default retention used: {e}");
         crate::config::Settings::defaults()
     });
@@ -26,7 +25,9 @@ pub fn retention_days(conn: &Connection) -> u64 {
 }
 
 /// Sweeps when the last sweep is more than [`SWEEP_INTERVAL`] ago. Returns files deleted.
-pub fn maybe_sweep(runs_dir: &Path, days: u64) -> usize {
+/// `days` (the retention setting) is read only when a sweep is due: once an hour, not on
+/// every `orc execute` (issue 17: no needless work at the end of a run).
+pub fn maybe_sweep(runs_dir: &Path, days: impl FnOnce() -> u64) -> usize {
     let stamp = runs_dir.join(STAMP);
     if let Ok(meta) = std::fs::metadata(&stamp)
         && let Ok(modified) = meta.modified()
@@ -41,7 +42,7 @@ pub fn maybe_sweep(runs_dir: &Path, days: u64) -> usize {
     if let Err(e) = crate::fsx::create_private_file(&stamp) {
         tracing::debug!(error = %e, "cannot write the sweep timestamp");
     }
-    sweep(runs_dir, Duration::from_secs(days.saturating_mul(86_400)), MAX_SPILL_FILES)
+    sweep(runs_dir, Duration::from_secs(days().saturating_mul(86_400)), MAX_SPILL_FILES)
 }
 
 /// Deletes spill files older than `max_age`, then the oldest beyond `max_files`.
@@ -102,9 +103,19 @@ mod tests {
         left.sort();
         assert_eq!(left, ["2.log", "3.log", "4.log", "keep.txt"]);
         // The first sweep writes the stamp; the hourly guard then stops a second one that would
-        // otherwise delete everything (max age 0).
-        assert_eq!(maybe_sweep(dir.path(), 30), 0);
-        assert_eq!(maybe_sweep(dir.path(), 0), 0);
+        // otherwise delete everything (max age 0), without reading the setting.
+        let reads = std::cell::Cell::new(0);
+        let days = |d: u64| {
+            let reads = &reads;
+            move || {
+                reads.set(reads.get() + 1);
+                d
+            }
+        };
+        assert_eq!(maybe_sweep(dir.path(), days(30)), 0);
+        assert_eq!(reads.get(), 1);
+        assert_eq!(maybe_sweep(dir.path(), days(0)), 0);
+        assert_eq!(reads.get(), 1, "no sweep due: the setting is not read");
         assert!(dir.path().join("4.log").exists());
     }
 
@@ -112,8 +123,17 @@ mod tests {
     fn retention_days_is_the_setting_or_its_default() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = crate::store::Store::open(dir.path()).unwrap();
-        assert_eq!(retention_days(store.conn()), 90);
+        assert_eq!(retention_days(&store), 90);
         crate::config::set(&mut store, "retention.days", "14", "test").unwrap();
-        assert_eq!(retention_days(store.conn()), 14);
+        assert_eq!(retention_days(&store), 14);
+        // A stored value of another subsystem that no longer passes its rule.
+        store
+            .conn()
+            .execute(
+                "INSERT INTO config (key, value, updated_at) VALUES ('smtp.port', 'x', 'now')",
+                [],
+            )
+            .unwrap();
+        assert_eq!(retention_days(&store), 14);
     }
 }

@@ -257,4 +257,35 @@ INSERT INTO slot_claims_v10 (task, slot, scope, run_id, claimed_at)
 DROP TABLE slot_claims;
 ALTER TABLE slot_claims_v10 RENAME TO slot_claims;
 "#,
+    // 11: flat reads on a big history, continued (issue 17). `runs_status_start` serves
+    // `history --status X` and `/api/v1/runs?status=X` without a task (a walk of
+    // `runs_by_start` filtered by status read the whole history for a rare status).
+    // `run_counts` is how many runs each task has per status (what the metrics textfile's
+    // `orc_task_runs_total` shows after every run), kept by triggers in the transaction that
+    // writes `runs`, so every writer (execute, reap, prune, import) keeps it right and no
+    // reader counts the history. Rows left at 0 are kept.
+    r#"
+CREATE INDEX runs_status_start ON runs(status, start);
+CREATE TABLE run_counts (
+    task    TEXT NOT NULL COLLATE NOCASE,
+    status  TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (task, status)
+) WITHOUT ROWID;
+INSERT INTO run_counts (task, status, n)
+    SELECT min(task), status, count(*) FROM runs GROUP BY task COLLATE NOCASE, status;
+CREATE TRIGGER run_counts_insert AFTER INSERT ON runs BEGIN
+    INSERT INTO run_counts (task, status, n) VALUES (NEW.task, NEW.status, 1)
+        ON CONFLICT (task, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER run_counts_delete AFTER DELETE ON runs BEGIN
+    UPDATE run_counts SET n = n - 1 WHERE task = OLD.task AND status = OLD.status;
+END;
+CREATE TRIGGER run_counts_update AFTER UPDATE OF task, status ON runs
+    WHEN NEW.task IS NOT OLD.task OR NEW.status IS NOT OLD.status BEGIN
+    UPDATE run_counts SET n = n - 1 WHERE task = OLD.task AND status = OLD.status;
+    INSERT INTO run_counts (task, status, n) VALUES (NEW.task, NEW.status, 1)
+        ON CONFLICT (task, status) DO UPDATE SET n = n + 1;
+END;
+"#,
 ];

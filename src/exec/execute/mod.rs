@@ -203,7 +203,7 @@ pub fn execute(
     let last = records.last().expect("at least one attempt");
     let exit_code = exit_code_for(last, &task.spec.secret_env);
     let outcome = finish(store, records, exit_code);
-    retention::maybe_sweep(&paths.runs_dir(), retention::retention_days(store.conn()));
+    retention::maybe_sweep(&paths.runs_dir(), || retention::retention_days(store));
     Ok(outcome)
 }
 

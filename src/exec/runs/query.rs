@@ -17,6 +17,13 @@
 //! | end of the newest success ([`last_success_end`]) | `runs_task_success_end` |
 //! | `RUNNING` rows ([`running`]) | `runs_running` |
 //! | a time window ([`started_between`], [`list`] by time) | `runs_by_start` |
+//! | newest runs with a status, any task ([`list`] and [`super::page()`] by status) | `runs_status_start` |
+//! | slots served since an instant ([`slots_started_since`]) | `runs_task_start` |
+//! | durations of the newest successes ([`success_durations`]) | `runs_task_status_start` |
+//! | the metrics textfile's per-task values ([`task_stats`]) | `runs_task_start`, `runs_task_status_start`, table `run_counts` |
+//!
+//! `run_counts` (runs per task and status) is kept by triggers on `runs` (schema migration
+//! 10), so a total over the whole history is one lookup, not a count.
 //!
 //! A new read should use one of these (check with `EXPLAIN QUERY PLAN`: no `SCAN runs`).
 
@@ -319,6 +326,72 @@ mod tests {
         assert_eq!(last.len(), 2);
     }
 
+    /// `run_counts` follows every write of `runs` (insert, a status change, a rename, a
+    /// delete), task names told apart ignoring case, and migration 10 fills it from the runs a
+    /// database already has.
+    #[test]
+    fn run_counts_follow_every_write_of_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orc.db");
+        {
+            // A database at the schema before run_counts, with runs.
+            let c = Connection::open(&path).unwrap();
+            let migrations = crate::store::MIGRATIONS;
+            let counts_at = migrations.iter().position(|m| m.contains("TABLE run_counts")).unwrap();
+            for (i, sql) in migrations[..counts_at].iter().enumerate() {
+                c.execute_batch(sql).unwrap();
+                c.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+            }
+            for (task, status) in [("a", "SUCCESS"), ("A", "SUCCESS"), ("a", "FAILED")] {
+                c.execute(
+                    "INSERT INTO runs (task, trigger, status, start, host, orc_version) \
+                     VALUES (?1, 'manual', ?2, '2026-01-01T00:00:00.000Z', 'h', 'v')",
+                    rusqlite::params![task, status],
+                )
+                .unwrap();
+            }
+        }
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let c = store.conn();
+        let counts = |task: &str| task_stats(c, task).unwrap().by_status;
+        let of = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
+            pairs.iter().map(|(s, n)| (s.to_string(), *n)).collect()
+        };
+        assert_eq!(counts("A"), of(&[("FAILED", 1), ("SUCCESS", 2)]));
+        let insert = |task: &str, status: &str| {
+            c.execute(
+                "INSERT INTO runs (task, trigger, status, start, host, orc_version) \
+                 VALUES (?1, 'manual', ?2, '2026-01-02T00:00:00.000Z', 'h', 'v')",
+                rusqlite::params![task, status],
+            )
+            .unwrap();
+            c.last_insert_rowid()
+        };
+        let running = insert("a", "RUNNING");
+        insert("b", "SKIPPED");
+        assert_eq!(counts("a"), of(&[("FAILED", 1), ("RUNNING", 1), ("SUCCESS", 2)]));
+        c.execute("UPDATE runs SET status = 'TIMEOUT' WHERE id = ?1", [running]).unwrap();
+        c.execute("UPDATE runs SET error = 'x' WHERE id = ?1", [running]).unwrap();
+        assert_eq!(counts("a"), of(&[("FAILED", 1), ("SUCCESS", 2), ("TIMEOUT", 1)]));
+        c.execute("UPDATE runs SET task = 'b' WHERE id = ?1", [running]).unwrap();
+        assert_eq!(counts("B"), of(&[("SKIPPED", 1), ("TIMEOUT", 1)]));
+        c.execute("DELETE FROM runs WHERE task = 'a' COLLATE NOCASE AND status = 'SUCCESS'", [])
+            .unwrap();
+        assert_eq!(counts("a"), of(&[("FAILED", 1)]));
+        let table = |sql: &str| -> BTreeMap<(String, String), i64> {
+            c.prepare(sql)
+                .unwrap()
+                .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        assert_eq!(
+            table("SELECT lower(task), status, n FROM run_counts WHERE n > 0"),
+            table("SELECT lower(task), status, count(*) FROM runs GROUP BY 1, 2")
+        );
+    }
+
     /// Every read of this module walks an index: the plan of each statement it runs (traced
     /// with its parameters) has no full scan of `runs` and no sort of the whole table. The
     /// planner has no statistics (orc never runs ANALYZE), so the plan does not depend on
@@ -357,7 +430,7 @@ mod tests {
         get(&conn, 1).unwrap();
         list(&conn, &Filter { task: Some("a".into()), limit: 50, ..Filter::default() }).unwrap();
         let by_status = Filter { status: Some(Status::Failed), ..Filter::default() };
-        list(&conn, &Filter { task: Some("a".into()), limit: 50, ..by_status }).unwrap();
+        list(&conn, &Filter { task: Some("a".into()), limit: 50, ..by_status.clone() }).unwrap();
         list(&conn, &Filter { limit: 50, ..Filter::default() }).unwrap();
         assert_eq!(last_for_task(&conn, "b").unwrap().unwrap().task, "B");
         running(&conn, Some("a")).unwrap();
@@ -372,17 +445,37 @@ mod tests {
         assert_eq!(counts_by_status_since(&conn, since).unwrap()["b"][&Status::Success], 1);
         assert_eq!(finished_counts_since(&conn, since).unwrap()["c"], (1, 1));
         started_between(&conn, since, since).unwrap();
+        list(&conn, &Filter { limit: 50, ..by_status.clone() }).unwrap();
+        let since_filter = Filter { since: Some(since), limit: 50, ..by_status.clone() };
+        list(&conn, &since_filter).unwrap();
+        let failed_page = super::super::PageQuery {
+            status: Some(Status::Failed),
+            after: Some(2),
+            limit: 50,
+            ..Default::default()
+        };
+        super::super::page(&conn, &failed_page).unwrap();
+        assert_eq!(slots_started_since(&conn, "A", since).unwrap(), Vec::<String>::new());
+        assert_eq!(success_durations(&conn, "b", 5).unwrap(), Vec::<u64>::new());
+        let stats = task_stats(&conn, "C").unwrap();
+        assert_eq!(stats.by_status, BTreeMap::from([("SUCCESS".to_string(), 1)]));
         conn.trace_v2(
             rusqlite::trace::TraceEventCodes::empty(),
             None::<fn(rusqlite::trace::TraceEvent<'_>)>,
         )
         .unwrap();
         let statements = seen.lock().unwrap().clone();
-        assert!(statements.len() >= 17, "{statements:?}");
+        assert!(statements.len() >= 28, "{statements:?}");
         for sql in statements {
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let plan: Vec<String> =
                 stmt.query_map([], |r| r.get(3)).unwrap().collect::<Result<_, _>>().unwrap();
+            // A status without a task: walking `runs_by_start` and filtering would read the
+            // whole history for a rare status; the (status, start) index seeks to it.
+            if sql.contains("status = 'FAILED'") && !sql.contains("task =") {
+                let seek = plan.iter().any(|s| s.contains("INDEX runs_status_start (status=?"));
+                assert!(seek, "status read not on runs_status_start in {sql}: {plan:?}");
+            }
             for step in &plan {
                 // `SCAN runs` / `SCAN r1`: a table scan (the CTE `names` and constant rows
                 // are scanned by design).
@@ -399,15 +492,16 @@ mod tests {
     }
 }
 
-/// The slots served by runs of `task` (exact stored name) that started at or after `since`:
-/// what `orc watch` compares a schedule's slots with. Uses the `(task, start)` index.
+/// The slots served by runs of `task` (ignoring letter case) that started at or after
+/// `since`: what `orc watch` compares a schedule's slots with. Uses `runs_task_start`.
 pub fn slots_started_since(
     conn: &Connection,
     task: &str,
     since: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT slot FROM runs WHERE task = ?1 AND start >= ?2 AND slot IS NOT NULL",
+        "SELECT slot FROM runs WHERE task = ?1 COLLATE NOCASE AND start >= ?2
+         AND slot IS NOT NULL",
     )?;
     let rows = stmt.query_map(rusqlite::params![task, to_db_time(since)], |r| r.get(0))?;
     rows.collect()
@@ -416,7 +510,7 @@ pub fn slots_started_since(
 /// Durations (ms) of the newest `n` successful runs of `task`, newest first.
 pub fn success_durations(conn: &Connection, task: &str, n: usize) -> rusqlite::Result<Vec<u64>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT duration_ms FROM runs WHERE task = ?1 AND status = 'SUCCESS'
+        "SELECT duration_ms FROM runs WHERE task = ?1 COLLATE NOCASE AND status = 'SUCCESS'
          AND duration_ms IS NOT NULL ORDER BY start DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(rusqlite::params![task, n as i64], |r| r.get::<_, i64>(0))?;
@@ -424,7 +518,8 @@ pub fn success_durations(conn: &Connection, task: &str, n: usize) -> rusqlite::R
 }
 
 /// What the metrics textfile shows about one task, each value from an indexed lookup
-/// (`(task, start)` and `(task, status, start)`), never a scan of the history.
+/// (`runs_task_start`, `runs_task_status_start`, the `run_counts` table), never a scan or a
+/// count of the history.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskStats {
     /// Start of the newest run (any status).
@@ -440,12 +535,13 @@ pub struct TaskStats {
     pub by_status: BTreeMap<String, i64>,
 }
 
-/// [`TaskStats`] of `task` (exact stored name).
+/// [`TaskStats`] of `task` (ignoring letter case).
 pub fn task_stats(conn: &Connection, task: &str) -> rusqlite::Result<TaskStats> {
     let time = |s: Option<String>| s.as_deref().and_then(from_db_time);
     let max_start = |statuses: &[Status]| -> rusqlite::Result<Option<DateTime<Utc>>> {
-        let mut stmt =
-            conn.prepare_cached("SELECT max(start) FROM runs WHERE task = ?1 AND status = ?2")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT max(start) FROM runs WHERE task = ?1 COLLATE NOCASE AND status = ?2",
+        )?;
         let mut best = None;
         for s in statuses {
             let v: Option<String> = stmt.query_row([task, s.as_str()], |r| r.get(0))?;
@@ -454,17 +550,18 @@ pub fn task_stats(conn: &Connection, task: &str) -> rusqlite::Result<TaskStats> 
         Ok(best)
     };
     let last_run: Option<String> = conn
-        .prepare_cached("SELECT max(start) FROM runs WHERE task = ?1")?
+        .prepare_cached("SELECT max(start) FROM runs WHERE task = ?1 COLLATE NOCASE")?
         .query_row([task], |r| r.get(0))?;
     let last_finished = conn
         .prepare_cached(
-            "SELECT duration_ms, exit_code FROM runs WHERE task = ?1 AND end IS NOT NULL \
+            "SELECT duration_ms, exit_code FROM runs WHERE task = ?1 COLLATE NOCASE \
+             AND end IS NOT NULL \
              AND status NOT IN ('RUNNING', 'SKIPPED') ORDER BY start DESC LIMIT 1",
         )?
         .query_row([task], |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)))
         .optional()?;
     let mut stmt =
-        conn.prepare_cached("SELECT status, count(*) FROM runs WHERE task = ?1 GROUP BY status")?;
+        conn.prepare_cached("SELECT status, n FROM run_counts WHERE task = ?1 AND n > 0")?;
     let by_status = stmt
         .query_map([task], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
         .collect::<rusqlite::Result<BTreeMap<_, _>>>()?;
