@@ -251,7 +251,7 @@ fn csv_row(env: &crate::support::Env, tn: &str) -> Vec<String> {
     let out = fake(env, &["/Query", "/TN", tn, "/FO", "CSV", "/V", "/NH"]).ok().stdout;
     let parsed = orc::scheduler::schtasks::csv::parse(&out);
     assert_eq!(parsed.rows.len(), 1, "{out}");
-    parsed.rows[0].fields.clone()
+    parsed.rows[0].fields().map(str::to_string).collect()
 }
 
 fn quoted(fields: &[String]) -> String {

@@ -20,17 +20,11 @@ pub fn legacy_time(text: &str) -> Option<DateTime<Utc>> {
     local_to_utc(naive)
 }
 
+/// The instant of a legacy local time: the earlier one in an autumn overlap, an hour later
+/// in a spring gap (the legacy tool could only have written such a time across the change).
 fn local_to_utc(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
-    match Local.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
-        r @ chrono::LocalResult::Ambiguous(..) => {
-            crate::clock::earliest(r).map(|t| t.with_timezone(&Utc))
-        }
-        chrono::LocalResult::None => Local
-            .from_local_datetime(&(naive + chrono::Duration::hours(1)))
-            .earliest()
-            .map(|t| t.with_timezone(&Utc)),
-    }
+    let at = |n: NaiveDateTime| crate::clock::earliest(Local.from_local_datetime(&n));
+    at(naive).or_else(|| at(naive + chrono::Duration::hours(1))).map(|t| t.with_timezone(&Utc))
 }
 
 fn split_output(text: &str) -> (Option<Vec<u8>>, Option<Vec<u8>>, i64) {

@@ -53,16 +53,40 @@ pub mod col {
     pub const REPEAT_STOP_IF_RUNNING: usize = 27;
 }
 
-/// One 28-column row (one trigger of one task).
+/// One 28-column row (one trigger of one task). The values share one string (a query of
+/// 10,000 tasks holds tens of thousands of rows: one allocation each, not 28).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    pub fields: Vec<String>,
+    text: String,
+    /// Where each value ends in `text` (it starts where the previous one ends).
+    ends: [u32; COLUMNS],
 }
 
 impl Row {
+    /// A row of exactly [`COLUMNS`] values, or `None`.
+    pub fn new<S: AsRef<str>>(fields: &[S]) -> Option<Row> {
+        if fields.len() != COLUMNS {
+            return None;
+        }
+        let mut text = String::with_capacity(fields.iter().map(|f| f.as_ref().len()).sum());
+        let mut ends = [0u32; COLUMNS];
+        for (end, f) in ends.iter_mut().zip(fields) {
+            text.push_str(f.as_ref());
+            *end = u32::try_from(text.len()).ok()?;
+        }
+        Some(Row { text, ends })
+    }
+
+    /// The values, in column order.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        (0..COLUMNS).map(|c| self.get(c))
+    }
+
     /// The value of a column (see [`col`]).
     pub fn get(&self, column: usize) -> &str {
-        self.fields.get(column).map(String::as_str).unwrap_or("")
+        let Some(&end) = self.ends.get(column) else { return "" };
+        let start = if column == 0 { 0 } else { self.ends[column - 1] };
+        &self.text[start as usize..end as usize]
     }
 
     /// The full task path (`\folder\name`).
@@ -168,10 +192,10 @@ fn is_complete(buf: &str) -> bool {
 
 fn push_record(out: &mut Parsed, buf: &str) {
     match split_record(buf) {
-        Some(fields) => {
+        Some(row) => {
             // Header rows (repeated per folder without /NH, localized): TaskName is a label.
-            if fields[col::TASK_NAME].starts_with('\\') {
-                out.rows.push(Row { fields });
+            if row.task_name().starts_with('\\') {
+                out.rows.push(row);
             }
         }
         None => {
@@ -183,12 +207,12 @@ fn push_record(out: &mut Parsed, buf: &str) {
 }
 
 /// Splits one record into exactly 28 fields, or `None`.
-fn split_record(buf: &str) -> Option<Vec<String>> {
+fn split_record(buf: &str) -> Option<Row> {
     let t = buf.trim_end();
     let inner = t.strip_prefix('"')?.strip_suffix('"')?;
     let pieces: Vec<&str> = inner.split("\",\"").collect();
     if pieces.len() == COLUMNS {
-        return Some(pieces.into_iter().map(String::from).collect());
+        return Row::new(&pieces);
     }
     if pieces.len() < COLUMNS {
         return None;
@@ -198,14 +222,13 @@ fn split_record(buf: &str) -> Option<Vec<String>> {
     const RIGHT: usize = COLUMNS - col::SCHEDULED_TASK_STATE; // Scheduled Task State … end
     let n = pieces.len();
     let middle = &pieces[LEFT..n - RIGHT];
-    let mut fields: Vec<String> = pieces[..LEFT].iter().map(|s| s.to_string()).collect();
-    fields.push(middle[0].to_string()); // Author
-    fields.push(middle[1].to_string()); // Task To Run
-    fields.push(middle[2].to_string()); // Start In
-    fields.push(middle[3..].join("\",\"")); // Comment
-    fields.extend(pieces[n - RIGHT..].iter().map(|s| s.to_string()));
+    let comment = middle[3..].join("\",\"");
+    let mut fields: Vec<&str> = pieces[..LEFT].to_vec();
+    fields.extend_from_slice(&middle[..3]); // Author, Task To Run, Start In
+    fields.push(&comment);
+    fields.extend_from_slice(&pieces[n - RIGHT..]);
     debug_assert_eq!(fields.len(), COLUMNS);
-    Some(fields)
+    Row::new(&fields)
 }
 
 #[cfg(test)]

@@ -97,7 +97,7 @@ const VOLATILE: [usize; 6] = [
 pub fn observed_print(rows: &[&csv::Row]) -> String {
     let mut text = String::new();
     for row in rows {
-        for (i, f) in row.fields.iter().enumerate() {
+        for (i, f) in row.fields().enumerate() {
             if !VOLATILE.contains(&i) {
                 text.push_str(f.trim());
                 text.push('\u{1f}');

@@ -136,8 +136,8 @@ impl Schtasks {
         cmd.args(args.iter().map(|a| &a.value));
         let done = crate::scheduler::program::run(cmd, None, self.timeout)
             .map_err(|f| f.into_error(self.program_name(), shown, self.timeout))?;
-        let stdout = decode(&done.stdout);
-        let stderr = decode(&done.stderr);
+        let stdout = decode_owned(done.stdout);
+        let stderr = decode_owned(done.stderr);
         // Windows exit codes are 32-bit; keep them signed as schtasks' own output does.
         let code = done.code;
         Ok(CallOutput { code, stdout, stderr })
@@ -280,6 +280,18 @@ fn classify_failure(program: &str, args: &str, out: &CallOutput) -> SchedulerErr
 fn message_lines(text: &str) -> String {
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).take(6).collect();
     if lines.is_empty() { "(no message)".to_string() } else { lines.join(" ") }
+}
+
+/// [`decode`] of output orc no longer needs as bytes: valid UTF-8 becomes the string in
+/// place, without a copy (a query of 10,000 tasks answers with megabytes).
+pub fn decode_owned(mut bytes: Vec<u8>) -> String {
+    if bytes.starts_with(&[0xFF, 0xFE]) {
+        return decode(&bytes);
+    }
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).unwrap_or_else(|e| decode(e.as_bytes()))
 }
 
 /// Decodes program output: UTF-8 (BOM stripped) when valid, UTF-16LE when it has a BOM, else
@@ -455,6 +467,12 @@ mod tests {
     fn output_decoding() {
         assert_eq!(decode("héllo".as_bytes()), "héllo");
         assert_eq!(decode(b"\xEF\xBB\xBFabc"), "abc");
+        // The owned form decodes the same, the BOM dropped in place.
+        for bytes in [&b"\xEF\xBB\xBFabc"[..], "héllo".as_bytes(), &[0xFF, 0xFE, b'a', 0, b'b', 0]]
+        {
+            assert_eq!(decode_owned(bytes.to_vec()), decode(bytes));
+        }
+        assert_eq!(decode_owned(vec![0x8E, 0x98]), decode(&[0x8E, 0x98]));
         assert_eq!(decode(&[0xFF, 0xFE, b'a', 0, b'b', 0]), "ab");
         // CP866 "ОШИБКА" is not UTF-8: never panics, decodes lossily off Windows.
         let s = decode(&[0x8E, 0x98, 0x88, 0x81, 0x8A, 0x80]);

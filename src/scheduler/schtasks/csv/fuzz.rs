@@ -42,7 +42,7 @@ proptest! {
         let text: String = chars.into_iter().collect();
         let p = parse(&text);
         for row in &p.rows {
-            prop_assert_eq!(row.fields.len(), COLUMNS);
+            prop_assert_eq!(row.fields().count(), COLUMNS);
             prop_assert!(row.task_name().starts_with('\\'));
         }
     }
