@@ -93,26 +93,15 @@ fn target(v: &ChannelView) -> String {
 
 fn list(ctx: &mut Context<'_>) -> Result<i32> {
     let all = channels::list(ctx.store()?)?;
-    if ctx.json {
-        ctx.print_json(&all)?;
-        return Ok(exit::SUCCESS);
-    }
-    if all.is_empty() {
-        ctx.print("No channels. Add one with `orc channel add NAME --kind KIND`.")?;
-        return Ok(exit::SUCCESS);
-    }
-    let rows: Vec<Vec<String>> = all
-        .iter()
-        .map(|v| {
-            vec![
-                v.name.clone(),
-                v.kind.as_str().to_string(),
-                target(v),
-                if v.secret_credential.is_some() { "signed" } else { "-" }.to_string(),
-            ]
-        })
-        .collect();
-    ctx.print_raw(&crate::render::table(&["NAME", "KIND", "TARGET", "SIGNING"], &rows))?;
+    let empty = "No channels. Add one with `orc channel add NAME --kind KIND`.";
+    ctx.print_list(&all, empty, &["NAME", "KIND", "TARGET", "SIGNING"], |v| {
+        vec![
+            v.name.clone(),
+            v.kind.as_str().to_string(),
+            target(v),
+            if v.secret_credential.is_some() { "signed" } else { "-" }.to_string(),
+        ]
+    })?;
     Ok(exit::SUCCESS)
 }
 

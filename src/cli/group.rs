@@ -81,20 +81,9 @@ fn members_text(hosts: &[String]) -> String {
 
 fn list(ctx: &mut Context<'_>) -> Result<i32> {
     let groups = table::list_groups(ctx.store()?.conn())?;
-    if ctx.json {
-        ctx.print_json(&groups)?;
-        return Ok(exit::SUCCESS);
-    }
-    if groups.is_empty() {
-        ctx.print("No host groups. Add one with `orc group add NAME --hosts h1,h2`.")?;
-        return Ok(exit::SUCCESS);
-    }
-    let rows: Vec<Vec<String>> = groups
-        .iter()
-        .map(|g| {
-            vec![g.name.clone(), if g.hosts.is_empty() { "-".into() } else { g.hosts.join(", ") }]
-        })
-        .collect();
-    ctx.print_raw(&crate::render::table(&["GROUP", "HOSTS"], &rows))?;
+    let empty = "No host groups. Add one with `orc group add NAME --hosts h1,h2`.";
+    ctx.print_list(&groups, empty, &["GROUP", "HOSTS"], |g| {
+        vec![g.name.clone(), if g.hosts.is_empty() { "-".into() } else { g.hosts.join(", ") }]
+    })?;
     Ok(exit::SUCCESS)
 }

@@ -42,27 +42,16 @@ pub fn run(args: HostCommand, ctx: &mut Context<'_>) -> Result<i32> {
 
 fn list(ctx: &mut Context<'_>) -> Result<i32> {
     let hosts = table::list_hosts(ctx.store()?.conn())?;
-    if ctx.json {
-        ctx.print_json(&hosts)?;
-        return Ok(exit::SUCCESS);
-    }
-    if hosts.is_empty() {
-        ctx.print("No hosts. Add one with `orc host add NAME`.")?;
-        return Ok(exit::SUCCESS);
-    }
     let this = crate::fleet::this_host();
-    let rows: Vec<Vec<String>> = hosts
-        .iter()
-        .map(|h| {
-            let name = if h.name.eq_ignore_ascii_case(&this) {
-                format!("{} (this host)", h.name)
-            } else {
-                h.name.clone()
-            };
-            let groups = if h.groups.is_empty() { "-".into() } else { h.groups.join(", ") };
-            vec![name, groups, h.last_seen_at.clone().unwrap_or_else(|| "never".into())]
-        })
-        .collect();
-    ctx.print_raw(&crate::render::table(&["HOST", "GROUPS", "LAST SEEN"], &rows))?;
+    let empty = "No hosts. Add one with `orc host add NAME`.";
+    ctx.print_list(&hosts, empty, &["HOST", "GROUPS", "LAST SEEN"], |h| {
+        let name = if h.name.eq_ignore_ascii_case(&this) {
+            format!("{} (this host)", h.name)
+        } else {
+            h.name.clone()
+        };
+        let groups = if h.groups.is_empty() { "-".into() } else { h.groups.join(", ") };
+        vec![name, groups, h.last_seen_at.clone().unwrap_or_else(|| "never".into())]
+    })?;
     Ok(exit::SUCCESS)
 }

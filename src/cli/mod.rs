@@ -193,6 +193,25 @@ impl<'a> Context<'a> {
         self.print(&text)
     }
 
+    /// Prints a list the way the `list` commands do: with `--json` the items as they are;
+    /// none → the `empty` line (how to add one); else a table of `headers`, a row per item.
+    pub fn print_list<T: Serialize>(
+        &mut self,
+        items: &[T],
+        empty: &str,
+        headers: &[&str],
+        row: impl Fn(&T) -> Vec<String>,
+    ) -> Result<()> {
+        if self.json {
+            return self.print_json(items);
+        }
+        if items.is_empty() {
+            return self.print(empty);
+        }
+        let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+        self.print_raw(&crate::render::table(headers, &rows))
+    }
+
     /// Writes text to stdout followed by a newline.
     pub fn print(&mut self, text: &str) -> Result<()> {
         writeln!(self.out, "{text}").map_err(|e| Error::io("write", "standard output", e))

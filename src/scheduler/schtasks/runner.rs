@@ -284,7 +284,7 @@ fn message_lines(text: &str) -> String {
 
 /// [`decode`] of output orc no longer needs as bytes: valid UTF-8 becomes the string in
 /// place, without a copy (a query of 10,000 tasks answers with megabytes).
-pub fn decode_owned(mut bytes: Vec<u8>) -> String {
+fn decode_owned(mut bytes: Vec<u8>) -> String {
     if bytes.starts_with(&[0xFF, 0xFE]) {
         return decode(&bytes);
     }
