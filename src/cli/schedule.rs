@@ -202,7 +202,7 @@ fn reconcile_cmd(
         // the orc executable's path): nothing is asked of the OS scheduler.
         return Err(e);
     }
-    let desired = &rendered.desired;
+    let desired = std::mem::take(&mut rendered.desired);
 
     let history: Vec<_> = registrations::load_history(store, kind, &host)?
         .into_iter()

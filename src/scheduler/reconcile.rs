@@ -3,7 +3,7 @@
 //! that feeds and records it (tasks and orc's registration history from the store, the read
 //! back from the backend, the `registrations` table) is [`super::registrations`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -91,11 +91,14 @@ impl Plan {
 ///   other fields that differ although the definition did not change.
 ///
 /// Names are compared case-insensitively (Task Scheduler and orc task names both are).
-pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History]) -> Plan {
+///
+/// `desired` is moved into the plan's entries: at 10,000 tasks the definitions are tens of
+/// megabytes, held once.
+pub fn plan(desired: Vec<Desired>, registered: &[Registered], history: &[History]) -> Plan {
     let key = |s: &str| s.to_ascii_lowercase();
     let hist: HashMap<String, &History> = history.iter().map(|h| (key(&h.task), h)).collect();
     let regs: HashMap<String, &Registered> = registered.iter().map(|r| (key(&r.task), r)).collect();
-    let wanted: HashMap<String, &Desired> = desired.iter().map(|d| (key(&d.task), d)).collect();
+    let wanted: HashSet<String> = desired.iter().map(|d| key(&d.task)).collect();
     let mut entries = Vec::new();
 
     for d in desired {
@@ -109,7 +112,7 @@ pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History])
                 action: Action::Create,
                 drift: last_hash.is_some(),
                 differences: if last_hash.is_some() { vec!["missing".into()] } else { vec![] },
-                desired: Some(d.clone()),
+                desired: Some(d),
                 seen: None,
                 last_hash,
                 last_observed,
@@ -145,7 +148,7 @@ pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History])
                     action,
                     drift,
                     differences: diffs.into_iter().map(String::from).collect(),
-                    desired: Some(d.clone()),
+                    desired: Some(d),
                     seen: Some(r.seen.clone()),
                     last_hash,
                     last_observed,
@@ -157,7 +160,7 @@ pub fn plan(desired: &[Desired], registered: &[Registered], history: &[History])
     }
     for r in registered {
         let k = key(&r.task);
-        if wanted.contains_key(&k) {
+        if wanted.contains(&k) {
             continue;
         }
         entries.push(PlanEntry {
@@ -410,7 +413,7 @@ mod tests {
         let d = vec![desired("a", "h1", true), desired("b", "h2", true), desired("c", "h3", true)];
         let r = vec![reg("b", fp("h2", true)), reg("c", fp("old", true)), reg("z", fp("hz", true))];
         let h = vec![hist("b", "h2"), hist("c", "old"), hist("z", "hz")];
-        let p = plan(&d, &r, &h);
+        let p = plan(d, &r, &h);
         let actions: Vec<_> =
             p.entries.iter().map(|e| (e.task.as_str(), e.action, e.drift)).collect();
         assert_eq!(
@@ -429,27 +432,27 @@ mod tests {
     #[test]
     fn hand_edits_are_drift() {
         // Same hash as recorded and desired, but disabled by hand in the console.
-        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("h", false))], &[hist("a", "h")]);
+        let p = plan(vec![desired("a", "h", true)], &[reg("a", fp("h", false))], &[hist("a", "h")]);
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Update, true));
         assert_eq!(e.differences, vec!["enabled state"]);
 
         // The registration carries a hash orc never recorded.
-        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("x", true))], &[hist("a", "h")]);
+        let p = plan(vec![desired("a", "h", true)], &[reg("a", fp("x", true))], &[hist("a", "h")]);
         assert!(find(&p, "a").drift);
 
         // Description rewritten: no hash at all.
         let mut seen = fp("h", true);
         seen.hash = None;
-        let p = plan(&[desired("a", "h", true)], &[reg("a", seen)], &[hist("a", "h")]);
+        let p = plan(vec![desired("a", "h", true)], &[reg("a", seen)], &[hist("a", "h")]);
         assert!(find(&p, "a").drift);
 
         // orc has no record of registering it.
-        let p = plan(&[desired("a", "h", true)], &[reg("a", fp("other", true))], &[]);
+        let p = plan(vec![desired("a", "h", true)], &[reg("a", fp("other", true))], &[]);
         assert!(find(&p, "a").drift);
 
         // Deleted by hand.
-        let p = plan(&[desired("a", "h", true)], &[], &[hist("a", "h")]);
+        let p = plan(vec![desired("a", "h", true)], &[], &[hist("a", "h")]);
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Create, true));
         assert_eq!(e.differences, vec!["missing"]);
@@ -459,7 +462,7 @@ mod tests {
     fn drift_is_settled_by_semantic_details() {
         let drifted = || {
             let p =
-                plan(&[desired("a", "h", true)], &[reg("a", fp("h", false))], &[hist("a", "h")]);
+                plan(vec![desired("a", "h", true)], &[reg("a", fp("h", false))], &[hist("a", "h")]);
             find(&p, "a").clone()
         };
         // No semantic difference: unchanged, not drift.
@@ -485,22 +488,31 @@ mod tests {
     fn hand_edits_invisible_to_the_fingerprint_are_caught_by_the_observed_print() {
         let mut h = hist("a", "h");
         // First sighting: nothing recorded yet, so nothing to compare.
-        let p =
-            plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
+        let p = plan(
+            vec![desired("a", "h", true)],
+            &[reg("a", fp("h", true))],
+            std::slice::from_ref(&h),
+        );
         assert_eq!(find(&p, "a").action, Action::Unchanged);
         h.observed = Some("seen-1".into());
-        let p =
-            plan(&[desired("a", "h", true)], &[reg("a", fp("h", true))], std::slice::from_ref(&h));
+        let p = plan(
+            vec![desired("a", "h", true)],
+            &[reg("a", fp("h", true))],
+            std::slice::from_ref(&h),
+        );
         assert_eq!(find(&p, "a").action, Action::Unchanged);
         let mut seen = fp("h", true);
         seen.observed = Some("seen-2".into()); // e.g. a trigger moved from 02:30 to 03:45
-        let p =
-            plan(&[desired("a", "h", true)], &[reg("a", seen.clone())], std::slice::from_ref(&h));
+        let p = plan(
+            vec![desired("a", "h", true)],
+            &[reg("a", seen.clone())],
+            std::slice::from_ref(&h),
+        );
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Update, true));
         assert_eq!(e.differences, vec!["triggers or settings"]);
         // After a database change the print is not compared (it is expected to change).
-        let p = plan(&[desired("a", "h2", true)], &[reg("a", seen)], std::slice::from_ref(&h));
+        let p = plan(vec![desired("a", "h2", true)], &[reg("a", seen)], std::slice::from_ref(&h));
         let e = find(&p, "a");
         assert_eq!(
             (e.action, e.drift, e.differences.clone()),
@@ -511,8 +523,11 @@ mod tests {
     #[test]
     fn a_database_change_is_not_drift() {
         // Registered what orc recorded; the task changed in the database since.
-        let p =
-            plan(&[desired("a", "new", false)], &[reg("a", fp("old", true))], &[hist("a", "old")]);
+        let p = plan(
+            vec![desired("a", "new", false)],
+            &[reg("a", fp("old", true))],
+            &[hist("a", "old")],
+        );
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Update, false));
         assert_eq!(e.differences, vec!["definition", "enabled state"]);
@@ -521,7 +536,7 @@ mod tests {
     #[test]
     fn names_match_case_insensitively_and_output_is_sorted() {
         let p = plan(
-            &[desired("Beta", "h", true), desired("alpha", "h", true)],
+            vec![desired("Beta", "h", true), desired("alpha", "h", true)],
             &[reg("BETA", fp("h", true))],
             &[],
         );
@@ -532,14 +547,14 @@ mod tests {
 
     #[test]
     fn empty_desired_deletes_everything_registered() {
-        let p = plan(&[], &[reg("a", fp("h", true)), reg("b", fp("h", true))], &[]);
+        let p = plan(vec![], &[reg("a", fp("h", true)), reg("b", fp("h", true))], &[]);
         assert_eq!(p.count(Action::Delete), 2);
         assert_eq!(p.drifted(), 0);
     }
 
     #[test]
     fn report_rows_carry_outcomes() {
-        let p = plan(&[desired("a", "h", true), desired("b", "h", true)], &[], &[]);
+        let p = plan(vec![desired("a", "h", true), desired("b", "h", true)], &[], &[]);
         let planned = report(&p, None);
         assert!(planned.iter().all(|r| r.result == "planned" && r.xml.is_some()));
         let outcomes = vec![
