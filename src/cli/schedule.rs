@@ -226,7 +226,7 @@ fn reconcile_cmd(
         });
     }
     let history: Vec<_> = history.into_iter().filter(|h| !rendered.is_failed(&h.task)).collect();
-    let mut plan = crate::scheduler::plan(desired, &registered, &history);
+    let mut plan = crate::scheduler::plan(desired, registered, history);
     if force {
         for e in plan.entries.iter_mut().filter(|e| e.action == Action::Unchanged) {
             e.action = Action::Update;

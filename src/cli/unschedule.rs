@@ -106,7 +106,7 @@ fn planned(
     let mut backend = backend;
     let (registered, _) = registrations::read_back(backend.as_mut(), known)?;
     let registered: Vec<_> = registered.into_iter().filter(|r| covers(&r.task)).collect();
-    let plan = crate::scheduler::plan(Vec::new(), &registered, &history);
+    let plan = crate::scheduler::plan(Vec::new(), registered.clone(), history.clone());
     let rows = reconcile::report(&plan, None);
     Ok((rows, Planned { kind, host, history, registered, plan }, backend))
 }

@@ -669,7 +669,7 @@ mod tests {
         let c = desired(&b, "c", "3 * * * *", true);
         let foreign = b"MAILTO=x\r\n# mine\n5 5 * * * /bin/true";
         // Create a and c in a crontab with no final newline.
-        let p = plan(vec![a.clone(), c.clone()], &[], &[]);
+        let p = plan(vec![a.clone(), c.clone()], vec![], vec![]);
         let first = b.next_crontab(foreign, BlockState::Absent, &p);
         assert!(first.starts_with(b"MAILTO=x\r\n# mine\n5 5 * * * /bin/true\n# BEGIN orc "));
         let text = String::from_utf8(first.clone()).unwrap();
@@ -680,20 +680,20 @@ mod tests {
         // Delete only a (scope --task a): c stays as it is.
         let state = cronblock::locate(&first, b.id());
         let reg_a = Registered { task: "a".into(), path: a.path.clone(), ..Registered::default() };
-        let p = plan(vec![], &[reg_a], &[]);
+        let p = plan(vec![], vec![reg_a], vec![]);
         let second = b.next_crontab(&first, state, &p);
         let text = String::from_utf8(second.clone()).unwrap();
         assert!(!text.contains(&a.definition) && text.contains(&c.definition));
         // Delete c too: the block is gone, the foreign text stays (with its added newline).
         let state = cronblock::locate(&second, b.id());
         let reg_c = Registered { task: "c".into(), path: c.path.clone(), ..Registered::default() };
-        let third = b.next_crontab(&second, state, &plan(vec![], &[reg_c], &[]));
+        let third = b.next_crontab(&second, state, &plan(vec![], vec![reg_c], vec![]));
         assert_eq!(third, b"MAILTO=x\r\n# mine\n5 5 * * * /bin/true\n");
         // Nothing but orc's block: nothing left at all.
-        let only = b.next_crontab(b"", BlockState::Absent, &plan(vec![a.clone()], &[], &[]));
+        let only = b.next_crontab(b"", BlockState::Absent, &plan(vec![a.clone()], vec![], vec![]));
         let reg_a = Registered { task: "a".into(), path: a.path.clone(), ..Registered::default() };
         let state = cronblock::locate(&only, b.id());
-        assert_eq!(b.next_crontab(&only, state, &plan(vec![], &[reg_a], &[])), b"");
+        assert_eq!(b.next_crontab(&only, state, &plan(vec![], vec![reg_a], vec![])), b"");
     }
 
     #[test]
@@ -701,7 +701,7 @@ mod tests {
         let b = backend();
         let foreign: &[u8] = b"# caf\xe9 (latin-1)\n0 1 * * * /bin/true\n";
         let a = desired(&b, "a", "1 * * * *", true);
-        let out = b.next_crontab(foreign, BlockState::Absent, &plan(vec![a], &[], &[]));
+        let out = b.next_crontab(foreign, BlockState::Absent, &plan(vec![a], vec![], vec![]));
         assert!(out.starts_with(foreign));
     }
 

@@ -92,20 +92,30 @@ impl Plan {
 ///
 /// Names are compared case-insensitively (Task Scheduler and orc task names both are).
 ///
-/// `desired` is moved into the plan's entries: at 10,000 tasks the definitions are tens of
-/// megabytes, held once.
-pub fn plan(desired: Vec<Desired>, registered: &[Registered], history: &[History]) -> Plan {
+/// Everything is moved into the plan's entries: at 10,000 tasks the definitions and the
+/// observed prints are tens of megabytes, held once.
+pub fn plan(desired: Vec<Desired>, registered: Vec<Registered>, history: Vec<History>) -> Plan {
     let key = |s: &str| s.to_ascii_lowercase();
-    let hist: HashMap<String, &History> = history.iter().map(|h| (key(&h.task), h)).collect();
-    let regs: HashMap<String, &Registered> = registered.iter().map(|r| (key(&r.task), r)).collect();
+    let mut hist: HashMap<String, History> =
+        history.into_iter().map(|h| (key(&h.task), h)).collect();
     let wanted: HashSet<String> = desired.iter().map(|d| key(&d.task)).collect();
+    let mut regs: HashMap<String, Registered> = HashMap::new();
+    let mut unwanted = Vec::new();
+    for r in registered {
+        let k = key(&r.task);
+        if wanted.contains(&k) {
+            regs.insert(k, r);
+        } else {
+            unwanted.push(r);
+        }
+    }
     let mut entries = Vec::new();
 
     for d in desired {
         let k = key(&d.task);
-        let last_hash = hist.get(&k).map(|h| h.hash.clone());
-        let last_observed = hist.get(&k).and_then(|h| h.observed.clone());
-        let entry = match regs.get(&k) {
+        let (last_hash, last_observed) =
+            hist.remove(&k).map_or((None, None), |h| (Some(h.hash), h.observed));
+        let entry = match regs.remove(&k) {
             None => PlanEntry {
                 task: d.task.clone(),
                 path: d.path.clone(),
@@ -144,12 +154,12 @@ pub fn plan(desired: Vec<Desired>, registered: &[Registered], history: &[History
                 };
                 PlanEntry {
                     task: d.task.clone(),
-                    path: r.path.clone(),
+                    path: r.path,
                     action,
                     drift,
                     differences: diffs.into_iter().map(String::from).collect(),
                     desired: Some(d),
-                    seen: Some(r.seen.clone()),
+                    seen: Some(r.seen),
                     last_hash,
                     last_observed,
                     details: Vec::new(),
@@ -158,21 +168,18 @@ pub fn plan(desired: Vec<Desired>, registered: &[Registered], history: &[History
         };
         entries.push(entry);
     }
-    for r in registered {
-        let k = key(&r.task);
-        if wanted.contains(&k) {
-            continue;
-        }
+    for r in unwanted {
+        let h = hist.get(&key(&r.task));
         entries.push(PlanEntry {
-            task: r.task.clone(),
-            path: r.path.clone(),
+            last_hash: h.map(|h| h.hash.clone()),
+            last_observed: h.and_then(|h| h.observed.clone()),
+            task: r.task,
+            path: r.path,
             action: Action::Delete,
             drift: false,
             differences: Vec::new(),
             desired: None,
-            seen: Some(r.seen.clone()),
-            last_hash: hist.get(&k).map(|h| h.hash.clone()),
-            last_observed: hist.get(&k).and_then(|h| h.observed.clone()),
+            seen: Some(r.seen),
             details: Vec::new(),
         });
     }
@@ -413,7 +420,7 @@ mod tests {
         let d = vec![desired("a", "h1", true), desired("b", "h2", true), desired("c", "h3", true)];
         let r = vec![reg("b", fp("h2", true)), reg("c", fp("old", true)), reg("z", fp("hz", true))];
         let h = vec![hist("b", "h2"), hist("c", "old"), hist("z", "hz")];
-        let p = plan(d, &r, &h);
+        let p = plan(d, r, h);
         let actions: Vec<_> =
             p.entries.iter().map(|e| (e.task.as_str(), e.action, e.drift)).collect();
         assert_eq!(
@@ -432,27 +439,35 @@ mod tests {
     #[test]
     fn hand_edits_are_drift() {
         // Same hash as recorded and desired, but disabled by hand in the console.
-        let p = plan(vec![desired("a", "h", true)], &[reg("a", fp("h", false))], &[hist("a", "h")]);
+        let p = plan(
+            vec![desired("a", "h", true)],
+            vec![reg("a", fp("h", false))],
+            vec![hist("a", "h")],
+        );
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Update, true));
         assert_eq!(e.differences, vec!["enabled state"]);
 
         // The registration carries a hash orc never recorded.
-        let p = plan(vec![desired("a", "h", true)], &[reg("a", fp("x", true))], &[hist("a", "h")]);
+        let p = plan(
+            vec![desired("a", "h", true)],
+            vec![reg("a", fp("x", true))],
+            vec![hist("a", "h")],
+        );
         assert!(find(&p, "a").drift);
 
         // Description rewritten: no hash at all.
         let mut seen = fp("h", true);
         seen.hash = None;
-        let p = plan(vec![desired("a", "h", true)], &[reg("a", seen)], &[hist("a", "h")]);
+        let p = plan(vec![desired("a", "h", true)], vec![reg("a", seen)], vec![hist("a", "h")]);
         assert!(find(&p, "a").drift);
 
         // orc has no record of registering it.
-        let p = plan(vec![desired("a", "h", true)], &[reg("a", fp("other", true))], &[]);
+        let p = plan(vec![desired("a", "h", true)], vec![reg("a", fp("other", true))], vec![]);
         assert!(find(&p, "a").drift);
 
         // Deleted by hand.
-        let p = plan(vec![desired("a", "h", true)], &[], &[hist("a", "h")]);
+        let p = plan(vec![desired("a", "h", true)], vec![], vec![hist("a", "h")]);
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Create, true));
         assert_eq!(e.differences, vec!["missing"]);
@@ -461,8 +476,11 @@ mod tests {
     #[test]
     fn drift_is_settled_by_semantic_details() {
         let drifted = || {
-            let p =
-                plan(vec![desired("a", "h", true)], &[reg("a", fp("h", false))], &[hist("a", "h")]);
+            let p = plan(
+                vec![desired("a", "h", true)],
+                vec![reg("a", fp("h", false))],
+                vec![hist("a", "h")],
+            );
             find(&p, "a").clone()
         };
         // No semantic difference: unchanged, not drift.
@@ -488,31 +506,19 @@ mod tests {
     fn hand_edits_invisible_to_the_fingerprint_are_caught_by_the_observed_print() {
         let mut h = hist("a", "h");
         // First sighting: nothing recorded yet, so nothing to compare.
-        let p = plan(
-            vec![desired("a", "h", true)],
-            &[reg("a", fp("h", true))],
-            std::slice::from_ref(&h),
-        );
+        let p = plan(vec![desired("a", "h", true)], vec![reg("a", fp("h", true))], vec![h.clone()]);
         assert_eq!(find(&p, "a").action, Action::Unchanged);
         h.observed = Some("seen-1".into());
-        let p = plan(
-            vec![desired("a", "h", true)],
-            &[reg("a", fp("h", true))],
-            std::slice::from_ref(&h),
-        );
+        let p = plan(vec![desired("a", "h", true)], vec![reg("a", fp("h", true))], vec![h.clone()]);
         assert_eq!(find(&p, "a").action, Action::Unchanged);
         let mut seen = fp("h", true);
         seen.observed = Some("seen-2".into()); // e.g. a trigger moved from 02:30 to 03:45
-        let p = plan(
-            vec![desired("a", "h", true)],
-            &[reg("a", seen.clone())],
-            std::slice::from_ref(&h),
-        );
+        let p = plan(vec![desired("a", "h", true)], vec![reg("a", seen.clone())], vec![h.clone()]);
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Update, true));
         assert_eq!(e.differences, vec!["triggers or settings"]);
         // After a database change the print is not compared (it is expected to change).
-        let p = plan(vec![desired("a", "h2", true)], &[reg("a", seen)], std::slice::from_ref(&h));
+        let p = plan(vec![desired("a", "h2", true)], vec![reg("a", seen)], vec![h.clone()]);
         let e = find(&p, "a");
         assert_eq!(
             (e.action, e.drift, e.differences.clone()),
@@ -525,8 +531,8 @@ mod tests {
         // Registered what orc recorded; the task changed in the database since.
         let p = plan(
             vec![desired("a", "new", false)],
-            &[reg("a", fp("old", true))],
-            &[hist("a", "old")],
+            vec![reg("a", fp("old", true))],
+            vec![hist("a", "old")],
         );
         let e = find(&p, "a");
         assert_eq!((e.action, e.drift), (Action::Update, false));
@@ -537,8 +543,8 @@ mod tests {
     fn names_match_case_insensitively_and_output_is_sorted() {
         let p = plan(
             vec![desired("Beta", "h", true), desired("alpha", "h", true)],
-            &[reg("BETA", fp("h", true))],
-            &[],
+            vec![reg("BETA", fp("h", true))],
+            vec![],
         );
         assert_eq!(p.entries[0].task, "alpha");
         assert_eq!(p.entries[1].action, Action::Unchanged);
@@ -547,14 +553,14 @@ mod tests {
 
     #[test]
     fn empty_desired_deletes_everything_registered() {
-        let p = plan(vec![], &[reg("a", fp("h", true)), reg("b", fp("h", true))], &[]);
+        let p = plan(vec![], vec![reg("a", fp("h", true)), reg("b", fp("h", true))], vec![]);
         assert_eq!(p.count(Action::Delete), 2);
         assert_eq!(p.drifted(), 0);
     }
 
     #[test]
     fn report_rows_carry_outcomes() {
-        let p = plan(vec![desired("a", "h", true), desired("b", "h", true)], &[], &[]);
+        let p = plan(vec![desired("a", "h", true), desired("b", "h", true)], vec![], vec![]);
         let planned = report(&p, None);
         assert!(planned.iter().all(|r| r.result == "planned" && r.xml.is_some()));
         let outcomes = vec![

@@ -63,7 +63,7 @@ fn register_query_run_disable_and_delete_with_real_schtasks() {
     // Register through the plan, as `orc schedule` does.
     let registered = backend.registered().unwrap();
     assert!(registered.is_empty(), "scratch folder is new: {registered:?}");
-    let plan = orc::scheduler::plan(vec![desired.clone()], &registered, &[]);
+    let plan = orc::scheduler::plan(vec![desired.clone()], registered.clone(), Vec::new());
     let report = backend.apply(&plan, &mut |_, _| {}).unwrap();
     assert!(report.outcomes.iter().all(|o| o.result.is_ok()), "{report:?}");
 
@@ -79,7 +79,7 @@ fn register_query_run_disable_and_delete_with_real_schtasks() {
         r.seen
     );
     assert_eq!(r.last_result, Some(0x41303), "never ran yet");
-    let plan = orc::scheduler::plan(vec![desired.clone()], &registered, &[]);
+    let plan = orc::scheduler::plan(vec![desired.clone()], registered.clone(), Vec::new());
     assert_eq!(plan.changes().count(), 0, "a second reconcile changes nothing");
 
     // The XML Windows holds (normalized: defaults, URI, its own element order) is
