@@ -1,5 +1,6 @@
 //! `orc schedule`: reconcile the OS scheduler with the database; list; validate.
 
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 
 use serde::Serialize;
@@ -413,10 +414,11 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         registrations::read_back(backend.as_mut(), tasks.iter().map(|t| t.name.clone()))?;
     print_warning(ctx, &warning)?;
     let now = crate::clock::now();
+    let (regs, names) = by_task(&registered, &tasks);
 
     let mut rows = Vec::new();
     for spec in &tasks {
-        let reg = registered.iter().find(|r| r.task.eq_ignore_ascii_case(&spec.name));
+        let reg = regs.get(&spec.name.to_ascii_lowercase()).copied();
         let desired = backend.render(spec, &env).ok().flatten();
         let in_sync = match (reg, &desired) {
             (Some(r), Some(d)) => {
@@ -433,11 +435,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         } else {
             None
         };
-        let (status, start) = last_runs
-            .iter()
-            .find(|(t, _, _)| t.eq_ignore_ascii_case(&spec.name))
-            .map(|(_, s, st)| (Some(s.clone()), st.clone()))
-            .unwrap_or((None, None));
+        let (status, start) = last_of(&last_runs, &spec.name);
         rows.push(list_row(
             spec.name.clone(),
             true,
@@ -450,9 +448,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
             start,
         ));
     }
-    for r in
-        registered.iter().filter(|r| !tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&r.task)))
-    {
+    for r in registered.iter().filter(|r| !names.contains(&r.task.to_ascii_lowercase())) {
         rows.push(list_row(
             r.task.clone(),
             false,
@@ -547,12 +543,33 @@ fn list_row(
 }
 
 /// (task, status, start ISO) of each task's latest run.
-fn last_runs(store: &Store) -> Result<Vec<(String, String, Option<String>)>> {
+/// The last run's status and start of each task, keyed by lower-case name.
+type LastRuns = HashMap<String, (String, String)>;
+
+fn last_runs(store: &Store) -> Result<LastRuns> {
     Ok(crate::exec::runs::last_per_task(store.conn())
         .map_err(|e| store.err("read last runs", e))?
         .into_iter()
-        .map(|(task, (status, start))| (task, status, Some(crate::clock::to_local_iso(start))))
+        .map(|(task, (status, start))| {
+            (task.to_ascii_lowercase(), (status, crate::clock::to_local_iso(start)))
+        })
         .collect())
+}
+
+fn last_of(last_runs: &LastRuns, task: &str) -> (Option<String>, Option<String>) {
+    last_runs
+        .get(&task.to_ascii_lowercase())
+        .map_or((None, None), |(s, st)| (Some(s.clone()), Some(st.clone())))
+}
+
+/// The registrations by lower-case task name, and the lower-case names of the tasks: the
+/// list joins thousands of tasks with one lookup each, not a scan.
+fn by_task<'a>(
+    registered: &'a [crate::scheduler::Registered],
+    tasks: &[TaskSpec],
+) -> (HashMap<String, &'a crate::scheduler::Registered>, HashSet<String>) {
+    let regs = registered.iter().map(|r| (r.task.to_ascii_lowercase(), r)).collect();
+    (regs, tasks.iter().map(|t| t.name.to_ascii_lowercase()).collect())
 }
 
 fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
@@ -641,10 +658,11 @@ fn list_crontab(
     backend: &mut dyn Backend,
     env: &RenderEnv<'_>,
     tasks: &[TaskSpec],
-    last_runs: &[(String, String, Option<String>)],
+    last_runs: &LastRuns,
     ctx: &mut Context<'_>,
 ) -> Result<i32> {
     let registered = backend.registered()?;
+    let (regs, names) = by_task(&registered, tasks);
     let now = crate::clock::now();
     let next_of = |schedule: &str| {
         crate::cron::CronExpr::parse(schedule)
@@ -652,16 +670,9 @@ fn list_crontab(
             .and_then(|e| e.next_runs(&now, 1).into_iter().next())
             .map(|t| crate::clock::to_local_iso(t.with_timezone(&chrono::Utc)))
     };
-    let last_of = |name: &str| {
-        last_runs
-            .iter()
-            .find(|(t, _, _)| t.eq_ignore_ascii_case(name))
-            .map(|(_, s, st)| (Some(s.clone()), st.clone()))
-            .unwrap_or((None, None))
-    };
     let mut rows = Vec::new();
     for spec in tasks {
-        let reg = registered.iter().find(|r| r.task.eq_ignore_ascii_case(&spec.name));
+        let reg = regs.get(&spec.name.to_ascii_lowercase()).copied();
         let desired = backend.render(spec, env).ok().flatten();
         let in_sync = match (reg, &desired) {
             (Some(r), Some(d)) => {
@@ -676,7 +687,7 @@ fn list_crontab(
             (Some(s), true) => next_of(s),
             _ => None,
         };
-        let (status, start) = last_of(&spec.name);
+        let (status, start) = last_of(last_runs, &spec.name);
         rows.push(CrontabListRow {
             task: spec.name.clone(),
             in_database: true,
@@ -692,11 +703,9 @@ fn list_crontab(
             orc_last_start: start,
         });
     }
-    for r in
-        registered.iter().filter(|r| !tasks.iter().any(|t| t.name.eq_ignore_ascii_case(&r.task)))
-    {
+    for r in registered.iter().filter(|r| !names.contains(&r.task.to_ascii_lowercase())) {
         let enabled = r.seen.enabled.unwrap_or(true);
-        let (status, start) = last_of(&r.task);
+        let (status, start) = last_of(last_runs, &r.task);
         rows.push(CrontabListRow {
             task: r.task.clone(),
             in_database: false,
