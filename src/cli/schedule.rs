@@ -187,6 +187,10 @@ fn reconcile_cmd(
     let all_tasks = builtins::with_builtins(registrations::load_tasks(store)?, wanted);
     // Fleet: the target host's tasks and the unassigned ones; the others are removed there.
     let on_host = remote.host.clone().unwrap_or_else(crate::fleet::this_host);
+    let unknown = assign::check_target(store.conn(), &all_tasks, &on_host, remote.host.is_some())?;
+    if let Some(w) = unknown {
+        tracing::warn!("{w}");
+    }
     let (all_tasks, elsewhere) = assign::split_for_host(store.conn(), all_tasks, &on_host)?;
     let in_scope: Vec<TaskSpec> = all_tasks.into_iter().filter(|t| scope.covers(&t.name)).collect();
     let mut backend = open_backend(remote, &paths, store, interactive)?;

@@ -75,15 +75,22 @@ pub struct OneOff {
 /// The extra triggers for one registration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FirstWindow {
-    /// Sorted by their first start that is a slot of the expression; at most `MAX_TRIGGERS - plan.triggers.len()`.
+    /// Sorted by their first start that is a slot of the expression; at most
+    /// `MAX_TRIGGERS - plan.triggers.len() - reserved`.
     pub triggers: Vec<OneOff>,
     /// Plain-English remarks when the budget did not suffice.
     pub warnings: Vec<String>,
 }
 
 /// The extra triggers `plan` (the trigger plan of `expr`) needs when registered at `registered`;
-/// see the module docs.
-pub fn plan(expr: &CronExpr, plan: &TriggerPlan, registered: NaiveDateTime) -> FirstWindow {
+/// see the module docs. `reserved` triggers of the task are neither the plan's nor these (a
+/// boot trigger): they come out of the same budget.
+pub fn plan(
+    expr: &CronExpr,
+    plan: &TriggerPlan,
+    registered: NaiveDateTime,
+    reserved: usize,
+) -> FirstWindow {
     let date = registered.date();
     let now = i64::from(registered.num_seconds_from_midnight());
     // (first start that is a slot of `expr`, the trigger)
@@ -127,7 +134,7 @@ pub fn plan(expr: &CronExpr, plan: &TriggerPlan, registered: NaiveDateTime) -> F
     // Windows holding a slot first (`None` sorts before `Some`, hence the flag).
     wanted.sort_by_key(|(slot, t)| (slot.is_none(), *slot, t.start));
     let mut wanted: Vec<OneOff> = wanted.into_iter().map(|(_, t)| t).collect();
-    let budget = MAX_TRIGGERS.saturating_sub(plan.triggers.len());
+    let budget = MAX_TRIGGERS.saturating_sub(plan.triggers.len() + reserved);
     let mut warnings = Vec::new();
     if wanted.len() > budget {
         let dropped = &wanted[budget..];

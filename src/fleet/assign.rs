@@ -35,7 +35,7 @@ pub fn hosts_of(conn: &Connection, spec: &TaskSpec) -> Result<Option<Vec<String>
 
 /// Whether `spec` runs on `host`.
 pub fn runs_on(conn: &Connection, spec: &TaskSpec, host: &str) -> Result<bool> {
-    Ok(hosts_of(conn, spec)?.is_none_or(|hs| hs.iter().any(|h| h.eq_ignore_ascii_case(host))))
+    Ok(hosts_of(conn, spec)?.is_none_or(|hs| hs.iter().any(|h| super::same_host(h, host))))
 }
 
 /// Refuses (exit 2) to run `spec` on a host it is not assigned to: its registration there is
@@ -70,6 +70,35 @@ pub fn split_for_host(
         if runs_on(conn, &t, host)? { here.push(t) } else { elsewhere.push(t) }
     }
     Ok((here, elsewhere))
+}
+
+/// Checks the host a schedule plans for, before anything is planned. Tasks are assigned to
+/// hosts by name, so a target the fleet does not know would silently lose every assigned
+/// task's registration there: `--host` (`explicit`) naming no known host is refused (exit 2)
+/// while any task is assigned; this machine's own name answers a warning to show.
+pub fn check_target(
+    conn: &Connection,
+    tasks: &[TaskSpec],
+    host: &str,
+    explicit: bool,
+) -> Result<Option<String>> {
+    if tasks.iter().all(|t| t.hosts.is_empty())
+        || table::list_hosts(conn)?.iter().any(|h| super::same_host(&h.name, host))
+    {
+        return Ok(None);
+    }
+    if explicit {
+        return Err(Error::invalid(
+            "--host",
+            host,
+            "is not a host of the fleet (`orc host list`) and tasks are assigned to hosts by \
+             name: give the name it was added with, or add it with `orc host add`",
+        ));
+    }
+    Ok(Some(format!(
+        "this host ({host}) is not in `orc host list`: only the tasks assigned to no host are \
+         registered here (set ORC_HOSTNAME or add the host if that is not what you want)"
+    )))
 }
 
 /// The scope of a slot claim by `host` (part of the `slot_claims` key).

@@ -15,6 +15,18 @@ pub mod assign;
 pub mod names;
 pub mod table;
 
+/// Whether two host names name the same machine: equal ignoring case, or one is a bare name
+/// and the other's first DNS label (`srv-app02` and `srv-app02.corp.example.com`): Windows'
+/// computer name is the short one, while an admin may add a host by its full name.
+pub fn same_host(a: &str, b: &str) -> bool {
+    let first = |s: &str| s.split('.').next().unwrap_or(s).to_string();
+    match (a.contains('.'), b.contains('.')) {
+        (true, false) => first(a).eq_ignore_ascii_case(b),
+        (false, true) => a.eq_ignore_ascii_case(&first(b)),
+        _ => a.eq_ignore_ascii_case(b),
+    }
+}
+
 /// This machine's name, as recorded in `runs.host`, matched against task assignments and
 /// shown by the dashboard: `ORC_HOSTNAME` when set (tests and drills simulate several hosts
 /// with it), else the computer name (`GetComputerNameExW` / `gethostname`, through the

@@ -107,7 +107,14 @@ pub fn list_groups(conn: &Connection) -> Result<Vec<GroupRow>> {
 /// The heartbeat: records that `host` is alive at `at`. A host nobody added is not recorded
 /// (a single machine's database gains nothing).
 pub fn touch(conn: &Connection, host: &str, at: &str) -> rusqlite::Result<()> {
-    conn.execute("UPDATE hosts SET last_seen_at = ?2 WHERE name = ?1", params![host, at])?;
+    let mut stmt = conn.prepare("SELECT name FROM hosts")?;
+    let known = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    for name in known {
+        let name = name?;
+        if super::same_host(&name, host) {
+            conn.execute("UPDATE hosts SET last_seen_at = ?2 WHERE name = ?1", params![name, at])?;
+        }
+    }
     Ok(())
 }
 
@@ -155,6 +162,7 @@ pub fn remove_host(conn: &Connection, name: &str, command_line: &str) -> Result<
         .map_err(db(conn, "remove host"))?;
     conn.execute("DELETE FROM hosts WHERE name = ?1", [&stored])
         .map_err(db(conn, "remove host"))?;
+    refuse_if_stranded(conn, "host name", name)?;
     let before = serde_json::json!({ "name": stored, "groups": groups });
     audit(conn, command_line, "host", &stored, Some(before), None)?;
     Ok(stored)
@@ -236,6 +244,7 @@ pub fn change_members(
             .map_err(db(conn, "change group"))?;
     }
     insert_members(conn, &stored, &add)?;
+    refuse_if_stranded(conn, "--hosts", &remove.join(","))?;
     let after = members(conn, &stored)?;
     audit(
         conn,
@@ -277,6 +286,31 @@ pub fn tasks_naming(conn: &Connection, target: HostRef<'_>) -> Result<Vec<String
         })
         .map(|t| t.spec.name)
         .collect())
+}
+
+/// Refuses a change (its transaction rolls back) that leaves a task with hosts but no host to
+/// run on: its groups lost their last members. Such a task would silently leave every host's
+/// Task Scheduler at the next `orc schedule --all`.
+fn refuse_if_stranded(conn: &Connection, field: &str, name: &str) -> Result<()> {
+    let mut stranded = Vec::new();
+    for t in crate::task::repo::list(conn)? {
+        if super::assign::hosts_of(conn, &t.spec)?.is_some_and(|hs| hs.is_empty()) {
+            stranded.push(t.spec.name);
+        }
+    }
+    if stranded.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        field,
+        name,
+        format!(
+            "would leave task{} {} with no host to run on (the groups it names would be \
+             empty); change that first",
+            if stranded.len() == 1 { "" } else { "s" },
+            stranded.join(", ")
+        ),
+    ))
 }
 
 fn refuse_if_used(conn: &Connection, field: &str, name: &str, target: HostRef<'_>) -> Result<()> {

@@ -281,6 +281,15 @@ fn run_now_answers_with_the_run_id_and_the_run_finishes() {
     let rows = audit_actor(&env, "hello");
     assert_eq!(rows.last().unwrap().0, "token:admin", "{rows:?}");
     assert_eq!(api(&d, "POST", "/api/v1/tasks/nosuch/run", Some(&admin), "").status, 404);
+    // A task assigned to another host is refused with its reason, nothing started.
+    env.orc(["host", "add", "elsewhere"]).ok();
+    env.orc(["task", "add", "there", "--command", "echo x", "--schedule", "@daily"]).ok();
+    env.orc(["task", "edit", "there", "--hosts", "elsewhere"]).ok();
+    let r = api(&d, "POST", "/api/v1/tasks/there/run", Some(&admin), "");
+    assert_eq!(r.status, 422, "{}", r.body);
+    let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("assigned to --hosts elsewhere, not to host"), "{message}");
+    assert!(env.orc(["--json", "history", "--task", "there"]).ok().json()[0].is_null());
 }
 
 /// The session cookie of a `Set-Cookie` header.

@@ -322,3 +322,73 @@ fn a_task_refuses_to_run_on_a_host_it_is_not_assigned_to() {
     assert_eq!(count(&c), 1);
     assert_eq!(hosts_of_runs(&env, "web-only"), ["h3"]);
 }
+
+#[test]
+fn a_host_added_by_its_full_name_is_the_machine_of_that_short_name() {
+    let env = schedule_env();
+    env.orc(["host", "add", "srv-app02.corp.example.com"]).ok();
+    env.orc(["host", "add", "srv-app03"]).ok();
+    let c = scratch(&env, "c");
+    add_task(&env, "etl", &child(&["count", &c]), |s| {
+        s.hosts = vec!["srv-app02.corp.example.com".into()];
+    });
+    // Windows' computer name is the short name: it is the host the task was assigned to.
+    assert_eq!(plan(&env, "SRV-APP02", &[]), pairs(&[("etl", "create")]));
+    assert_eq!(plan(&env, "srv-app03", &[]), pairs(&[]));
+    orc_on(&env, "srv-app02", &["execute", "--task", "etl"]).ok();
+    assert_eq!(count(&c), 1);
+    let hosts = env.orc(["host", "list", "--json"]).ok().json();
+    assert!(hosts[0]["last_seen_at"].is_string(), "the heartbeat found the host: {hosts}");
+    assert!(hosts[1]["last_seen_at"].is_null(), "{hosts}");
+}
+
+#[test]
+fn a_schedule_target_the_fleet_does_not_know_is_refused_while_tasks_are_assigned() {
+    let env = schedule_env();
+    fleet(&env);
+    add_task(&env, "a", "echo a", |s| s.hosts = vec!["h1".into()]);
+    add_task(&env, "every", "echo every", |_| {});
+    let made = calls_during(&env, || {
+        orc_on(&env, "h1", &["schedule", "--all", "--host", "10.0.0.5"]).code(2).assert_stderr_line(
+            "error: invalid --host \"10.0.0.5\": is not a host of the fleet (`orc host list`) and \
+             tasks are assigned to hosts by name: give the name it was added with, or add it \
+             with `orc host add`",
+        );
+    });
+    assert!(made.is_empty(), "nothing was asked of the scheduler: {made:#?}");
+    // This machine unknown to the fleet: a warning, and only the unassigned task.
+    let out = orc_on(&env, "h9", &["schedule", "--all", "--dry-run", "--json"]).ok();
+    assert!(
+        out.stderr.contains(
+            "this host (h9) is not in `orc host list`: only the tasks assigned to no host are \
+             registered here"
+        ),
+        "{}",
+        out.stderr
+    );
+    let rows = out.json();
+    let tasks: Vec<&str> =
+        rows.as_array().unwrap().iter().map(|r| r["task"].as_str().unwrap()).collect();
+    assert_eq!(tasks, ["every"]);
+}
+
+#[test]
+fn emptying_the_groups_a_task_runs_on_is_refused() {
+    let env = Env::new();
+    fleet(&env);
+    env.orc(["group", "add", "solo", "--hosts", "h1"]).ok();
+    env.orc(["task", "add", "t", "--command", "echo", "--schedule", "@daily", "--hosts", "@solo"])
+        .ok();
+    let before = env.db_bytes();
+    env.orc(["group", "rm-host", "solo", "--hosts", "h1"]).code(2).assert_stderr_line(
+        "error: invalid --hosts \"h1\": would leave task t with no host to run on (the groups it \
+         names would be empty); change that first",
+    );
+    env.orc(["host", "rm", "h1"]).code(2).assert_stderr_line(
+        "error: invalid host name \"h1\": would leave task t with no host to run on (the groups \
+         it names would be empty); change that first",
+    );
+    assert!(env.db_bytes() == before, "a refused change changes nothing");
+    // A group that keeps a member is fine.
+    env.orc(["group", "rm-host", "web", "--hosts", "h2"]).ok().assert_stdout("group web: h3\n");
+}

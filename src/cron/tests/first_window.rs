@@ -44,7 +44,7 @@ fn after(set: &MinuteSet, t: NaiveDateTime) -> Vec<NaiveDateTime> {
 fn check(text: &str, registered: NaiveDateTime) -> Result<FirstWindow, TestCaseError> {
     let e = CronExpr::parse(text).map_err(|err| TestCaseError::fail(err.to_string()))?;
     let plan = trigger::plan(&e);
-    let extra = first_window::plan(&e, &plan, registered);
+    let extra = first_window::plan(&e, &plan, registered, 0);
     prop_assert!(plan.triggers.len() + extra.triggers.len() <= MAX_TRIGGERS);
     let with = simulate(&plan, &extra.triggers, registered);
     let without = simulate(&plan, &[], registered);
@@ -141,7 +141,7 @@ fn registered_mid_window_fires_at_the_next_quarter() {
     let registered = at("2027-03-04 10:07:30");
     let e = expr("*/15 8-18 * * 1-5");
     let plan = trigger::plan(&e);
-    let extra = first_window::plan(&e, &plan, registered);
+    let extra = first_window::plan(&e, &plan, registered, 0);
     assert_eq!(
         extra,
         FirstWindow {
@@ -178,21 +178,24 @@ fn no_extra_trigger_outside_a_window() {
     let plan = trigger::plan(&e);
     for registered in ["2027-03-04 07:59:59", "2027-03-04 18:45:00", "2027-03-06 10:07"] {
         assert_eq!(
-            first_window::plan(&e, &plan, at(registered)),
+            first_window::plan(&e, &plan, at(registered), 0),
             FirstWindow::default(),
             "{registered}"
         );
     }
     // Registered exactly at the base time: the base start is not seen, the window is open.
-    let extra = first_window::plan(&e, &plan, at("2027-03-04 08:00"));
+    let extra = first_window::plan(&e, &plan, at("2027-03-04 08:00"), 0);
     assert_eq!(extra.triggers.first().map(|t| t.start), Some(at("2027-03-04 08:15")));
     // A window with one start left gets a trigger without repetition.
-    let extra = first_window::plan(&e, &plan, at("2027-03-04 18:31"));
+    let extra = first_window::plan(&e, &plan, at("2027-03-04 18:31"), 0);
     assert_eq!(extra.triggers, [OneOff { start: at("2027-03-04 18:45"), repetition: None }]);
     // Plans without repetition never need one.
     let e = expr("5 9 * * *");
     let daily = trigger::plan(&e);
-    assert_eq!(first_window::plan(&e, &daily, at("2027-03-04 09:05:01")), FirstWindow::default());
+    assert_eq!(
+        first_window::plan(&e, &daily, at("2027-03-04 09:05:01"), 0),
+        FirstWindow::default()
+    );
 }
 
 #[test]
@@ -200,7 +203,7 @@ fn several_open_windows_get_one_trigger_each_with_unique_ids() {
     let e = expr("*/7 * * * *");
     let plan = trigger::plan(&e);
     assert_eq!(plan.triggers.len(), 9);
-    let extra = first_window::plan(&e, &plan, at("2027-03-04 10:07"));
+    let extra = first_window::plan(&e, &plan, at("2027-03-04 10:07"), 0);
     assert_eq!(extra.triggers.len(), 9);
     assert_eq!(extra.triggers[0].start, at("2027-03-04 10:14"));
     let fragment = xml::triggers_fragment_with(&plan, anchor(), &extra.triggers);
@@ -225,7 +228,7 @@ fn an_exhausted_budget_keeps_the_earliest_and_warns() {
         .collect();
     let full = TriggerPlan { triggers, exact: true, may_duplicate: false, notes: vec![] };
     let e = expr("0-47 * * * *");
-    let extra = first_window::plan(&e, &full, at("2027-03-04 10:30"));
+    let extra = first_window::plan(&e, &full, at("2027-03-04 10:30"), 0);
     assert!(extra.triggers.is_empty());
     assert_eq!(
         extra.warnings,
@@ -234,11 +237,15 @@ fn an_exhausted_budget_keeps_the_earliest_and_warns() {
           window(s) from 10:31 on are missed until their next base time."]
     );
     let partial = TriggerPlan { triggers: full.triggers[..40].to_vec(), ..full };
-    let extra = first_window::plan(&e, &partial, at("2027-03-04 10:30"));
+    let extra = first_window::plan(&e, &partial, at("2027-03-04 10:30"), 0);
     assert_eq!(extra.triggers.len(), 8);
     assert_eq!(extra.triggers[0].start, at("2027-03-04 10:31"));
     assert_eq!(extra.warnings.len(), 1);
     assert!(extra.warnings[0].contains("the starts of 32 window(s) from 10:39 on"), "{extra:?}");
+    // A boot trigger comes out of the same 48: one first-window trigger fewer.
+    let extra = first_window::plan(&e, &partial, at("2027-03-04 10:30"), 1);
+    assert_eq!(extra.triggers.len(), 7);
+    assert!(extra.warnings[0].contains("only 7 of Task Scheduler's 48"), "{extra:?}");
 }
 
 #[test]

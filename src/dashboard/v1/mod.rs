@@ -284,7 +284,13 @@ pub(super) fn start_run(
     caller: &Caller,
     name: &str,
 ) -> std::result::Result<(String, i64), Reply> {
-    let task = with_db(shared, |c| repo::require(c, name)).map_err(|e| error_response(&e))?;
+    let task = with_db(shared, |c| {
+        let task = repo::require(c, name)?;
+        // Refused here with its reason (422), not after the detached execute exits 2 unseen.
+        crate::fleet::assign::require_here(c, &task.spec, &crate::fleet::this_host())?;
+        Ok(task)
+    })
+    .map_err(|e| error_response(&e))?;
     let task_name = task.spec.name;
     let open = || {
         rusqlite::Connection::open_with_flags(

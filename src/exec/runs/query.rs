@@ -23,7 +23,7 @@
 //! | the metrics textfile's per-task values ([`task_stats`]) | `runs_task_start`, `runs_task_status_start`, table `run_counts` |
 //!
 //! `run_counts` (runs per task and status) is kept by triggers on `runs` (schema migration
-//! 10), so a total over the whole history is one lookup, not a count.
+//! 11), so a total over the whole history is one lookup, not a count.
 //!
 //! A new read should use one of these (check with `EXPLAIN QUERY PLAN`: no `SCAN runs`).
 
@@ -327,7 +327,7 @@ mod tests {
     }
 
     /// `run_counts` follows every write of `runs` (insert, a status change, a rename, a
-    /// delete), task names told apart ignoring case, and migration 10 fills it from the runs a
+    /// delete), task names told apart ignoring case, and migration 11 fills it from the runs a
     /// database already has.
     #[test]
     fn run_counts_follow_every_write_of_runs() {

@@ -84,9 +84,13 @@ mod tests {
         let (exe, home) = (Path::new("/usr/bin/orc"), Path::new("/var/lib/orc"));
         let entry = Entry { task: "w".into(), schedule: "*/5 * * * *".into(), enabled: true };
         let text = definition(exe, home, &entry, true);
-        let command = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-                       '/usr/bin/orc' --home '/var/lib/orc' execute --task w --scheduled \
-                       >>'/var/lib/orc/logs/cron.log' 2>&1";
+        let log = home.join("logs").join("cron.log"); // the platform's separator
+        let command = format!(
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+             '/usr/bin/orc' --home '/var/lib/orc' execute --task w --scheduled \
+             >>'{}' 2>&1",
+            log.display()
+        );
         assert_eq!(text, format!("*/5 * * * * {command}\n@reboot {command}"));
         assert_eq!(definition(exe, home, &entry, false), format!("*/5 * * * * {command}"));
         let found = cronblock::parse_block(&text);

@@ -65,7 +65,7 @@ pub fn build(input: &Input<'_>) -> Result<Built> {
     let plan = crate::cron::trigger::plan(&expr);
     let first_window = input
         .registered
-        .map(|at| crate::cron::first_window::plan(&expr, &plan, at))
+        .map(|at| crate::cron::first_window::plan(&expr, &plan, at, usize::from(spec.at_boot)))
         .unwrap_or_default();
     if plan.triggers.is_empty() {
         return Err(Error::invalid(
