@@ -39,7 +39,7 @@ pub fn run_now(
     cmd.arg("--home").arg(home).args(["--quiet", "execute", "--task", task]);
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     detach(&mut cmd);
-    let mut child = cmd.spawn().map_err(|e| {
+    let mut child = super::execute::spawn_with_retry(|| cmd.spawn()).map_err(|e| {
         Error::Failed(format!("cannot start {} execute --task {task}: {e}", orc_exe.display()))
     })?;
     let pid = child.id();

@@ -54,12 +54,11 @@ pub(crate) fn run(
     stdin: Option<&[u8]>,
     timeout: Duration,
 ) -> Result<Finished, Failure> {
-    let mut child = cmd
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(Failure::Spawn)?;
+        .stderr(Stdio::piped());
+    let mut child =
+        crate::exec::execute::spawn_with_retry(|| cmd.spawn()).map_err(Failure::Spawn)?;
     let writer = match (stdin, child.stdin.take()) {
         (Some(data), Some(mut pipe)) => {
             let data = data.to_vec();

@@ -480,7 +480,7 @@ fn schedule(shared: &Shared, dry_run: bool) -> Result<Reply> {
         cmd.arg("--dry-run");
     }
     cmd.stdin(std::process::Stdio::null());
-    let out = cmd.output().map_err(|e| {
+    let out = crate::exec::execute::spawn_with_retry(|| cmd.output()).map_err(|e| {
         Error::Failed(format!("cannot start {} schedule: {e}", shared.orc_exe.display()))
     })?;
     let (status, body) = if out.status.success() {

@@ -1,4 +1,6 @@
-//! Starting the task's process, tried again when the machine is briefly short of resources.
+//! Starting a process, tried again when the machine is briefly short of resources: the
+//! task's process, and every program orc starts itself (schtasks, crontab, wevtutil, the
+//! dashboard's `orc execute` and `orc schedule`).
 
 /// Process creation can fail for a moment when the machine is short of resources (Windows:
 /// `ERROR_NO_SYSTEM_RESOURCES`, `ERROR_NOT_ENOUGH_MEMORY`, `ERROR_OUTOFMEMORY`,
@@ -12,7 +14,7 @@ pub fn spawn_with_retry<T>(mut spawn: impl FnMut() -> std::io::Result<T>) -> std
         match spawn() {
             Err(e) if is_transient_spawn_error(&e) => match delays.next() {
                 Some(ms) => {
-                    tracing::warn!(error = %e, "starting the task failed; trying again");
+                    tracing::warn!(error = %e, "starting a process failed; trying again");
                     std::thread::sleep(std::time::Duration::from_millis(ms));
                 }
                 None => return Err(e),
