@@ -6,7 +6,7 @@
 //! name, and the object before and after as JSON (`NULL` for "did not exist"). Never put a
 //! secret value in `before`/`after`: credentials are audited by name only.
 
-use rusqlite::{Connection, params};
+use crate::store::sql::{Connection, params};
 
 use crate::store::{StoreError, classify, to_db_time};
 
@@ -100,7 +100,7 @@ pub fn entries_for(
     let mut stmt = conn
         .prepare(
             "SELECT id, at, os_user, command, object, name, before, after FROM audit \
-             WHERE object = ?1 AND name = ?2 COLLATE NOCASE ORDER BY id",
+             WHERE object = ?1 AND name COLLATE NOCASE = ?2 ORDER BY id",
         )
         .map_err(err)?;
     let rows = stmt

@@ -39,6 +39,10 @@ pub const ORC_SYSLOG_SOCKET: &str = "ORC_SYSLOG_SOCKET";
 /// This host's name in a fleet (default: the computer name). Tests and drills simulate
 /// several hosts sharing one home with it.
 pub const ORC_HOSTNAME: &str = "ORC_HOSTNAME";
+/// The database: `sqlite` (the home's `orc.db`, the default) or a PostgreSQL URL shared by a
+/// fleet (`postgres://user@host/database?sslmode=require`). Same as `--store`; overrides the
+/// home's `store.conf`.
+pub const ORC_STORE: &str = "ORC_STORE";
 
 /// `(name, meaning)` for every variable above: the documented table.
 pub const ALL: &[(&str, &str)] = &[
@@ -89,6 +93,12 @@ pub const ALL: &[(&str, &str)] = &[
         ORC_HOSTNAME,
         "this host's name in a fleet (default: the computer name); tests and drills simulate \
          several hosts sharing one home with it",
+    ),
+    (
+        ORC_STORE,
+        "the database: `sqlite` (the home's `orc.db`, default) or a PostgreSQL URL shared by a \
+         fleet (`postgres://user@host/db?sslmode=require`); same as `--store`, overrides the \
+         home's `store.conf`",
     ),
 ];
 

@@ -112,7 +112,9 @@ impl Error {
     /// The process exit code this error maps to.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Invalid { .. } | Error::Usage(_) => exit::USAGE,
+            Error::Invalid { .. }
+            | Error::Usage(_)
+            | Error::Store(crate::store::StoreError::Location { .. }) => exit::USAGE,
             Error::NotFound { .. } => exit::NOT_FOUND,
             Error::Scheduler(_) => exit::SCHEDULER,
             Error::Store(_) => exit::STORAGE,
@@ -124,7 +126,9 @@ impl Error {
     /// A stable snake_case kind for `--json` error output.
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::Invalid { .. } => "invalid_input",
+            Error::Invalid { .. } | Error::Store(crate::store::StoreError::Location { .. }) => {
+                "invalid_input"
+            }
             Error::Usage(_) => "usage",
             Error::NotFound { .. } => "not_found",
             Error::Scheduler(_) => "scheduler",

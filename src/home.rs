@@ -18,8 +18,10 @@ pub struct Initialised {
     pub home: PathBuf,
     /// True when this call created the home (false: it existed and was brought up to the rules).
     pub created: bool,
-    /// The database file.
+    /// The database: the SQLite file, or the PostgreSQL URL without its password.
     pub database: PathBuf,
+    /// `sqlite` or the PostgreSQL URL (without its password) this home uses.
+    pub store: String,
     /// The database's schema version after migrations.
     pub schema_version: i64,
     /// The permissions applied: the DACL as SDDL on Windows, the modes on Unix.
@@ -28,10 +30,18 @@ pub struct Initialised {
 
 /// Creates the home if needed, makes it private (the protected DACL on Windows, admitting the
 /// tasks' run-as accounts; 0700/0600 on Unix), creates or migrates the database. Idempotent:
-/// on an existing home it re-applies the permissions and changes nothing else.
-pub fn init(paths: &Paths) -> Result<(Initialised, Store)> {
+/// on an existing home it re-applies the permissions and changes nothing else. A store given
+/// with `--store` or `ORC_STORE` (`store`) is connected to, migrated, and written into the
+/// home's `store.conf`, so that every orc process of this home (the runs Task Scheduler
+/// starts too) uses it; `sqlite` removes the file.
+pub fn init(paths: &Paths, store: Option<&str>) -> Result<(Initialised, Store)> {
     let created = !paths.home.is_dir();
-    let store = Store::open(&paths.home)?;
+    let (location, source) = crate::store::location::select(&paths.home, store)?;
+    let store = Store::open_at(&paths.home, location.clone())?;
+    if matches!(source, crate::store::location::Source::Flag | crate::store::location::Source::Env)
+    {
+        crate::store::location::write_bootstrap(&paths.home, &location)?;
+    }
     let applied = crate::fsx::acl::secure_home_for_tasks(&paths.home, &store)?;
     let permissions = if applied.sddl.is_empty() {
         format!(
@@ -45,7 +55,8 @@ pub fn init(paths: &Paths) -> Result<(Initialised, Store)> {
     let info = Initialised {
         home: paths.home.clone(),
         created,
-        database: paths.db(),
+        database: store.path().to_path_buf(),
+        store: location.display(),
         schema_version: store.schema_version()?,
         permissions,
     };
@@ -108,12 +119,12 @@ mod tests {
     fn init_is_idempotent_and_remove_takes_the_home_away() {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::at(dir.path().join("home")).with_key_file(dir.path().join("k.key"));
-        let (first, store) = init(&paths).unwrap();
+        let (first, store) = init(&paths, None).unwrap();
         drop(store);
         assert!(first.created);
         assert_eq!(first.schema_version, crate::store::MIGRATIONS.len() as i64);
         assert!(paths.db().is_file());
-        let (second, store) = init(&paths).unwrap();
+        let (second, store) = init(&paths, None).unwrap();
         drop(store);
         assert!(!second.created);
         assert_eq!(second.schema_version, first.schema_version);

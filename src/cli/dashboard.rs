@@ -43,8 +43,8 @@ pub fn run(args: DashboardArgs, ctx: &mut Context<'_>) -> Result<i32> {
                 .into(),
         ));
     }
-    let db = ctx.store()?.path().to_path_buf();
     let home = ctx.paths()?.home.clone();
+    let db = ctx.store()?.opener(&home);
     let settings = crate::config::Settings::read(ctx.store()?.conn())?;
     let require_login = settings.value("dashboard.require_login")?.0 == "true";
     let opts = Options {
@@ -67,7 +67,8 @@ pub fn run(args: DashboardArgs, ctx: &mut Context<'_>) -> Result<i32> {
         } else {
             "reads open on loopback; changes need a token (orc token create NAME)"
         };
-        let mut note = format!("orc dashboard: {} — {access}; press Ctrl+C to stop", db.display());
+        let mut note =
+            format!("orc dashboard: {} — {access}; press Ctrl+C to stop", db.path().display());
         if !addr.ip().is_loopback() && args.insecure_http {
             note.push_str(
                 "\nwarning: --insecure-http: tokens and session cookies cross the network \

@@ -62,7 +62,7 @@ fn checks(ctx: &mut Context<'_>, online: bool) -> Result<Vec<Check>> {
     let paths = ctx.paths()?.clone();
     let interactive = ctx.interactive;
     let home_problems = doctor::gather::home_problems(&paths.home, &paths.db());
-    let store = match crate::store::Store::open(&paths.home) {
+    let store = match crate::store::Store::open_with(&paths.home, ctx.store_arg.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             return Ok(vec![Check::fail(

@@ -11,6 +11,11 @@ pub enum HomeCommand {
     /// as: a protected DACL on Windows (SYSTEM, Administrators, you, and the tasks' run-as
     /// accounts), 0700/0600 on Unix. Safe to run again: an existing home keeps its data and
     /// gets its permissions re-applied.
+    ///
+    /// With `--store URL` (or ORC_STORE) the home joins that database: orc connects, migrates
+    /// it, and writes the URL into the home's store.conf, which every orc process of this
+    /// home reads — the runs Task Scheduler starts too. `--store sqlite` goes back to the
+    /// home's own orc.db.
     Init,
 }
 
@@ -22,7 +27,8 @@ pub fn run(command: HomeCommand, ctx: &mut Context<'_>) -> Result<i32> {
 
 fn init(ctx: &mut Context<'_>) -> Result<i32> {
     let paths = ctx.paths()?.clone();
-    let (info, store) = crate::home::init(&paths)?;
+    let flag = ctx.store_arg.clone();
+    let (info, store) = crate::home::init(&paths, flag.as_deref())?;
     ctx.store = Some(store);
     if ctx.json {
         ctx.print_json(&info)?;
@@ -34,6 +40,13 @@ fn init(ctx: &mut Context<'_>) -> Result<i32> {
             info.database.display(),
             info.schema_version
         ))?;
+        if info.store != "sqlite" {
+            ctx.print(&format!(
+                "store {} (written to {}: every orc process of this home uses it)",
+                info.store,
+                crate::store::location::BOOTSTRAP_FILE
+            ))?;
+        }
         ctx.print(&format!("permissions {}", info.permissions))?;
     }
     Ok(0)

@@ -48,6 +48,10 @@ pub struct Cli {
     /// Data directory (database, logs, run output) [env: ORC_HOME]
     #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
+    /// The database: `sqlite` (the home's orc.db) or a PostgreSQL URL shared by a fleet;
+    /// default: the home's store.conf, else sqlite [env: ORC_STORE]
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
     /// Print exactly one JSON document on stdout (errors as JSON on stderr)
     #[arg(long, global = true)]
     pub json: bool,
@@ -150,6 +154,8 @@ pub struct Context<'a> {
     /// The full command line, for the audit log.
     pub command_line: String,
     home_arg: Option<PathBuf>,
+    /// `--store`, if given.
+    pub store_arg: Option<String>,
     paths: Option<Paths>,
     store: Option<Store>,
 }
@@ -164,6 +170,7 @@ impl<'a> Context<'a> {
             interactive: false,
             command_line: String::new(),
             home_arg: home,
+            store_arg: None,
             paths: None,
             store: None,
         }
@@ -181,7 +188,7 @@ impl<'a> Context<'a> {
     pub fn store(&mut self) -> Result<&mut Store> {
         if self.store.is_none() {
             let home = self.paths()?.home.clone();
-            self.store = Some(Store::open(&home)?);
+            self.store = Some(Store::open_with(&home, self.store_arg.as_deref())?);
         }
         Ok(self.store.as_mut().expect("set above"))
     }
@@ -256,6 +263,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         interactive: std::io::stdin().is_terminal(),
         command_line: args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "),
         home_arg: cli.home.clone(),
+        store_arg: cli.store.clone(),
         paths: None,
         store: None,
     };

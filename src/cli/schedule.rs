@@ -176,6 +176,9 @@ fn reconcile_cmd(
     let paths = ctx.paths()?.clone();
     let interactive = ctx.interactive;
     let command_line = ctx.command_line.clone();
+    if !dry_run && remote.host.is_none() {
+        crate::store::location::check_registrable(&paths.home, ctx.store_arg.as_deref())?;
+    }
     let store = ctx.store()?;
     if !dry_run && remote.host.is_none() {
         crate::notify::channels::eventlog::ensure_source(store.conn());

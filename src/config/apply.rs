@@ -56,13 +56,14 @@ fn validate_values(changes: &[Change]) -> Result<Wanted> {
 /// credential exists (or is in `assume_credentials`, about to be stored). Returns the current
 /// stored values.
 fn validate_whole(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::sql::Connection,
     path: &std::path::Path,
     wanted: &Wanted,
     assume_credentials: &[&str],
 ) -> Result<BTreeMap<String, String>> {
-    let err =
-        |context: &'static str| move |e: rusqlite::Error| Error::from(classify(path, context, e));
+    let err = |context: &'static str| {
+        move |e: crate::store::sql::Error| Error::from(classify(path, context, e))
+    };
     let current = table::read_raw(conn).map_err(err("read settings"))?;
     let mut next: BTreeMap<String, String> = current
         .iter()

@@ -100,7 +100,7 @@ impl Settings {
     }
 
     /// [`Settings::load`] on a connection.
-    pub fn read(conn: &rusqlite::Connection) -> Result<Settings> {
+    pub fn read(conn: &crate::store::sql::Connection) -> Result<Settings> {
         let path = std::path::Path::new(conn.path().unwrap_or(""));
         let raw = super::table::read_raw(conn).map_err(|e| classify(path, "read settings", e))?;
         Settings::from_raw(&raw)
@@ -274,7 +274,7 @@ impl Settings {
 
 /// `run_as.default` alone, parsed by [`crate::task::runas::Account`] (so `orc schedule` is not
 /// stopped by an unrelated stored setting that no longer passes its rule).
-pub fn run_as_default(conn: &rusqlite::Connection) -> Result<crate::task::runas::Account> {
+pub fn run_as_default(conn: &crate::store::sql::Connection) -> Result<crate::task::runas::Account> {
     let text = super::table::stored(conn, "run_as.default").unwrap_or_default();
     crate::task::runas::Account::check("run_as.default", &text)
 }

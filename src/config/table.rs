@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
+use crate::store::sql::Connection;
 
 /// Every stored `key → value` pair.
-pub fn read_raw(conn: &Connection) -> rusqlite::Result<BTreeMap<String, String>> {
+pub fn read_raw(conn: &Connection) -> crate::store::sql::Result<BTreeMap<String, String>> {
     let mut stmt = conn.prepare("SELECT key, value FROM config")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     rows.collect()
@@ -31,7 +31,7 @@ pub(super) const CREDENTIAL_KEYS: &[&str] =
 pub fn keys_naming_credential(
     conn: &Connection,
     name: &str,
-) -> rusqlite::Result<Vec<&'static str>> {
+) -> crate::store::sql::Result<Vec<&'static str>> {
     let raw = read_raw(conn)?;
     Ok(CREDENTIAL_KEYS
         .iter()
@@ -46,13 +46,13 @@ pub fn write_raw(
     key: &str,
     value: Option<&str>,
     now: &str,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     match value {
         Some(v) => conn.execute(
             "INSERT INTO config (key, value, updated_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT(key) DO UPDATE SET value = excluded.value, \
              updated_at = excluded.updated_at",
-            rusqlite::params![key, v, now],
+            crate::store::sql::params![key, v, now],
         ),
         None => conn.execute("DELETE FROM config WHERE key = ?1", [key]),
     }
@@ -60,10 +60,15 @@ pub fn write_raw(
 }
 
 /// Stores a key that must not be set yet (a constraint error otherwise).
-pub fn insert_raw(conn: &Connection, key: &str, value: &str, now: &str) -> rusqlite::Result<()> {
+pub fn insert_raw(
+    conn: &Connection,
+    key: &str,
+    value: &str,
+    now: &str,
+) -> crate::store::sql::Result<()> {
     conn.execute(
         "INSERT INTO config (key, value, updated_at) VALUES (?1, ?2, ?3)",
-        rusqlite::params![key, value, now],
+        crate::store::sql::params![key, value, now],
     )
     .map(|_| ())
 }

@@ -35,7 +35,7 @@ pub(super) fn healthz(shared: &Shared) -> Result<Reply> {
 /// ([`crate::metrics::render`]).
 pub(super) fn metrics(shared: &Shared) -> Result<Reply> {
     with_db(shared, |c| {
-        let snapshot = crate::metrics::collect_from(c, &shared.db, &shared.host)?;
+        let snapshot = crate::metrics::collect_from(c, shared.db.path(), &shared.host)?;
         Ok(Reply {
             status: StatusCode::OK,
             content_type: "text/plain; version=0.0.4; charset=utf-8",

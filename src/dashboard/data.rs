@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::sql::Connection;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::clock;
@@ -16,7 +16,11 @@ use crate::task::TaskSpec;
 use crate::task::next_run::NextRun;
 
 /// Runs, newest first, optionally of one task (case-insensitive).
-pub fn runs(conn: &Connection, task: Option<&str>, limit: u32) -> rusqlite::Result<Vec<RunRecord>> {
+pub fn runs(
+    conn: &Connection,
+    task: Option<&str>,
+    limit: u32,
+) -> crate::store::sql::Result<Vec<RunRecord>> {
     let filter = runs::Filter { task: task.map(str::to_string), limit, ..runs::Filter::default() };
     runs::list(conn, &filter)
 }
@@ -30,7 +34,7 @@ pub struct TaskRow {
 }
 
 /// Every task, by name.
-pub fn tasks(conn: &Connection) -> rusqlite::Result<Vec<TaskRow>> {
+pub fn tasks(conn: &Connection) -> crate::store::sql::Result<Vec<TaskRow>> {
     let mut stmt =
         conn.prepare("SELECT name, enabled, spec FROM tasks ORDER BY name COLLATE NOCASE, id")?;
     let rows = stmt.query_map([], |r| {
@@ -50,7 +54,7 @@ pub fn tasks(conn: &Connection) -> rusqlite::Result<Vec<TaskRow>> {
 }
 
 /// One task by name (case-insensitive).
-pub fn task(conn: &Connection, name: &str) -> rusqlite::Result<Option<TaskRow>> {
+pub fn task(conn: &Connection, name: &str) -> crate::store::sql::Result<Option<TaskRow>> {
     Ok(tasks(conn)?.into_iter().find(|t| t.name.eq_ignore_ascii_case(name)))
 }
 
@@ -75,7 +79,7 @@ impl TaskStats {
 pub fn stats(
     conn: &Connection,
     now: DateTime<Utc>,
-) -> rusqlite::Result<BTreeMap<String, TaskStats>> {
+) -> crate::store::sql::Result<BTreeMap<String, TaskStats>> {
     let mut out: BTreeMap<String, TaskStats> = BTreeMap::new();
     let mut lasts: Vec<RunRecord> = Vec::new();
     for run in runs::latest_and_running(conn)? {
@@ -107,7 +111,7 @@ pub fn stats(
 /// `/api/status`: one object per task, the objects of `orc status --json`
 /// ([`RunRecord::last_run_json`], [`RunRecord::running_json`]), plus the description, the
 /// last run's duration and the 7-day success figures.
-pub fn status_json(conn: &Connection) -> rusqlite::Result<Value> {
+pub fn status_json(conn: &Connection) -> crate::store::sql::Result<Value> {
     let now = clock::now_utc();
     let stats = stats(conn, now)?;
     let mut out = Vec::new();
@@ -139,17 +143,17 @@ pub fn status_json(conn: &Connection) -> rusqlite::Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sql::params;
     use crate::store::to_db_time;
-    use rusqlite::params;
 
     fn insert(conn: &Connection, task: &str, status: &str, start: DateTime<Utc>) -> i64 {
-        conn.execute(
+        conn.query_row(
             "INSERT INTO runs (task, trigger, status, start, host, orc_version) \
-             VALUES (?1, 'manual', ?2, ?3, 'h', 'v')",
+             VALUES (?1, 'manual', ?2, ?3, 'h', 'v') RETURNING id",
             params![task, status, to_db_time(start)],
+            |r| r.get(0),
         )
-        .unwrap();
-        conn.last_insert_rowid()
+        .unwrap()
     }
 
     #[test]

@@ -26,10 +26,10 @@ use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::store::sql::Connection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::Environment;
-use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 
@@ -91,8 +91,8 @@ pub const INSECURE_RULE: &str = "a dashboard on a non-loopback address sends tok
 pub struct Options {
     /// The data directory (the database is opened from it for changes).
     pub home: PathBuf,
-    /// The database file (read-only connections per request).
-    pub db: PathBuf,
+    /// The database (read-only connections per request, a store for changes).
+    pub db: crate::store::Opener,
     /// `dashboard.require_login`: reads need a token or a session on loopback too.
     pub require_login: bool,
     /// TLS (`--tls-cert/--tls-key`); session cookies then get `Secure`.
@@ -104,7 +104,7 @@ pub struct Options {
 /// What every request needs: where the database is, the templates, the host name, the
 /// address the listener is bound to (for the Host allow-list), the sessions and the rules.
 pub(crate) struct Shared {
-    db: PathBuf,
+    db: crate::store::Opener,
     home: PathBuf,
     orc_exe: PathBuf,
     templates: Environment<'static>,
@@ -167,8 +167,12 @@ impl Server {
     }
 }
 
-pub(crate) fn store_err(shared: &Shared, context: &'static str, e: rusqlite::Error) -> Error {
-    Error::Store(crate::store::classify(&shared.db, context, e))
+pub(crate) fn store_err(
+    shared: &Shared,
+    context: &'static str,
+    e: crate::store::sql::Error,
+) -> Error {
+    Error::Store(crate::store::classify(shared.db.path(), context, e))
 }
 
 /// A request from a program rather than a browser (`/api/…`, `/metrics`): refused with a
@@ -180,17 +184,9 @@ pub(crate) fn is_api(uri: &axum::http::Uri) -> bool {
 
 /// Runs `f` on a fresh read-only connection inside one deferred read transaction.
 pub(crate) fn with_db<T>(shared: &Shared, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    let conn = Connection::open_with_flags(
-        &shared.db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| store_err(shared, "open read-only", e))?;
-    conn.busy_timeout(Duration::from_secs(5))
-        .map_err(|e| store_err(shared, "set busy timeout", e))?;
-    conn.execute_batch("BEGIN DEFERRED").map_err(|e| store_err(shared, "begin read", e))?;
-    let out = f(&conn);
-    let _ = conn.execute_batch("COMMIT");
-    out
+    let conn = shared.db.reader()?;
+    let read = conn.begin_read().map_err(|e| store_err(shared, "begin read", e))?;
+    f(&read)
 }
 
 /// `text/html; charset=utf-8`.

@@ -113,7 +113,7 @@ pub(super) fn page(
         host => &shared.host,
         generated => clock::now().format("%Y-%m-%d %H:%M:%S").to_string(),
         version => env!("CARGO_PKG_VERSION"),
-        db => shared.db.display().to_string(),
+        db => shared.db.path().display().to_string(),
     };
     let tmpl = shared
         .templates

@@ -291,7 +291,7 @@ mod tests {
     fn shared(dir: &std::path::Path) -> Arc<Shared> {
         let opts = super::super::Options {
             home: dir.to_path_buf(),
-            db: dir.join("orc.db"),
+            db: crate::store::Store::open(dir).unwrap().opener(dir),
             require_login: false,
             tls: None,
             orc_exe: dir.join("orc"),

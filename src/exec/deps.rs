@@ -17,7 +17,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use crate::store::sql::Connection;
 use serde::Serialize;
 
 use crate::exec::{process, runs};

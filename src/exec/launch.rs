@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::sql::{Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
 
@@ -16,27 +16,28 @@ use crate::error::{Error, Result};
 pub const ROW_WAIT: Duration = Duration::from_secs(8);
 
 /// The run started by the process `pid` for `task`, if its row exists yet.
-pub fn run_of_process(conn: &Connection, task: &str, pid: u32) -> rusqlite::Result<Option<i64>> {
+pub fn run_of_process(
+    conn: &Connection,
+    task: &str,
+    pid: u32,
+) -> crate::store::sql::Result<Option<i64>> {
     conn.query_row(
-        "SELECT id FROM runs WHERE pid = ?1 AND task = ?2 COLLATE NOCASE \
+        "SELECT id FROM runs WHERE pid = ?1 AND task COLLATE NOCASE = ?2 \
          AND status IN ('RUNNING','SUCCESS','FAILED','TIMEOUT','SKIPPED','ABANDONED') \
          ORDER BY id DESC LIMIT 1",
-        rusqlite::params![i64::from(pid), task],
+        crate::store::sql::params![i64::from(pid), task],
         |r| r.get(0),
     )
     .optional()
 }
 
 /// Starts `orc execute --task NAME` for the data directory `home` and returns the id of its
-/// run once the row exists (`open` gives a fresh read connection for each look).
-pub fn run_now(
-    orc_exe: &Path,
-    home: &Path,
-    task: &str,
-    open: impl Fn() -> Result<Connection>,
-) -> Result<i64> {
+/// run once the row exists (a fresh read connection from `db` for each look).
+pub fn run_now(orc_exe: &Path, home: &Path, task: &str, db: &crate::store::Opener) -> Result<i64> {
+    let open = || db.reader().map_err(Error::Store);
     let mut cmd = Command::new(orc_exe);
     cmd.arg("--home").arg(home).args(["--quiet", "execute", "--task", task]);
+    db.pass_to(&mut cmd);
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     detach(&mut cmd);
     let mut child = super::execute::spawn_with_retry(|| cmd.spawn()).map_err(|e| {

@@ -16,8 +16,8 @@
 //!   the store) and the host for `run-on all` (one per host), see
 //!   [`crate::fleet::assign::claim_scope`]; `host` records who claimed.
 
+use crate::store::sql::{Connection, params};
 use chrono::{DateTime, Duration, Local, TimeZone};
-use rusqlite::{Connection, params};
 
 use crate::cron::CronExpr;
 use crate::task::CatchUp;
@@ -118,7 +118,7 @@ pub fn claim(
     key: &ClaimKey<'_>,
     host: &str,
     claimed_at: &str,
-) -> rusqlite::Result<bool> {
+) -> crate::store::sql::Result<bool> {
     let n = tx.execute(
         "INSERT INTO slot_claims (task, slot, scope, host, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (task, slot, scope) DO NOTHING",
@@ -128,7 +128,7 @@ pub fn claim(
 }
 
 /// Links a claim to the run that served it.
-pub fn link(tx: &Connection, key: &ClaimKey<'_>, run_id: i64) -> rusqlite::Result<()> {
+pub fn link(tx: &Connection, key: &ClaimKey<'_>, run_id: i64) -> crate::store::sql::Result<()> {
     tx.execute(
         "UPDATE slot_claims SET run_id = ?4 WHERE task = ?1 AND slot = ?2 AND scope = ?3",
         params![key.task, key.slot, key.scope, run_id],
@@ -138,8 +138,11 @@ pub fn link(tx: &Connection, key: &ClaimKey<'_>, run_id: i64) -> rusqlite::Resul
 
 /// The host holding the claim `key` (`Some("")` for a claim made before hosts were recorded),
 /// `None` when unclaimed. Also the cheap read before taking the write lock.
-pub fn claimed_by(conn: &Connection, key: &ClaimKey<'_>) -> rusqlite::Result<Option<String>> {
-    use rusqlite::OptionalExtension;
+pub fn claimed_by(
+    conn: &Connection,
+    key: &ClaimKey<'_>,
+) -> crate::store::sql::Result<Option<String>> {
+    use crate::store::sql::OptionalExtension;
     conn.query_row(
         "SELECT coalesce(host, '') FROM slot_claims WHERE task = ?1 AND slot = ?2 AND scope = ?3",
         params![key.task, key.slot, key.scope],

@@ -6,7 +6,7 @@
 //!   claim wins, the others record nothing (as a second start on one machine always did).
 //! - `run-on all`: the claim scope is the host, so each host runs each slot once.
 
-use rusqlite::Connection;
+use crate::store::sql::Connection;
 
 use super::names::HostRef;
 use super::table;

@@ -4,14 +4,14 @@
 //! (object `host` or `group`) with every change. Removing a host or a group that a task names
 //! in its `hosts` is refused (exit 2, nothing changed, the message names the tasks).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::names::{self, HostRef};
 use crate::error::{Error, Result};
 use crate::store::{classify, from_db_time, to_db_time};
 
-fn db(conn: &Connection, context: &'static str) -> impl Fn(rusqlite::Error) -> Error {
+fn db(conn: &Connection, context: &'static str) -> impl Fn(crate::store::sql::Error) -> Error {
     let path = std::path::PathBuf::from(conn.path().unwrap_or(""));
     move |e| Error::Store(classify(&path, context, e))
 }
@@ -61,7 +61,7 @@ pub fn members(conn: &Connection, group: &str) -> Result<Vec<String>> {
     let rows = stmt
         .query_map([group], |r| r.get(0))
         .map_err(db(conn, "read host groups"))?
-        .collect::<rusqlite::Result<Vec<String>>>();
+        .collect::<crate::store::sql::Result<Vec<String>>>();
     rows.map_err(db(conn, "read host groups"))
 }
 
@@ -70,9 +70,8 @@ pub fn list_hosts(conn: &Connection) -> Result<Vec<HostRow>> {
     let mut stmt = conn
         .prepare(
             "SELECT h.name, h.added_at, h.last_seen_at, \
-                    (SELECT group_concat(grp, ',') FROM \
-                       (SELECT grp FROM host_group_members m WHERE m.host = h.name \
-                        ORDER BY grp COLLATE NOCASE)) \
+                    (SELECT string_agg(grp, ',' ORDER BY grp COLLATE NOCASE) \
+                       FROM host_group_members m WHERE m.host = h.name) \
              FROM hosts h ORDER BY h.name COLLATE NOCASE",
         )
         .map_err(db(conn, "list hosts"))?;
@@ -87,7 +86,7 @@ pub fn list_hosts(conn: &Connection) -> Result<Vec<HostRow>> {
             })
         })
         .map_err(db(conn, "list hosts"))?
-        .collect::<rusqlite::Result<Vec<_>>>();
+        .collect::<crate::store::sql::Result<Vec<_>>>();
     rows.map_err(db(conn, "list hosts"))
 }
 
@@ -99,14 +98,14 @@ pub fn list_groups(conn: &Connection) -> Result<Vec<GroupRow>> {
     let names = stmt
         .query_map([], |r| r.get::<_, String>(0))
         .map_err(db(conn, "list host groups"))?
-        .collect::<rusqlite::Result<Vec<_>>>()
+        .collect::<crate::store::sql::Result<Vec<_>>>()
         .map_err(db(conn, "list host groups"))?;
     names.into_iter().map(|name| Ok(GroupRow { hosts: members(conn, &name)?, name })).collect()
 }
 
 /// The heartbeat: records that `host` is alive at `at`. A host nobody added is not recorded
 /// (a single machine's database gains nothing).
-pub fn touch(conn: &Connection, host: &str, at: &str) -> rusqlite::Result<()> {
+pub fn touch(conn: &Connection, host: &str, at: &str) -> crate::store::sql::Result<()> {
     let mut stmt = conn.prepare("SELECT name FROM hosts")?;
     let known = stmt.query_map([], |r| r.get::<_, String>(0))?;
     for name in known {

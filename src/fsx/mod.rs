@@ -151,6 +151,20 @@ pub fn append_private(path: &Path) -> io::Result<File> {
     narrow_open(o.open(path)?)
 }
 
+/// Replaces `path` with `bytes` atomically: a private temporary file in the same directory,
+/// synced, then renamed over it (a reader sees the old or the new file, never half of one).
+pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new().prefix(".orc-").suffix(".tmp").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+}
+
 /// Writes `bytes` to a new `0600` file with an unpredictable name (`prefix` + random +
 /// `suffix`) in `dir`, which is created private if missing, and returns its path. The file is
 /// kept: the caller deletes it when done (e.g. the task XML handed to schtasks).

@@ -70,9 +70,13 @@ pub fn collect(store: &Store, host: &str) -> Result<Snapshot> {
 
 /// Reads the snapshot on `conn` (the database at `path`, named in errors): what the textfile
 /// and the dashboard's `/metrics` both serve.
-pub fn collect_from(conn: &rusqlite::Connection, path: &Path, host: &str) -> Result<Snapshot> {
+pub fn collect_from(
+    conn: &crate::store::sql::Connection,
+    path: &Path,
+    host: &str,
+) -> Result<Snapshot> {
     let db = |context: &'static str| {
-        move |e: rusqlite::Error| Error::Store(crate::store::classify(path, context, e))
+        move |e: crate::store::sql::Error| Error::Store(crate::store::classify(path, context, e))
     };
     let mut running: BTreeMap<String, i64> = BTreeMap::new();
     for r in runs::running(conn, None).map_err(db("read runs"))? {

@@ -15,8 +15,8 @@ pub mod winsched;
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::store::sql::{Connection, params};
 use base64::Engine;
-use rusqlite::{Connection, params};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -28,7 +28,7 @@ pub use plan::{Existing, Plan, Target};
 fn db_err<'c>(
     conn: &'c Connection,
     context: &'static str,
-) -> impl Fn(rusqlite::Error) -> Error + 'c {
+) -> impl Fn(crate::store::sql::Error) -> Error + 'c {
     move |e| Error::Store(classify(std::path::Path::new(conn.path().unwrap_or("")), context, e))
 }
 
@@ -45,14 +45,14 @@ pub fn existing(conn: &Connection) -> Result<Existing> {
     out.mapped = stmt
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
         .map_err(&err)?
-        .collect::<rusqlite::Result<BTreeMap<_, _>>>()
+        .collect::<crate::store::sql::Result<BTreeMap<_, _>>>()
         .map_err(&err)?;
     let mut stmt =
         conn.prepare("SELECT source FROM runs WHERE source LIKE 'legacy:%'").map_err(&err)?;
     out.sources = stmt
         .query_map([], |r| r.get::<_, String>(0))
         .map_err(&err)?
-        .collect::<rusqlite::Result<HashSet<_>>>()
+        .collect::<crate::store::sql::Result<HashSet<_>>>()
         .map_err(&err)?;
     out.config = crate::config::table::read_raw(conn).map_err(&err)?;
     Ok(out)
@@ -163,7 +163,8 @@ pub fn apply(
             if let (Some(spec), "create") = (&t.spec, t.action) {
                 crate::task::repo::insert(tx, spec, command_line)?;
                 tx.execute(
-                    "INSERT OR REPLACE INTO legacy_map (kind, legacy_key, orc_key) VALUES ('task', ?1, ?2)",
+                    "INSERT INTO legacy_map (kind, legacy_key, orc_key) VALUES ('task', ?1, ?2) \
+                     ON CONFLICT (kind, legacy_key) DO UPDATE SET orc_key = excluded.orc_key",
                     params![t.legacy_name, t.name],
                 )
                 .map_err(&err)?;
@@ -173,10 +174,10 @@ pub fn apply(
         let mut ids: BTreeMap<String, Option<i64>> = BTreeMap::new();
         let mut insert = tx
             .prepare(
-                "INSERT OR IGNORE INTO runs (task_id, task, attempt, trigger, status, start, end, \
+                "INSERT INTO runs (task_id, task, attempt, trigger, status, start, \"end\", \
                  duration_ms, exit_code, error, stdout_head, stdout_tail, stdout_bytes, host, \
                  orc_version, source) VALUES (?1, ?2, ?3, 'scheduled', ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
-                 ?11, ?12, 'legacy', ?13, ?14)",
+                 ?11, ?12, 'legacy', ?13, ?14) ON CONFLICT DO NOTHING",
             )
             .map_err(&err)?;
         for r in &plan.history.rows {

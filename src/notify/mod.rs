@@ -27,9 +27,9 @@ pub mod transport;
 
 use std::time::{Duration, Instant};
 
+use crate::store::sql::{OptionalExtension, params};
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -181,10 +181,10 @@ pub fn after_final_attempt_at(
 }
 
 fn read_spec(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::sql::Connection,
     task_id: Option<i64>,
     name: &str,
-) -> rusqlite::Result<Option<TaskSpec>> {
+) -> crate::store::sql::Result<Option<TaskSpec>> {
     let text: Option<String> = match task_id {
         Some(id) => {
             conn.query_row("SELECT spec FROM tasks WHERE id = ?1", [id], |r| r.get(0)).optional()?
@@ -201,9 +201,9 @@ fn read_spec(
 }
 
 fn read_state(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::sql::Connection,
     task: &str,
-) -> rusqlite::Result<(policy::State, Option<i64>)> {
+) -> crate::store::sql::Result<(policy::State, Option<i64>)> {
     let row = conn
         .query_row(
             "SELECT consecutive_failures, alerting, last_alert_at, failing_since, suppressed, \
@@ -299,7 +299,7 @@ fn record_and_queue(
     let path = store.path().to_path_buf();
     let classify = |ctx: &'static str| {
         let path = path.clone();
-        move |e: rusqlite::Error| crate::store::classify(&path, ctx, e)
+        move |e: crate::store::sql::Error| crate::store::classify(&path, ctx, e)
     };
     store.write(|tx| {
         if run.status == Status::Running {

@@ -9,8 +9,8 @@
 //! Two processes never send the same message at once: a sender first *claims* a row by
 //! setting `claimed_until` in an immediate transaction; a crashed sender's claim expires.
 
+use crate::store::sql::{OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -67,17 +67,20 @@ pub struct OutboxRow {
 const COLUMNS: &str = "id, created_at, run_id, task, kind, recipients, subject, body_text, \
      body_html, tries, next_attempt_at, last_error, sent_at, gave_up_at, channel";
 
-fn time_col(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+fn time_col(r: &crate::store::sql::Row<'_>, i: usize) -> crate::store::sql::Result<DateTime<Utc>> {
     let s: String = r.get(i)?;
     Ok(from_db_time(&s).unwrap_or(DateTime::<Utc>::MIN_UTC))
 }
 
-fn opt_time_col(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+fn opt_time_col(
+    r: &crate::store::sql::Row<'_>,
+    i: usize,
+) -> crate::store::sql::Result<Option<DateTime<Utc>>> {
     let s: Option<String> = r.get(i)?;
     Ok(s.as_deref().and_then(from_db_time))
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+fn row(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<OutboxRow> {
     let recipients: String = r.get(5)?;
     Ok(OutboxRow {
         id: r.get(0)?,
@@ -106,15 +109,16 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
 /// Inserts a message inside an existing transaction (so it commits together with whatever
 /// decided to send it). It is due immediately.
 pub fn insert(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::sql::Transaction<'_>,
     store_path: &std::path::Path,
     msg: &NewMessage,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     let recipients: Vec<&str> = msg.recipients.iter().map(|a| a.as_ref()).collect();
-    tx.execute(
+    tx.query_row(
         "INSERT INTO outbox (created_at, run_id, task, kind, recipients, subject, body_text, \
-         body_html, tries, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?1)",
+         body_html, tries, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?1) \
+         RETURNING id",
         params![
             to_db_time(now),
             msg.run_id,
@@ -125,15 +129,15 @@ pub fn insert(
             msg.text,
             msg.html,
         ],
+        |r| r.get(0),
     )
-    .map_err(|e| crate::store::classify(store_path, "queue mail", e))?;
-    Ok(tx.last_insert_rowid())
+    .map_err(|e| crate::store::classify(store_path, "queue mail", e))
 }
 
 /// Inserts a message for a non-mail notification channel (`body_text` holds the event JSON;
 /// see [`super::channels`]) inside an existing transaction. It is due immediately.
 pub fn insert_for_channel(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::sql::Transaction<'_>,
     store_path: &std::path::Path,
     msg: &NewMessage,
     channel: &str,
@@ -162,7 +166,7 @@ pub fn pending_channel_ids(
     let ids = stmt
         .query_map(params![to_db_time(now), limit as i64, all], |r| r.get(0))
         .map_err(|e| store.err("read outbox", e))?
-        .collect::<rusqlite::Result<Vec<i64>>>()
+        .collect::<crate::store::sql::Result<Vec<i64>>>()
         .map_err(|e| store.err("read outbox", e))?;
     Ok(ids)
 }
@@ -176,18 +180,17 @@ pub fn enqueue(store: &mut Store, msg: &NewMessage, now: DateTime<Utc>) -> Resul
 /// Ids of pending mail messages (not channel messages), oldest first: due ones only, or all
 /// when `all` is set.
 pub fn pending_ids(store: &Store, now: DateTime<Utc>, all: bool, limit: usize) -> Result<Vec<i64>> {
-    let sql = if all {
-        "SELECT id FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL \
-         AND channel IS NULL ORDER BY id LIMIT ?2"
-    } else {
-        "SELECT id FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL \
-         AND channel IS NULL AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2"
-    };
-    let mut stmt = store.conn().prepare(sql).map_err(|e| store.err("read outbox", e))?;
+    let mut stmt = store
+        .conn()
+        .prepare(
+            "SELECT id FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL \
+             AND channel IS NULL AND (?3 OR next_attempt_at <= ?1) ORDER BY id LIMIT ?2",
+        )
+        .map_err(|e| store.err("read outbox", e))?;
     let ids = stmt
-        .query_map(params![to_db_time(now), limit as i64], |r| r.get(0))
+        .query_map(params![to_db_time(now), limit as i64, all], |r| r.get(0))
         .map_err(|e| store.err("read outbox", e))?
-        .collect::<rusqlite::Result<Vec<i64>>>()
+        .collect::<crate::store::sql::Result<Vec<i64>>>()
         .map_err(|e| store.err("read outbox", e))?;
     Ok(ids)
 }
@@ -375,7 +378,7 @@ pub struct Summary {
 /// Reads the outbox summary.
 pub fn summary(store: &Store, now: DateTime<Utc>) -> Result<Summary> {
     let c = store.conn();
-    let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<usize> {
+    let count = |sql: &str, p: &[&dyn crate::store::sql::ToSql]| -> Result<usize> {
         let n: i64 = c.query_row(sql, p, |r| r.get(0)).map_err(|e| store.err("read outbox", e))?;
         Ok(n as usize)
     };
@@ -394,14 +397,16 @@ pub fn summary(store: &Store, now: DateTime<Utc>) -> Result<Summary> {
     let messages = stmt
         .query_map([], row)
         .map_err(|e| store.err("read outbox", e))?
-        .collect::<rusqlite::Result<Vec<_>>>()
+        .collect::<crate::store::sql::Result<Vec<_>>>()
         .map_err(|e| store.err("read outbox", e))?;
     Ok(Summary { pending, failing, given_up, sent_last_24h, messages })
 }
 
 /// Messages per state (`pending`, `sent`, `given_up`), for `orc watch` and the metrics
 /// textfile: the pending and given-up counts use their partial indexes.
-pub fn counts(conn: &rusqlite::Connection) -> rusqlite::Result<[(&'static str, i64); 3]> {
+pub fn counts(
+    conn: &crate::store::sql::Connection,
+) -> crate::store::sql::Result<[(&'static str, i64); 3]> {
     let count = |sql: &str| conn.prepare_cached(sql)?.query_row([], |r| r.get::<_, i64>(0));
     let pending =
         count("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL")?;

@@ -303,7 +303,7 @@ impl<'a> RenderEnv<'a> {
 }
 
 /// The `run_as.default` setting ([`crate::config::Settings`], parsed by the run-as owner).
-pub fn run_as_default(conn: &rusqlite::Connection) -> Result<crate::task::runas::Account> {
+pub fn run_as_default(conn: &crate::store::sql::Connection) -> Result<crate::task::runas::Account> {
     crate::config::run_as_default(conn)
 }
 

@@ -61,7 +61,8 @@ pub fn record(
     let ok: HashMap<usize, bool> = outcomes.iter().map(|o| (o.index, o.result.is_ok())).collect();
     let now = crate::store::to_db_time(crate::clock::now_utc());
     let path = store.path().to_path_buf();
-    let err = move |e: rusqlite::Error| crate::store::classify(&path, "record registrations", e);
+    let err =
+        move |e: crate::store::sql::Error| crate::store::classify(&path, "record registrations", e);
     store.write(|tx| -> Result<()> {
         for (i, e) in plan.entries.iter().enumerate() {
             let succeeded = ok.get(&i).copied().unwrap_or(false);
@@ -127,13 +128,13 @@ pub fn record(
 }
 
 fn upsert(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::sql::Transaction<'_>,
     backend: &str,
     host: &str,
     d: &Desired,
     observed: Option<&str>,
     now: &str,
-) -> rusqlite::Result<usize> {
+) -> crate::store::sql::Result<usize> {
     tx.execute(
         "INSERT INTO registrations \
          (backend, host, task, path, definition_hash, registered_at, observed) \
@@ -141,6 +142,6 @@ fn upsert(
          ON CONFLICT (backend, host, task) DO UPDATE SET path = excluded.path, \
          definition_hash = excluded.definition_hash, registered_at = excluded.registered_at, \
          observed = excluded.observed",
-        rusqlite::params![backend, host, d.task, d.path, d.hash, now, observed],
+        crate::store::sql::params![backend, host, d.task, d.path, d.hash, now, observed],
     )
 }

@@ -20,6 +20,22 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::{BUSY_TIMEOUT, MIGRATIONS, Store, StoreError, classify, schema_check};
 
+fn cl(path: &Path, context: &'static str, e: rusqlite::Error) -> StoreError {
+    classify(path, context, e.into())
+}
+
+/// The SQLite connection of `store`; backup and restore are SQLite's (a PostgreSQL store is
+/// backed up with the server's own tools).
+pub(super) fn sqlite_of(store: &Store) -> Result<&Connection, crate::Error> {
+    store.conn().sqlite().ok_or_else(|| {
+        crate::Error::Usage(format!(
+            "the store is PostgreSQL ({}): back it up and restore it with pg_dump and \
+             pg_restore (docs/guide/fleet.md)",
+            store.path().display()
+        ))
+    })
+}
+
 /// What a backup produced.
 #[derive(Debug, Clone)]
 pub struct BackupReport {
@@ -42,24 +58,23 @@ pub struct RestoreReport {
 pub(super) fn check_problems(conn: &Connection, path: &Path) -> Result<Vec<String>, StoreError> {
     let mut problems = Vec::new();
     let mut stmt =
-        conn.prepare("PRAGMA integrity_check").map_err(|e| classify(path, "integrity check", e))?;
+        conn.prepare("PRAGMA integrity_check").map_err(|e| cl(path, "integrity check", e))?;
     let rows = stmt
         .query_map([], |r| r.get::<_, String>(0))
-        .map_err(|e| classify(path, "integrity check", e))?;
+        .map_err(|e| cl(path, "integrity check", e))?;
     for row in rows {
-        let line = row.map_err(|e| classify(path, "integrity check", e))?;
+        let line = row.map_err(|e| cl(path, "integrity check", e))?;
         if line != "ok" {
             problems.push(line);
         }
     }
-    let mut stmt = conn
-        .prepare("PRAGMA foreign_key_check")
-        .map_err(|e| classify(path, "foreign key check", e))?;
+    let mut stmt =
+        conn.prepare("PRAGMA foreign_key_check").map_err(|e| cl(path, "foreign key check", e))?;
     let rows = stmt
         .query_map([], |r| Ok(format!("foreign key violation in {}", r.get::<_, String>(0)?)))
-        .map_err(|e| classify(path, "foreign key check", e))?;
+        .map_err(|e| cl(path, "foreign key check", e))?;
     for row in rows {
-        problems.push(row.map_err(|e| classify(path, "foreign key check", e))?);
+        problems.push(row.map_err(|e| cl(path, "foreign key check", e))?);
     }
     Ok(problems)
 }
@@ -80,9 +95,9 @@ fn snapshot_to_new(conn: &Connection, src: &Path, dest: &Path) -> Result<(), cra
     })?);
     let result = (|| {
         let target = dest.to_string_lossy().into_owned();
-        conn.execute("VACUUM INTO ?1", [target]).map_err(|e| classify(src, "write backup", e))?;
+        conn.execute("VACUUM INTO ?1", [target]).map_err(|e| cl(src, "write backup", e))?;
         let copy = Connection::open_with_flags(dest, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| classify(dest, "open backup", e))?;
+            .map_err(|e| cl(dest, "open backup", e))?;
         let problems = check_problems(&copy, dest)?;
         if !problems.is_empty() {
             return Err(StoreError::Corrupt {
@@ -110,7 +125,7 @@ pub fn backup(store: &Store, dest: &Path) -> Result<BackupReport, crate::Error> 
         ));
     }
     crate::fsx::output::check_file_name("backup file", dest, cfg!(windows))?;
-    snapshot_to_new(store.conn(), store.path(), dest)?;
+    snapshot_to_new(sqlite_of(store)?, store.path(), dest)?;
     let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
     Ok(BackupReport { path: dest.to_path_buf(), bytes })
 }
@@ -182,7 +197,7 @@ fn save_previous(store: &Store) -> Result<PathBuf, crate::Error> {
         if std::fs::symlink_metadata(&candidate).is_ok() {
             continue;
         }
-        match snapshot_to_new(store.conn(), store.path(), &candidate) {
+        match snapshot_to_new(sqlite_of(store)?, store.path(), &candidate) {
             Ok(()) => return Ok(candidate),
             // Taken between the look and the create-new: try the next name.
             Err(crate::Error::Invalid { .. }) => continue,
@@ -204,6 +219,7 @@ pub fn restore(
 ) -> Result<RestoreReport, crate::Error> {
     let (src, backup_version) = validate_backup(file)?;
     let mut store = Store::open(home)?;
+    sqlite_of(&store)?;
     if store.path() == file
         || std::fs::canonicalize(store.path()).ok() == std::fs::canonicalize(file).ok()
     {
@@ -218,13 +234,13 @@ pub fn restore(
     // Copy the backup into the live database in one step.
     let path = store.path().to_path_buf();
     {
-        let mut live = Connection::open(&path).map_err(|e| classify(&path, "open", e))?;
-        live.busy_timeout(BUSY_TIMEOUT).map_err(|e| classify(&path, "set busy timeout", e))?;
+        let mut live = Connection::open(&path).map_err(|e| cl(&path, "open", e))?;
+        live.busy_timeout(BUSY_TIMEOUT).map_err(|e| cl(&path, "set busy timeout", e))?;
         let backup = rusqlite::backup::Backup::new(&src, &mut live)
-            .map_err(|e| classify(&path, "start restore", e))?;
+            .map_err(|e| cl(&path, "start restore", e))?;
         let deadline = Instant::now() + BUSY_TIMEOUT;
         loop {
-            match backup.step(-1).map_err(|e| classify(&path, "restore", e))? {
+            match backup.step(-1).map_err(|e| cl(&path, "restore", e))? {
                 rusqlite::backup::StepResult::Done => break,
                 _ if Instant::now() >= deadline => {
                     return Err(StoreError::Busy {
@@ -293,9 +309,12 @@ mod tests {
         let name = first.previous.file_name().unwrap().to_string_lossy().into_owned();
         assert!(name.starts_with("orc.db.") && name.ends_with("Z.bak"), "{name}");
         let store = Store::open(&home).unwrap();
-        let value = |c: &Connection| crate::config::table::read_raw(c).unwrap().remove("k");
+        let value = |c: &crate::store::sql::Connection| {
+            crate::config::table::read_raw(c).unwrap().remove("k")
+        };
         assert_eq!(value(store.conn()).as_deref(), Some("before"));
-        let bak = Connection::open(&first.previous).unwrap();
+        let bak =
+            crate::store::sql::Connection::from_sqlite(Connection::open(&first.previous).unwrap());
         assert_eq!(value(&bak).as_deref(), Some("after"));
     }
 

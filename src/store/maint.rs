@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::params;
+use crate::store::sql::params;
 
 use super::{Store, StoreError, classify, to_db_time};
 
@@ -30,7 +30,11 @@ pub struct CheckReport {
 
 /// `integrity_check`, `foreign_key_check` and a few counts.
 pub fn check(store: &Store) -> Result<CheckReport, StoreError> {
-    let problems = super::backup::check_problems(store.conn(), store.path())?;
+    let problems = match store.conn().sqlite() {
+        Some(c) => super::backup::check_problems(c, store.path())?,
+        // The server keeps its files consistent; the foreign keys are enforced by it.
+        None => Vec::new(),
+    };
     let count = |sql: &str| -> Result<i64, StoreError> {
         store.conn().query_row(sql, [], |r| r.get(0)).map_err(|e| store.err("count rows", e))
     };
@@ -133,8 +137,8 @@ pub fn prune(
     loop {
         let n = store.write(|tx| {
             tx.execute(
-                "DELETE FROM slot_claims WHERE rowid IN
-                   (SELECT rowid FROM slot_claims WHERE claimed_at < ?1 LIMIT ?2)",
+                "DELETE FROM slot_claims WHERE (task, slot, scope) IN
+                   (SELECT task, slot, scope FROM slot_claims WHERE claimed_at < ?1 LIMIT ?2)",
                 params![cut, PRUNE_BATCH as i64],
             )
             .map_err(|e| classify(&path, "delete slot claims", e))

@@ -7,16 +7,21 @@
 //! process runs.
 
 mod backup;
+pub mod location;
 pub mod maint;
 mod schema;
 pub mod schema_check;
+mod schema_pg;
+pub mod sql;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::OpenFlags;
 
+pub use location::Location;
 pub use schema::MIGRATIONS;
+use sql::{Connection, Failure, Transaction};
 
 /// How long a writer waits for the lock before giving up with [`StoreError::Busy`].
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -48,12 +53,16 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{origin}: {message}")]
+    Location { origin: String, message: String },
+    #[error("database {path} cannot be reached: {message}")]
+    Unreachable { path: PathBuf, message: String },
     #[error("database {path}: {context}: {source}")]
     Sqlite {
         path: PathBuf,
         context: &'static str,
         #[source]
-        source: rusqlite::Error,
+        source: sql::Error,
     },
 }
 
@@ -61,24 +70,47 @@ pub enum StoreError {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// The SQLite file, or the PostgreSQL URL without its password.
     path: PathBuf,
+    location: Location,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database in `home`, applies pending migrations under
-    /// the write lock, and returns it ready to use.
+    /// Opens (creating if needed) the database `home` uses (see [`location::select`]),
+    /// applies pending migrations under the write lock, and returns it ready to use.
     pub fn open(home: &Path) -> Result<Store, StoreError> {
+        Store::open_with(home, None)
+    }
+
+    /// [`Store::open`] with the `--store` value, if one was given.
+    pub fn open_with(home: &Path, flag: Option<&str>) -> Result<Store, StoreError> {
+        let (location, _) = location::select(home, flag)?;
+        Store::open_at(home, location)
+    }
+
+    /// Opens the database at `location` for `home`.
+    pub fn open_at(home: &Path, location: Location) -> Result<Store, StoreError> {
         let created = crate::fsx::ensure_private_dir(home)
             .map_err(|source| StoreError::CreateDir { path: home.to_path_buf(), source })?;
-        if let Some(fs) = network_fs_kind(home) {
-            return Err(StoreError::NetworkPath { path: home.to_path_buf(), fs });
-        }
         if created {
             // Windows: the protected DACL (no task exists yet, so no run-as account).
             crate::fsx::acl::secure_home(home, &[]).map_err(|e| StoreError::Permissions {
                 path: home.to_path_buf(),
                 message: e.to_string(),
             })?;
+        }
+        let mut store = match &location {
+            Location::Sqlite => Store::open_sqlite(home)?,
+            Location::Postgres(url) => Store::connect(url)?,
+        };
+        store.location = location;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn open_sqlite(home: &Path) -> Result<Store, StoreError> {
+        if let Some(fs) = network_fs_kind(home) {
+            return Err(StoreError::NetworkPath { path: home.to_path_buf(), fs });
         }
         let path = home.join(crate::paths::DB_FILE);
         // SQLite creates the database with 0644 & ~umask and gives `-wal`/`-shm` the database
@@ -91,41 +123,59 @@ impl Store {
         }
         crate::fsx::harden_home(home, &path)
             .map_err(|source| StoreError::CreateDir { path: home.to_path_buf(), source })?;
-        let conn = Connection::open_with_flags(
+        let conn = sql::open_sqlite(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| classify(&path, "open", e))?;
-        let mut store = Store { conn, path };
-        store.configure()?;
-        store.migrate()?;
+        let store = Store { conn, path, location: Location::Sqlite };
+        store.configure_sqlite()?;
         Ok(store)
     }
 
-    fn configure(&mut self) -> Result<(), StoreError> {
-        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| self.err("set busy timeout", e))?;
+    fn connect(url: &str) -> Result<Store, StoreError> {
+        let path = PathBuf::from(sql::redact_url(url));
+        let conn = Connection::connect_postgres(url).map_err(|e| classify(&path, "connect", e))?;
+        Ok(Store { conn, path, location: Location::Postgres(url.to_string()) })
+    }
+
+    fn configure_sqlite(&self) -> Result<(), StoreError> {
+        let c = self.conn.sqlite().expect("a SQLite store");
+        let err = |context, e: rusqlite::Error| self.err(context, e.into());
+        c.busy_timeout(BUSY_TIMEOUT).map_err(|e| err("set busy timeout", e))?;
         // journal_mode returns a row; the others do not.
-        let mode: String = self
-            .conn
+        let mode: String = c
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(|e| self.err("enable WAL", e))?;
+            .map_err(|e| err("enable WAL", e))?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode, "database did not switch to WAL mode");
         }
-        self.conn
-            .execute_batch(
-                "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;",
-            )
-            .map_err(|e| self.err("set pragmas", e))?;
-        self.conn.set_transaction_behavior(TransactionBehavior::Immediate);
+        c.execute_batch(
+            "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;",
+        )
+        .map_err(|e| err("set pragmas", e))?;
         Ok(())
     }
 
-    /// The database file.
+    /// What opens this database again (from another thread, or per request).
+    pub fn opener(&self, home: &Path) -> Opener {
+        Opener {
+            home: home.to_path_buf(),
+            path: self.path.clone(),
+            location: self.location.clone(),
+        }
+    }
+
+    /// The database file, or for PostgreSQL its URL without the password.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the data lives.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// Read-only access for queries. Do not start write transactions through this.
@@ -133,28 +183,29 @@ impl Store {
         &self.conn
     }
 
-    /// Runs `f` inside a `BEGIN IMMEDIATE` transaction and commits it.
-    /// Any error rolls the whole transaction back.
+    /// Runs `f` inside a write transaction (SQLite `BEGIN IMMEDIATE`, PostgreSQL the writer
+    /// lock; see [`sql::Connection::begin_write`]) and commits it. Any error rolls the whole
+    /// transaction back.
     pub fn write<T, E>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        let path = self.path.clone();
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| classify(&path, "begin transaction", e))?;
+            .begin_write(BUSY_TIMEOUT)
+            .map_err(|e| classify(&self.path, "begin transaction", e))?;
         let value = f(&tx)?;
-        tx.commit().map_err(|e| classify(&path, "commit", e))?;
+        tx.commit().map_err(|e| classify(&self.path, "commit", e))?;
         Ok(value)
     }
 
-    /// [`Store::write`] whose commit does not wait for the disk (`synchronous=NORMAL` for this
-    /// one transaction): in WAL mode the commit is atomic and the database stays consistent,
-    /// but a power loss before the next [`Store::write`] (which syncs the WAL, with this
-    /// transaction's frames) may undo it. For a record that only adds detail to a row the next
-    /// durable write completes anyway (`orc execute` recording the child's pid while the child
-    /// runs: one fsync fewer on every run, issue 17). See <https://sqlite.org/pragma.html#pragma_synchronous>.
+    /// [`Store::write`] whose commit does not wait for the disk (SQLite `synchronous=NORMAL`,
+    /// PostgreSQL `synchronous_commit = off`, for this one transaction): the database stays
+    /// consistent, but a power loss before the next [`Store::write`] (which syncs) may undo
+    /// it. For a record that only adds detail to a row the next durable write completes
+    /// anyway (`orc execute` recording the child's pid while the child runs: one fsync fewer
+    /// on every run, issue 17). See <https://sqlite.org/pragma.html#pragma_synchronous> and
+    /// <https://www.postgresql.org/docs/current/wal-async-commit.html>.
     pub fn write_unsynced<T, E>(
         &mut self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
@@ -162,6 +213,13 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        if self.conn.is_postgres() {
+            return self.write(|tx| {
+                tx.execute_batch("SET LOCAL synchronous_commit = off")
+                    .map_err(|e| StoreError::from_sql(tx, "set synchronous_commit", e))?;
+                f(tx)
+            });
+        }
         let set = |store: &Store, mode: &str| {
             store
                 .conn
@@ -174,23 +232,22 @@ impl Store {
         result
     }
 
-    /// Wraps a rusqlite error with this database's path and the right kind.
-    pub fn err(&self, context: &'static str, e: rusqlite::Error) -> StoreError {
+    /// Wraps an SQL error with this database's path and the right kind.
+    pub fn err(&self, context: &'static str, e: sql::Error) -> StoreError {
         classify(&self.path, context, e)
     }
 
     /// The schema version this database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.err("read schema version", e))
+        version(&self.conn).map_err(|e| self.err("read schema version", e))
     }
 
-    /// Applies pending migrations. The version is read **inside** the immediate transaction,
+    /// Applies pending migrations. The version is read **inside** the write transaction,
     /// so when many processes start on an old schema exactly one migrates and the others see
     /// the new version once they get the lock (docs/design/reliability.md §2.7).
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let known = MIGRATIONS.len() as i64;
+        let migrations = if self.conn.is_postgres() { PG_MIGRATIONS } else { MIGRATIONS };
+        let known = migrations.len() as i64;
         // Fast path without taking the write lock.
         let current = self.schema_version()?;
         if current == known {
@@ -202,39 +259,37 @@ impl Store {
         let path = self.path.clone();
         let who = format!("pid {} orc {}", std::process::id(), env!("CARGO_PKG_VERSION"));
         self.write(|tx| {
-            let current: i64 = tx
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(|e| classify(&path, "read schema version", e))?;
+            let current = version(tx).map_err(|e| classify(&path, "read schema version", e))?;
             if current > known {
                 return Err(StoreError::TooNew { path: path.clone(), found: current, known });
             }
-            for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            for (i, sql) in migrations.iter().enumerate().skip(current as usize) {
                 let version = i as i64 + 1;
                 tx.execute_batch(sql).map_err(|e| classify(&path, "apply migration", e))?;
                 tx.execute(
                     "INSERT INTO schema_log (version, applied_at, applied_by) VALUES (?1, ?2, ?3)",
-                    rusqlite::params![version, to_db_time(crate::clock::now_utc()), who],
+                    sql::params![version, to_db_time(crate::clock::now_utc()), who],
                 )
                 .map_err(|e| classify(&path, "record migration", e))?;
-                tx.pragma_update(None, "user_version", version)
-                    .map_err(|e| classify(&path, "set schema version", e))?;
+                if let Some(c) = tx.sqlite() {
+                    c.pragma_update(None, "user_version", version)
+                        .map_err(|e| classify(&path, "set schema version", e.into()))?;
+                }
             }
             Ok(())
         })
     }
 
-    /// `PRAGMA integrity_check`: `Ok(())` or the problems SQLite reports.
+    /// SQLite's `PRAGMA integrity_check`: `Ok(())` or the problems SQLite reports. On
+    /// PostgreSQL the server keeps its own files consistent: nothing to report.
     pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("PRAGMA integrity_check")
-            .map_err(|e| self.err("integrity check", e))?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err("integrity check", e))?;
+        let Some(c) = self.conn.sqlite() else { return Ok(Vec::new()) };
+        let err = |e: rusqlite::Error| self.err("integrity check", e.into());
+        let mut stmt = c.prepare("PRAGMA integrity_check").map_err(err)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
         let mut problems = Vec::new();
         for row in rows {
-            let line = row.map_err(|e| self.err("integrity check", e))?;
+            let line = row.map_err(err)?;
             if line != "ok" {
                 problems.push(line);
             }
@@ -243,23 +298,93 @@ impl Store {
     }
 }
 
-/// Maps a rusqlite error to the right [`StoreError`] kind.
-pub fn classify(path: &Path, context: &'static str, e: rusqlite::Error) -> StoreError {
-    let path = path.to_path_buf();
-    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
-        let message = msg.clone().unwrap_or_else(|| f.to_string());
-        match f.code {
-            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-                return StoreError::Busy { path, waited_s: BUSY_TIMEOUT.as_secs() };
+/// Opens the database a [`Store`] was opened on again: the dashboard's per-request reads and
+/// writes, and the `orc` processes it starts (which get the location in `ORC_STORE`).
+#[derive(Debug, Clone)]
+pub struct Opener {
+    home: PathBuf,
+    path: PathBuf,
+    location: Location,
+}
+
+impl Opener {
+    /// A read-only view: SQLite read-only with a short busy wait, or a new PostgreSQL session.
+    pub fn reader(&self) -> Result<Connection, StoreError> {
+        let err = |context, e| classify(&self.path, context, e);
+        match &self.location {
+            Location::Sqlite => {
+                let conn = sql::open_sqlite(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| err("open read-only", e))?;
+                conn.sqlite()
+                    .expect("SQLite")
+                    .busy_timeout(Duration::from_secs(5))
+                    .map_err(|e| err("set busy timeout", e.into()))?;
+                Ok(conn)
             }
-            ErrorCode::DiskFull => return StoreError::Full { path, message },
-            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
-                return StoreError::Corrupt { path, message };
+            Location::Postgres(url) => {
+                Connection::connect_postgres(url).map_err(|e| err("connect", e))
             }
-            _ => {}
         }
     }
-    StoreError::Sqlite { path, context, source: e }
+
+    /// The store, for writes.
+    pub fn store(&self) -> Result<Store, StoreError> {
+        Store::open_at(&self.home, self.location.clone())
+    }
+
+    /// The SQLite file, or the PostgreSQL URL without its password.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where the data lives.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Points an `orc` child process at the same database.
+    pub fn pass_to(&self, cmd: &mut std::process::Command) {
+        cmd.env(crate::env_vars::ORC_STORE, self.location.value());
+    }
+}
+
+impl StoreError {
+    /// Wraps an SQL error of the connection `conn` (a table module's helper).
+    pub fn from_sql(conn: &Connection, context: &'static str, e: sql::Error) -> StoreError {
+        classify(Path::new(conn.path().unwrap_or("")), context, e)
+    }
+}
+
+pub use schema_pg::PG_MIGRATIONS;
+
+/// The schema version of the database behind `conn`: SQLite's `user_version`, PostgreSQL's
+/// highest `schema_log` entry (0 before the first migration).
+fn version(conn: &Connection) -> sql::Result<i64> {
+    if let Some(c) = conn.sqlite() {
+        return Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?);
+    }
+    let exists: bool =
+        conn.query_row("SELECT to_regclass('schema_log') IS NOT NULL", [], |r| r.get(0))?;
+    if !exists {
+        return Ok(0);
+    }
+    conn.query_row("SELECT coalesce(max(version), 0) FROM schema_log", [], |r| r.get(0))
+}
+
+/// Maps an SQL error to the right [`StoreError`] kind.
+pub fn classify(path: &Path, context: &'static str, e: sql::Error) -> StoreError {
+    let path = path.to_path_buf();
+    let message = e.to_string();
+    match e.failure() {
+        Failure::Busy => StoreError::Busy { path, waited_s: BUSY_TIMEOUT.as_secs() },
+        Failure::Full => StoreError::Full { path, message },
+        Failure::Corrupt => StoreError::Corrupt { path, message },
+        Failure::Unreachable => StoreError::Unreachable { path, message },
+        Failure::Other => StoreError::Sqlite { path, context, source: e },
+    }
 }
 
 /// Formats a time for storage (UTC, RFC 3339, milliseconds, `Z`).
@@ -385,7 +510,7 @@ mod tests {
     fn newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open(dir.path()).unwrap());
-        let c = Connection::open(dir.path().join(crate::paths::DB_FILE)).unwrap();
+        let c = rusqlite::Connection::open(dir.path().join(crate::paths::DB_FILE)).unwrap();
         c.pragma_update(None, "user_version", 99).unwrap();
         drop(c);
         let err = Store::open(dir.path()).unwrap_err();

@@ -3,7 +3,7 @@
 //! and writes the task with its audit row, so a refusal changes nothing and both front ends
 //! refuse exactly the same input.
 
-use rusqlite::Connection;
+use crate::store::sql::Connection;
 
 use super::patch::TaskPatch;
 use super::repo::{self, StoredTask};

@@ -5,8 +5,8 @@
 //! Writers take a `&Connection` that must be inside [`crate::store::Store::write`] (a
 //! `&Transaction` derefs to one); readers take any connection.
 
+use crate::store::sql::{Connection, OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
 use crate::store::{StoreError, classify, from_db_time, to_db_time};
@@ -25,7 +25,7 @@ pub struct StoredTask {
 fn db_err<'c>(
     conn: &'c Connection,
     context: &'static str,
-) -> impl Fn(rusqlite::Error) -> Error + 'c {
+) -> impl Fn(crate::store::sql::Error) -> Error + 'c {
     move |e| Error::Store(classify(std::path::Path::new(conn.path().unwrap_or("")), context, e))
 }
 
@@ -39,7 +39,10 @@ fn audit_json(spec: &TaskSpec) -> serde_json::Value {
 
 const COLUMNS: &str = "id, name, enabled, spec, created_at, updated_at";
 
-fn from_row(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredTask>> {
+fn from_row(
+    conn: &Connection,
+    r: &crate::store::sql::Row<'_>,
+) -> crate::store::sql::Result<Result<StoredTask>> {
     let id: i64 = r.get(0)?;
     let name: String = r.get(1)?;
     let enabled: bool = r.get(2)?;
@@ -106,12 +109,14 @@ pub fn insert(conn: &Connection, spec: &TaskSpec, command_line: &str) -> Result<
     }
     let now = crate::clock::now_utc();
     let at = to_db_time(now);
-    conn.execute(
-        "INSERT INTO tasks (name, enabled, spec, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![spec.name, spec.enabled, to_json(spec)?, at],
-    )
-    .map_err(db_err(conn, "insert task"))?;
-    let id = conn.last_insert_rowid();
+    let id: i64 = conn
+        .query_row(
+            "INSERT INTO tasks (name, enabled, spec, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+            params![spec.name, spec.enabled, to_json(spec)?, at],
+            |r| r.get(0),
+        )
+        .map_err(db_err(conn, "insert task"))?;
     crate::audit::record(
         conn,
         command_line,

@@ -1,7 +1,7 @@
 //! One row per task — enabled, last run, next run, running now — as `orc status` and the
 //! REST API's `/api/v1/status` show it (the JSON objects of `orc status --json`).
 
-use rusqlite::Connection;
+use crate::store::sql::Connection;
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};

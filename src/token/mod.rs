@@ -9,9 +9,9 @@
 //! tasks, run them and apply the schedule. Every create and revoke writes an audit row (the
 //! hash never appears in it).
 
+use crate::store::sql::{Connection, OptionalExtension, params};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -61,7 +61,7 @@ pub struct Principal {
 fn db_err<'c>(
     conn: &'c Connection,
     context: &'static str,
-) -> impl Fn(rusqlite::Error) -> Error + 'c {
+) -> impl Fn(crate::store::sql::Error) -> Error + 'c {
     move |e| Error::Store(classify(std::path::Path::new(conn.path().unwrap_or("")), context, e))
 }
 
@@ -124,7 +124,7 @@ pub fn create(
     Ok(Created { name: info.name, token, read_only, expires_at: info.expires_at })
 }
 
-fn info_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
+fn info_from_row(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<TokenInfo> {
     let iso = |s: Option<String>| s.and_then(|s| from_db_time(&s)).map(crate::clock::to_local_iso);
     Ok(TokenInfo {
         name: r.get(0)?,
@@ -154,7 +154,7 @@ pub fn list(conn: &Connection) -> Result<Vec<TokenInfo>> {
         .prepare(&format!("SELECT {INFO_COLUMNS} FROM api_tokens ORDER BY name COLLATE NOCASE"))
         .map_err(db_err(conn, "list tokens"))?;
     let rows = stmt.query_map([], info_from_row).map_err(db_err(conn, "list tokens"))?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err(conn, "list tokens"))
+    rows.collect::<crate::store::sql::Result<Vec<_>>>().map_err(db_err(conn, "list tokens"))
 }
 
 /// Revokes (deletes) a token. Call inside [`crate::store::Store::write`].

@@ -51,7 +51,7 @@ pub(super) struct CredRow {
 }
 
 pub(super) fn find_credential(store: &Store, name: &str) -> Result<Option<CredRow>, VaultError> {
-    use rusqlite::OptionalExtension;
+    use crate::store::sql::OptionalExtension;
     Ok(store
         .conn()
         .query_row(
@@ -81,13 +81,13 @@ pub fn credential_exists(store: &Store, name: &str) -> Result<Option<CredentialK
 /// its kind is allowed. Reads on `conn`, which may be the caller's open transaction (the
 /// settings check a reference inside their write).
 pub fn check_setting_reference(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::sql::Connection,
     path: &std::path::Path,
     key: &str,
     name: &str,
     purpose: Purpose,
 ) -> Result<(), Error> {
-    use rusqlite::OptionalExtension;
+    use crate::store::sql::OptionalExtension;
     let kind: Option<String> = conn
         .query_row("SELECT kind FROM credentials WHERE name = ?1", [name], |r| r.get(0))
         .optional()

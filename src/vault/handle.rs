@@ -205,13 +205,13 @@ impl Vault {
     /// The caller validates the name and value and checkpoints the WAL afterwards.
     pub fn store(
         &self,
-        tx: &rusqlite::Connection,
+        tx: &crate::store::sql::Connection,
         name: &str,
         kind: Option<CredentialKind>,
         value: &Secret,
         actor: Actor<'_>,
     ) -> Result<SetOutcome, VaultError> {
-        use rusqlite::OptionalExtension;
+        use crate::store::sql::OptionalExtension;
         let existing: Option<(i64, String, String)> = tx
             .query_row("SELECT id, name, kind FROM credentials WHERE name = ?1", [name], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -222,20 +222,27 @@ impl Vault {
         let (id, stored_name, old_kind, outcome) = match existing {
             Some((id, stored, k)) => (id, stored, CredentialKind::parse(&k), SetOutcome::Replaced),
             None => {
-                tx.execute(
-                    "INSERT INTO credentials (name, kind, envelope, created_at, updated_at) \
-                     VALUES (?1, ?2, x'', ?3, ?3)",
-                    rusqlite::params![name, kind.unwrap_or(CredentialKind::Secret).as_str(), now],
-                )
-                .map_err(tx_err("store credential"))?;
-                (tx.last_insert_rowid(), name.to_string(), None, SetOutcome::Created)
+                let id = tx
+                    .query_row(
+                        "INSERT INTO credentials (name, kind, envelope, created_at, updated_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+                        crate::store::sql::params![
+                            name,
+                            kind.unwrap_or(CredentialKind::Secret).as_str(),
+                            Vec::<u8>::new(),
+                            now
+                        ],
+                        |r| r.get(0),
+                    )
+                    .map_err(tx_err("store credential"))?;
+                (id, name.to_string(), None, SetOutcome::Created)
             }
         };
         let kind = kind.or(old_kind).unwrap_or(CredentialKind::Secret);
         let sealed = self.seal_row(id, kind, &stored_name, value.expose())?;
         tx.execute(
             "UPDATE credentials SET kind = ?1, envelope = ?2, updated_at = ?3 WHERE id = ?4",
-            rusqlite::params![kind.as_str(), sealed, now, id],
+            crate::store::sql::params![kind.as_str(), sealed, now, id],
         )
         .map_err(tx_err("store credential"))?;
         let before = old_kind.map(|k| json!({ "kind": k.as_str() }));

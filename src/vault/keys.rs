@@ -129,12 +129,12 @@ pub(super) fn load_keys(store: &Store) -> Result<Vec<KeyRow>, VaultError> {
 }
 
 pub(super) fn insert_key_row(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::sql::Transaction<'_>,
     row: &NewKeyRow,
 ) -> Result<(), VaultError> {
     tx.execute(
         "INSERT INTO vault_keys (kind, params, wrapped, created_at) VALUES (?1, ?2, ?3, ?4)",
-        rusqlite::params![
+        crate::store::sql::params![
             row.method.as_str(),
             row.params_text,
             row.wrapped,

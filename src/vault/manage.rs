@@ -235,7 +235,7 @@ pub fn rotate_key(
             let sealed = new.seal_row(c.id, kind, &c.name, plain.expose())?;
             tx.execute(
                 "UPDATE credentials SET envelope = ?1 WHERE id = ?2",
-                rusqlite::params![sealed, c.id],
+                crate::store::sql::params![sealed, c.id],
             )
             .map_err(tx_err("re-encrypt credential"))?;
         }

@@ -101,11 +101,11 @@ impl VaultError {
 fn db_err<'s>(
     store: &'s Store,
     context: &'static str,
-) -> impl Fn(rusqlite::Error) -> StoreError + 's {
+) -> impl Fn(crate::store::sql::Error) -> StoreError + 's {
     move |e| classify(store.path(), context, e)
 }
 
-fn tx_err(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+fn tx_err(context: &'static str) -> impl Fn(crate::store::sql::Error) -> StoreError {
     move |e| classify(std::path::Path::new("orc.db"), context, e)
 }
 

@@ -63,7 +63,7 @@ fn set_get_with_key_file_and_aad_binding() {
             .conn()
             .execute(
                 "UPDATE credentials SET envelope = ?1 WHERE id = ?2",
-                rusqlite::params![other, id],
+                crate::store::sql::params![other, id],
             )
             .unwrap();
     }

@@ -130,7 +130,7 @@ pub fn render(
 /// Returns the outbox id when a message was queued; `None` when delivery is off
 /// (`watch.channels none`) or mail is not configured (no `smtp.host` or no `mail.to`).
 pub fn deliver(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::sql::Transaction<'_>,
     store_path: &std::path::Path,
     to: &Delivery,
     event: Event,

@@ -3,8 +3,8 @@
 //! a pass no longer finds it. At most one incident per kind and subject is open (a unique
 //! partial index). [`plan`] decides, purely; [`apply`] writes, in the caller's transaction.
 
+use crate::store::sql::{Connection, params};
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::detect::{Check, Finding, Kind};
@@ -38,7 +38,7 @@ pub struct Incident {
 const COLUMNS: &str = "id, kind, subject, summary, detail, mark, count, opened_at, last_seen_at, \
      last_alert_at, alerts, closed_at";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Incident>> {
+fn row(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Option<Incident>> {
     let time = |s: String| from_db_time(&s).unwrap_or(DateTime::<Utc>::MIN_UTC);
     let kind: String = r.get(1)?;
     let Some(kind) = Kind::parse(&kind) else { return Ok(None) };
@@ -60,16 +60,19 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Incident>> {
 }
 
 /// The open incidents, oldest first.
-pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Incident>> {
+pub fn open(conn: &Connection) -> crate::store::sql::Result<Vec<Incident>> {
     let mut stmt = conn
         .prepare(&format!("SELECT {COLUMNS} FROM incidents WHERE closed_at IS NULL ORDER BY id"))?;
     let rows = stmt.query_map([], row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().flatten().collect())
+    Ok(rows.collect::<crate::store::sql::Result<Vec<_>>>()?.into_iter().flatten().collect())
 }
 
 /// The latest missed slot ever reported for `task` (open or closed incident): slots up to it
 /// are never reported again. Compared as instants (slot texts carry their UTC offset).
-pub fn last_missed_mark(conn: &Connection, task: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
+pub fn last_missed_mark(
+    conn: &Connection,
+    task: &str,
+) -> crate::store::sql::Result<Option<DateTime<Utc>>> {
     let mut stmt = conn.prepare_cached(
         "SELECT mark FROM incidents WHERE kind = 'missed' AND subject = ?1 AND mark IS NOT NULL",
     )?;
@@ -82,7 +85,7 @@ pub fn last_missed_mark(conn: &Connection, task: &str) -> rusqlite::Result<Optio
 }
 
 /// Missed slots reported per task (lower-case name), over every incident.
-pub fn missed_counts(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
+pub fn missed_counts(conn: &Connection) -> crate::store::sql::Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT lower(subject), sum(count) FROM incidents WHERE kind = 'missed' \
          GROUP BY lower(subject)",
@@ -148,11 +151,16 @@ pub fn plan(
 }
 
 /// Inserts a new incident; returns it.
-pub fn insert(conn: &Connection, f: &Finding, now: DateTime<Utc>) -> rusqlite::Result<Incident> {
+pub fn insert(
+    conn: &Connection,
+    f: &Finding,
+    now: DateTime<Utc>,
+) -> crate::store::sql::Result<Incident> {
     let at = to_db_time(now);
-    conn.execute(
+    let id: i64 = conn.query_row(
         "INSERT INTO incidents (kind, subject, summary, detail, mark, count, opened_at, \
-         last_seen_at, last_alert_at, alerts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, 1)",
+         last_seen_at, last_alert_at, alerts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, 1) \
+         RETURNING id",
         params![
             f.kind.as_str(),
             f.subject,
@@ -162,8 +170,9 @@ pub fn insert(conn: &Connection, f: &Finding, now: DateTime<Utc>) -> rusqlite::R
             f.added.max(1),
             at
         ],
+        |r| r.get(0),
     )?;
-    get(conn, conn.last_insert_rowid())
+    get(conn, id)
 }
 
 /// Records a pass that saw an open incident again (with news, and/or a reminder sent).
@@ -173,7 +182,7 @@ pub fn update(
     finding: Option<&Finding>,
     reminded: bool,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Incident> {
+) -> crate::store::sql::Result<Incident> {
     let at = to_db_time(now);
     if let Some(f) = finding {
         conn.execute(
@@ -194,7 +203,11 @@ pub fn update(
 }
 
 /// Closes an incident.
-pub fn close(conn: &Connection, id: i64, now: DateTime<Utc>) -> rusqlite::Result<Incident> {
+pub fn close(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> crate::store::sql::Result<Incident> {
     conn.execute(
         "UPDATE incidents SET closed_at = ?2 WHERE id = ?1",
         params![id, to_db_time(now)],
@@ -202,9 +215,9 @@ pub fn close(conn: &Connection, id: i64, now: DateTime<Utc>) -> rusqlite::Result
     get(conn, id)
 }
 
-fn get(conn: &Connection, id: i64) -> rusqlite::Result<Incident> {
+fn get(conn: &Connection, id: i64) -> crate::store::sql::Result<Incident> {
     conn.query_row(&format!("SELECT {COLUMNS} FROM incidents WHERE id = ?1"), [id], row)?
-        .ok_or(rusqlite::Error::QueryReturnedNoRows)
+        .ok_or(crate::store::sql::Error::QueryReturnedNoRows)
 }
 
 #[cfg(test)]

@@ -68,7 +68,10 @@ pub struct PassReport {
     pub warnings: Vec<String>,
 }
 
-fn db<'s>(store: &'s Store, context: &'static str) -> impl Fn(rusqlite::Error) -> Error + 's {
+fn db<'s>(
+    store: &'s Store,
+    context: &'static str,
+) -> impl Fn(crate::store::sql::Error) -> Error + 's {
     move |e| Error::Store(store.err(context, e))
 }
 
@@ -205,8 +208,9 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
     let path = store.path().to_path_buf();
     let (mut opened, mut reminded, mut recovered, mut queued) = (0, 0, 0, 0);
     store.write(|tx| -> Result<()> {
-        let sql =
-            |e: rusqlite::Error| Error::Store(crate::store::classify(&path, "write incidents", e));
+        let sql = |e: crate::store::sql::Error| {
+            Error::Store(crate::store::classify(&path, "write incidents", e))
+        };
         for step in &steps {
             let (event, incident) = match step {
                 Step::Open(f) => {

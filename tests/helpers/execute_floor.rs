@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = Command::new("sh").arg("-c").arg(&command).output()?;
     let code = out.status.code();
     conn.execute(
-        "UPDATE runs SET status = ?1, end = ?2, exit_code = ?3, stdout_tail = ?4,
+        "UPDATE runs SET status = ?1, \"end\" = ?2, exit_code = ?3, stdout_tail = ?4,
          stderr_tail = ?5 WHERE id = ?6",
         rusqlite::params![
             if code == Some(0) { "SUCCESS" } else { "FAILED" },

@@ -53,7 +53,7 @@ fn outbox_state(env: &Env) -> Vec<(Option<String>, i64, bool, Option<String>)> {
         .unwrap();
     q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .unwrap()
-        .collect::<rusqlite::Result<Vec<_>>>()
+        .collect::<orc::store::sql::Result<Vec<_>>>()
         .unwrap()
 }
 

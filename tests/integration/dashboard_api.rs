@@ -70,7 +70,7 @@ fn setup() -> Env {
 fn audit_actor(env: &Env, name: &str) -> Vec<(String, String)> {
     let conn = rusqlite::Connection::open(env.db()).unwrap();
     let mut stmt = conn
-        .prepare("SELECT os_user, command FROM audit WHERE name = ?1 COLLATE NOCASE ORDER BY id")
+        .prepare("SELECT os_user, command FROM audit WHERE name COLLATE NOCASE = ?1 ORDER BY id")
         .unwrap();
     stmt.query_map([name], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
 }

@@ -528,7 +528,7 @@ fn next_execute_reaps_a_stale_lease_and_runs() {
         .execute(
             "INSERT INTO runs (task, attempt, trigger, status, start, pid, pid_started, host, orc_version)
              VALUES ('lease', 1, 'manual', 'RUNNING', '2026-01-01T00:00:00.000Z', ?1, 'gone', ?2, '0')",
-            rusqlite::params![dead_pid, host],
+            orc::store::sql::params![dead_pid, host],
         )
         .unwrap();
     env.orc(["execute", "--task", "lease"]).ok();

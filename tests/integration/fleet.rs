@@ -256,7 +256,7 @@ fn storm(env: &Env, name: &str, per_host: usize) -> usize {
 fn hosts_of_runs(env: &Env, task: &str) -> Vec<String> {
     let c = db(env);
     let mut stmt = c.prepare("SELECT host FROM runs WHERE task = ?1 ORDER BY host").unwrap();
-    stmt.query_map([task], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    stmt.query_map([task], |r| r.get(0)).unwrap().collect::<orc::store::sql::Result<_>>().unwrap()
 }
 
 #[test]
@@ -290,7 +290,7 @@ fn a_storm_of_three_hosts_runs_a_run_on_any_slot_once_and_run_on_all_once_per_ho
             .unwrap();
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<orc::store::sql::Result<_>>()
             .unwrap()
     };
     assert_eq!(claims, pairs(&[("h1", "h1"), ("h2", "h2"), ("h3", "h3")]));

@@ -25,7 +25,7 @@ pub(crate) fn env() -> Env {
 }
 
 pub(crate) fn store(env: &Env) -> orc::store::Store {
-    orc::store::Store::open(&env.home()).expect("open store")
+    env.store()
 }
 
 /// Adds (or replaces) a task directly in the database.
@@ -37,7 +37,7 @@ pub(crate) fn put_task(env: &Env, spec: &TaskSpec) {
             "INSERT INTO tasks (name, enabled, spec, created_at, updated_at) \
              VALUES (?1, ?2, ?3, 'now', 'now') \
              ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, spec = excluded.spec",
-            rusqlite::params![spec.name, spec.enabled, json],
+            orc::store::sql::params![spec.name, spec.enabled, json],
         )
         .map_err(|e| orc::store::classify(Path::new("db"), "test insert", e))
     })

@@ -63,7 +63,7 @@ fn service_accounts_register_by_sid_with_no_credential_anywhere() {
         assert_eq!(leaf(&xml, "Principals/Principal/LogonType"), None, "{xml}");
         assert_eq!(leaf(&xml, "Principals/Principal/RunLevel").as_deref(), Some(level));
     }
-    let store = orc::store::Store::open(&env.home()).unwrap();
+    let store = env.store();
     let count = |table: &str| -> i64 {
         store.conn().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
     };

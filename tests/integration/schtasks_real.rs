@@ -117,7 +117,7 @@ fn cli_schedule_list_and_unschedule_with_real_schtasks() {
     let folder = scratch_folder();
     let _cleanup = Cleanup { runner: real(), folder: TaskFolder::new(&folder, "Orc_").unwrap() };
     env.orc(["schedule", "--list"]).ok();
-    let mut store = orc::store::Store::open(&env.home()).unwrap();
+    let mut store = env.store();
     let spec = TaskSpec::new("ci-cli", "cmd /c exit 0", "0 3 * * *");
     store
         .write(|tx| {

@@ -97,13 +97,12 @@ pub(super) fn change<T>(
     shared: &Shared,
     caller: &Caller,
     what: &str,
-    f: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> Result<T>,
+    f: impl FnOnce(&crate::store::sql::Transaction<'_>, &str) -> Result<T>,
 ) -> std::result::Result<T, Reply> {
     let actor = caller.actor().unwrap_or_else(crate::audit::os_user);
     let command_line = format!("orc dashboard: {what}");
     crate::audit::acting_as(&actor, || {
-        let mut store =
-            crate::store::Store::open(&shared.home).map_err(|e| error_response(&e.into()))?;
+        let mut store = shared.db.store().map_err(|e| error_response(&e.into()))?;
         store.write(|tx| f(tx, &command_line)).map_err(|e| error_response(&e))
     })
 }
@@ -292,14 +291,7 @@ pub(super) fn start_run(
     })
     .map_err(|e| error_response(&e))?;
     let task_name = task.spec.name;
-    let open = || {
-        rusqlite::Connection::open_with_flags(
-            &shared.db,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .map_err(|e| store_err(shared, "open read-only", e))
-    };
-    let id = crate::exec::launch::run_now(&shared.orc_exe, &shared.home, &task_name, open)
+    let id = crate::exec::launch::run_now(&shared.orc_exe, &shared.home, &task_name, &shared.db)
         .map_err(|e| error_response(&e))?;
     let what = format!("POST /api/v1/tasks/{task_name}/run");
     let after = serde_json::json!({ "run_id": id, "trigger": "manual" });
@@ -476,6 +468,7 @@ async fn run_log(call: Call, Segment(id): Segment) -> Response {
 fn schedule(shared: &Shared, dry_run: bool) -> Result<Reply> {
     let mut cmd = std::process::Command::new(&shared.orc_exe);
     cmd.arg("--home").arg(&shared.home).args(["--json", "schedule", "--all"]);
+    shared.db.pass_to(&mut cmd);
     if dry_run {
         cmd.arg("--dry-run");
     }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use crate::store::sql::Connection;
 
 use crate::clock;
 use crate::error::{Result, exit};
@@ -71,7 +71,7 @@ pub(super) fn record_skipped(
     db(store, "record skipped run", |tx| insert_skipped(tx, plan, why))
 }
 
-fn insert_skipped(tx: &Connection, plan: &Plan, why: String) -> rusqlite::Result<i64> {
+fn insert_skipped(tx: &Connection, plan: &Plan, why: String) -> crate::store::sql::Result<i64> {
     let new = &plan.first;
     let id = runs::insert_final(tx, new, &Finish::bare(Status::Skipped, new.start, Some(why)))?;
     link_slot(tx, plan, id)?;
@@ -79,7 +79,7 @@ fn insert_skipped(tx: &Connection, plan: &Plan, why: String) -> rusqlite::Result
 }
 
 /// Points the slot claim of the plan (if any) at run `id`.
-fn link_slot(tx: &Connection, plan: &Plan, id: i64) -> rusqlite::Result<()> {
+fn link_slot(tx: &Connection, plan: &Plan, id: i64) -> crate::store::sql::Result<()> {
     match plan.claim_key() {
         Some(key) => slot::link(tx, &key, id),
         None => Ok(()),
@@ -93,7 +93,7 @@ pub(super) fn claim(
     key: &slot::ClaimKey<'_>,
     host: &str,
     at: &str,
-) -> rusqlite::Result<Option<String>> {
+) -> crate::store::sql::Result<Option<String>> {
     crate::fleet::table::touch(tx, host, at)?;
     if slot::claim(tx, key, host, at)? {
         return Ok(None);
@@ -112,7 +112,12 @@ enum Begin {
     Busy(i64),
 }
 
-fn begin(tx: &Connection, plan: &Plan, host: &str, overlap: Overlap) -> rusqlite::Result<Begin> {
+fn begin(
+    tx: &Connection,
+    plan: &Plan,
+    host: &str,
+    overlap: Overlap,
+) -> crate::store::sql::Result<Begin> {
     let new = &plan.first;
     let start = to_db_time(new.start);
     match plan.claim_key().filter(|_| plan.claim_pending) {

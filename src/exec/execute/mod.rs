@@ -33,7 +33,7 @@ pub use spawn::spawn_with_retry;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use rusqlite::Transaction;
+use crate::store::sql::Transaction;
 
 use crate::clock;
 use crate::error::{Error, Result, exit};
@@ -162,7 +162,7 @@ enum Stop {
 fn db<T>(
     store: &mut Store,
     what: &'static str,
-    f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    f: impl FnOnce(&Transaction<'_>) -> crate::store::sql::Result<T>,
 ) -> Result<T, StoreError> {
     let path = store.path().to_path_buf();
     store.write(|tx| f(tx).map_err(|e| classify(&path, what, e)))
@@ -211,9 +211,9 @@ pub fn execute(
 /// SQLite's automatic checkpoints instead of checkpointing (and deleting the WAL) every time
 /// the last connection closes. Saves four fsyncs per run; durability is unchanged.
 fn keep_wal_on_close(store: &Store) {
-    if let Err(e) = store
-        .conn()
-        .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+    let Some(conn) = store.conn().sqlite() else { return };
+    if let Err(e) =
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
     {
         tracing::debug!(error = %e, "cannot turn off the checkpoint on close");
     }

@@ -6,8 +6,8 @@
 //! `RUNNING` row whose owner is gone (pid dead, or reused: start time differs) on this host is
 //! **stale** and is marked `ABANDONED` by the next `execute` or `status` ([`reap_stale`]).
 
+use crate::store::sql::{Connection, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 use crate::clock;
@@ -371,12 +371,12 @@ impl Finish {
 pub use crate::fleet::this_host as hostname;
 
 /// Inserts a `RUNNING` row owned by this process. Returns its id.
-pub fn insert_running(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64> {
+pub fn insert_running(tx: &Connection, run: &NewRun) -> crate::store::sql::Result<i64> {
     let me = std::process::id();
-    tx.execute(
+    tx.query_row(
         "INSERT INTO runs (task_id, task, slot, attempt, trigger, status, start, pid, pid_started,
                            host, orc_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'RUNNING', ?6, ?7, ?8, ?9, ?10)",
+         VALUES (?1, ?2, ?3, ?4, ?5, 'RUNNING', ?6, ?7, ?8, ?9, ?10) RETURNING id",
         params![
             run.task_id,
             run.task,
@@ -389,8 +389,8 @@ pub fn insert_running(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64> {
             hostname(),
             env!("CARGO_PKG_VERSION"),
         ],
-    )?;
-    Ok(tx.last_insert_rowid())
+        |r| r.get(0),
+    )
 }
 
 /// Records the task's main process and the moment it really started.
@@ -399,7 +399,7 @@ pub fn mark_started(
     id: i64,
     child_pid: u32,
     start: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     tx.execute(
         "UPDATE runs SET child_pid = ?2, start = ?3, error = NULL WHERE id = ?1",
         params![id, child_pid, to_db_time(start)],
@@ -408,9 +408,9 @@ pub fn mark_started(
 }
 
 /// Writes the result of a run.
-pub fn finish(tx: &Connection, id: i64, f: &Finish) -> rusqlite::Result<()> {
+pub fn finish(tx: &Connection, id: i64, f: &Finish) -> crate::store::sql::Result<()> {
     tx.execute(
-        "UPDATE runs SET status = ?2, end = ?3, duration_ms = ?4, exit_code = ?5,
+        "UPDATE runs SET status = ?2, \"end\" = ?3, duration_ms = ?4, exit_code = ?5,
              killed_by_timeout = ?6, error = ?7, stdout_head = ?8, stdout_tail = ?9,
              stdout_bytes = ?10, stderr_head = ?11, stderr_tail = ?12, stderr_bytes = ?13,
              output_file = ?14
@@ -436,7 +436,7 @@ pub fn finish(tx: &Connection, id: i64, f: &Finish) -> rusqlite::Result<()> {
 }
 
 /// Inserts the `RUNNING` row of a retry that starts later, its error saying when. Returns its id.
-pub fn insert_pending_retry(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64> {
+pub fn insert_pending_retry(tx: &Connection, run: &NewRun) -> crate::store::sql::Result<i64> {
     let id = insert_running(tx, run)?;
     let note = format!(
         "retry pending: attempt {} starts at {}",
@@ -448,7 +448,7 @@ pub fn insert_pending_retry(tx: &Connection, run: &NewRun) -> rusqlite::Result<i
 }
 
 /// Inserts a run that is final from the start (SKIPPED, or FAILED before anything ran).
-pub fn insert_final(tx: &Connection, run: &NewRun, f: &Finish) -> rusqlite::Result<i64> {
+pub fn insert_final(tx: &Connection, run: &NewRun, f: &Finish) -> crate::store::sql::Result<i64> {
     let id = insert_running(tx, run)?;
     finish(tx, id, f)?;
     Ok(id)
@@ -492,10 +492,10 @@ pub fn mark_abandoned(
     tx: &Connection,
     run: &RunRecord,
     now: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     let end = now.max(run.start);
     tx.execute(
-        "UPDATE runs SET status = 'ABANDONED', end = ?2, duration_ms = ?3, error = ?4
+        "UPDATE runs SET status = 'ABANDONED', \"end\" = ?2, duration_ms = ?3, error = ?4
          WHERE id = ?1 AND status = 'RUNNING'",
         params![run.id, to_db_time(end), (end - run.start).num_milliseconds(), abandoned_text(run)],
     )?;

@@ -3,8 +3,8 @@
 //! previous page). Every page is one indexed range scan (`runs_by_start`, or `runs_by_task`
 //! when a task is given), so page 1000 costs what page 1 costs — no OFFSET.
 
+use crate::store::sql::Connection;
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 use super::query::{COLUMNS, from_row};
 use super::{RunRecord, Status};
@@ -39,16 +39,16 @@ pub struct Page {
 }
 
 /// The page `q` describes. A cursor naming a run that no longer exists gives an empty page.
-pub fn page(conn: &Connection, q: &PageQuery) -> rusqlite::Result<Page> {
+pub fn page(conn: &Connection, q: &PageQuery) -> crate::store::sql::Result<Page> {
     let limit = q.limit.clamp(1, MAX_PAGE);
     let mut sql = format!("SELECT {COLUMNS} FROM runs WHERE 1=1");
-    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-    let mut arg = |sql: &mut String, clause: &str, v: Box<dyn rusqlite::ToSql>| {
+    let mut args: Vec<Box<dyn crate::store::sql::ToSql>> = Vec::new();
+    let mut arg = |sql: &mut String, clause: &str, v: Box<dyn crate::store::sql::ToSql>| {
         args.push(v);
         sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
     };
     if let Some(t) = &q.task {
-        arg(&mut sql, " AND task = ? COLLATE NOCASE", Box::new(t.clone()));
+        arg(&mut sql, " AND task COLLATE NOCASE = ?", Box::new(t.clone()));
     }
     if let Some(s) = q.status {
         arg(&mut sql, " AND status = ?", Box::new(s.as_str()));
@@ -72,8 +72,8 @@ pub fn page(conn: &Connection, q: &PageQuery) -> rusqlite::Result<Page> {
     // One more than asked tells whether another page exists.
     arg(&mut sql, " ORDER BY start DESC, id DESC LIMIT ?", Box::new(i64::from(limit) + 1));
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), from_row)?;
-    let mut runs = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = stmt.query_map(crate::store::sql::params_from_iter(args.iter()), from_row)?;
+    let mut runs = rows.collect::<crate::store::sql::Result<Vec<_>>>()?;
     let more = runs.len() > limit as usize;
     runs.truncate(limit as usize);
     let next = if more { runs.last().map(|r| r.id) } else { None };
@@ -83,7 +83,7 @@ pub fn page(conn: &Connection, q: &PageQuery) -> rusqlite::Result<Page> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::params;
+    use crate::store::sql::params;
 
     #[test]
     fn pages_walk_every_run_once_newest_first_with_filters() {

@@ -29,18 +29,18 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::sql::{Connection, OptionalExtension, Row};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::{RunRecord, Status, StoredStream, Trigger};
 use crate::store::{from_db_time, to_db_time};
 
 pub(super) const COLUMNS: &str =
-    "id, task_id, task, slot, attempt, trigger, status, start, end, duration_ms,
+    "id, task_id, task, slot, attempt, trigger, status, start, \"end\", duration_ms,
     exit_code, killed_by_timeout, error, stdout_head, stdout_tail, stdout_bytes, stderr_head,
     stderr_tail, stderr_bytes, output_file, pid, pid_started, child_pid, host, orc_version";
 
-pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
+pub(super) fn from_row(r: &Row<'_>) -> crate::store::sql::Result<RunRecord> {
     let time = |s: String| from_db_time(&s).unwrap_or(DateTime::<Utc>::MIN_UTC);
     let status: String = r.get(6)?;
     Ok(RunRecord {
@@ -77,7 +77,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
 }
 
 /// One run by id.
-pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<RunRecord>> {
+pub fn get(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<RunRecord>> {
     conn.query_row(&format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"), [id], from_row).optional()
 }
 
@@ -91,9 +91,9 @@ pub struct Filter {
 }
 
 /// Runs matching `f`, newest first.
-pub fn list(conn: &Connection, f: &Filter) -> rusqlite::Result<Vec<RunRecord>> {
+pub fn list(conn: &Connection, f: &Filter) -> crate::store::sql::Result<Vec<RunRecord>> {
     let mut sql = format!("SELECT {COLUMNS} FROM runs WHERE 1=1");
-    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    let mut args: Vec<Box<dyn crate::store::sql::ToSql>> = Vec::new();
     if let Some(t) = &f.task {
         args.push(Box::new(t.clone()));
         sql.push_str(&format!(" AND task = ?{} COLLATE NOCASE", args.len()));
@@ -109,15 +109,18 @@ pub fn list(conn: &Connection, f: &Filter) -> rusqlite::Result<Vec<RunRecord>> {
     args.push(Box::new(i64::from(f.limit)));
     sql.push_str(&format!(" ORDER BY start DESC, id DESC LIMIT ?{}", args.len()));
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), from_row)?;
+    let rows = stmt.query_map(crate::store::sql::params_from_iter(args.iter()), from_row)?;
     rows.collect()
 }
 
 /// The newest run of a task (any status).
-pub fn last_for_task(conn: &Connection, task: &str) -> rusqlite::Result<Option<RunRecord>> {
+pub fn last_for_task(
+    conn: &Connection,
+    task: &str,
+) -> crate::store::sql::Result<Option<RunRecord>> {
     conn.query_row(
         &format!(
-            "SELECT {COLUMNS} FROM runs WHERE task = ?1 COLLATE NOCASE
+            "SELECT {COLUMNS} FROM runs WHERE task COLLATE NOCASE = ?1
              ORDER BY start DESC, id DESC LIMIT 1"
         ),
         [task],
@@ -127,10 +130,10 @@ pub fn last_for_task(conn: &Connection, task: &str) -> rusqlite::Result<Option<R
 }
 
 /// `RUNNING` rows, of one task or of all.
-pub fn running(conn: &Connection, task: Option<&str>) -> rusqlite::Result<Vec<RunRecord>> {
+pub fn running(conn: &Connection, task: Option<&str>) -> crate::store::sql::Result<Vec<RunRecord>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM runs WHERE status = 'RUNNING'
-         AND (?1 IS NULL OR task = ?1 COLLATE NOCASE) ORDER BY id"
+         AND (task COLLATE NOCASE = ?1 OR ?1 IS NULL) ORDER BY id"
     ))?;
     let rows = stmt.query_map([task], from_row)?;
     rows.collect()
@@ -152,7 +155,7 @@ const NEWEST_OF_NAME: &str = "(SELECT id FROM runs WHERE task = names.t COLLATE 
 
 /// The newest run (any status) of every task that has runs, tasks told apart ignoring letter
 /// case, in task order.
-pub fn latest_per_task(conn: &Connection) -> rusqlite::Result<Vec<RunRecord>> {
+pub fn latest_per_task(conn: &Connection) -> crate::store::sql::Result<Vec<RunRecord>> {
     let mut stmt = conn.prepare(&format!(
         "{TASK_NAMES} SELECT {COLUMNS} FROM names JOIN runs ON runs.id = {NEWEST_OF_NAME}
          WHERE names.t IS NOT NULL ORDER BY names.t COLLATE NOCASE"
@@ -163,7 +166,7 @@ pub fn latest_per_task(conn: &Connection) -> rusqlite::Result<Vec<RunRecord>> {
 
 /// The newest run of every task (tasks told apart ignoring letter case) and every `RUNNING`
 /// row, in no particular order.
-pub fn latest_and_running(conn: &Connection) -> rusqlite::Result<Vec<RunRecord>> {
+pub fn latest_and_running(conn: &Connection) -> crate::store::sql::Result<Vec<RunRecord>> {
     let mut out = latest_per_task(conn)?;
     let ids: std::collections::HashSet<i64> = out.iter().map(|r| r.id).collect();
     out.extend(running(conn, None)?.into_iter().filter(|r| !ids.contains(&r.id)));
@@ -176,14 +179,15 @@ pub fn last_with_status(
     conn: &Connection,
     task: &str,
     statuses: &[Status],
-) -> rusqlite::Result<Option<RunRecord>> {
+) -> crate::store::sql::Result<Option<RunRecord>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM runs WHERE task = ?1 COLLATE NOCASE AND status = ?2
+        "SELECT {COLUMNS} FROM runs WHERE task COLLATE NOCASE = ?1 AND status = ?2
          ORDER BY start DESC, id DESC LIMIT 1"
     ))?;
     let mut best: Option<RunRecord> = None;
     for s in statuses {
-        if let Some(r) = stmt.query_row(rusqlite::params![task, s.as_str()], from_row).optional()?
+        if let Some(r) =
+            stmt.query_row(crate::store::sql::params![task, s.as_str()], from_row).optional()?
             && best.as_ref().is_none_or(|b| (r.start, r.id) > (b.start, b.id))
         {
             best = Some(r);
@@ -197,7 +201,7 @@ pub fn last_with_status(
 pub fn counts_by_status_since(
     conn: &Connection,
     since: DateTime<Utc>,
-) -> rusqlite::Result<BTreeMap<String, BTreeMap<Status, i64>>> {
+) -> crate::store::sql::Result<BTreeMap<String, BTreeMap<Status, i64>>> {
     let statuses: Vec<String> = Status::ALL.iter().map(|s| format!("('{}')", s.as_str())).collect();
     let mut stmt = conn.prepare(&format!(
         "{TASK_NAMES} SELECT lower(names.t), s.column1,
@@ -222,10 +226,13 @@ pub fn counts_by_status_since(
 }
 
 /// The newest run of `task` that is over and was not skipped (the run `task:NAME` looks at).
-pub fn last_finished(conn: &Connection, task: &str) -> rusqlite::Result<Option<RunRecord>> {
+pub fn last_finished(
+    conn: &Connection,
+    task: &str,
+) -> crate::store::sql::Result<Option<RunRecord>> {
     conn.query_row(
         &format!(
-            "SELECT {COLUMNS} FROM runs WHERE task = ?1 COLLATE NOCASE
+            "SELECT {COLUMNS} FROM runs WHERE task COLLATE NOCASE = ?1
              AND status NOT IN ('RUNNING', 'SKIPPED') ORDER BY start DESC, id DESC LIMIT 1"
         ),
         [task],
@@ -235,11 +242,14 @@ pub fn last_finished(conn: &Connection, task: &str) -> rusqlite::Result<Option<R
 }
 
 /// The end of the newest successful run of `task`.
-pub fn last_success_end(conn: &Connection, task: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
+pub fn last_success_end(
+    conn: &Connection,
+    task: &str,
+) -> crate::store::sql::Result<Option<DateTime<Utc>>> {
     let end: Option<Option<String>> = conn
         .query_row(
-            "SELECT end FROM runs WHERE task = ?1 COLLATE NOCASE AND status = 'SUCCESS'
-             ORDER BY end DESC LIMIT 1",
+            "SELECT \"end\" FROM runs WHERE task COLLATE NOCASE = ?1 AND status = 'SUCCESS'
+             ORDER BY \"end\" DESC LIMIT 1",
             [task],
             |r| r.get(0),
         )
@@ -250,7 +260,7 @@ pub fn last_success_end(conn: &Connection, task: &str) -> rusqlite::Result<Optio
 /// The latest run of every task that has one: task name (lower case) → (status, start).
 pub fn last_per_task(
     conn: &Connection,
-) -> rusqlite::Result<BTreeMap<String, (String, DateTime<Utc>)>> {
+) -> crate::store::sql::Result<BTreeMap<String, (String, DateTime<Utc>)>> {
     let mut stmt = conn.prepare(&format!(
         "{TASK_NAMES} SELECT runs.task, runs.status, runs.start FROM names
          JOIN runs ON runs.id = {NEWEST_OF_NAME} WHERE names.t IS NOT NULL"
@@ -273,7 +283,7 @@ pub fn started_between(
     conn: &Connection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> rusqlite::Result<Vec<RunRecord>> {
+) -> crate::store::sql::Result<Vec<RunRecord>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM runs WHERE start >= ?1 AND start < ?2 ORDER BY start, id"
     ))?;
@@ -286,7 +296,7 @@ pub fn started_between(
 pub fn finished_counts_since(
     conn: &Connection,
     since: DateTime<Utc>,
-) -> rusqlite::Result<BTreeMap<String, (i64, i64)>> {
+) -> crate::store::sql::Result<BTreeMap<String, (i64, i64)>> {
     let finished = [Status::Success, Status::Failed, Status::Timeout, Status::Abandoned];
     Ok(counts_by_status_since(conn, since)?
         .into_iter()
@@ -316,7 +326,7 @@ mod tests {
                 .execute(
                     "INSERT INTO runs (task, trigger, status, start, host, orc_version) \
                      VALUES (?1, 'manual', ?2, ?3, 'h', 'v')",
-                    rusqlite::params![task, status, start],
+                    crate::store::sql::params![task, status, start],
                 )
                 .unwrap();
         }
@@ -335,7 +345,7 @@ mod tests {
         let path = dir.path().join("orc.db");
         {
             // A database at the schema before run_counts, with runs.
-            let c = Connection::open(&path).unwrap();
+            let c = rusqlite::Connection::open(&path).unwrap();
             let migrations = crate::store::MIGRATIONS;
             let counts_at = migrations.iter().position(|m| m.contains("TABLE run_counts")).unwrap();
             for (i, sql) in migrations[..counts_at].iter().enumerate() {
@@ -359,13 +369,13 @@ mod tests {
         };
         assert_eq!(counts("A"), of(&[("FAILED", 1), ("SUCCESS", 2)]));
         let insert = |task: &str, status: &str| {
-            c.execute(
+            c.query_row(
                 "INSERT INTO runs (task, trigger, status, start, host, orc_version) \
-                 VALUES (?1, 'manual', ?2, '2026-01-02T00:00:00.000Z', 'h', 'v')",
-                rusqlite::params![task, status],
+                 VALUES (?1, 'manual', ?2, '2026-01-02T00:00:00.000Z', 'h', 'v') RETURNING id",
+                crate::store::sql::params![task, status],
+                |r| r.get::<_, i64>(0),
             )
-            .unwrap();
-            c.last_insert_rowid()
+            .unwrap()
         };
         let running = insert("a", "RUNNING");
         insert("b", "SKIPPED");
@@ -383,7 +393,7 @@ mod tests {
                 .unwrap()
                 .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
                 .unwrap()
-                .collect::<rusqlite::Result<_>>()
+                .collect::<crate::store::sql::Result<_>>()
                 .unwrap()
         };
         assert_eq!(
@@ -405,16 +415,16 @@ mod tests {
             store
                 .conn()
                 .execute(
-                    "INSERT INTO runs (task, trigger, status, start, end, host, orc_version) \
+                    "INSERT INTO runs (task, trigger, status, start, \"end\", host, orc_version) \
                      VALUES (?1, 'manual', 'SUCCESS', ?2, ?2, 'h', 'v')",
-                    rusqlite::params![task, format!("2026-01-0{}T00:00:00.000Z", i + 1)],
+                    crate::store::sql::params![task, format!("2026-01-0{}T00:00:00.000Z", i + 1)],
                 )
                 .unwrap();
         }
-        let mut conn = Connection::open(store.path()).unwrap();
+        let mut raw = rusqlite::Connection::open(store.path()).unwrap();
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
         let sink = Arc::clone(&seen);
-        conn.trace_v2(
+        raw.trace_v2(
             rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
             Some(move |e: rusqlite::trace::TraceEvent<'_>| {
                 if let rusqlite::trace::TraceEvent::Stmt(s, _) = e
@@ -425,6 +435,7 @@ mod tests {
             }),
         )
         .unwrap();
+        let conn = Connection::from_sqlite(raw);
         let since = from_db_time("2026-01-01T00:00:00.000Z").unwrap();
         let failure = [Status::Failed, Status::Timeout, Status::Abandoned];
         get(&conn, 1).unwrap();
@@ -459,11 +470,13 @@ mod tests {
         assert_eq!(success_durations(&conn, "b", 5).unwrap(), Vec::<u64>::new());
         let stats = task_stats(&conn, "C").unwrap();
         assert_eq!(stats.by_status, BTreeMap::from([("SUCCESS".to_string(), 1)]));
-        conn.trace_v2(
+        let mut raw = conn.into_sqlite().unwrap();
+        raw.trace_v2(
             rusqlite::trace::TraceEventCodes::empty(),
             None::<fn(rusqlite::trace::TraceEvent<'_>)>,
         )
         .unwrap();
+        let conn = Connection::from_sqlite(raw);
         let statements = seen.lock().unwrap().clone();
         assert!(statements.len() >= 28, "{statements:?}");
         for sql in statements {
@@ -498,22 +511,27 @@ pub fn slots_started_since(
     conn: &Connection,
     task: &str,
     since: DateTime<Utc>,
-) -> rusqlite::Result<Vec<String>> {
+) -> crate::store::sql::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT slot FROM runs WHERE task = ?1 COLLATE NOCASE AND start >= ?2
+        "SELECT slot FROM runs WHERE task COLLATE NOCASE = ?1 AND start >= ?2
          AND slot IS NOT NULL",
     )?;
-    let rows = stmt.query_map(rusqlite::params![task, to_db_time(since)], |r| r.get(0))?;
+    let rows = stmt.query_map(crate::store::sql::params![task, to_db_time(since)], |r| r.get(0))?;
     rows.collect()
 }
 
 /// Durations (ms) of the newest `n` successful runs of `task`, newest first.
-pub fn success_durations(conn: &Connection, task: &str, n: usize) -> rusqlite::Result<Vec<u64>> {
+pub fn success_durations(
+    conn: &Connection,
+    task: &str,
+    n: usize,
+) -> crate::store::sql::Result<Vec<u64>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT duration_ms FROM runs WHERE task = ?1 COLLATE NOCASE AND status = 'SUCCESS'
+        "SELECT duration_ms FROM runs WHERE task COLLATE NOCASE = ?1 AND status = 'SUCCESS'
          AND duration_ms IS NOT NULL ORDER BY start DESC LIMIT ?2",
     )?;
-    let rows = stmt.query_map(rusqlite::params![task, n as i64], |r| r.get::<_, i64>(0))?;
+    let rows =
+        stmt.query_map(crate::store::sql::params![task, n as i64], |r| r.get::<_, i64>(0))?;
     rows.map(|r| r.map(|ms| ms.max(0) as u64)).collect()
 }
 
@@ -536,11 +554,11 @@ pub struct TaskStats {
 }
 
 /// [`TaskStats`] of `task` (ignoring letter case).
-pub fn task_stats(conn: &Connection, task: &str) -> rusqlite::Result<TaskStats> {
+pub fn task_stats(conn: &Connection, task: &str) -> crate::store::sql::Result<TaskStats> {
     let time = |s: Option<String>| s.as_deref().and_then(from_db_time);
-    let max_start = |statuses: &[Status]| -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let max_start = |statuses: &[Status]| -> crate::store::sql::Result<Option<DateTime<Utc>>> {
         let mut stmt = conn.prepare_cached(
-            "SELECT max(start) FROM runs WHERE task = ?1 COLLATE NOCASE AND status = ?2",
+            "SELECT max(start) FROM runs WHERE task COLLATE NOCASE = ?1 AND status = ?2",
         )?;
         let mut best = None;
         for s in statuses {
@@ -550,12 +568,12 @@ pub fn task_stats(conn: &Connection, task: &str) -> rusqlite::Result<TaskStats> 
         Ok(best)
     };
     let last_run: Option<String> = conn
-        .prepare_cached("SELECT max(start) FROM runs WHERE task = ?1 COLLATE NOCASE")?
+        .prepare_cached("SELECT max(start) FROM runs WHERE task COLLATE NOCASE = ?1")?
         .query_row([task], |r| r.get(0))?;
     let last_finished = conn
         .prepare_cached(
-            "SELECT duration_ms, exit_code FROM runs WHERE task = ?1 COLLATE NOCASE \
-             AND end IS NOT NULL \
+            "SELECT duration_ms, exit_code FROM runs WHERE task COLLATE NOCASE = ?1 \
+             AND \"end\" IS NOT NULL \
              AND status NOT IN ('RUNNING', 'SKIPPED') ORDER BY start DESC LIMIT 1",
         )?
         .query_row([task], |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)))
@@ -564,7 +582,7 @@ pub fn task_stats(conn: &Connection, task: &str) -> rusqlite::Result<TaskStats> 
         conn.prepare_cached("SELECT status, n FROM run_counts WHERE task = ?1 AND n > 0")?;
     let by_status = stmt
         .query_map([task], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-        .collect::<rusqlite::Result<BTreeMap<_, _>>>()?;
+        .collect::<crate::store::sql::Result<BTreeMap<_, _>>>()?;
     let (last_duration_ms, last_exit_code) = last_finished.unwrap_or_default();
     Ok(TaskStats {
         last_run: time(last_run),

@@ -27,7 +27,7 @@ pub fn recipients(channel: &Channel, mail_to: &[lettre::Address]) -> Vec<lettre:
 /// Queues `mail` once per email channel in `channels` (with that channel's recipients), in the
 /// caller's transaction. Returns the outbox ids.
 pub fn queue(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::sql::Transaction<'_>,
     store_path: &std::path::Path,
     channels: &[Channel],
     mail: &NewMessage,

@@ -111,7 +111,7 @@ pub enum Registration {
 
 /// `orc schedule`: when an `eventlog` channel exists, registers the event source (Windows) and
 /// logs what happened; a refusal (not an administrator) only costs Event Viewer's rendering.
-pub fn ensure_source(conn: &rusqlite::Connection) {
+pub fn ensure_source(conn: &crate::store::sql::Connection) {
     if !super::store::any_of_kind(conn, super::Kind::Eventlog) {
         return;
     }

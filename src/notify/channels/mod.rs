@@ -209,13 +209,17 @@ pub fn check_url(field: &str, url: &str) -> Result<()> {
 }
 
 /// Refuses references to channels that do not exist (task add/edit/import).
-pub fn check_exist(conn: &rusqlite::Connection, names: &[String]) -> Result<()> {
+pub fn check_exist(conn: &crate::store::sql::Connection, names: &[String]) -> Result<()> {
     check_exist_for(conn, "--notify-channel", names)
 }
 
 /// Refuses, as a value of `field`, the first of `names` (other than `email`) that is not a
 /// channel.
-fn check_exist_for(conn: &rusqlite::Connection, field: &str, names: &[String]) -> Result<()> {
+fn check_exist_for(
+    conn: &crate::store::sql::Connection,
+    field: &str,
+    names: &[String],
+) -> Result<()> {
     for n in names.iter().filter(|n| !n.eq_ignore_ascii_case(BUILTIN_EMAIL)) {
         if store::read(conn, n)?.is_none() {
             return Err(Error::invalid(
@@ -246,7 +250,7 @@ pub fn setting_refs(key: &str, value: &str) -> Vec<String> {
 
 /// `orc config set`: refuses a channel setting that names a channel that does not exist.
 /// Reads on `conn`, which may be the settings' open transaction.
-pub fn check_setting(conn: &rusqlite::Connection, key: &str, value: &str) -> Result<()> {
+pub fn check_setting(conn: &crate::store::sql::Connection, key: &str, value: &str) -> Result<()> {
     check_exist_for(conn, key, &setting_refs(key, value))
 }
 
@@ -261,7 +265,10 @@ pub struct Targets {
 
 /// Resolves the channel names of a task (its own, else `notify.channels`, else `email`).
 /// A name that no longer exists is skipped with a warning (the alert still goes elsewhere).
-pub fn targets(conn: &rusqlite::Connection, names: &[String]) -> Result<Targets, StoreError> {
+pub fn targets(
+    conn: &crate::store::sql::Connection,
+    names: &[String],
+) -> Result<Targets, StoreError> {
     let mut t = Targets::default();
     for n in names {
         if n.eq_ignore_ascii_case(BUILTIN_EMAIL) {
@@ -291,7 +298,7 @@ pub fn names_for(task_channels: &[String], setting: &[String]) -> Vec<String> {
 /// (so it commits with whatever decided it). Returns the outbox ids. `email` channels are
 /// not handled here (their mail needs the run's rendered message: see [`email::queue`]).
 pub fn queue_event(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::sql::Transaction<'_>,
     store_path: &std::path::Path,
     channels: &[Channel],
     event: &NotifyEvent,

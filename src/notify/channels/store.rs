@@ -1,6 +1,6 @@
 //! The `channels` table: the only SQL on it.
 
-use rusqlite::{OptionalExtension, params};
+use crate::store::sql::{OptionalExtension, params};
 use serde_json::json;
 
 use crate::error::{Error, Result};
@@ -10,7 +10,7 @@ use super::{BUILTIN_EMAIL, Channel, ChannelView, Kind, UrlSource, check_url, mas
 
 const COLUMNS: &str = "name, kind, url, url_credential, recipients, secret_credential, created_at";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Channel, String)> {
+fn from_row(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<(Channel, String)> {
     let kind: String = r.get(1)?;
     let url: Option<String> = r.get(2)?;
     let url_cred: Option<String> = r.get(3)?;
@@ -32,7 +32,10 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Channel, String)> {
 }
 
 /// Reads one channel (name case-insensitive).
-pub fn read(conn: &rusqlite::Connection, name: &str) -> Result<Option<Channel>, StoreError> {
+pub fn read(
+    conn: &crate::store::sql::Connection,
+    name: &str,
+) -> Result<Option<Channel>, StoreError> {
     let path = std::path::PathBuf::from(conn.path().unwrap_or(""));
     conn.query_row(&format!("SELECT {COLUMNS} FROM channels WHERE name = ?1"), [name], from_row)
         .optional()
@@ -69,7 +72,7 @@ pub fn list(store: &Store) -> Result<Vec<ChannelView>> {
     let rows = stmt
         .query_map([], from_row)
         .map_err(|e| store.err("list channels", e))?
-        .collect::<rusqlite::Result<Vec<_>>>()
+        .collect::<crate::store::sql::Result<Vec<_>>>()
         .map_err(|e| store.err("list channels", e))?;
     Ok(rows.iter().map(|(c, t)| view(c, t)).collect())
 }
@@ -199,7 +202,7 @@ pub fn add(store: &mut Store, c: &Channel, command_line: &str) -> Result<Channel
 }
 
 /// Whether any channel is of `kind`.
-pub fn any_of_kind(conn: &rusqlite::Connection, kind: Kind) -> bool {
+pub fn any_of_kind(conn: &crate::store::sql::Connection, kind: Kind) -> bool {
     conn.query_row("SELECT 1 FROM channels WHERE kind = ?1 LIMIT 1", [kind.as_str()], |_| Ok(()))
         .optional()
         .ok()
@@ -209,7 +212,7 @@ pub fn any_of_kind(conn: &rusqlite::Connection, kind: Kind) -> bool {
 
 /// Where a channel is used (tasks, `notify.channels` and `watch.channels`), for `rm` to
 /// refuse.
-pub fn references(conn: &rusqlite::Connection, name: &str) -> Result<Vec<String>> {
+pub fn references(conn: &crate::store::sql::Connection, name: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for key in super::SETTING_KEYS {
         if let Some(v) = crate::config::table::stored(conn, key)
@@ -227,18 +230,21 @@ pub fn references(conn: &rusqlite::Connection, name: &str) -> Result<Vec<String>
 }
 
 /// Channels that name `credential` (for `orc credential rm` to refuse).
-pub fn credential_users(conn: &rusqlite::Connection, credential: &str) -> Result<Vec<String>> {
+pub fn credential_users(
+    conn: &crate::store::sql::Connection,
+    credential: &str,
+) -> Result<Vec<String>> {
     let path = std::path::PathBuf::from(conn.path().unwrap_or(""));
     let mut stmt = conn
         .prepare(
-            "SELECT name FROM channels WHERE url_credential = ?1 COLLATE NOCASE \
-             OR secret_credential = ?1 COLLATE NOCASE ORDER BY name",
+            "SELECT name FROM channels WHERE url_credential COLLATE NOCASE = ?1 \
+             OR secret_credential COLLATE NOCASE = ?1 ORDER BY name",
         )
         .map_err(|e| classify(&path, "read channels", e))?;
     let names = stmt
         .query_map([credential], |r| r.get::<_, String>(0))
         .map_err(|e| classify(&path, "read channels", e))?
-        .collect::<rusqlite::Result<Vec<_>>>()
+        .collect::<crate::store::sql::Result<Vec<_>>>()
         .map_err(|e| classify(&path, "read channels", e))?;
     Ok(names.into_iter().map(|n| format!("channel {n}")).collect())
 }

@@ -42,7 +42,7 @@ impl TaskFolder {
     /// The stored `scheduler.folder` and `scheduler.prefix` (through [`crate::config::table`]),
     /// else defaults. Read raw, because [`TaskFolder::new`] also accepts a folder stored
     /// without its final `\` that `orc config set` refuses (left as it was; see issue 13).
-    pub fn from_config(conn: &rusqlite::Connection) -> Result<TaskFolder> {
+    pub fn from_config(conn: &crate::store::sql::Connection) -> Result<TaskFolder> {
         let folder = crate::config::table::stored(conn, "scheduler.folder");
         let prefix = crate::config::table::stored(conn, "scheduler.prefix");
         TaskFolder::new(

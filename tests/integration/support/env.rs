@@ -16,6 +16,9 @@ pub struct Env {
     extra_env: Vec<(OsString, OsString)>,
     /// Whether orc may find the machine's real `crontab` (see [`Env::with_real_crontab`]).
     real_crontab: bool,
+    /// The database every orc of this env uses (a schema of its own on the test server when
+    /// the suite runs against PostgreSQL, see [`super::pg`]).
+    store: orc::store::Location,
 }
 
 /// The result of one orc invocation.
@@ -31,7 +34,31 @@ impl Env {
     pub fn new() -> Env {
         let dir = tempfile::Builder::new().prefix("orc-test-").tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("keys")).unwrap();
-        Env { dir, extra_env: Vec::new(), real_crontab: false }
+        let env = Env {
+            dir,
+            extra_env: Vec::new(),
+            real_crontab: false,
+            store: orc::store::Location::Sqlite,
+        };
+        if super::pg::suite_on_postgres() {
+            // The home joined to a schema of its own, as `orc --store URL home init` leaves
+            // it: every orc of this env, and the store a test opens in-process, use it.
+            let store = orc::store::Location::Postgres(super::pg::fresh_schema_url());
+            orc::fsx::ensure_private_dir(&env.home()).unwrap();
+            orc::store::location::write_bootstrap(&env.home(), &store).unwrap();
+            return Env { store, ..env };
+        }
+        env
+    }
+
+    /// Opens this env's store in-process (created and migrated if new).
+    pub fn store(&self) -> orc::store::Store {
+        orc::store::Store::open_at(&self.home(), self.store.clone()).expect("open store")
+    }
+
+    /// The database this env's orc uses.
+    pub fn location(&self) -> &orc::store::Location {
+        &self.store
     }
 
     /// The scratch root (holds `home/`, `keys/`, …).
@@ -159,8 +186,12 @@ impl Env {
         cmd
     }
 
-    /// Raw bytes of every file of the database (main file and WAL), for "nothing changed" checks.
+    /// Raw bytes of every file of the database (main file and WAL), for "nothing changed"
+    /// checks; on PostgreSQL every row of every table of the env's schema, as JSON.
     pub fn db_bytes(&self) -> Vec<u8> {
+        if let orc::store::Location::Postgres(url) = &self.store {
+            return super::pg::dump(url);
+        }
         let mut all = Vec::new();
         for suffix in ["", "-wal"] {
             let mut p = self.db().into_os_string();

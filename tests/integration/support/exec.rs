@@ -18,7 +18,7 @@ pub fn add_task(env: &Env, name: &str, command: &str, edit: impl FnOnce(&mut Tas
     spec.timeout = Some(60);
     spec.retry_delay = 1;
     edit(&mut spec);
-    let store = orc::store::Store::open(&env.home()).expect("open store");
+    let store = env.store();
     let json = serde_json::to_string(&spec).unwrap();
     store
         .conn()
@@ -26,7 +26,7 @@ pub fn add_task(env: &Env, name: &str, command: &str, edit: impl FnOnce(&mut Tas
             "INSERT INTO tasks (name, enabled, spec, created_at, updated_at)
              VALUES (?1, ?2, ?3, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')
              ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, spec = excluded.spec",
-            rusqlite::params![name, spec.enabled, json],
+            orc::store::sql::params![name, spec.enabled, json],
         )
         .expect("insert task");
 }
@@ -58,11 +58,18 @@ pub fn scratch(env: &Env, name: &str) -> String {
     env.root().join(name).to_string_lossy().into_owned()
 }
 
-/// Opens the env's database directly (read-only checks).
-pub fn db(env: &Env) -> rusqlite::Connection {
-    let c = rusqlite::Connection::open(env.db()).expect("open db");
-    c.busy_timeout(Duration::from_secs(20)).unwrap();
-    c
+/// Opens the env's database directly (read-only checks), SQLite or PostgreSQL.
+pub fn db(env: &Env) -> orc::store::sql::Connection {
+    match env.location() {
+        orc::store::Location::Sqlite => {
+            let c = rusqlite::Connection::open(env.db()).expect("open db");
+            c.busy_timeout(Duration::from_secs(20)).unwrap();
+            orc::store::sql::Connection::from_sqlite(c)
+        }
+        orc::store::Location::Postgres(url) => {
+            orc::store::sql::Connection::connect_postgres(url).expect("connect")
+        }
+    }
 }
 
 /// `(id, status, attempt, trigger, slot, exit_code, error)` of every run, oldest first.
@@ -79,7 +86,7 @@ pub fn rows(env: &Env) -> Vec<Row> {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
     })
     .unwrap()
-    .collect::<rusqlite::Result<_>>()
+    .collect::<orc::store::sql::Result<_>>()
     .unwrap()
 }
 

@@ -8,7 +8,7 @@ use orc::task::TaskSpec;
 use crate::support::Env;
 
 pub fn store(env: &Env) -> Store {
-    Store::open(&env.home()).expect("open store")
+    env.store()
 }
 
 pub fn set_config(env: &Env, pairs: &[(&str, &str)]) {
@@ -48,13 +48,14 @@ pub fn add_task(env: &Env, spec: &TaskSpec) -> i64 {
     let mut s = store(env);
     let json = serde_json::to_string(spec).unwrap();
     s.write(|tx| {
-        tx.execute(
+        tx.query_row(
             "INSERT INTO tasks (name, enabled, spec, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, '2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.000Z')",
-            rusqlite::params![spec.name, spec.enabled, json],
+             VALUES (?1, ?2, ?3, '2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.000Z') \
+             RETURNING id",
+            orc::store::sql::params![spec.name, spec.enabled, json],
+            |r| r.get(0),
         )
-        .map_err(|e| orc::store::classify(std::path::Path::new("db"), "seed", e))?;
-        Ok::<_, orc::store::StoreError>(tx.last_insert_rowid())
+        .map_err(|e| orc::store::classify(std::path::Path::new("db"), "seed", e))
     })
     .unwrap()
 }
@@ -104,12 +105,12 @@ pub fn add_run(env: &Env, run: &Run<'_>) -> i64 {
     s.write(|tx| {
         let task_id: Option<i64> =
             tx.query_row("SELECT id FROM tasks WHERE name = ?1", [run.task], |r| r.get(0)).ok();
-        tx.execute(
-            "INSERT INTO runs (task_id, task, slot, attempt, trigger, status, start, end, \
+        tx.query_row(
+            "INSERT INTO runs (task_id, task, slot, attempt, trigger, status, start, \"end\", \
              duration_ms, exit_code, killed_by_timeout, error, stderr_tail, stderr_bytes, host, \
              orc_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
-             ?15, 'test')",
-            rusqlite::params![
+             ?15, 'test') RETURNING id",
+            orc::store::sql::params![
                 task_id,
                 run.task,
                 run.slot,
@@ -126,9 +127,9 @@ pub fn add_run(env: &Env, run: &Run<'_>) -> i64 {
                 run.stderr.len() as i64,
                 run.host,
             ],
+            |r| r.get(0),
         )
-        .map_err(|e| orc::store::classify(std::path::Path::new("db"), "seed", e))?;
-        Ok::<_, orc::store::StoreError>(tx.last_insert_rowid())
+        .map_err(|e| orc::store::classify(std::path::Path::new("db"), "seed", e))
     })
     .unwrap()
 }

@@ -19,6 +19,7 @@ pub mod fake_m365;
 pub mod http_receiver;
 pub mod mail_seed;
 pub mod mailserver;
+pub mod pg;
 mod programs;
 pub mod redact;
 pub mod smtp_probe;
