@@ -298,10 +298,10 @@ fn read_attempts(store: &Store, from: DateTime<Utc>, to: DateTime<Utc>) -> Resul
             status: r.status.as_str().to_string(),
             start: r.start,
             duration_ms: r.duration_ms,
-            exit_code: r.exit_code,
+            exit_code: r.process.exit_code,
             error: r.error,
-            stderr_tail: r.stderr.tail,
-            stdout_tail: r.stdout.tail,
+            stderr_tail: r.process.stderr.tail,
+            stdout_tail: r.process.stdout.tail,
         })
         .collect())
 }
