@@ -7,7 +7,10 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 mod builtins;
+mod list_out;
 mod render;
+
+use list_out::time_cell;
 
 use crate::scheduler::schtasks::hresult::describe_result;
 
@@ -466,52 +469,26 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         ));
     }
 
-    if ctx.json {
-        ctx.print_json(&rows)?;
-        return Ok(0);
-    }
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let registered = registered_label(r.in_database, r.registered, r.in_sync);
-            let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
-            let result = match (r.last_result, &r.last_result_hex, r.last_result_meaning) {
-                (None, _, _) => "-".to_string(),
-                (Some(v), Some(h), Some(m)) => format!("{v} ({h}: {m})"),
-                (Some(v), Some(h), None) => format!("{v} ({h})"),
-                (Some(v), None, Some(m)) => format!("{v} ({m})"),
-                (Some(v), None, None) => v.to_string(),
-            };
-            let orc = match (&r.orc_last_status, &r.orc_last_start) {
-                (Some(s), Some(t)) => format!("{s} {}", short_time(t)),
-                (Some(s), None) => s.clone(),
-                _ => "-".into(),
-            };
-            let next = r.next_run.as_deref().map(short_time).unwrap_or_else(|| "-".into());
-            vec![r.task.clone(), registered, dash(&r.state), next, dash(&r.last_run), result, orc]
-        })
-        .collect();
-    ctx.print_raw(&crate::render::table(
-        &[
-            "TASK",
-            "REGISTERED",
-            "STATE",
-            "NEXT RUN",
-            "LAST RUN (Windows)",
-            "LAST RESULT",
-            "ORC LAST RUN",
-        ],
-        &table,
-    ))?;
-    if rows.is_empty() {
-        ctx.print("no tasks in the database and none registered")?;
-    }
-    Ok(0)
-}
-
-fn short_time(iso: &str) -> String {
-    // 2026-03-01T02:30:00+01:00 → 2026-03-01 02:30
-    iso.get(..16).map(|s| s.replace('T', " ")).unwrap_or_else(|| iso.to_string())
+    let headers = [
+        "TASK",
+        "REGISTERED",
+        "STATE",
+        "NEXT RUN",
+        "LAST RUN (Windows)",
+        "LAST RESULT",
+        "ORC LAST RUN",
+    ];
+    list_out::print(ctx, &rows, &headers, "no tasks in the database and none registered", |r| {
+        let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+        let result = match (r.last_result, &r.last_result_hex, r.last_result_meaning) {
+            (None, _, _) => "-".to_string(),
+            (Some(v), Some(h), Some(m)) => format!("{v} ({h}: {m})"),
+            (Some(v), Some(h), None) => format!("{v} ({h})"),
+            (Some(v), None, Some(m)) => format!("{v} ({m})"),
+            (Some(v), None, None) => v.to_string(),
+        };
+        vec![dash(&r.state), time_cell(r.next_run.as_deref()), dash(&r.last_run), result]
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -725,54 +702,22 @@ fn list_crontab(
             orc_last_start: start,
         });
     }
-    if ctx.json {
-        ctx.print_json(&rows)?;
-        return Ok(0);
-    }
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let registered = registered_label(r.in_database, r.registered, r.in_sync);
-            let enabled = match (r.enabled, r.registered) {
-                (Some(true), _) => "yes",
-                (Some(false), true) => "no (commented out)",
-                (Some(false), false) => "no",
-                (None, _) => "-",
-            };
-            let orc = match (&r.orc_last_status, &r.orc_last_start) {
-                (Some(s), Some(t)) => format!("{s} {}", short_time(t)),
-                (Some(s), None) => s.clone(),
-                _ => "-".into(),
-            };
-            vec![
-                r.task.clone(),
-                registered,
-                enabled.to_string(),
-                r.schedule.clone().unwrap_or_else(|| "-".into()),
-                r.next_run.as_deref().map(short_time).unwrap_or_else(|| "-".into()),
-                orc,
-            ]
-        })
-        .collect();
-    ctx.print_raw(&crate::render::table(
-        &["TASK", "REGISTERED", "ENABLED", "SCHEDULE (crontab)", "NEXT RUN", "LAST RUN (orc)"],
-        &table,
-    ))?;
-    if rows.is_empty() {
-        ctx.print("no tasks in the database and none in this home's crontab block")?;
-    }
-    Ok(0)
-}
-
-/// The REGISTERED column of `schedule --list`, the same for every backend.
-fn registered_label(in_database: bool, registered: bool, in_sync: Option<bool>) -> String {
-    match (in_database, registered, in_sync) {
-        (false, _, _) => "orphan (not in database)",
-        (true, false, _) => "no",
-        (true, true, Some(false)) => "yes, differs",
-        (true, true, _) => "yes",
-    }
-    .to_string()
+    let headers =
+        ["TASK", "REGISTERED", "ENABLED", "SCHEDULE (crontab)", "NEXT RUN", "LAST RUN (orc)"];
+    let none = "no tasks in the database and none in this home's crontab block";
+    list_out::print(ctx, &rows, &headers, none, |r| {
+        let enabled = match (r.enabled, r.registered) {
+            (Some(true), _) => "yes",
+            (Some(false), true) => "no (commented out)",
+            (Some(false), false) => "no",
+            (None, _) => "-",
+        };
+        vec![
+            enabled.to_string(),
+            r.schedule.clone().unwrap_or_else(|| "-".into()),
+            time_cell(r.next_run.as_deref()),
+        ]
+    })
 }
 
 #[cfg(test)]
