@@ -10,7 +10,7 @@ mod builtins;
 mod list_out;
 mod render;
 
-use list_out::time_cell;
+use list_out::{ListRow, time_cell};
 
 use crate::scheduler::schtasks::hresult::describe_result;
 
@@ -381,15 +381,9 @@ fn progress_bar(total: usize, ctx: &Context<'_>) -> Option<indicatif::ProgressBa
     Some(bar)
 }
 
-/// One row of `orc schedule --list`.
+/// The schtasks columns of a `schedule --list` row.
 #[derive(Debug, Serialize)]
-struct ListRow {
-    task: String,
-    in_database: bool,
-    registered: bool,
-    /// Whether the registration matches what orc would register (`null` when unknown).
-    in_sync: Option<bool>,
-    path: String,
+struct SchtasksColumns {
     enabled: Option<bool>,
     /// State as Windows prints it (localized words passed through).
     state: Option<String>,
@@ -400,8 +394,6 @@ struct ListRow {
     last_result: Option<i64>,
     last_result_hex: Option<String>,
     last_result_meaning: Option<&'static str>,
-    orc_last_status: Option<String>,
-    orc_last_start: Option<String>,
 }
 
 fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
@@ -427,14 +419,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     for spec in &tasks {
         let reg = regs.get(&spec.name.to_ascii_lowercase()).copied();
         let desired = backend.render(spec, &env).ok().flatten();
-        let in_sync = match (reg, &desired) {
-            (Some(r), Some(d)) => {
-                Some(crate::scheduler::Fingerprint::differences(&d.expect, &r.seen).is_empty())
-            }
-            (None, Some(_)) => Some(false),
-            (None, None) => Some(true),
-            (Some(_), None) => Some(false),
-        };
+        let in_sync = list_out::in_sync(reg, desired.as_ref());
         let next_run = if reg.is_some() {
             spec.next_run(&now)
                 .at()
@@ -442,31 +427,22 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         } else {
             None
         };
-        let (status, start) = last_of(&last_runs, &spec.name);
+        let last = last_of(&last_runs, &spec.name);
+        let path = backend.path_of(&spec.name);
         rows.push(list_row(
-            spec.name.clone(),
+            &spec.name,
             true,
             reg,
             in_sync,
-            backend.path_of(&spec.name),
+            path,
             Some(spec.enabled),
             next_run,
-            status,
-            start,
+            last,
         ));
     }
     for r in registered.iter().filter(|r| !names.contains(&r.task.to_ascii_lowercase())) {
-        rows.push(list_row(
-            r.task.clone(),
-            false,
-            Some(r),
-            Some(false),
-            r.path.clone(),
-            None,
-            None,
-            None,
-            None,
-        ));
+        let path = r.path.clone();
+        rows.push(list_row(&r.task, false, Some(r), Some(false), path, None, None, (None, None)));
     }
 
     let headers = [
@@ -479,6 +455,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         "ORC LAST RUN",
     ];
     list_out::print(ctx, &rows, &headers, "no tasks in the database and none registered", |r| {
+        let r = &r.columns;
         let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
         let result = match (r.last_result, &r.last_result_hex, r.last_result_meaning) {
             (None, _, _) => "-".to_string(),
@@ -491,26 +468,23 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     })
 }
 
+/// A schtasks row of `schedule --list`: the registration as read back, if any, next to the
+/// database.
 #[allow(clippy::too_many_arguments)]
 fn list_row(
-    task: String,
+    task: &str,
     in_database: bool,
     reg: Option<&crate::scheduler::Registered>,
     in_sync: Option<bool>,
     path: String,
     enabled: Option<bool>,
     next_run: Option<String>,
-    orc_last_status: Option<String>,
-    orc_last_start: Option<String>,
-) -> ListRow {
+    orc_last: (Option<String>, Option<String>),
+) -> ListRow<SchtasksColumns> {
     let last_result = reg.and_then(|r| r.last_result);
     let (hex, meaning) = last_result.map(describe_result).unwrap_or((None, None));
-    ListRow {
-        task,
-        in_database,
-        registered: reg.is_some(),
-        in_sync,
-        path: reg.map(|r| r.path.clone()).unwrap_or(path),
+    let path = reg.map(|r| r.path.clone()).unwrap_or(path);
+    let columns = SchtasksColumns {
         enabled,
         state: reg.and_then(|r| r.status.clone()),
         next_run,
@@ -518,9 +492,8 @@ fn list_row(
         last_result,
         last_result_hex: hex,
         last_result_meaning: meaning,
-        orc_last_status,
-        orc_last_start,
-    }
+    };
+    ListRow::new(task, in_database, reg.is_some(), in_sync, path, orc_last, columns)
 }
 
 /// (task, status, start ISO) of each task's latest run.
@@ -612,15 +585,9 @@ fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i3
     }
 }
 
-/// One row of `orc schedule --list` with the crontab backend.
+/// The crontab columns of a `schedule --list` row.
 #[derive(Debug, Serialize)]
-struct CrontabListRow {
-    task: String,
-    in_database: bool,
-    registered: bool,
-    /// Whether the crontab line is what orc would register now (`null` when unknown).
-    in_sync: Option<bool>,
-    path: String,
+struct CrontabColumns {
     /// As registered when registered (a live line, or a `# disabled:` comment), else as in
     /// the database.
     enabled: Option<bool>,
@@ -630,8 +597,6 @@ struct CrontabListRow {
     schedule_in_database: Option<String>,
     /// Next run from orc's cron engine for the registered schedule (ISO 8601 with offset).
     next_run: Option<String>,
-    orc_last_status: Option<String>,
-    orc_last_start: Option<String>,
 }
 
 /// `orc schedule --list` for the crontab backend: the block's lines next to the database.
@@ -655,58 +620,41 @@ fn list_crontab(
     for spec in tasks {
         let reg = regs.get(&spec.name.to_ascii_lowercase()).copied();
         let desired = backend.render(spec, env).ok().flatten();
-        let in_sync = match (reg, &desired) {
-            (Some(r), Some(d)) => {
-                Some(crate::scheduler::Fingerprint::differences(&d.expect, &r.seen).is_empty())
-            }
-            (None, None) => Some(true),
-            _ => Some(false),
-        };
+        let in_sync = list_out::in_sync(reg, desired.as_ref());
         let enabled = reg.and_then(|r| r.seen.enabled).unwrap_or(spec.enabled);
         let schedule = reg.and_then(|r| r.schedule.clone());
         let next_run = match (&schedule, enabled && reg.is_some()) {
             (Some(s), true) => next_of(s),
             _ => None,
         };
-        let (status, start) = last_of(last_runs, &spec.name);
-        rows.push(CrontabListRow {
-            task: spec.name.clone(),
-            in_database: true,
-            registered: reg.is_some(),
-            in_sync,
-            path: backend.path_of(&spec.name),
+        let columns = CrontabColumns {
             enabled: Some(enabled),
             enabled_in_database: Some(spec.enabled),
             schedule,
             schedule_in_database: Some(spec.schedule.clone()),
             next_run,
-            orc_last_status: status,
-            orc_last_start: start,
-        });
+        };
+        let (path, last) = (backend.path_of(&spec.name), last_of(last_runs, &spec.name));
+        rows.push(ListRow::new(&spec.name, true, reg.is_some(), in_sync, path, last, columns));
     }
     for r in registered.iter().filter(|r| !names.contains(&r.task.to_ascii_lowercase())) {
         let enabled = r.seen.enabled.unwrap_or(true);
-        let (status, start) = last_of(last_runs, &r.task);
-        rows.push(CrontabListRow {
-            task: r.task.clone(),
-            in_database: false,
-            registered: true,
-            in_sync: Some(false),
-            path: r.path.clone(),
+        let columns = CrontabColumns {
             enabled: Some(enabled),
             enabled_in_database: None,
             schedule: r.schedule.clone(),
             schedule_in_database: None,
             next_run: if enabled { r.schedule.as_deref().and_then(next_of) } else { None },
-            orc_last_status: status,
-            orc_last_start: start,
-        });
+        };
+        let (path, last) = (r.path.clone(), last_of(last_runs, &r.task));
+        rows.push(ListRow::new(&r.task, false, true, Some(false), path, last, columns));
     }
     let headers =
         ["TASK", "REGISTERED", "ENABLED", "SCHEDULE (crontab)", "NEXT RUN", "LAST RUN (orc)"];
     let none = "no tasks in the database and none in this home's crontab block";
     list_out::print(ctx, &rows, &headers, none, |r| {
-        let enabled = match (r.enabled, r.registered) {
+        let (registered, r) = (r.registered, &r.columns);
+        let enabled = match (r.enabled, registered) {
             (Some(true), _) => "yes",
             (Some(false), true) => "no (commented out)",
             (Some(false), false) => "no",

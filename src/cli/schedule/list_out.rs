@@ -5,24 +5,67 @@ use serde::Serialize;
 
 use super::Context;
 use crate::error::Result;
+use crate::scheduler::{Desired, Fingerprint, Registered};
 
-/// What every backend's `--list` row has in common (the rest of a row is its own columns).
-pub(super) trait ListedTask: Serialize {
-    fn task(&self) -> &str;
-    /// In the database, registered, and whether the registration matches (None: not compared).
-    fn registration(&self) -> (bool, bool, Option<bool>);
-    /// orc's last run of the task: its status and start (local ISO time).
-    fn orc_last(&self) -> (Option<&str>, Option<&str>);
+/// One row of `schedule --list`: the task and its registration, the backend's own `columns`,
+/// and orc's last run of the task (as JSON, the columns stand between those, flattened).
+#[derive(Debug, Serialize)]
+pub(super) struct ListRow<C> {
+    pub(super) task: String,
+    pub(super) in_database: bool,
+    pub(super) registered: bool,
+    /// Whether the registration is what orc would register now (`null` when unknown).
+    pub(super) in_sync: Option<bool>,
+    pub(super) path: String,
+    #[serde(flatten)]
+    pub(super) columns: C,
+    pub(super) orc_last_status: Option<String>,
+    pub(super) orc_last_start: Option<String>,
+}
+
+impl<C> ListRow<C> {
+    /// `orc_last`: the status and start (local ISO time) of orc's last run of the task.
+    pub(super) fn new(
+        task: &str,
+        in_database: bool,
+        registered: bool,
+        in_sync: Option<bool>,
+        path: String,
+        (orc_last_status, orc_last_start): (Option<String>, Option<String>),
+        columns: C,
+    ) -> Self {
+        let task = task.to_string();
+        ListRow {
+            task,
+            in_database,
+            registered,
+            in_sync,
+            path,
+            columns,
+            orc_last_status,
+            orc_last_start,
+        }
+    }
+}
+
+/// Whether a task's registration (`reg`) is what orc would register now (`desired`); both
+/// absent is in sync, one of them absent is not.
+pub(super) fn in_sync(reg: Option<&Registered>, desired: Option<&Desired>) -> Option<bool> {
+    match (reg, desired) {
+        (Some(r), Some(d)) => Some(Fingerprint::differences(&d.expect, &r.seen).is_empty()),
+        (None, None) => Some(true),
+        _ => Some(false),
+    }
 }
 
 /// Prints the rows as JSON, or as a table of `headers`: TASK, REGISTERED, then `cells`' own
 /// columns, then the orc last-run column; `none` is said when there is no row.
-pub(super) fn print<R: ListedTask>(
+pub(super) fn print<C: Serialize>(
     ctx: &mut Context<'_>,
-    rows: &[R],
+    rows: &[ListRow<C>],
     headers: &[&str],
     none: &str,
-    cells: impl Fn(&R) -> Vec<String>,
+    cells: impl Fn(&ListRow<C>) -> Vec<String>,
 ) -> Result<i32> {
     if ctx.json {
         ctx.print_json(rows)?;
@@ -31,11 +74,10 @@ pub(super) fn print<R: ListedTask>(
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let (in_database, registered, in_sync) = r.registration();
-            let mut row =
-                vec![r.task().to_string(), registered_label(in_database, registered, in_sync)];
+            let registered = registered_label(r.in_database, r.registered, r.in_sync);
+            let mut row = vec![r.task.clone(), registered];
             row.extend(cells(r));
-            row.push(orc_last_cell(r.orc_last()));
+            row.push(orc_last_cell(r.orc_last_status.as_deref(), r.orc_last_start.as_deref()));
             row
         })
         .collect();
@@ -44,30 +86,6 @@ pub(super) fn print<R: ListedTask>(
         ctx.print(none)?;
     }
     Ok(0)
-}
-
-impl ListedTask for super::ListRow {
-    fn task(&self) -> &str {
-        &self.task
-    }
-    fn registration(&self) -> (bool, bool, Option<bool>) {
-        (self.in_database, self.registered, self.in_sync)
-    }
-    fn orc_last(&self) -> (Option<&str>, Option<&str>) {
-        (self.orc_last_status.as_deref(), self.orc_last_start.as_deref())
-    }
-}
-
-impl ListedTask for super::CrontabListRow {
-    fn task(&self) -> &str {
-        &self.task
-    }
-    fn registration(&self) -> (bool, bool, Option<bool>) {
-        (self.in_database, self.registered, self.in_sync)
-    }
-    fn orc_last(&self) -> (Option<&str>, Option<&str>) {
-        (self.orc_last_status.as_deref(), self.orc_last_start.as_deref())
-    }
 }
 
 /// `2026-03-01T02:30:00+01:00` → `2026-03-01 02:30`.
@@ -81,7 +99,7 @@ pub(super) fn time_cell(iso: Option<&str>) -> String {
 }
 
 /// The orc last-run column: `FAILED 2026-03-01 02:30`.
-fn orc_last_cell((status, start): (Option<&str>, Option<&str>)) -> String {
+fn orc_last_cell(status: Option<&str>, start: Option<&str>) -> String {
     match (status, start) {
         (Some(s), Some(t)) => format!("{s} {}", short_time(t)),
         (Some(s), None) => s.to_string(),
