@@ -20,9 +20,11 @@ set -euo pipefail
 RUNS="${1:-200}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
 
 echo "== building orc and the compiled floor (release)"
-[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --features test-helpers --bin orc --bin orc_execute_floor
+build_release orc orc_execute_floor
 ORC="$ROOT/target/release/orc"
 FLOOR="$ROOT/target/release/orc_execute_floor"
 

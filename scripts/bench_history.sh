@@ -15,17 +15,17 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
 # shellcheck source=scripts/lib/history.sh
 source scripts/lib/history.sh
 
 RUNS="${RUNS:-1000000}"
 REPEAT="${REPEAT:-20}"
-for tool in sqlite3 python3; do
-  command -v "$tool" >/dev/null || { echo "bench_history.sh needs $tool" >&2; exit 2; }
-done
+need_tools bench_history.sh sqlite3 python3
 
 echo "== building orc (release)" >&2
-[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --features test-helpers --bin orc --bin orc_execute_floor
+build_release orc orc_execute_floor
 ORC="$ROOT/target/release/orc"
 unset ORC_NOW ORC_LOG ORC_HOME
 

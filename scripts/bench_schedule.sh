@@ -17,14 +17,14 @@
 # Needs: cargo, sqlite3, python3 (to write the naive loop's UTF-16 XML files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
 
 N="${N:-1000}"
 DELAY_MS="${DELAY_MS:-50}"
 NAIVE_PASSES="${NAIVE_PASSES:-1}"
 
-for tool in sqlite3 python3; do
-  command -v "$tool" >/dev/null || { echo "bench_schedule.sh needs $tool" >&2; exit 2; }
-done
+need_tools bench_schedule.sh sqlite3 python3
 
 cargo build --quiet --features test-helpers --bin orc --bin fake_schtasks
 ORC="$PWD/target/debug/orc"

@@ -14,16 +14,16 @@
 # Needs: cargo, sqlite3, python3, Linux /proc. Release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
 
 SMALL="${SMALL:-100}"
 BIG="${BIG:-10000}"
 DELAY_MS="${DELAY_MS:-5}"
-for tool in sqlite3 python3; do
-  command -v "$tool" >/dev/null || { echo "bench_schedule_scale.sh needs $tool" >&2; exit 2; }
-done
+need_tools bench_schedule_scale.sh sqlite3 python3
 
 echo "== building orc and the fake schtasks (release)" >&2
-[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --features test-helpers --bin orc --bin fake_schtasks
+build_release orc fake_schtasks
 ORC="$PWD/target/release/orc"
 FAKE="$PWD/target/release/fake_schtasks"
 unset ORC_NOW ORC_LOG

@@ -81,17 +81,30 @@ pub enum Error {
     Vault(#[from] crate::vault::VaultError),
 
     /// A file orc needed to read or write.
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(IoFailure),
 
     /// Anything else that failed, with a message meant for the user.
     #[error("{0}")]
     Failed(String),
+}
+
+/// A file operation that failed: what orc was doing, on which path, and why
+/// (`create the directory of /x: permission denied`). Shared by [`Error::Io`] and
+/// [`crate::scheduler::SchedulerError::Io`].
+#[derive(Debug, thiserror::Error)]
+#[error("{action} {path}: {source}")]
+pub struct IoFailure {
+    pub action: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl IoFailure {
+    pub fn new(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        IoFailure { action, path: path.into(), source }
+    }
 }
 
 impl Error {
@@ -106,7 +119,7 @@ impl Error {
 
     /// Shorthand for [`Error::Io`].
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { action, path: path.into(), source }
+        Error::Io(IoFailure::new(action, path, source))
     }
 
     /// The process exit code this error maps to.
@@ -119,7 +132,7 @@ impl Error {
             Error::Scheduler(_) => exit::SCHEDULER,
             Error::Store(_) => exit::STORAGE,
             Error::Vault(e) => e.exit_code(),
-            Error::Io { .. } | Error::Failed(_) => exit::FAILURE,
+            Error::Io(_) | Error::Failed(_) => exit::FAILURE,
         }
     }
 
@@ -134,7 +147,7 @@ impl Error {
             Error::Scheduler(_) => "scheduler",
             Error::Store(_) => "storage",
             Error::Vault(_) => "secrets",
-            Error::Io { .. } => "io",
+            Error::Io(_) => "io",
             Error::Failed(_) => "failed",
         }
     }

@@ -87,3 +87,25 @@ host_cron_pid() {
   done
   return 1
 }
+
+# --- benchmarks -----------------------------------------------------------------
+
+# need_tools SCRIPT TOOL...: exits 2 with "SCRIPT needs TOOL" when a tool is not installed.
+need_tools() {
+  local script=$1 tool
+  shift
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || {
+      echo "$script needs $tool" >&2
+      exit 2
+    }
+  done
+}
+
+# build_release BIN...: builds these binaries of orc (with the test helpers) in release mode,
+# unless NO_BUILD is set (then target/release is used as it is).
+build_release() {
+  local args=() bin
+  for bin in "$@"; do args+=(--bin "$bin"); done
+  [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --features test-helpers "${args[@]}"
+}

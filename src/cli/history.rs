@@ -117,7 +117,7 @@ pub fn table(list: &[RunRecord]) -> String {
                 r.status.as_str().to_string(),
                 r.start_human(),
                 r.duration_ms.map(|d| render::millis(d.max(0) as u64)).unwrap_or_default(),
-                r.exit_code.map(runs::exit_code_text).unwrap_or_default(),
+                r.process.exit_code.map(runs::exit_code_text).unwrap_or_default(),
                 format!("{} #{}", r.trigger.as_str(), r.attempt),
                 r.error.as_deref().map(|e| short(e, 60)).unwrap_or_default(),
             ]
@@ -163,10 +163,10 @@ pub fn details(r: &RunRecord) -> String {
     if let Some(d) = r.duration_ms {
         field("duration", render::millis(d.max(0) as u64));
     }
-    if let Some(c) = r.exit_code {
+    if let Some(c) = r.process.exit_code {
         field("exit code", runs::exit_code_text(c));
     }
-    if r.killed_by_timeout {
+    if r.process.killed_by_timeout {
         field("timeout", "killed after the timeout (whole process tree)".to_string());
     }
     if let Some(e) = &r.error {
@@ -181,10 +181,10 @@ pub fn details(r: &RunRecord) -> String {
     }
     host.push(')');
     field("host", host);
-    if let Some(f) = &r.output_file {
+    if let Some(f) = &r.process.output_file {
         field("output file", f.clone());
     }
-    for (name, stream) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+    for (name, stream) in [("stdout", &r.process.stdout), ("stderr", &r.process.stderr)] {
         let note = if stream.truncated() { ", head and tail kept" } else { "" };
         s.push_str(&format!("--- {name} ({} bytes{note}) ---\n", stream.bytes));
         let text = stream.full_text();

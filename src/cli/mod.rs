@@ -309,7 +309,7 @@ pub fn dispatch(command: Command, ctx: &mut Context<'_>) -> Result<i32> {
 /// Renders an error on stderr (one line, or one JSON object) and returns its exit code.
 #[allow(clippy::print_stderr)]
 pub fn render_error(e: &Error, json: bool) -> i32 {
-    if let Error::Io { source, .. } = e
+    if let Error::Io(crate::error::IoFailure { source, .. }) = e
         && source.kind() == std::io::ErrorKind::BrokenPipe
     {
         return exit::SUCCESS;

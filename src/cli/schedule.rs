@@ -7,7 +7,10 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 mod builtins;
+mod list_out;
 mod render;
+
+use list_out::{ListRow, time_cell};
 
 use crate::scheduler::schtasks::hresult::describe_result;
 
@@ -381,15 +384,9 @@ fn progress_bar(total: usize, ctx: &Context<'_>) -> Option<indicatif::ProgressBa
     Some(bar)
 }
 
-/// One row of `orc schedule --list`.
+/// The schtasks columns of a `schedule --list` row.
 #[derive(Debug, Serialize)]
-struct ListRow {
-    task: String,
-    in_database: bool,
-    registered: bool,
-    /// Whether the registration matches what orc would register (`null` when unknown).
-    in_sync: Option<bool>,
-    path: String,
+struct SchtasksColumns {
     enabled: Option<bool>,
     /// State as Windows prints it (localized words passed through).
     state: Option<String>,
@@ -400,8 +397,6 @@ struct ListRow {
     last_result: Option<i64>,
     last_result_hex: Option<String>,
     last_result_meaning: Option<&'static str>,
-    orc_last_status: Option<String>,
-    orc_last_start: Option<String>,
 }
 
 fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
@@ -427,14 +422,7 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
     for spec in &tasks {
         let reg = regs.get(&spec.name.to_ascii_lowercase()).copied();
         let desired = backend.render(spec, &env).ok().flatten();
-        let in_sync = match (reg, &desired) {
-            (Some(r), Some(d)) => {
-                Some(crate::scheduler::Fingerprint::differences(&d.expect, &r.seen).is_empty())
-            }
-            (None, Some(_)) => Some(false),
-            (None, None) => Some(true),
-            (Some(_), None) => Some(false),
-        };
+        let in_sync = list_out::in_sync(reg, desired.as_ref());
         let next_run = if reg.is_some() {
             spec.next_run(&now)
                 .at()
@@ -442,101 +430,64 @@ fn list(remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i32> {
         } else {
             None
         };
-        let (status, start) = last_of(&last_runs, &spec.name);
+        let last = last_of(&last_runs, &spec.name);
+        let path = backend.path_of(&spec.name);
         rows.push(list_row(
-            spec.name.clone(),
+            &spec.name,
             true,
             reg,
             in_sync,
-            backend.path_of(&spec.name),
+            path,
             Some(spec.enabled),
             next_run,
-            status,
-            start,
+            last,
         ));
     }
     for r in registered.iter().filter(|r| !names.contains(&r.task.to_ascii_lowercase())) {
-        rows.push(list_row(
-            r.task.clone(),
-            false,
-            Some(r),
-            Some(false),
-            r.path.clone(),
-            None,
-            None,
-            None,
-            None,
-        ));
+        let path = r.path.clone();
+        rows.push(list_row(&r.task, false, Some(r), Some(false), path, None, None, (None, None)));
     }
 
-    if ctx.json {
-        ctx.print_json(&rows)?;
-        return Ok(0);
-    }
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let registered = registered_label(r.in_database, r.registered, r.in_sync);
-            let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
-            let result = match (r.last_result, &r.last_result_hex, r.last_result_meaning) {
-                (None, _, _) => "-".to_string(),
-                (Some(v), Some(h), Some(m)) => format!("{v} ({h}: {m})"),
-                (Some(v), Some(h), None) => format!("{v} ({h})"),
-                (Some(v), None, Some(m)) => format!("{v} ({m})"),
-                (Some(v), None, None) => v.to_string(),
-            };
-            let orc = match (&r.orc_last_status, &r.orc_last_start) {
-                (Some(s), Some(t)) => format!("{s} {}", short_time(t)),
-                (Some(s), None) => s.clone(),
-                _ => "-".into(),
-            };
-            let next = r.next_run.as_deref().map(short_time).unwrap_or_else(|| "-".into());
-            vec![r.task.clone(), registered, dash(&r.state), next, dash(&r.last_run), result, orc]
-        })
-        .collect();
-    ctx.print_raw(&crate::render::table(
-        &[
-            "TASK",
-            "REGISTERED",
-            "STATE",
-            "NEXT RUN",
-            "LAST RUN (Windows)",
-            "LAST RESULT",
-            "ORC LAST RUN",
-        ],
-        &table,
-    ))?;
-    if rows.is_empty() {
-        ctx.print("no tasks in the database and none registered")?;
-    }
-    Ok(0)
+    let headers = [
+        "TASK",
+        "REGISTERED",
+        "STATE",
+        "NEXT RUN",
+        "LAST RUN (Windows)",
+        "LAST RESULT",
+        "ORC LAST RUN",
+    ];
+    list_out::print(ctx, &rows, &headers, "no tasks in the database and none registered", |r| {
+        let r = &r.columns;
+        let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+        let result = match (r.last_result, &r.last_result_hex, r.last_result_meaning) {
+            (None, _, _) => "-".to_string(),
+            (Some(v), Some(h), Some(m)) => format!("{v} ({h}: {m})"),
+            (Some(v), Some(h), None) => format!("{v} ({h})"),
+            (Some(v), None, Some(m)) => format!("{v} ({m})"),
+            (Some(v), None, None) => v.to_string(),
+        };
+        vec![dash(&r.state), time_cell(r.next_run.as_deref()), dash(&r.last_run), result]
+    })
 }
 
-fn short_time(iso: &str) -> String {
-    // 2026-03-01T02:30:00+01:00 → 2026-03-01 02:30
-    iso.get(..16).map(|s| s.replace('T', " ")).unwrap_or_else(|| iso.to_string())
-}
-
+/// A schtasks row of `schedule --list`: the registration as read back, if any, next to the
+/// database.
 #[allow(clippy::too_many_arguments)]
 fn list_row(
-    task: String,
+    task: &str,
     in_database: bool,
     reg: Option<&crate::scheduler::Registered>,
     in_sync: Option<bool>,
     path: String,
     enabled: Option<bool>,
     next_run: Option<String>,
-    orc_last_status: Option<String>,
-    orc_last_start: Option<String>,
-) -> ListRow {
+    orc_last: (Option<String>, Option<String>),
+) -> ListRow<SchtasksColumns> {
     let last_result = reg.and_then(|r| r.last_result);
     let (hex, meaning) = last_result.map(describe_result).unwrap_or((None, None));
-    ListRow {
-        task,
-        in_database,
-        registered: reg.is_some(),
-        in_sync,
-        path: reg.map(|r| r.path.clone()).unwrap_or(path),
+    let path = reg.map(|r| r.path.clone()).unwrap_or(path);
+    let columns = SchtasksColumns {
         enabled,
         state: reg.and_then(|r| r.status.clone()),
         next_run,
@@ -544,9 +495,8 @@ fn list_row(
         last_result,
         last_result_hex: hex,
         last_result_meaning: meaning,
-        orc_last_status,
-        orc_last_start,
-    }
+    };
+    ListRow::new(task, in_database, reg.is_some(), in_sync, path, orc_last, columns)
 }
 
 /// (task, status, start ISO) of each task's latest run.
@@ -638,15 +588,9 @@ fn validate(name: &str, remote: &RemoteArgs, ctx: &mut Context<'_>) -> Result<i3
     }
 }
 
-/// One row of `orc schedule --list` with the crontab backend.
+/// The crontab columns of a `schedule --list` row.
 #[derive(Debug, Serialize)]
-struct CrontabListRow {
-    task: String,
-    in_database: bool,
-    registered: bool,
-    /// Whether the crontab line is what orc would register now (`null` when unknown).
-    in_sync: Option<bool>,
-    path: String,
+struct CrontabColumns {
     /// As registered when registered (a live line, or a `# disabled:` comment), else as in
     /// the database.
     enabled: Option<bool>,
@@ -656,8 +600,6 @@ struct CrontabListRow {
     schedule_in_database: Option<String>,
     /// Next run from orc's cron engine for the registered schedule (ISO 8601 with offset).
     next_run: Option<String>,
-    orc_last_status: Option<String>,
-    orc_last_start: Option<String>,
 }
 
 /// `orc schedule --list` for the crontab backend: the block's lines next to the database.
@@ -681,101 +623,52 @@ fn list_crontab(
     for spec in tasks {
         let reg = regs.get(&spec.name.to_ascii_lowercase()).copied();
         let desired = backend.render(spec, env).ok().flatten();
-        let in_sync = match (reg, &desired) {
-            (Some(r), Some(d)) => {
-                Some(crate::scheduler::Fingerprint::differences(&d.expect, &r.seen).is_empty())
-            }
-            (None, None) => Some(true),
-            _ => Some(false),
-        };
+        let in_sync = list_out::in_sync(reg, desired.as_ref());
         let enabled = reg.and_then(|r| r.seen.enabled).unwrap_or(spec.enabled);
         let schedule = reg.and_then(|r| r.schedule.clone());
         let next_run = match (&schedule, enabled && reg.is_some()) {
             (Some(s), true) => next_of(s),
             _ => None,
         };
-        let (status, start) = last_of(last_runs, &spec.name);
-        rows.push(CrontabListRow {
-            task: spec.name.clone(),
-            in_database: true,
-            registered: reg.is_some(),
-            in_sync,
-            path: backend.path_of(&spec.name),
+        let columns = CrontabColumns {
             enabled: Some(enabled),
             enabled_in_database: Some(spec.enabled),
             schedule,
             schedule_in_database: Some(spec.schedule.clone()),
             next_run,
-            orc_last_status: status,
-            orc_last_start: start,
-        });
+        };
+        let (path, last) = (backend.path_of(&spec.name), last_of(last_runs, &spec.name));
+        rows.push(ListRow::new(&spec.name, true, reg.is_some(), in_sync, path, last, columns));
     }
     for r in registered.iter().filter(|r| !names.contains(&r.task.to_ascii_lowercase())) {
         let enabled = r.seen.enabled.unwrap_or(true);
-        let (status, start) = last_of(last_runs, &r.task);
-        rows.push(CrontabListRow {
-            task: r.task.clone(),
-            in_database: false,
-            registered: true,
-            in_sync: Some(false),
-            path: r.path.clone(),
+        let columns = CrontabColumns {
             enabled: Some(enabled),
             enabled_in_database: None,
             schedule: r.schedule.clone(),
             schedule_in_database: None,
             next_run: if enabled { r.schedule.as_deref().and_then(next_of) } else { None },
-            orc_last_status: status,
-            orc_last_start: start,
-        });
+        };
+        let (path, last) = (r.path.clone(), last_of(last_runs, &r.task));
+        rows.push(ListRow::new(&r.task, false, true, Some(false), path, last, columns));
     }
-    if ctx.json {
-        ctx.print_json(&rows)?;
-        return Ok(0);
-    }
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let registered = registered_label(r.in_database, r.registered, r.in_sync);
-            let enabled = match (r.enabled, r.registered) {
-                (Some(true), _) => "yes",
-                (Some(false), true) => "no (commented out)",
-                (Some(false), false) => "no",
-                (None, _) => "-",
-            };
-            let orc = match (&r.orc_last_status, &r.orc_last_start) {
-                (Some(s), Some(t)) => format!("{s} {}", short_time(t)),
-                (Some(s), None) => s.clone(),
-                _ => "-".into(),
-            };
-            vec![
-                r.task.clone(),
-                registered,
-                enabled.to_string(),
-                r.schedule.clone().unwrap_or_else(|| "-".into()),
-                r.next_run.as_deref().map(short_time).unwrap_or_else(|| "-".into()),
-                orc,
-            ]
-        })
-        .collect();
-    ctx.print_raw(&crate::render::table(
-        &["TASK", "REGISTERED", "ENABLED", "SCHEDULE (crontab)", "NEXT RUN", "LAST RUN (orc)"],
-        &table,
-    ))?;
-    if rows.is_empty() {
-        ctx.print("no tasks in the database and none in this home's crontab block")?;
-    }
-    Ok(0)
-}
-
-/// The REGISTERED column of `schedule --list`, the same for every backend.
-fn registered_label(in_database: bool, registered: bool, in_sync: Option<bool>) -> String {
-    match (in_database, registered, in_sync) {
-        (false, _, _) => "orphan (not in database)",
-        (true, false, _) => "no",
-        (true, true, Some(false)) => "yes, differs",
-        (true, true, _) => "yes",
-    }
-    .to_string()
+    let headers =
+        ["TASK", "REGISTERED", "ENABLED", "SCHEDULE (crontab)", "NEXT RUN", "LAST RUN (orc)"];
+    let none = "no tasks in the database and none in this home's crontab block";
+    list_out::print(ctx, &rows, &headers, none, |r| {
+        let (registered, r) = (r.registered, &r.columns);
+        let enabled = match (r.enabled, registered) {
+            (Some(true), _) => "yes",
+            (Some(false), true) => "no (commented out)",
+            (Some(false), false) => "no",
+            (None, _) => "-",
+        };
+        vec![
+            enabled.to_string(),
+            r.schedule.clone().unwrap_or_else(|| "-".into()),
+            time_cell(r.next_run.as_deref()),
+        ]
+    })
 }
 
 #[cfg(test)]

@@ -413,29 +413,16 @@ fn coarsen(
 /// the hulls of an optimal split of the minutes into consecutive groups.
 fn grouped_rows(hours: &[u32], minutes: &[u32], budget: usize) -> Option<TimeOption> {
     let groups = group_hulls(minutes, budget / hours.len().max(1))?;
-    let progressions: Vec<Progression> = hours
-        .iter()
-        .flat_map(|h| groups.iter().map(move |g| Progression { start: h * 60 + g.start, ..*g }))
-        .collect();
-    let points = hours.len() * groups.iter().map(|g| g.count as usize).sum::<usize>();
-    let mut progressions = progressions;
+    let mut progressions = each_hour(hours, &groups);
     progressions.sort();
+    let points = hours.len() * groups.iter().map(|g| g.count as usize).sum::<usize>();
     Some(TimeOption { progressions, points, exact: false })
 }
 
 /// Every selected minute, with the hours covered by at most `budget / minutes` progressions.
 fn grouped_columns(hours: &[u32], minutes: &[u32], budget: usize) -> Option<TimeOption> {
     let groups = group_hulls(hours, budget / minutes.len().max(1))?;
-    let mut progressions: Vec<Progression> = minutes
-        .iter()
-        .flat_map(|m| {
-            groups.iter().map(move |g| Progression {
-                start: g.start * 60 + m,
-                step: g.step * 60,
-                count: g.count,
-            })
-        })
-        .collect();
+    let mut progressions = each_minute(minutes, &groups);
     progressions.sort();
     let points = minutes.len() * groups.iter().map(|g| g.count as usize).sum::<usize>();
     Some(TimeOption { progressions, points, exact: false })
@@ -525,7 +512,29 @@ fn partition_grid(hours: &[u32], minutes: &[u32]) -> Vec<Progression> {
     let greedy_all = greedy_partition(&points, MINUTES_PER_DAY);
     let hour_runs = greedy_partition(hours, 24);
     let minute_runs = greedy_partition(minutes, 60);
-    let per_minute: Vec<Progression> = minutes
+    let per_minute = each_minute(minutes, &hour_runs);
+    let per_hour = each_hour(hours, &minute_runs);
+    let mut best =
+        [greedy_all, per_minute, per_hour].into_iter().min_by_key(Vec::len).unwrap_or_default();
+    best.sort();
+    best
+}
+
+/// For each of `hours`, its minutes of the day along each of `minute_runs` (progressions of
+/// minutes within an hour), hour by hour.
+fn each_hour(hours: &[u32], minute_runs: &[Progression]) -> Vec<Progression> {
+    hours
+        .iter()
+        .flat_map(|h| {
+            minute_runs.iter().map(move |p| Progression { start: h * 60 + p.start, ..*p })
+        })
+        .collect()
+}
+
+/// For each of `minutes`, its minutes of the day along each of `hour_runs` (progressions of
+/// hours), minute by minute.
+fn each_minute(minutes: &[u32], hour_runs: &[Progression]) -> Vec<Progression> {
+    minutes
         .iter()
         .flat_map(|m| {
             hour_runs.iter().map(move |p| Progression {
@@ -534,17 +543,7 @@ fn partition_grid(hours: &[u32], minutes: &[u32]) -> Vec<Progression> {
                 count: p.count,
             })
         })
-        .collect();
-    let per_hour: Vec<Progression> = hours
-        .iter()
-        .flat_map(|h| {
-            minute_runs.iter().map(move |p| Progression { start: p.start + h * 60, ..*p })
-        })
-        .collect();
-    let mut best =
-        [greedy_all, per_minute, per_hour].into_iter().min_by_key(Vec::len).unwrap_or_default();
-    best.sort();
-    best
+        .collect()
 }
 
 /// Partitions `values` (sorted, distinct, all below `universe`) into arithmetic progressions,

@@ -287,7 +287,7 @@ pub(super) fn overview(shared: &Shared, viewer: &Viewer, filter: &OverviewFilter
             next_note,
             last_id: s.last.as_ref().map(|l| l.id),
             last_status,
-            last_exit: s.last.as_ref().and_then(|l| l.exit_code).map(runs::exit_code_text),
+            last_exit: s.last.as_ref().and_then(|l| l.process.exit_code).map(runs::exit_code_text),
             last_start: s.last.as_ref().map(|l| local(l.start)),
             last_ago: s.last.as_ref().map(|l| relative((l.start - now).num_seconds())),
             last_duration: s.last.as_ref().and_then(|l| duration_text(l.duration_ms)),
@@ -357,7 +357,7 @@ fn run_row(r: &RunRecord) -> RunRow {
         status: r.status.as_str().to_string(),
         start: local(r.start),
         duration: duration_text(r.duration_ms),
-        exit: r.exit_code.map(runs::exit_code_text),
+        exit: r.process.exit_code.map(runs::exit_code_text),
         attempt: i64::from(r.attempt),
         trigger: r.trigger.as_str().to_string(),
         error: r.error.clone(),
@@ -504,11 +504,11 @@ pub(super) fn task_page(
     let active = runs.iter().any(|r| r.status == Status::Running);
     let tails: Vec<minijinja::Value> = runs
         .iter()
-        .filter(|r| r.stdout.bytes + r.stderr.bytes > 0)
+        .filter(|r| r.process.stdout.bytes + r.process.stderr.bytes > 0)
         .take(TAILS)
         .map(|r| {
-            let mut tail = r.stdout.tail_text(TAIL_BYTES);
-            let err = r.stderr.tail_text(TAIL_BYTES);
+            let mut tail = r.process.stdout.tail_text(TAIL_BYTES);
+            let err = r.process.stderr.tail_text(TAIL_BYTES);
             if !err.is_empty() {
                 if !tail.is_empty() && !tail.ends_with('\n') {
                     tail.push('\n');
@@ -572,7 +572,7 @@ pub(super) fn run_page(shared: &Shared, viewer: &Viewer, id: &str) -> Result<Rep
             },
             false,
         ),
-        ("Exit code", opt(r.exit_code.map(runs::exit_code_text)), true),
+        ("Exit code", opt(r.process.exit_code.map(runs::exit_code_text)), true),
         ("Error", opt(r.error.clone()), false),
         ("Attempt", r.attempt.to_string(), false),
         ("Trigger", r.trigger.as_str().to_string(), false),
@@ -580,7 +580,7 @@ pub(super) fn run_page(shared: &Shared, viewer: &Viewer, id: &str) -> Result<Rep
         ("Host", r.host.clone(), false),
         ("orc version", r.orc_version.clone(), false),
     ];
-    if r.killed_by_timeout {
+    if r.process.killed_by_timeout {
         fields.push(("Killed", "the process tree was killed at the timeout".into(), false));
     }
     if let Some(p) = r.pid {
@@ -591,13 +591,13 @@ pub(super) fn run_page(shared: &Shared, viewer: &Viewer, id: &str) -> Result<Rep
         task => r.task.clone(),
         status => r.status.as_str(),
         fields,
-        stdout => r.stdout.full_text(),
-        stderr => r.stderr.full_text(),
-        stdout_bytes => r.stdout.bytes,
-        stderr_bytes => r.stderr.bytes,
-        stdout_truncated => r.stdout.truncated(),
-        stderr_truncated => r.stderr.truncated(),
-        output_file => r.output_file.clone(),
+        stdout => r.process.stdout.full_text(),
+        stderr => r.process.stderr.full_text(),
+        stdout_bytes => r.process.stdout.bytes,
+        stderr_bytes => r.process.stderr.bytes,
+        stdout_truncated => r.process.stdout.truncated(),
+        stderr_truncated => r.process.stderr.truncated(),
+        output_file => r.process.output_file.clone(),
     };
     let log = runs::read_log(&r).ok().map(|(_, text)| text);
     page(shared, viewer, StatusCode::OK, "run.html", context! { run, log })

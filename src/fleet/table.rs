@@ -297,35 +297,31 @@ fn refuse_if_stranded(conn: &Connection, field: &str, name: &str) -> Result<()> 
             stranded.push(t.spec.name);
         }
     }
-    if stranded.is_empty() {
-        return Ok(());
-    }
-    Err(Error::invalid(
-        field,
-        name,
-        format!(
-            "would leave task{} {} with no host to run on (the groups it names would be \
-             empty); change that first",
-            if stranded.len() == 1 { "" } else { "s" },
-            stranded.join(", ")
-        ),
-    ))
+    let why = "with no host to run on (the groups it names would be empty)";
+    refuse_for_tasks(field, name, &stranded, "would leave", why)
 }
 
 fn refuse_if_used(conn: &Connection, field: &str, name: &str, target: HostRef<'_>) -> Result<()> {
     let users = tasks_naming(conn, target)?;
-    if users.is_empty() {
+    refuse_for_tasks(field, name, &users, "still named by the --hosts of", "")
+}
+
+/// The one refusal of a host or group change for the sake of `tasks` (none: accepted):
+/// `{before} task(s) A, B {after}; change that first`.
+fn refuse_for_tasks(
+    field: &str,
+    name: &str,
+    tasks: &[String],
+    before: &str,
+    after: &str,
+) -> Result<()> {
+    if tasks.is_empty() {
         return Ok(());
     }
-    Err(Error::invalid(
-        field,
-        name,
-        format!(
-            "still named by the --hosts of task{} {}; change that first",
-            if users.len() == 1 { "" } else { "s" },
-            users.join(", ")
-        ),
-    ))
+    let plural = if tasks.len() == 1 { "" } else { "s" };
+    let after = if after.is_empty() { String::new() } else { format!(" {after}") };
+    let message = format!("{before} task{plural} {}{after}; change that first", tasks.join(", "));
+    Err(Error::invalid(field, name, message))
 }
 
 /// A task's `hosts` must name known hosts and existing groups (checked with add, edit and

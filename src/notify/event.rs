@@ -192,8 +192,8 @@ impl NotifyEvent {
         e.task = Some(run.task.clone());
         e.run_id = Some(run.id);
         e.status = Some(run.status.as_str().to_string());
-        e.exit_code = run.exit_code;
-        if let Some(code) = run.exit_code {
+        e.exit_code = run.process.exit_code;
+        if let Some(code) = run.process.exit_code {
             let shown = message::exit_code_display(code);
             if shown.starts_with("0x") {
                 let mut parts = shown.splitn(2, ' ');
@@ -291,7 +291,7 @@ fn clean_line(s: &str) -> String {
 /// and masked), cut to the last [`OUTPUT_TAIL_MAX_LINES`] lines / [`OUTPUT_TAIL_MAX_BYTES`].
 fn output_tail(run: &RunRecord) -> Option<String> {
     let mut parts = Vec::new();
-    for (name, s) in [("stderr", &run.stderr), ("stdout", &run.stdout)] {
+    for (name, s) in [("stderr", &run.process.stderr), ("stdout", &run.process.stdout)] {
         if let Some(v) = message::output_view(name, &s.head, &s.tail, s.bytes.max(0) as u64) {
             parts.push(v.text.trim_end().to_string());
         }
@@ -321,7 +321,7 @@ pub fn bound_tail(text: &str, max_lines: usize, max_bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::runs::{Status, StoredStream, Trigger};
+    use crate::exec::runs::{ProcessResult, Status, StoredStream, Trigger};
     use chrono::TimeZone;
 
     fn run() -> RunRecord {
@@ -336,12 +336,13 @@ mod tests {
             start: Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap(),
             end: None,
             duration_ms: Some(1500),
-            exit_code: Some(0xC000_0005),
-            killed_by_timeout: false,
             error: None,
-            stdout: StoredStream { head: b"out1\nout2\n".to_vec(), tail: vec![], bytes: 10 },
-            stderr: StoredStream { head: b"boom\n".to_vec(), tail: vec![], bytes: 5 },
-            output_file: None,
+            process: ProcessResult {
+                exit_code: Some(0xC000_0005),
+                stdout: StoredStream { head: b"out1\nout2\n".to_vec(), tail: vec![], bytes: 10 },
+                stderr: StoredStream { head: b"boom\n".to_vec(), tail: vec![], bytes: 5 },
+                ..ProcessResult::default()
+            },
             pid: None,
             pid_started: None,
             child_pid: None,

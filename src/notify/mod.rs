@@ -254,7 +254,7 @@ fn display_run_time(t: DateTime<Utc>) -> String {
 
 fn run_view(run: &RunRecord, spec: Option<&TaskSpec>) -> RunView {
     let mut outputs = Vec::new();
-    for (name, s) in [("stderr", &run.stderr), ("stdout", &run.stdout)] {
+    for (name, s) in [("stderr", &run.process.stderr), ("stdout", &run.process.stdout)] {
         if let Some(v) = message::output_view(name, &s.head, &s.tail, s.bytes.max(0) as u64) {
             outputs.push(v);
         }
@@ -272,12 +272,12 @@ fn run_view(run: &RunRecord, spec: Option<&TaskSpec>) -> RunView {
         status: run.status.as_str().to_string(),
         attempt: run.attempt,
         attempts_allowed: spec.map(TaskSpec::attempts).unwrap_or(run.attempt).max(run.attempt),
-        exit_code: run.exit_code.map(message::exit_code_display),
+        exit_code: run.process.exit_code.map(message::exit_code_display),
         duration: run.duration_ms.map(|ms| crate::render::millis(ms.max(0) as u64)),
         start: display_run_time(run.start),
         end: run.end.map(display_run_time),
         error: run.error.clone().filter(|e| !e.trim().is_empty()),
-        killed_by_timeout: run.killed_by_timeout,
+        killed_by_timeout: run.process.killed_by_timeout,
         timeout: spec.and_then(|s| s.timeout).map(crate::render::secs),
         command,
         schedule: spec.map(|s| s.schedule.clone()),
@@ -323,7 +323,7 @@ fn record_and_queue(
             notify_after: spec.as_ref().map(|s| s.notify_after).unwrap_or(1),
             reminder_interval: settings.reminder_interval,
         };
-        let outcome = policy::Outcome::of(run.status.as_str(), run.exit_code);
+        let outcome = policy::Outcome::of(run.status.as_str(), run.process.exit_code);
         let d = policy::decide(p, &state, outcome, now);
         tx.execute(
             "INSERT INTO notify_state (task, consecutive_failures, last_status, last_alert_at, \

@@ -61,17 +61,38 @@ impl Window {
     }
 }
 
-/// Totals over all tasks.
+/// Runs by outcome, and missed slots: of one task ([`TaskRow`]) or of all ([`Totals`]).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Totals {
-    pub tasks: usize,
+pub struct RunCounts {
     pub runs: usize,
     pub success: usize,
+    /// FAILED, ABANDONED, and SKIPPED runs whose unmet dependencies count as failure.
     pub failed: usize,
     pub timeouts: usize,
     pub skipped: usize,
     pub running: usize,
     pub missed: usize,
+}
+
+impl RunCounts {
+    /// Adds another's counts (a task's to the totals).
+    fn add(&mut self, other: &RunCounts) {
+        self.runs += other.runs;
+        self.success += other.success;
+        self.failed += other.failed;
+        self.timeouts += other.timeouts;
+        self.skipped += other.skipped;
+        self.running += other.running;
+        self.missed += other.missed;
+    }
+}
+
+/// Totals over all tasks.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    pub tasks: usize,
+    #[serde(flatten)]
+    pub counts: RunCounts,
 }
 
 /// One task's line.
@@ -83,14 +104,8 @@ pub struct TaskRow {
     pub exists: bool,
     pub schedule: Option<String>,
     pub description: Option<String>,
-    pub runs: usize,
-    pub success: usize,
-    /// FAILED, ABANDONED, and SKIPPED runs whose unmet dependencies count as failure.
-    pub failed: usize,
-    pub timeouts: usize,
-    pub skipped: usize,
-    pub running: usize,
-    pub missed: usize,
+    #[serde(flatten)]
+    pub counts: RunCounts,
     pub p50_ms: Option<u64>,
     pub p95_ms: Option<u64>,
     pub p50: Option<String>,
@@ -298,10 +313,10 @@ fn read_attempts(store: &Store, from: DateTime<Utc>, to: DateTime<Utc>) -> Resul
             status: r.status.as_str().to_string(),
             start: r.start,
             duration_ms: r.duration_ms,
-            exit_code: r.exit_code,
+            exit_code: r.process.exit_code,
             error: r.error,
-            stderr_tail: r.stderr.tail,
-            stdout_tail: r.stdout.tail,
+            stderr_tail: r.process.stderr.tail,
+            stdout_tail: r.process.stdout.tail,
         })
         .collect())
 }
@@ -384,13 +399,7 @@ pub fn build(
             exists: info.is_some(),
             schedule: spec.map(|s| s.schedule.clone()),
             description: spec.and_then(|s| s.description.clone()),
-            runs: mine.len(),
-            success: 0,
-            failed: 0,
-            timeouts: 0,
-            skipped: 0,
-            running: 0,
-            missed: 0,
+            counts: RunCounts { runs: mine.len(), ..RunCounts::default() },
             p50_ms: None,
             p95_ms: None,
             p50: None,
@@ -403,11 +412,11 @@ pub fn build(
         for r in &mine {
             let last = r.last();
             match last.status.as_str() {
-                "SUCCESS" => row.success += 1,
-                "TIMEOUT" => row.timeouts += 1,
-                "RUNNING" => row.running += 1,
-                "SKIPPED" if !is_failure(last) => row.skipped += 1,
-                _ => row.failed += 1,
+                "SUCCESS" => row.counts.success += 1,
+                "TIMEOUT" => row.counts.timeouts += 1,
+                "RUNNING" => row.counts.running += 1,
+                "SKIPPED" if !is_failure(last) => row.counts.skipped += 1,
+                _ => row.counts.failed += 1,
             }
             if matches!(last.status.as_str(), "SUCCESS" | "FAILED" | "TIMEOUT")
                 && let Some(ms) = last.duration_ms
@@ -450,7 +459,7 @@ pub fn build(
                 served.get(key).unwrap_or(&empty),
             ) {
                 Ok(m) => {
-                    row.missed = m.len();
+                    row.counts.missed = m.len();
                     if !m.is_empty() {
                         missed_rows.push(MissedRow {
                             task: name.clone(),
@@ -486,21 +495,15 @@ pub fn build(
             || mine.last().is_some_and(|r| is_failure(r.last()))
         {
             "failing"
-        } else if row.missed > 0 {
+        } else if row.counts.missed > 0 {
             "missed"
-        } else if row.runs == 0 {
+        } else if row.counts.runs == 0 {
             "idle"
         } else {
             "ok"
         }
         .to_string();
-        totals.runs += row.runs;
-        totals.success += row.success;
-        totals.failed += row.failed;
-        totals.timeouts += row.timeouts;
-        totals.skipped += row.skipped;
-        totals.running += row.running;
-        totals.missed += row.missed;
+        totals.counts.add(&row.counts);
         rows.push(row);
     }
     // Failures newest first; upcoming soonest first.

@@ -32,7 +32,7 @@ pub fn is_builtin(spec: &TaskSpec) -> bool {
 
 /// Renders the report as a mail/page: subject, text and HTML.
 pub fn render(report: &DailyReport) -> Result<Rendered> {
-    let t = &report.totals;
+    let t = &report.totals.counts;
     let mut problems = Vec::new();
     if t.failed + t.timeouts > 0 {
         problems.push(format!("{} failed", t.failed + t.timeouts));
@@ -99,22 +99,15 @@ pub fn builtin_spec(
     t
 }
 
-/// Brings the built-in report task in the `tasks` table in line with `report.daily_time`, so
-/// that `orc schedule` registers it and `orc execute`, `history` and `status` treat it like any
-/// task. Returns the built-in task when the setting is on. With `write == false` (dry runs)
-/// nothing is changed and the task is only returned.
-///
-/// A user task that happens to be called `orc-daily-report` (owner other than `orc`) is left
-/// alone and wins.
-pub fn sync_builtin(
-    store: &mut crate::store::Store,
+/// The built-in report task as `report.daily_time` wants it now (`None`: off), for
+/// [`sync_owned`], so that `orc schedule` registers it and `orc execute`, `history` and
+/// `status` treat it like any task.
+pub fn wanted_builtin(
+    store: &crate::store::Store,
     orc_exe: &Path,
     home: &Path,
-    command_line: &str,
-    write: bool,
 ) -> Result<Option<TaskSpec>> {
-    let wanted = builtin_task(&MailSettings::load(store)?, orc_exe, home);
-    sync_owned(store, BUILTIN_TASK_NAME, wanted, command_line, write)
+    Ok(builtin_task(&MailSettings::load(store)?, orc_exe, home))
 }
 
 /// Brings the built-in task `name` (owner `orc`) in the `tasks` table in line with `wanted`:
@@ -195,13 +188,15 @@ mod snapshot_tests {
             calendar_day: true,
             totals: Totals {
                 tasks: 2,
-                runs: 25,
-                success: 23,
-                failed: 1,
-                timeouts: 1,
-                skipped: 0,
-                running: 0,
-                missed: 2,
+                counts: RunCounts {
+                    runs: 25,
+                    success: 23,
+                    failed: 1,
+                    timeouts: 1,
+                    skipped: 0,
+                    running: 0,
+                    missed: 2,
+                },
             },
             tasks: vec![TaskRow {
                 name: "hourly-sync".into(),
@@ -209,13 +204,15 @@ mod snapshot_tests {
                 exists: true,
                 schedule: Some("0 * * * *".into()),
                 description: None,
-                runs: 24,
-                success: 22,
-                failed: 1,
-                timeouts: 1,
-                skipped: 0,
-                running: 0,
-                missed: 2,
+                counts: RunCounts {
+                    runs: 24,
+                    success: 22,
+                    failed: 1,
+                    timeouts: 1,
+                    skipped: 0,
+                    running: 0,
+                    missed: 2,
+                },
                 p50_ms: Some(13_000),
                 p95_ms: Some(23_000),
                 p50: Some("13.0s".into()),

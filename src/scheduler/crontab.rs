@@ -47,7 +47,7 @@ use super::{
     ApplyReport, Backend, Desired, Fingerprint, Outcome, Registered, RenderEnv, SchedulerError,
     definition_hash,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, IoFailure, Result};
 use crate::task::TaskSpec;
 use crate::task::runas::Account;
 pub use write::WRITE_ATTEMPTS;
@@ -336,8 +336,8 @@ fn copy_error(e: &SchedulerError) -> SchedulerError {
         SchedulerError::NotAttempted { reason } => {
             SchedulerError::NotAttempted { reason: reason.clone() }
         }
-        SchedulerError::Io { action, path, source } => {
-            SchedulerError::Io { action, path: path.clone(), source: io(source) }
+        SchedulerError::Io(f) => {
+            SchedulerError::Io(IoFailure::new(f.action, f.path.clone(), io(&f.source)))
         }
     }
 }

@@ -99,13 +99,8 @@ pub enum SchedulerError {
     #[error("not attempted: {reason}")]
     NotAttempted { reason: String },
     /// orc could not prepare what it hands to the scheduler (e.g. the XML file).
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(crate::error::IoFailure),
 }
 
 impl SchedulerError {

@@ -1,5 +1,5 @@
 //! The built-in task `orc-watch`: `orc schedule --all` keeps it registered next to the user's
-//! tasks (like the daily report, [`crate::report::sync_builtin`]), running a watch pass every
+//! tasks (like the daily report, [`crate::report::wanted_builtin`]), running a watch pass every
 //! `watch.interval`. It has catch-up `once`, so after a reboot or an outage the slot missed
 //! while the machine was off runs as soon as the scheduler can start it (Task Scheduler's
 //! `StartWhenAvailable`); otherwise the next interval slot does, at most `watch.interval` later.
@@ -35,21 +35,17 @@ pub fn builtin_task(interval: Option<Interval>, orc_exe: &Path, home: &Path) -> 
     Some(t)
 }
 
-/// Brings the built-in watch task in the `tasks` table in line with `watch.interval` and
-/// returns it when the setting is on; with `write == false` (dry runs) nothing changes. A user
-/// task called `orc-watch` (owner other than `orc`) is left alone and wins.
-pub fn sync_builtin(
-    store: &mut crate::store::Store,
+/// The built-in watch task as `watch.interval` wants it now (`None`: off), for
+/// [`crate::report::sync_owned`].
+pub fn wanted_builtin(
+    store: &crate::store::Store,
     orc_exe: &Path,
     home: &Path,
-    command_line: &str,
-    write: bool,
 ) -> Result<Option<TaskSpec>> {
     // Only the watch keys: a stored setting of another subsystem that no longer passes its
     // rule does not stop `orc schedule` from keeping the watch registered.
     let settings = crate::config::Settings::load_only(store, &["watch."])?;
-    let wanted = builtin_task(settings.watch_interval, orc_exe, home);
-    crate::report::sync_owned(store, BUILTIN_TASK_NAME, wanted, command_line, write)
+    Ok(builtin_task(settings.watch_interval, orc_exe, home))
 }
 
 #[cfg(test)]

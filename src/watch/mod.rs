@@ -36,7 +36,7 @@ use crate::store::{Store, from_db_time};
 use detect::{Check, Kind};
 use incidents::{Incident, Step};
 
-pub use builtin::{BUILTIN_TASK_NAME, sync_builtin};
+pub use builtin::{BUILTIN_TASK_NAME, wanted_builtin};
 
 /// Most queued messages a pass tries to send right away (the rest wait for the next run).
 pub const MAX_SENT_PER_PASS: usize = 20;

@@ -111,7 +111,7 @@ fn run_line(r: &RunRecord) -> String {
     if let Some(ms) = r.duration_ms {
         s.push_str(&format!(", took {}", crate::render::millis(ms.max(0) as u64)));
     }
-    if let Some(c) = r.exit_code {
+    if let Some(c) = r.process.exit_code {
         s.push_str(&format!(", exit {}", crate::exec::runs::exit_code_text(c)));
     }
     if let Some(e) = &r.error {

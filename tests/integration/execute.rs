@@ -335,22 +335,8 @@ fn sixteen_simultaneous_scheduled_starts_run_the_slot_once() {
     add_task(&env, "once", &child(&["count", &counter, "sleep", "200"]), |s| {
         s.schedule = "0 9 * * *".into();
     });
-    let children: Vec<_> = (0..16)
-        .map(|_| {
-            let mut c = env.command();
-            c.args(["execute", "--task", "once", "--scheduled"]);
-            c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-            c.spawn().unwrap()
-        })
-        .collect();
-    let mut claimed = 0;
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-        if String::from_utf8_lossy(&out.stdout).contains("already claimed") {
-            claimed += 1;
-        }
-    }
+    let children: Vec<_> = (0..16).map(|_| start_scheduled(&env, "once", None)).collect();
+    let claimed = count_claimed(children, "already claimed");
     assert_eq!(count(&counter), 1, "the command ran exactly once");
     assert_eq!(claimed, 15);
     let r = rows(&env);

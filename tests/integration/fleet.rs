@@ -235,22 +235,9 @@ fn storm(env: &Env, name: &str, per_host: usize) -> usize {
     let children: Vec<_> = ["h1", "h2", "h3"]
         .iter()
         .flat_map(|h| std::iter::repeat_n(*h, per_host))
-        .map(|h| {
-            let mut c = env.command();
-            c.env("ORC_HOSTNAME", h).args(["execute", "--task", name, "--scheduled"]);
-            c.stdout(Stdio::piped()).stderr(Stdio::piped());
-            c.spawn().unwrap()
-        })
+        .map(|h| start_scheduled(env, name, Some(h)))
         .collect();
-    let mut claimed = 0;
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-        if String::from_utf8_lossy(&out.stdout).contains("already claimed by h") {
-            claimed += 1;
-        }
-    }
-    claimed
+    count_claimed(children, "already claimed by h")
 }
 
 fn hosts_of_runs(env: &Env, task: &str) -> Vec<String> {

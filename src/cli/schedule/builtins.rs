@@ -20,9 +20,15 @@ pub(super) fn sync(
     write: bool,
 ) -> Result<Vec<TaskSpec>> {
     let exe = crate::scheduler::orc_exe()?;
-    let report = crate::report::sync_builtin(store, &exe, home, command_line, write)?;
-    let watch = crate::watch::sync_builtin(store, &exe, home, command_line, write)?;
-    Ok([report, watch].into_iter().flatten().collect())
+    let wanted = [
+        (crate::report::BUILTIN_TASK_NAME, crate::report::wanted_builtin(store, &exe, home)?),
+        (crate::watch::BUILTIN_TASK_NAME, crate::watch::wanted_builtin(store, &exe, home)?),
+    ];
+    let mut synced = Vec::new();
+    for (name, task) in wanted {
+        synced.extend(crate::report::sync_owned(store, name, task, command_line, write)?);
+    }
+    Ok(synced)
 }
 
 /// The database's tasks with the built-in ones as wanted now: orc's own stored copies (owner

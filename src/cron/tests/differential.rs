@@ -74,11 +74,7 @@ fn compare(e: &CronExpr, cron: &Cron, start: NaiveDateTime) -> Result<(), TestCa
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 3000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(super::proptest_cases(3000))]
 
     /// Thousands of random valid expressions × 3 start points × (20 next + 5 previous).
     #[test]

@@ -104,11 +104,7 @@ fn window_expression() -> BoxedStrategy<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 500,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(super::proptest_cases(500))]
 
     /// Random expressions × random registration instants.
     #[test]

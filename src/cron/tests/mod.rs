@@ -45,6 +45,24 @@ pub(super) fn next_slots(e: &CronExpr, from: &str, count: usize) -> Vec<String> 
     out
 }
 
+/// Asserts each `(expression, from, slots)`: the next `slots.len()` slots after `from` are
+/// `slots` (formatted as by [`next_slots`]).
+pub(super) fn assert_next_slots(cases: &[(&str, &str, &[&str])]) {
+    for (text, from, slots) in cases {
+        assert_eq!(next_slots(&expr(text), from, slots.len()), *slots, "{text:?} after {from}");
+    }
+}
+
+/// The proptest settings of the cron engine's properties: `cases` cases, and no failure file
+/// (a failing case is printed; the regressions worth keeping become named tests).
+pub(super) fn proptest_cases(cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 /// Set bits of a bitset, ascending.
 pub(super) fn bits(value: u64) -> Vec<u32> {
     (0..64).filter(|b| value & (1 << b) != 0).collect()

@@ -18,11 +18,7 @@ fn exercise(e: &CronExpr) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 2000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(super::proptest_cases(2000))]
 
     #[test]
     fn random_strings_never_panic(text in ".{0,300}") {
@@ -101,11 +97,7 @@ fn worst_case_searches_are_fast() {
 const AGREEMENT_CASES: u32 = 10_000;
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: AGREEMENT_CASES,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(super::proptest_cases(AGREEMENT_CASES))]
 
     /// The task validator (`--schedule`) accepts exactly what the parser accepts and can
     /// fire, and a refusal is exit 2 naming `--schedule`; never a panic.

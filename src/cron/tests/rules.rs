@@ -4,22 +4,21 @@
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
-use super::{at, bits, expr, next_slots};
+use super::{assert_next_slots, at, bits, expr};
 use crate::cron::schedule::SEARCH_DAYS;
 use crate::cron::{CronError, CronExpr, Field};
 
-/// Expected parse result: minutes, hours, days of month, months, weekdays (Sunday = 0),
-/// and the DOM_STAR / DOW_STAR flags.
-struct Accept {
-    text: &'static str,
-    minutes: &'static [u32],
-    hours: &'static [u32],
-    dom: &'static [u32],
-    months: &'static [u32],
-    dow: &'static [u32],
-    dom_star: bool,
-    dow_star: bool,
-}
+/// Expected parse result: the text; minutes, hours, days of month, months, weekdays
+/// (Sunday = 0); and the DOM_STAR / DOW_STAR flags.
+type Accept = (
+    &'static str,
+    &'static [u32],
+    &'static [u32],
+    &'static [u32],
+    &'static [u32],
+    &'static [u32],
+    (bool, bool),
+);
 
 const ALL_M: &[u32] = &[
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
@@ -35,47 +34,34 @@ const ALL_DOM: &[u32] = &[
 const ALL_MON: &[u32] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 const ALL_DOW: &[u32] = &[0, 1, 2, 3, 4, 5, 6];
 
-/// Shorthand for an expression that only restricts some fields.
-const fn accept(
-    text: &'static str,
-    minutes: &'static [u32],
-    hours: &'static [u32],
-    dom: &'static [u32],
-    months: &'static [u32],
-    dow: &'static [u32],
-    (dom_star, dow_star): (bool, bool),
-) -> Accept {
-    Accept { text, minutes, hours, dom, months, dow, dom_star, dow_star }
-}
-
 const ACCEPTED: &[Accept] = &[
-    accept("* * * * *", ALL_M, ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
-    accept("0 0 * * 0", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
+    ("* * * * *", ALL_M, ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
+    ("0 0 * * 0", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
     // 7 is Sunday too, and 0,7 is just Sunday.
-    accept("0 0 * * 7", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
-    accept("0 0 * * 0,7", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
-    accept("0 0 * * 1-7", &[0], &[0], ALL_DOM, ALL_MON, ALL_DOW, (true, false)),
+    ("0 0 * * 7", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
+    ("0 0 * * 0,7", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
+    ("0 0 * * 1-7", &[0], &[0], ALL_DOM, ALL_MON, ALL_DOW, (true, false)),
     // N-0 without a step means N-7.
-    accept("0 0 * * 5-0", &[0], &[0], ALL_DOM, ALL_MON, &[0, 5, 6], (true, false)),
-    accept("0 0 * * fri-sun", &[0], &[0], ALL_DOM, ALL_MON, &[0, 5, 6], (true, false)),
-    accept("0 0 * * 7-0", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
-    accept("0 0 * * sun-sun", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
-    accept("0 0 * * 0-0", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
+    ("0 0 * * 5-0", &[0], &[0], ALL_DOM, ALL_MON, &[0, 5, 6], (true, false)),
+    ("0 0 * * fri-sun", &[0], &[0], ALL_DOM, ALL_MON, &[0, 5, 6], (true, false)),
+    ("0 0 * * 7-0", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
+    ("0 0 * * sun-sun", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
+    ("0 0 * * 0-0", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
     // `*` in day-of-week is 0-7: */2 is 0,2,4,6 and */7 is 0 and 7 (Sunday).
-    accept("0 0 * * */2", &[0], &[0], ALL_DOM, ALL_MON, &[0, 2, 4, 6], (true, true)),
-    accept("0 0 * * */7", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, true)),
-    accept("0 0 * * 1-7/2", &[0], &[0], ALL_DOM, ALL_MON, &[0, 1, 3, 5], (true, false)),
+    ("0 0 * * */2", &[0], &[0], ALL_DOM, ALL_MON, &[0, 2, 4, 6], (true, true)),
+    ("0 0 * * */7", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, true)),
+    ("0 0 * * 1-7/2", &[0], &[0], ALL_DOM, ALL_MON, &[0, 1, 3, 5], (true, false)),
     // Names: case-insensitive, in ranges and with steps.
-    accept("0 0 * * mon-fri/2", &[0], &[0], ALL_DOM, ALL_MON, &[1, 3, 5], (true, false)),
-    accept("0 0 * * MON,wed,Fri", &[0], &[0], ALL_DOM, ALL_MON, &[1, 3, 5], (true, false)),
-    accept("0 0 * jan-mar,DEC *", &[0], &[0], ALL_DOM, &[1, 2, 3, 12], ALL_DOW, (true, true)),
-    accept("0 0 * Jan-Dec/3 *", &[0], &[0], ALL_DOM, &[1, 4, 7, 10], ALL_DOW, (true, true)),
-    accept("0 0 * */3 *", &[0], &[0], ALL_DOM, &[1, 4, 7, 10], ALL_DOW, (true, true)),
+    ("0 0 * * mon-fri/2", &[0], &[0], ALL_DOM, ALL_MON, &[1, 3, 5], (true, false)),
+    ("0 0 * * MON,wed,Fri", &[0], &[0], ALL_DOM, ALL_MON, &[1, 3, 5], (true, false)),
+    ("0 0 * jan-mar,DEC *", &[0], &[0], ALL_DOM, &[1, 2, 3, 12], ALL_DOW, (true, true)),
+    ("0 0 * Jan-Dec/3 *", &[0], &[0], ALL_DOM, &[1, 4, 7, 10], ALL_DOW, (true, true)),
+    ("0 0 * */3 *", &[0], &[0], ALL_DOM, &[1, 4, 7, 10], ALL_DOW, (true, true)),
     // Steps larger than the range are accepted: only the first value.
-    accept("0-59/70 * * * *", &[0], ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
-    accept("*/70 * * * *", &[0], ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
-    accept("5-10/3 * * * *", &[5, 8], ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
-    accept(
+    ("0-59/70 * * * *", &[0], ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
+    ("*/70 * * * *", &[0], ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
+    ("5-10/3 * * * *", &[5, 8], ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
+    (
         "*/7 * * * *",
         &[0, 7, 14, 21, 28, 35, 42, 49, 56],
         ALL_H,
@@ -84,18 +70,18 @@ const ACCEPTED: &[Accept] = &[
         ALL_DOW,
         (true, true),
     ),
-    accept("0 */5 * * *", &[0], &[0, 5, 10, 15, 20], ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
-    accept("0 0 */10 * *", &[0], &[0], &[1, 11, 21, 31], ALL_MON, ALL_DOW, (true, true)),
+    ("0 */5 * * *", &[0], &[0, 5, 10, 15, 20], ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
+    ("0 0 */10 * *", &[0], &[0], &[1, 11, 21, 31], ALL_MON, ALL_DOW, (true, true)),
     // `*` inside a list; the star flag depends only on the first character.
-    accept("*,10 * * * *", ALL_M, ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
-    accept("0 12 *,10 * 2", &[0], &[12], ALL_DOM, ALL_MON, &[2], (true, false)),
-    accept("0 12 10,* * 2", &[0], &[12], ALL_DOM, ALL_MON, &[2], (false, false)),
-    accept("0 0 1-31 * 4", &[0], &[0], ALL_DOM, ALL_MON, &[4], (false, false)),
+    ("*,10 * * * *", ALL_M, ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
+    ("0 12 *,10 * 2", &[0], &[12], ALL_DOM, ALL_MON, &[2], (true, false)),
+    ("0 12 10,* * 2", &[0], &[12], ALL_DOM, ALL_MON, &[2], (false, false)),
+    ("0 0 1-31 * 4", &[0], &[0], ALL_DOM, ALL_MON, &[4], (false, false)),
     // Leading zeros, tabs, repeated blanks, surrounding whitespace.
-    accept(" 00\t09  01 * *\n", &[0], &[9], &[1], ALL_MON, ALL_DOW, (false, true)),
-    accept("00005 0 * * *", &[5], &[0], ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
-    accept("*/0015 0 * * *", &[0, 15, 30, 45], &[0], ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
-    accept(
+    (" 00\t09  01 * *\n", &[0], &[9], &[1], ALL_MON, ALL_DOW, (false, true)),
+    ("00005 0 * * *", &[5], &[0], ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
+    ("*/0015 0 * * *", &[0, 15, 30, 45], &[0], ALL_DOM, ALL_MON, ALL_DOW, (true, true)),
+    (
         "1,2,3,5-7 0-23/6 1,15 2,8 1-5",
         &[1, 2, 3, 5, 6, 7],
         &[0, 6, 12, 18],
@@ -105,19 +91,19 @@ const ACCEPTED: &[Accept] = &[
         (false, false),
     ),
     // Macros and their star flags (cronie entry.c).
-    accept("@yearly", &[0], &[0], &[1], &[1], ALL_DOW, (false, true)),
-    accept("@annually", &[0], &[0], &[1], &[1], ALL_DOW, (false, true)),
-    accept("@monthly", &[0], &[0], &[1], ALL_MON, ALL_DOW, (false, true)),
-    accept("@weekly", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
-    accept("@daily", &[0], &[0], ALL_DOM, ALL_MON, ALL_DOW, (false, false)),
-    accept("@midnight", &[0], &[0], ALL_DOM, ALL_MON, ALL_DOW, (false, false)),
-    accept("@hourly", &[0], ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (false, false)),
+    ("@yearly", &[0], &[0], &[1], &[1], ALL_DOW, (false, true)),
+    ("@annually", &[0], &[0], &[1], &[1], ALL_DOW, (false, true)),
+    ("@monthly", &[0], &[0], &[1], ALL_MON, ALL_DOW, (false, true)),
+    ("@weekly", &[0], &[0], ALL_DOM, ALL_MON, &[0], (true, false)),
+    ("@daily", &[0], &[0], ALL_DOM, ALL_MON, ALL_DOW, (false, false)),
+    ("@midnight", &[0], &[0], ALL_DOM, ALL_MON, ALL_DOW, (false, false)),
+    ("@hourly", &[0], ALL_H, ALL_DOM, ALL_MON, ALL_DOW, (false, false)),
 ];
 
 #[test]
 fn accepted_expressions_parse_to_cronie_bitsets() {
-    for case in ACCEPTED {
-        let e = expr(case.text);
+    for (text, minutes, hours, dom, months, dow, stars) in ACCEPTED {
+        let e = expr(text);
         let got = (
             bits(e.minutes),
             bits(u64::from(e.hours)),
@@ -126,15 +112,9 @@ fn accepted_expressions_parse_to_cronie_bitsets() {
             bits(u64::from(e.dow)),
             (e.dom_star, e.dow_star),
         );
-        let want = (
-            case.minutes.to_vec(),
-            case.hours.to_vec(),
-            case.dom.to_vec(),
-            case.months.to_vec(),
-            case.dow.to_vec(),
-            (case.dom_star, case.dow_star),
-        );
-        assert_eq!(got, want, "{:?}", case.text);
+        let want =
+            (minutes.to_vec(), hours.to_vec(), dom.to_vec(), months.to_vec(), dow.to_vec(), *stars);
+        assert_eq!(got, want, "{text:?}");
     }
 }
 
@@ -361,41 +341,34 @@ fn months_are_always_anded() {
 
 #[test]
 fn month_ends_are_skipped_when_the_day_does_not_exist() {
-    assert_eq!(
-        next_slots(&expr("0 0 31 * *"), "2024-01-31 00:00", 6),
-        [
-            "2024-03-31 00:00",
-            "2024-05-31 00:00",
-            "2024-07-31 00:00",
-            "2024-08-31 00:00",
-            "2024-10-31 00:00",
-            "2024-12-31 00:00",
-        ]
-    );
-    assert_eq!(
-        next_slots(&expr("0 0 30 * *"), "2024-01-30 00:00", 2),
-        ["2024-03-30 00:00", "2024-04-30 00:00"]
-    );
-    assert_eq!(
-        next_slots(&expr("0 0 29 2 *"), "2024-03-01 00:00", 2),
-        ["2028-02-29 00:00", "2032-02-29 00:00"]
-    );
+    assert_next_slots(&[
+        (
+            "0 0 31 * *",
+            "2024-01-31 00:00",
+            &[
+                "2024-03-31 00:00",
+                "2024-05-31 00:00",
+                "2024-07-31 00:00",
+                "2024-08-31 00:00",
+                "2024-10-31 00:00",
+                "2024-12-31 00:00",
+            ],
+        ),
+        ("0 0 30 * *", "2024-01-30 00:00", &["2024-03-30 00:00", "2024-04-30 00:00"]),
+        ("0 0 29 2 *", "2024-03-01 00:00", &["2028-02-29 00:00", "2032-02-29 00:00"]),
+    ]);
 }
 
 #[test]
 fn february_29_across_2100() {
-    // 2100 is not a leap year.
-    assert_eq!(next_slots(&expr("0 0 29 2 *"), "2096-03-01 00:00", 1), ["2104-02-29 00:00"]);
-    // AND: Feb 29 that is a Sunday (`*/7` is 0 and 7). The next one after 2090 is 2128.
-    assert_eq!(
-        next_slots(&expr("0 0 29 2 */7"), "2090-01-01 00:00", 2),
-        ["2128-02-29 00:00", "2156-02-29 00:00"]
-    );
-    // OR: Feb 29, or any Monday in February.
-    assert_eq!(
-        next_slots(&expr("0 0 29 2 1"), "2090-03-01 00:00", 2),
-        ["2091-02-05 00:00", "2091-02-12 00:00"]
-    );
+    assert_next_slots(&[
+        // 2100 is not a leap year.
+        ("0 0 29 2 *", "2096-03-01 00:00", &["2104-02-29 00:00"]),
+        // AND: Feb 29 that is a Sunday (`*/7` is 0 and 7). The next one after 2090 is 2128.
+        ("0 0 29 2 */7", "2090-01-01 00:00", &["2128-02-29 00:00", "2156-02-29 00:00"]),
+        // OR: Feb 29, or any Monday in February.
+        ("0 0 29 2 1", "2090-03-01 00:00", &["2091-02-05 00:00", "2091-02-12 00:00"]),
+    ]);
     let back = expr("0 0 29 2 */7").prev_at_or_before(at("2127-12-31 00:00"));
     assert_eq!(back, Some(at("2088-02-29 00:00")));
 }
@@ -422,12 +395,11 @@ fn search_bound_covers_the_longest_possible_wait() {
 
 #[test]
 fn year_rollover() {
-    assert_eq!(next_slots(&expr("59 23 31 12 *"), "2024-12-31 23:59", 1), ["2025-12-31 23:59"]);
-    assert_eq!(next_slots(&expr("0 0 1 1 *"), "2024-12-31 23:59:59", 1), ["2025-01-01 00:00"]);
-    assert_eq!(
-        next_slots(&expr("*/7 * * * *"), "2024-12-31 23:56", 2),
-        ["2025-01-01 00:00", "2025-01-01 00:07"]
-    );
+    assert_next_slots(&[
+        ("59 23 31 12 *", "2024-12-31 23:59", &["2025-12-31 23:59"]),
+        ("0 0 1 1 *", "2024-12-31 23:59:59", &["2025-01-01 00:00"]),
+        ("*/7 * * * *", "2024-12-31 23:56", &["2025-01-01 00:00", "2025-01-01 00:07"]),
+    ]);
     let e = expr("0 0 1 1 *");
     assert_eq!(e.prev_at_or_before(at("2025-01-01 00:00:59")), Some(at("2025-01-01 00:00")));
     assert_eq!(e.prev_at_or_before(at("2024-12-31 23:59")), Some(at("2024-01-01 00:00")));
@@ -435,10 +407,11 @@ fn year_rollover() {
 
 #[test]
 fn every_seven_minutes_restarts_each_hour() {
-    assert_eq!(
-        next_slots(&expr("*/7 * * * *"), "2024-05-01 10:49", 4),
-        ["2024-05-01 10:56", "2024-05-01 11:00", "2024-05-01 11:07", "2024-05-01 11:14"]
-    );
+    assert_next_slots(&[(
+        "*/7 * * * *",
+        "2024-05-01 10:49",
+        &["2024-05-01 10:56", "2024-05-01 11:00", "2024-05-01 11:07", "2024-05-01 11:14"],
+    )]);
 }
 
 #[test]

@@ -69,11 +69,7 @@ fn check(text: &str) -> Result<(usize, bool), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 2000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(super::proptest_cases(2000))]
 
     /// Random expressions of every syntactic form.
     #[test]

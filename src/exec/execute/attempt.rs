@@ -9,7 +9,7 @@ use crate::clock;
 use crate::exec::env::{self, SecretValue};
 use crate::exec::output::{Captured, Collected, Collector, SPILL_CAP, Spill};
 use crate::exec::process::{self, Ended, Invocation, ProcessTree, Spawned, Streams};
-use crate::exec::runs::{self, Finish, Status, StoredStream};
+use crate::exec::runs::{self, Finish, ProcessResult, Status, StoredStream};
 use crate::store::Store;
 
 use super::spawn::spawn_with_retry;
@@ -175,11 +175,13 @@ fn result(
         status,
         end,
         duration_ms: elapsed.as_millis() as i64,
-        exit_code,
-        killed_by_timeout: waited.timed_out,
         error,
-        stdout: stream(&collected.stdout),
-        stderr: stream(&collected.stderr),
-        output_file: collected.spill_file.map(|p| p.to_string_lossy().into_owned()),
+        process: ProcessResult {
+            exit_code,
+            killed_by_timeout: waited.timed_out,
+            stdout: stream(&collected.stdout),
+            stderr: stream(&collected.stderr),
+            output_file: collected.spill_file.map(|p| p.to_string_lossy().into_owned()),
+        },
     }
 }

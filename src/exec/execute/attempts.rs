@@ -82,7 +82,7 @@ fn record(
 pub fn should_retry(f: &Finish, spec: &TaskSpec) -> bool {
     match f.status {
         Status::Timeout => true,
-        Status::Failed => match f.exit_code {
+        Status::Failed => match f.process.exit_code {
             Some(code) => spec.retry_on.is_empty() || spec.retry_on.contains(&code),
             None => false,
         },
@@ -111,9 +111,10 @@ mod tests {
     #[test]
     fn retry_policy() {
         let mut spec = TaskSpec::new("t", "x", "* * * * *");
-        let failed = |code: Option<i64>| Finish {
-            exit_code: code,
-            ..Finish::bare(Status::Failed, clock::now_utc(), None)
+        let failed = |code: Option<i64>| {
+            let mut f = Finish::bare(Status::Failed, clock::now_utc(), None);
+            f.process.exit_code = code;
+            f
         };
         assert!(should_retry(&failed(Some(1)), &spec));
         assert!(!should_retry(&failed(None), &spec), "could not start: not retried");

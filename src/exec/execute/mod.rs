@@ -376,7 +376,7 @@ fn exit_code_for(last: &RunRecord, secret_env: &std::collections::BTreeMap<Strin
             if secrets_missing {
                 return exit::SECRETS;
             }
-            match last.exit_code {
+            match last.process.exit_code {
                 // The task's own code, all 32 bits on Windows (Task Scheduler shows it).
                 Some(code) => code as u32 as i32,
                 None => exit::FAILURE,

@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 /// The output file of `run` and its decoded text.
 pub fn read_log(run: &RunRecord) -> Result<(String, String)> {
     let id = run.id;
-    let Some(file) = run.output_file.clone().filter(|f| std::path::Path::new(f).exists()) else {
+    let Some(file) = run.process.output_file.clone().filter(|f| std::path::Path::new(f).exists())
+    else {
         return Err(Error::Failed(format!(
             "run {id} has no output file (it printed nothing, or the file was removed by \
              retention); `orc history --run {id}` shows the stored head and tail"

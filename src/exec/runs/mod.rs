@@ -168,15 +168,10 @@ pub struct RunRecord {
     pub start: DateTime<Utc>,
     pub end: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
-    /// The full exit value (Windows: unsigned 32-bit; Unix signal death: 128 + n).
-    pub exit_code: Option<i64>,
-    pub killed_by_timeout: bool,
     /// What happened, in words, for anything but a plain success.
     pub error: Option<String>,
-    pub stdout: StoredStream,
-    pub stderr: StoredStream,
-    /// The spill file with the complete output, when one was written.
-    pub output_file: Option<String>,
+    /// What the task's process left (empty while it runs).
+    pub process: ProcessResult,
     /// The orc process that owns (owned) the run.
     pub pid: Option<i64>,
     pub pid_started: Option<String>,
@@ -202,25 +197,25 @@ impl RunRecord {
             "start": clock::to_local_iso(self.start),
             "end": self.end.map(clock::to_local_iso),
             "duration_ms": self.duration_ms,
-            "exit_code": self.exit_code,
-            "exit_code_text": self.exit_code.map(exit_code_text),
+            "exit_code": self.process.exit_code,
+            "exit_code_text": self.process.exit_code.map(exit_code_text),
             "error": self.error,
-            "killed_by_timeout": self.killed_by_timeout,
+            "killed_by_timeout": self.process.killed_by_timeout,
             "host": self.host,
             "orc_version": self.orc_version,
             "pid": self.pid,
             "child_pid": self.child_pid,
-            "stdout_bytes": self.stdout.bytes,
-            "stderr_bytes": self.stderr.bytes,
-            "truncated": self.stdout.truncated() || self.stderr.truncated(),
-            "output_file": self.output_file,
+            "stdout_bytes": self.process.stdout.bytes,
+            "stderr_bytes": self.process.stderr.bytes,
+            "truncated": self.process.stdout.truncated() || self.process.stderr.truncated(),
+            "output_file": self.process.output_file,
         });
         let tail = if full { usize::MAX } else { LIST_TAIL_BYTES };
-        v["stdout_tail"] = Value::String(self.stdout.tail_text(tail));
-        v["stderr_tail"] = Value::String(self.stderr.tail_text(tail));
+        v["stdout_tail"] = Value::String(self.process.stdout.tail_text(tail));
+        v["stderr_tail"] = Value::String(self.process.stderr.tail_text(tail));
         if full {
-            v["stdout"] = Value::String(self.stdout.full_text());
-            v["stderr"] = Value::String(self.stderr.full_text());
+            v["stdout"] = Value::String(self.process.stdout.full_text());
+            v["stderr"] = Value::String(self.process.stderr.full_text());
         }
         v
     }
@@ -232,7 +227,7 @@ impl RunRecord {
             "status": self.status.as_str(),
             "start": clock::to_local_iso(self.start),
             "end": self.end.map(clock::to_local_iso),
-            "exit_code": self.exit_code,
+            "exit_code": self.process.exit_code,
             "error": self.error,
         })
     }
@@ -340,11 +335,20 @@ pub struct Finish {
     pub status: Status,
     pub end: DateTime<Utc>,
     pub duration_ms: i64,
+    pub error: Option<String>,
+    pub process: ProcessResult,
+}
+
+/// What the task's process left, in a run row and in its [`Finish`]: the exit value, whether
+/// the timeout killed it, and its stored output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessResult {
+    /// The full exit value (Windows: unsigned 32-bit; Unix signal death: 128 + n).
     pub exit_code: Option<i64>,
     pub killed_by_timeout: bool,
-    pub error: Option<String>,
     pub stdout: StoredStream,
     pub stderr: StoredStream,
+    /// The spill file with the complete output, when one was written.
     pub output_file: Option<String>,
 }
 
@@ -356,12 +360,8 @@ impl Finish {
             status,
             end,
             duration_ms: (end - start).num_milliseconds(),
-            exit_code: None,
-            killed_by_timeout: false,
             error,
-            stdout: StoredStream::default(),
-            stderr: StoredStream::default(),
-            output_file: None,
+            process: ProcessResult::default(),
         }
     }
 }
@@ -420,16 +420,16 @@ pub fn finish(tx: &Connection, id: i64, f: &Finish) -> crate::store::sql::Result
             f.status.as_str(),
             to_db_time(f.end),
             f.duration_ms,
-            f.exit_code,
-            f.killed_by_timeout,
+            f.process.exit_code,
+            f.process.killed_by_timeout,
             f.error,
-            f.stdout.head,
-            f.stdout.tail,
-            f.stdout.bytes,
-            f.stderr.head,
-            f.stderr.tail,
-            f.stderr.bytes,
-            f.output_file,
+            f.process.stdout.head,
+            f.process.stdout.tail,
+            f.process.stdout.bytes,
+            f.process.stderr.head,
+            f.process.stderr.tail,
+            f.process.stderr.bytes,
+            f.process.output_file,
         ],
     )?;
     Ok(())
@@ -625,19 +625,19 @@ mod tests {
             status: Status::Failed,
             end: start,
             duration_ms: 5,
-            exit_code: Some(0xC000_0005),
-            killed_by_timeout: false,
             error: Some("exit code 0xC0000005 (access violation)".into()),
-            stdout: StoredStream { head: b"\x82\xff".to_vec(), tail: Vec::new(), bytes: 2 },
-            stderr: StoredStream::default(),
-            output_file: None,
+            process: ProcessResult {
+                exit_code: Some(0xC000_0005),
+                stdout: StoredStream { head: b"\x82\xff".to_vec(), tail: Vec::new(), bytes: 2 },
+                ..ProcessResult::default()
+            },
         };
         let id2 = store
             .write(|tx| insert_final(tx, &new, &f).map_err(|e| classify(Path::new("x"), "i", e)))
             .unwrap();
         let r = get(store.conn(), id2).unwrap().unwrap();
-        assert_eq!(r.exit_code, Some(0xC000_0005));
-        assert_eq!(r.stdout.head, b"\x82\xff");
+        assert_eq!(r.process.exit_code, Some(0xC000_0005));
+        assert_eq!(r.process.stdout.head, b"\x82\xff");
         let j = r.to_json(false);
         assert_eq!(j["exit_code_text"], "0xC0000005 (access violation)");
         assert_eq!(j["status"], "FAILED");

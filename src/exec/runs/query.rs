@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use crate::store::sql::{Connection, OptionalExtension, Row};
 use chrono::{DateTime, Utc};
 
-use super::{RunRecord, Status, StoredStream, Trigger};
+use super::{ProcessResult, RunRecord, Status, StoredStream, Trigger};
 use crate::store::{from_db_time, to_db_time};
 
 pub(super) const COLUMNS: &str =
@@ -54,20 +54,22 @@ pub(super) fn from_row(r: &Row<'_>) -> crate::store::sql::Result<RunRecord> {
         start: time(r.get(7)?),
         end: r.get::<_, Option<String>>(8)?.map(time),
         duration_ms: r.get(9)?,
-        exit_code: r.get(10)?,
-        killed_by_timeout: r.get(11)?,
         error: r.get(12)?,
-        stdout: StoredStream {
-            head: r.get::<_, Option<Vec<u8>>>(13)?.unwrap_or_default(),
-            tail: r.get::<_, Option<Vec<u8>>>(14)?.unwrap_or_default(),
-            bytes: r.get(15)?,
+        process: ProcessResult {
+            exit_code: r.get(10)?,
+            killed_by_timeout: r.get(11)?,
+            stdout: StoredStream {
+                head: r.get::<_, Option<Vec<u8>>>(13)?.unwrap_or_default(),
+                tail: r.get::<_, Option<Vec<u8>>>(14)?.unwrap_or_default(),
+                bytes: r.get(15)?,
+            },
+            stderr: StoredStream {
+                head: r.get::<_, Option<Vec<u8>>>(16)?.unwrap_or_default(),
+                tail: r.get::<_, Option<Vec<u8>>>(17)?.unwrap_or_default(),
+                bytes: r.get(18)?,
+            },
+            output_file: r.get(19)?,
         },
-        stderr: StoredStream {
-            head: r.get::<_, Option<Vec<u8>>>(16)?.unwrap_or_default(),
-            tail: r.get::<_, Option<Vec<u8>>>(17)?.unwrap_or_default(),
-            bytes: r.get(18)?,
-        },
-        output_file: r.get(19)?,
         pid: r.get(20)?,
         pid_started: r.get(21)?,
         child_pid: r.get(22)?,

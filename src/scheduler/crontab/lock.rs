@@ -10,6 +10,7 @@
 //! when orc is killed. A process that is not orc (`crontab -e`) does not take it; the
 //! verify-and-retry in the backend covers that case.
 
+use crate::error::IoFailure;
 use std::fs::File;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -67,10 +68,8 @@ pub(super) fn acquire(wait: Duration) -> Result<CrontabLock, SchedulerError> {
                 .into(),
         });
     };
-    let io = |action: &'static str, source: std::io::Error| SchedulerError::Io {
-        action,
-        path: path.clone(),
-        source,
+    let io = |action: &'static str, source: std::io::Error| {
+        SchedulerError::Io(IoFailure::new(action, path.clone(), source))
     };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io("create the directory of", e))?;

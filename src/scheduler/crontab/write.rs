@@ -4,6 +4,7 @@
 use super::cronblock::{self, BlockState};
 use super::lock;
 use super::{CrontabBackend, SResult, SchedulerError};
+use crate::error::IoFailure;
 use crate::scheduler::reconcile::Plan;
 
 /// How many times a crontab write is tried when reading it back shows another block.
@@ -24,10 +25,12 @@ impl CrontabBackend {
         }
         if self.has_live_line(next) {
             let logs = self.home.join("logs");
-            crate::fsx::ensure_private_dir(&logs).map_err(|source| SchedulerError::Io {
-                action: "create the directory for cron's output",
-                path: logs,
-                source,
+            crate::fsx::ensure_private_dir(&logs).map_err(|source| {
+                SchedulerError::Io(IoFailure::new(
+                    "create the directory for cron's output",
+                    logs,
+                    source,
+                ))
             })?;
         }
         self.calls += 1;

@@ -11,7 +11,7 @@ use super::super::{
     taskxml,
 };
 use super::*;
-use crate::error::Result;
+use crate::error::{IoFailure, Result};
 use crate::task::TaskSpec;
 
 /// How many schtasks processes run at once while applying a plan.
@@ -40,11 +40,7 @@ fn write_xml_file(
         ".xml",
         &taskxml::encode_utf16le_bom(xml),
     )
-    .map_err(|source| SchedulerError::Io {
-        action: "write a task file in",
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    .map_err(|source| SchedulerError::Io(IoFailure::new("write a task file in", dir, source)))?;
     Ok(XmlFile { path })
 }
 

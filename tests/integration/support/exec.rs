@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use orc::task::{Shell, TaskSpec};
@@ -93,6 +94,33 @@ pub fn rows(env: &Env) -> Vec<Row> {
 /// Lines in a counter file (0 when it does not exist).
 pub fn count(path: &str) -> usize {
     std::fs::read_to_string(path).map(|s| s.lines().count()).unwrap_or(0)
+}
+
+/// Starts `orc execute --task TASK --scheduled` (on `host`, via `ORC_HOSTNAME`, when given)
+/// with its output captured, for [`count_claimed`].
+pub fn start_scheduled(env: &Env, task: &str, host: Option<&str>) -> Child {
+    let mut c = env.command();
+    if let Some(host) = host {
+        c.env("ORC_HOSTNAME", host);
+    }
+    c.args(["execute", "--task", task, "--scheduled"]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.spawn().unwrap()
+}
+
+/// Waits for every child (each must exit 0; its stderr is shown otherwise) and returns how
+/// many printed `claimed` (the "slot already claimed" note) on stdout.
+#[track_caller]
+pub fn count_claimed(children: Vec<Child>, claimed: &str) -> usize {
+    let mut count = 0;
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        if String::from_utf8_lossy(&out.stdout).contains(claimed) {
+            count += 1;
+        }
+    }
+    count
 }
 
 /// Waits until `cond` holds, panicking after `limit`.
