@@ -10,6 +10,7 @@ mod backup;
 pub mod maint;
 mod schema;
 pub mod schema_check;
+mod schema_pg;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 pub use schema::MIGRATIONS;
+pub use schema_pg::PG_MIGRATIONS;
 
 /// How long a writer waits for the lock before giving up with [`StoreError::Busy`].
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(20);
