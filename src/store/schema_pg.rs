@@ -291,3 +291,19 @@ CREATE TRIGGER run_counts_update AFTER UPDATE OF task, status ON runs
     EXECUTE FUNCTION run_counts_move();
 "#,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::PG_MIGRATIONS;
+    use crate::store::MIGRATIONS;
+
+    /// A migration appended to one list only is drift; the ignored integration test
+    /// `store_pg_schema` compares what the two lists build.
+    #[test]
+    fn one_postgres_migration_per_sqlite_migration() {
+        assert_eq!(PG_MIGRATIONS.len(), MIGRATIONS.len());
+        for (i, sql) in PG_MIGRATIONS.iter().enumerate() {
+            assert!(!sql.contains("WITHOUT ROWID") && !sql.contains("NOCASE"), "entry {}", i + 1);
+        }
+    }
+}

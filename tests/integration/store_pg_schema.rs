@@ -1,0 +1,465 @@
+//! Drift between the two stores' schemas (issue 18): `PG_MIGRATIONS` applied to a fresh
+//! PostgreSQL schema must give the tables, columns, keys, indexes, foreign keys and triggers
+//! that `MIGRATIONS` gives SQLite, and the `run_counts` triggers must count as SQLite's do.
+//!
+//! Ignored by default: it needs a PostgreSQL server, named by `ORC_TEST_PG` (scripts/pg/start.sh
+//! starts one and prints it; scripts/test.sh does both). By hand:
+//!
+//! ```text
+//! D=$(mktemp -d); eval "export $(bash scripts/pg/start.sh $D | head -n 1)"
+//! cargo test --test integration store_pg_schema -- --ignored
+//! bash scripts/pg/stop.sh $D
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use orc::store::{Store, MIGRATIONS, PG_MIGRATIONS};
+
+/// One index, as both sides can describe it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Index {
+    unique: bool,
+    partial: bool,
+    /// `column/COLLATION`, in key order (`BINARY` for PostgreSQL's default collation).
+    columns: Vec<String>,
+}
+
+/// A foreign key: local columns, referenced table and columns, ON DELETE action (SQLite's words).
+type ForeignKey = (Vec<String>, String, Vec<String>, String);
+
+#[derive(Debug, Default)]
+struct Table {
+    /// name → (type in SQLite's words, NOT NULL or part of the primary key).
+    columns: BTreeMap<String, (String, bool)>,
+    primary_key: Vec<String>,
+    /// Unique indexes other than the primary key's (UNIQUE constraints and CREATE UNIQUE INDEX).
+    unique: BTreeSet<Index>,
+    /// Indexes made by CREATE INDEX, by name.
+    named: BTreeMap<String, Index>,
+    foreign_keys: BTreeSet<ForeignKey>,
+    triggers: BTreeSet<String>,
+}
+
+type Schema = BTreeMap<String, Table>;
+
+fn pg_url() -> String {
+    std::env::var("ORC_TEST_PG").unwrap_or_else(|_| {
+        panic!(
+            "ORC_TEST_PG is not set: this test needs a PostgreSQL server \
+             (start one with `bash scripts/pg/start.sh DIR` and export the ORC_TEST_PG line it prints)"
+        )
+    })
+}
+
+/// A schema of its own on the test server, dropped when the test ends (also on failure).
+struct PgSchema {
+    client: postgres::Client,
+    name: String,
+}
+
+impl PgSchema {
+    fn new() -> PgSchema {
+        let url = pg_url();
+        let mut client = postgres::Client::connect(&url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("cannot connect to ORC_TEST_PG={url}: {e}"));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("t_{}_{nanos}", std::process::id());
+        client
+            .batch_execute(&format!("CREATE SCHEMA {name}; SET search_path TO {name}"))
+            .unwrap();
+        PgSchema { client, name }
+    }
+
+    /// Applies `PG_MIGRATIONS[range]` and records each in `schema_log`, as the store does.
+    fn migrate(&mut self, range: std::ops::Range<usize>) {
+        for i in range {
+            let mut tx = self.client.transaction().unwrap();
+            tx.batch_execute(PG_MIGRATIONS[i])
+                .unwrap_or_else(|e| panic!("PostgreSQL migration {}: {e}", i + 1));
+            tx.execute(
+                "INSERT INTO schema_log (version, applied_at, applied_by) VALUES ($1, $2, $3)",
+                &[&(i as i64 + 1), &"2026-01-01T00:00:00.000Z", &"store_pg_schema test"],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let dropped = self.client.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
+        if let Err(e) = dropped {
+            eprintln!("could not drop schema {}: {e}", self.name);
+        }
+    }
+}
+
+fn sqlite_type(t: &str) -> String {
+    match t {
+        "INTEGER" | "TEXT" | "BLOB" | "REAL" => t.to_string(),
+        other => panic!("SQLite column type {other} has no PostgreSQL mapping in this test"),
+    }
+}
+
+fn pg_type(t: &str) -> String {
+    match t {
+        "bigint" => "INTEGER",
+        "text" => "TEXT",
+        "bytea" => "BLOB",
+        "double precision" => "REAL",
+        other => panic!("PostgreSQL column type {other} has no SQLite counterpart"),
+    }
+    .to_string()
+}
+
+fn pg_collation(c: &str) -> &str {
+    match c {
+        "" | "default" => "BINARY",
+        "nocase" => "NOCASE",
+        other => other,
+    }
+}
+
+fn pg_on_delete(c: &str) -> String {
+    match c {
+        "a" => "NO ACTION",
+        "r" => "RESTRICT",
+        "c" => "CASCADE",
+        "n" => "SET NULL",
+        "d" => "SET DEFAULT",
+        other => panic!("unknown confdeltype {other}"),
+    }
+    .to_string()
+}
+
+fn sqlite_schema(c: &rusqlite::Connection) -> Schema {
+    let strings = |sql: &str, arg: &str| -> Vec<String> {
+        let mut st = c.prepare(sql).unwrap();
+        st.query_map([arg], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let mut schema = Schema::new();
+    let tables = strings(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE ?1 ESCAPE '\\'",
+        "sqlite\\_%",
+    );
+    for t in tables {
+        let mut table = Table::default();
+        let mut st = c
+            .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY pk")
+            .unwrap();
+        let cols = st.query_map([&t], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, r.get::<_, i64>(3)?))
+        });
+        for (name, ty, not_null, pk) in cols.unwrap().map(Result::unwrap) {
+            if pk > 0 {
+                table.primary_key.push(name.clone());
+            }
+            table.columns.insert(name, (sqlite_type(&ty), not_null || pk > 0));
+        }
+        let mut st = c
+            .prepare("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1)")
+            .unwrap();
+        let indexes: Vec<(String, bool, String, bool)> = st
+            .query_map([&t], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (name, unique, origin, partial) in indexes {
+            let mut st = c
+                .prepare("SELECT name, coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno")
+                .unwrap();
+            let columns = st
+                .query_map([&name], |r| {
+                    let col: Option<String> = r.get(0)?;
+                    let coll: String = r.get(1)?;
+                    Ok(format!("{}/{coll}", col.expect("an index on a column, not an expression")))
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let index = Index { unique, partial, columns };
+            if unique && origin != "pk" {
+                table.unique.insert(index.clone());
+            }
+            if origin == "c" {
+                table.named.insert(name, index);
+            }
+        }
+        let mut st = c
+            .prepare(
+                "SELECT id, \"table\", \"from\", \"to\", on_delete FROM pragma_foreign_key_list(?1) \
+                 ORDER BY id, seq",
+            )
+            .unwrap();
+        let fk_rows: Vec<(i64, String, String, Option<String>, String)> = st
+            .query_map([&t], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut fks: BTreeMap<i64, ForeignKey> = BTreeMap::new();
+        for (id, parent, from, to, on_delete) in fk_rows {
+            let fk = fks.entry(id).or_insert_with(|| (vec![], parent, vec![], on_delete));
+            fk.0.push(from);
+            fk.2.push(to.expect("foreign keys name their referenced column"));
+        }
+        table.foreign_keys = fks.into_values().collect();
+        table.triggers = strings(
+            "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1",
+            &t,
+        )
+        .into_iter()
+        .collect();
+        schema.insert(t, table);
+    }
+    schema
+}
+
+fn pg_schema(c: &mut postgres::Client) -> Schema {
+    let mut schema = Schema::new();
+    let tables: Vec<String> = c
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for t in tables {
+        let mut table = Table::default();
+        for r in c
+            .query(
+                "SELECT column_name::text, data_type::text, is_nullable::text \
+                 FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1",
+                &[&t],
+            )
+            .unwrap()
+        {
+            let nullable: String = r.get(2);
+            table.columns.insert(r.get(0), (pg_type(r.get(1)), nullable == "NO"));
+        }
+        let rows = c
+            .query(
+                "SELECT i.relname::text, x.indisunique, x.indisprimary, x.indpred IS NOT NULL,
+                        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid
+                                AND k.contype IN ('p', 'u')),
+                        array(SELECT coalesce(a.attname::text, '(expression)')
+                              FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                              LEFT JOIN pg_attribute a
+                                ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+                              ORDER BY k.ord),
+                        array(SELECT coalesce(co.collname::text, '')
+                              FROM unnest(x.indcollation::oid[]) WITH ORDINALITY k(coll, ord)
+                              LEFT JOIN pg_collation co ON co.oid = k.coll
+                              ORDER BY k.ord)
+                 FROM pg_index x
+                 JOIN pg_class i ON i.oid = x.indexrelid
+                 JOIN pg_class t ON t.oid = x.indrelid
+                 WHERE t.relname = $1 AND t.relnamespace = to_regnamespace(current_schema())",
+                &[&t],
+            )
+            .unwrap();
+        for r in rows {
+            let name: String = r.get(0);
+            let (unique, primary, partial, backs_constraint): (bool, bool, bool, bool) =
+                (r.get(1), r.get(2), r.get(3), r.get(4));
+            let cols: Vec<String> = r.get(5);
+            let colls: Vec<String> = r.get(6);
+            if primary {
+                table.primary_key = cols.clone();
+            }
+            let columns =
+                cols.iter().zip(&colls).map(|(c, k)| format!("{c}/{}", pg_collation(k))).collect();
+            let index = Index { unique, partial, columns };
+            if unique && !primary {
+                table.unique.insert(index.clone());
+            }
+            if !backs_constraint {
+                table.named.insert(name, index);
+            }
+        }
+        for r in c
+            .query(
+                "SELECT p.relname::text,
+                        array(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, o)
+                              JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n
+                              ORDER BY u.o),
+                        array(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, o)
+                              JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n
+                              ORDER BY u.o),
+                        k.confdeltype::text
+                 FROM pg_constraint k
+                 JOIN pg_class t ON t.oid = k.conrelid
+                 JOIN pg_class p ON p.oid = k.confrelid
+                 WHERE k.contype = 'f' AND t.relname = $1
+                   AND t.relnamespace = to_regnamespace(current_schema())",
+                &[&t],
+            )
+            .unwrap()
+        {
+            table.foreign_keys.insert((r.get(1), r.get(0), r.get(2), pg_on_delete(r.get(3))));
+        }
+        table.triggers = c
+            .query(
+                "SELECT g.tgname::text FROM pg_trigger g JOIN pg_class t ON t.oid = g.tgrelid
+                 WHERE NOT g.tgisinternal AND t.relname = $1
+                   AND t.relnamespace = to_regnamespace(current_schema())",
+                &[&t],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        schema.insert(t, table);
+    }
+    schema
+}
+
+#[test]
+#[ignore = "needs a PostgreSQL server: ORC_TEST_PG (scripts/pg/start.sh; scripts/test.sh starts one)"]
+fn pg_migrations_build_the_sqlite_schema() {
+    assert_eq!(PG_MIGRATIONS.len(), MIGRATIONS.len(), "one PostgreSQL migration per SQLite one");
+    let home = tempfile::tempdir().unwrap();
+    let store = Store::open(home.path()).unwrap();
+    let lite = sqlite_schema(store.conn());
+
+    let mut pg = PgSchema::new();
+    pg.migrate(0..PG_MIGRATIONS.len());
+    let (max, count): (Option<i64>, i64) = {
+        let r = pg.client.query_one("SELECT max(version), count(*) FROM schema_log", &[]).unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((max, count), (Some(MIGRATIONS.len() as i64), MIGRATIONS.len() as i64));
+    let post = pg_schema(&mut pg.client);
+
+    let lite_tables: BTreeSet<&String> = lite.keys().collect();
+    let pg_tables: BTreeSet<&String> = post.keys().collect();
+    assert_eq!(lite_tables, pg_tables, "tables (SQLite left, PostgreSQL right)");
+    assert!(lite.contains_key("runs") && lite.contains_key("run_counts"), "{lite_tables:?}");
+    for (name, l) in &lite {
+        let p = &post[name];
+        let side = "SQLite left, PostgreSQL right";
+        assert_eq!(l.columns, p.columns, "{name}: columns (type, NOT NULL) ({side})");
+        assert_eq!(l.primary_key, p.primary_key, "{name}: primary key ({side})");
+        assert_eq!(l.unique, p.unique, "{name}: unique indexes ({side})");
+        assert_eq!(l.named, p.named, "{name}: named indexes ({side})");
+        assert_eq!(l.foreign_keys, p.foreign_keys, "{name}: foreign keys ({side})");
+        assert_eq!(l.triggers, p.triggers, "{name}: triggers ({side})");
+    }
+    // Spot checks that the comparison sees what it compares.
+    assert_eq!(lite["slot_claims"].primary_key, ["task", "slot", "scope"]);
+    assert!(lite["runs"].named["runs_task_start"].columns == ["task/NOCASE", "start/BINARY"]);
+    assert!(lite["tasks"].unique.iter().any(|i| i.columns == ["name/NOCASE"]));
+    assert_eq!(lite["runs"].triggers.len(), 3);
+}
+
+/// The rows of `run_counts`, in a fixed order.
+type Counts = Vec<(String, String, i64)>;
+
+fn lite_counts(c: &rusqlite::Connection) -> Counts {
+    let mut st = c.prepare("SELECT task, status, n FROM run_counts").unwrap();
+    let mut rows: Counts = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    rows.sort_by(|a, b| (a.0.to_lowercase(), &a.1).cmp(&(b.0.to_lowercase(), &b.1)));
+    rows
+}
+
+fn pg_counts(c: &mut postgres::Client) -> Counts {
+    let mut rows: Counts = c
+        .query("SELECT task, status, n FROM run_counts", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    rows.sort_by(|a, b| (a.0.to_lowercase(), &a.1).cmp(&(b.0.to_lowercase(), &b.1)));
+    rows
+}
+
+fn counts(rows: &[(&str, &str, i64)]) -> Counts {
+    rows.iter().map(|&(t, s, n)| (t.to_string(), s.to_string(), n)).collect()
+}
+
+#[test]
+#[ignore = "needs a PostgreSQL server: ORC_TEST_PG (scripts/pg/start.sh; scripts/test.sh starts one)"]
+fn pg_run_counts_triggers_count_as_sqlite_does() {
+    let last = MIGRATIONS.len() - 1;
+    assert!(MIGRATIONS[last].contains("CREATE TABLE run_counts"), "run_counts is the last migration");
+    // Both stores just before run_counts existed, with history; then its migration (backfill).
+    let lite = rusqlite::Connection::open_in_memory().unwrap();
+    for sql in &MIGRATIONS[..last] {
+        lite.execute_batch(sql).unwrap();
+    }
+    let mut pg = PgSchema::new();
+    pg.migrate(0..last);
+    let history = "INSERT INTO runs (task, trigger, status, start, host, orc_version) VALUES
+        ('Backup', 'manual', 'SUCCESS', 'a', 'h', 'v'), ('backup', 'manual', 'FAILED', 'b', 'h', 'v'),
+        ('BACKUP', 'manual', 'SUCCESS', 'c', 'h', 'v'), ('other', 'manual', 'RUNNING', 'd', 'h', 'v')";
+    lite.execute_batch(history).unwrap();
+    pg.client.batch_execute(history).unwrap();
+    lite.execute_batch(MIGRATIONS[last]).unwrap();
+    pg.migrate(last..last + 1);
+    let backfilled =
+        counts(&[("backup", "FAILED", 1), ("BACKUP", "SUCCESS", 2), ("other", "RUNNING", 1)]);
+    assert_eq!(lite_counts(&lite), backfilled, "SQLite backfill");
+    assert_eq!(pg_counts(&mut pg.client), backfilled, "PostgreSQL backfill");
+
+    // Then the same writes on both; after each, the same counts (and the expected ones).
+    let steps: &[(&str, Option<&[(&str, &str, i64)]>)] = &[
+        (
+            "INSERT INTO runs (task, trigger, status, start, host, orc_version)
+             VALUES ('Other', 'scheduled', 'RUNNING', 'e', 'h', 'v')",
+            Some(&[("backup", "FAILED", 1), ("BACKUP", "SUCCESS", 2), ("other", "RUNNING", 2)]),
+        ),
+        (
+            "UPDATE runs SET status = 'SUCCESS' WHERE start = 'e'",
+            Some(&[
+                ("backup", "FAILED", 1),
+                ("BACKUP", "SUCCESS", 2),
+                ("other", "RUNNING", 1),
+                ("Other", "SUCCESS", 1),
+            ]),
+        ),
+        // Neither really changes task or status: nothing moves.
+        ("UPDATE runs SET task = 'OTHER' WHERE start = 'e'", None),
+        ("UPDATE runs SET status = 'SUCCESS', exit_code = 0 WHERE start = 'e'", None),
+        (
+            "UPDATE runs SET task = 'report' WHERE start = 'a'",
+            Some(&[
+                ("backup", "FAILED", 1),
+                ("BACKUP", "SUCCESS", 1),
+                ("other", "RUNNING", 1),
+                ("Other", "SUCCESS", 1),
+                ("report", "SUCCESS", 1),
+            ]),
+        ),
+        (
+            "DELETE FROM runs WHERE status = 'FAILED' OR task = 'report'",
+            Some(&[
+                ("backup", "FAILED", 0),
+                ("BACKUP", "SUCCESS", 1),
+                ("other", "RUNNING", 1),
+                ("Other", "SUCCESS", 1),
+                ("report", "SUCCESS", 0),
+            ]),
+        ),
+    ];
+    let mut expected = lite_counts(&lite);
+    for (sql, after) in steps {
+        lite.execute_batch(sql).unwrap();
+        pg.client.batch_execute(sql).unwrap();
+        if let Some(after) = after {
+            expected = counts(after);
+        }
+        assert_eq!(lite_counts(&lite), expected, "SQLite after {sql}");
+        assert_eq!(pg_counts(&mut pg.client), expected, "PostgreSQL after {sql}");
+    }
+}
