@@ -463,3 +463,35 @@ fn pg_run_counts_triggers_count_as_sqlite_does() {
         assert_eq!(pg_counts(&mut pg.client), expected, "PostgreSQL after {sql}");
     }
 }
+
+/// What scripts/pg/start.sh prints is what the `postgres` crate reads: the socket URL names the
+/// socket directory and port (the socket is DIR/.s.PGSQL.PORT), the TLS URL 127.0.0.1 with
+/// `sslmode=require` and the password.
+#[cfg(unix)]
+#[test]
+#[ignore = "needs a PostgreSQL server: ORC_TEST_PG (scripts/pg/start.sh; scripts/test.sh starts one)"]
+fn pg_test_server_urls_parse() {
+    use postgres::config::{Host, SslMode};
+    let socket: postgres::Config = pg_url().parse().expect("ORC_TEST_PG parses");
+    let [Host::Unix(dir)] = socket.get_hosts() else {
+        panic!("ORC_TEST_PG is not one Unix socket: {:?}", socket.get_hosts())
+    };
+    let [port] = socket.get_ports() else { panic!("ORC_TEST_PG names no port") };
+    assert!(dir.join(format!(".s.PGSQL.{port}")).exists(), "no socket in {}", dir.display());
+    assert_eq!((socket.get_user(), socket.get_dbname()), (Some("orc"), Some("orc")));
+
+    let tls_url = std::env::var("ORC_TEST_PG_TLS").expect("ORC_TEST_PG_TLS is set next to ORC_TEST_PG");
+    let tls: postgres::Config = tls_url.parse().expect("ORC_TEST_PG_TLS parses");
+    assert!(matches!(tls.get_hosts(), [Host::Tcp(h)] if h == "127.0.0.1"), "{:?}", tls.get_hosts());
+    assert_eq!(tls.get_ports(), [*port]);
+    assert!(matches!(tls.get_ssl_mode(), SslMode::Require));
+    assert!(tls.get_password().is_some_and(|p| !p.is_empty()));
+    // The server takes no unencrypted TCP connection (pg_hba: hostnossl ... reject).
+    let plain = tls_url.replace("sslmode=require", "sslmode=disable");
+    let err = postgres::Client::connect(&plain, postgres::NoTls).err().expect("plain TCP refused");
+    let refusal = err.as_db_error().map(|e| e.message().to_string());
+    assert!(refusal.as_deref().is_some_and(|m| m.ends_with("no encryption")), "{err:?}");
+    // And the socket URL connects.
+    let mut c = socket.connect(postgres::NoTls).expect("connect over the socket");
+    assert_eq!(c.query_one("SELECT current_database()", &[]).unwrap().get::<_, String>(0), "orc");
+}
