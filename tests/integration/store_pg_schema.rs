@@ -29,8 +29,7 @@ type ForeignKey = (Vec<String>, String, Vec<String>, String);
 
 #[derive(Debug, Default)]
 struct Table {
-    /// name → (type in SQLite's words, NOT NULL or part of the primary key).
-    columns: BTreeMap<String, (String, bool)>,
+    columns: BTreeMap<String, Column>,
     primary_key: Vec<String>,
     /// Unique indexes other than the primary key's (UNIQUE constraints and CREATE UNIQUE INDEX).
     unique: BTreeSet<Index>,
@@ -38,6 +37,17 @@ struct Table {
     named: BTreeMap<String, Index>,
     foreign_keys: BTreeSet<ForeignKey>,
     triggers: BTreeSet<String>,
+}
+
+#[derive(Debug, PartialEq)]
+struct Column {
+    /// In SQLite's words.
+    ty: String,
+    /// Declared NOT NULL or part of the primary key (SQLite lets a non-integer key hold NULL
+    /// unless declared NOT NULL; orc never stores one, PostgreSQL forbids it).
+    not_null: bool,
+    /// The DEFAULT expression, as SQLite prints it (`''`, `0`).
+    default: Option<String>,
 }
 
 type Schema = BTreeMap<String, Table>;
@@ -147,21 +157,22 @@ fn sqlite_schema(c: &rusqlite::Connection) -> Schema {
     for t in tables {
         let mut table = Table::default();
         let mut st = c
-            .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY pk")
+            .prepare(
+                "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) \
+                 ORDER BY pk",
+            )
             .unwrap();
-        let cols = st.query_map([&t], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, bool>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        });
-        for (name, ty, not_null, pk) in cols.unwrap().map(Result::unwrap) {
+        let cols: Vec<(String, String, bool, Option<String>, i64)> = st
+            .query_map([&t], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (name, ty, not_null, default, pk) in cols {
             if pk > 0 {
                 table.primary_key.push(name.clone());
             }
-            table.columns.insert(name, (sqlite_type(&ty), not_null || pk > 0));
+            let column = Column { ty: sqlite_type(&ty), not_null: not_null || pk > 0, default };
+            table.columns.insert(name, column);
         }
         let mut st = c
             .prepare("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1)")
@@ -237,7 +248,7 @@ fn pg_schema(c: &mut postgres::Client) -> Schema {
         let mut table = Table::default();
         for r in c
             .query(
-                "SELECT column_name::text, data_type::text, is_nullable::text \
+                "SELECT column_name::text, data_type::text, is_nullable::text, column_default::text \
                  FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name = $1",
                 &[&t],
@@ -245,7 +256,10 @@ fn pg_schema(c: &mut postgres::Client) -> Schema {
             .unwrap()
         {
             let nullable: String = r.get(2);
-            table.columns.insert(r.get(0), (pg_type(r.get(1)), nullable == "NO"));
+            // `''::text` → `''`: the cast PostgreSQL adds to a literal.
+            let default = r.get::<_, Option<String>>(3).map(|d| d.split("::").next().unwrap().into());
+            let column = Column { ty: pg_type(r.get(1)), not_null: nullable == "NO", default };
+            table.columns.insert(r.get(0), column);
         }
         let rows = c
             .query(
@@ -348,7 +362,7 @@ fn pg_migrations_build_the_sqlite_schema() {
     for (name, l) in &lite {
         let p = &post[name];
         let side = "SQLite left, PostgreSQL right";
-        assert_eq!(l.columns, p.columns, "{name}: columns (type, NOT NULL) ({side})");
+        assert_eq!(l.columns, p.columns, "{name}: columns ({side})");
         assert_eq!(l.primary_key, p.primary_key, "{name}: primary key ({side})");
         assert_eq!(l.unique, p.unique, "{name}: unique indexes ({side})");
         assert_eq!(l.named, p.named, "{name}: named indexes ({side})");
