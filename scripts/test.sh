@@ -8,14 +8,16 @@
 # Steps, in order; the first failure stops the run (a summary table is printed
 # either way, and the exit status is non-zero when a step failed):
 #   install         apt: gcc-mingw-w64-x86-64 wine wine64 cron chromium fonts-liberation
-#                   fonts-dejavu-core sqlite3
+#                   fonts-dejavu-core sqlite3 postgresql
 #                   (apt-get update only when one is missing); rustup target
 #                   x86_64-pc-windows-gnu, rustfmt, clippy; pip: aiosmtpd. Output
 #                   goes to target/ci-logs/install.log, its tail is shown on failure.
 #   fmt             cargo fmt --check
 #   clippy-linux    cargo clippy --all-targets -- -D warnings
 #   clippy-windows  the same with --target x86_64-pc-windows-gnu
-#   services        starts the cron daemon if none runs; exports the ORC_TEST_* variables
+#   services        starts the cron daemon if none runs and a throwaway PostgreSQL
+#                   server in a temporary directory (scripts/pg/start.sh; stopped and
+#                   removed at exit); exports the ORC_TEST_* variables
 #                   (see scripts/lib/test-env.sh for what each one means)
 #   build-linux     cargo test --no-run (also builds the helper binaries; see step_build_linux)
 #   test-linux      cargo test --tests -- --include-ignored (the #[ignore]d
@@ -52,7 +54,7 @@ mkdir -p "$LOG_DIR"
 # The summary counts test results from these logs: none may be left from an earlier run.
 rm -f "$LOG_DIR"/test-linux.log "$LOG_DIR"/doctest.log "$LOG_DIR"/test-windows.log
 
-APT_PACKAGES_NOTE="gcc-mingw-w64-x86-64 wine wine64 cron chromium fonts-liberation fonts-dejavu-core sqlite3"
+APT_PACKAGES_NOTE="gcc-mingw-w64-x86-64 wine wine64 cron chromium fonts-liberation fonts-dejavu-core sqlite3 postgresql"
 AIOSMTPD_REQ='aiosmtpd>=1.4.6,<2'
 
 STEPS=(install fmt clippy-linux clippy-windows services build-linux test-linux doctest
@@ -158,7 +160,7 @@ step_title() {
     fmt) echo "formatting" ;;
     clippy-linux) echo "clippy, Linux" ;;
     clippy-windows) echo "clippy, $WIN_TARGET" ;;
-    services) echo "start cron, export test environment" ;;
+    services) echo "start cron and PostgreSQL, export test environment" ;;
     build-linux) echo "build the Linux test suite" ;;
     test-linux) echo "Linux tests, including ignored end-to-end tests" ;;
     doctest) echo "doc tests" ;;
@@ -224,6 +226,7 @@ count_results() {
 # --- cleanup and summary ------------------------------------------------------
 
 STARTED_CRON_PID=""
+STARTED_PG_DIR=""
 WINE_USED=0
 
 cleanup() {
@@ -237,6 +240,11 @@ cleanup() {
     # We started it; leave the machine as we found it (ORC_KEEP_CRON=1 keeps it).
     "${AS_ROOT[@]}" kill "$STARTED_CRON_PID" 2>/dev/null || true
     STARTED_CRON_PID=""
+  fi
+  if [[ -n $STARTED_PG_DIR ]]; then
+    bash scripts/pg/stop.sh "$STARTED_PG_DIR" >/dev/null 2>&1 || true
+    rm -rf "$STARTED_PG_DIR"
+    STARTED_PG_DIR=""
   fi
 }
 
@@ -314,6 +322,8 @@ step_install() {
     missing+=(chromium)
   fi
   command -v sqlite3 >/dev/null || missing+=(sqlite3)
+  # Debian keeps the server binaries in /usr/lib/postgresql/<major>/bin (scripts/pg/start.sh).
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
   # Fonts for screenshots of HTML reports (Liberation: metric-compatible Arial &
   # co.; DejaVu: wide Unicode coverage, e.g. check marks).
   local f
@@ -365,8 +375,12 @@ step_install() {
   done
   python3 -c 'import aiosmtpd, cryptography' 2>/dev/null \
     || die "python3 cannot import aiosmtpd and cryptography after install"
+  local pg_bin
+  pg_bin=$(compgen -G '/usr/lib/postgresql/*/bin' | sort -V | tail -n 1) \
+    || die "PostgreSQL server still missing after install"
   log "wine: $(WINEDEBUG=-all wine --version 2>&1) | mingw: $(x86_64-w64-mingw32-gcc -dumpversion)" \
-    "| sqlite3: $(sqlite3 --version | cut -d' ' -f1) | $(rustc --version)"
+    "| sqlite3: $(sqlite3 --version | cut -d' ' -f1) | $("$pg_bin/postgres" --version)" \
+    "| $(rustc --version)"
 }
 
 step_fmt() {
@@ -399,12 +413,22 @@ step_services() {
     STARTED_CRON_PID=$pid
     log "started cron (pid $pid; stopped at exit unless ORC_KEEP_CRON=1)"
   fi
+  # A throwaway PostgreSQL server (Unix socket + TLS on 127.0.0.1); start.sh prints the
+  # ORC_TEST_PG and ORC_TEST_PG_TLS lines. Stopped and removed at exit (cleanup).
+  STARTED_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/orc-pg.XXXXXX")
+  local urls line
+  show_cmd bash scripts/pg/start.sh "$STARTED_PG_DIR"
+  urls=$(bash scripts/pg/start.sh "$STARTED_PG_DIR")
+  while IFS= read -r line; do
+    [[ $line =~ ^ORC_TEST_PG(_TLS)?=postgres:// ]] || die "scripts/pg/start.sh printed: $line"
+    export "$line"
+  done <<<"$urls"
   # shellcheck source=lib/test-env.sh
   source scripts/lib/test-env.sh
   export ORC_TEST_FULL=1 RUST_BACKTRACE=1
   local v
   for v in ORC_TEST_FULL ORC_TEST_CHROMIUM ORC_TEST_PYTHON ORC_TEST_SQLITE3 ORC_TEST_CRONTAB \
-    ORC_TEST_CRON_PID; do
+    ORC_TEST_CRON_PID ORC_TEST_PG ORC_TEST_PG_TLS; do
     [[ -n ${!v:-} ]] || die "$v is empty: something the end-to-end tests need is missing"
     printf 'export %s=%q\n' "$v" "${!v}" >&2
   done
@@ -464,7 +488,7 @@ step_test_windows() {
   # Output goes to a file, not a pipe: a Wine process the tests start (conhost, a service)
   # can outlive them holding its inherited stdout, and a pipe would then never see EOF.
   tcmd env -u ORC_TEST_FULL -u ORC_TEST_CHROMIUM -u ORC_TEST_PYTHON -u ORC_TEST_SQLITE3 \
-    -u ORC_TEST_CRONTAB -u ORC_TEST_CRON_PID \
+    -u ORC_TEST_CRONTAB -u ORC_TEST_CRON_PID -u ORC_TEST_PG -u ORC_TEST_PG_TLS \
     CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER" \
     cargo test --tests --locked --target "$WIN_TARGET" --no-fail-fast >>"$log" 2>&1 || rc=$?
   # Stop Wine's server and services now; the EXIT trap does it on failure.

@@ -20,6 +20,10 @@
 #   ORC_TEST_SQLITE3       the sqlite3 shell, to inspect databases orc writes
 #   ORC_TEST_CRONTAB       the crontab command
 #   ORC_TEST_CRON_PID      pid of the running cron daemon (set only while one runs)
+#   ORC_TEST_PG            set by scripts/test.sh only (it starts the server): URL of a
+#                          throwaway PostgreSQL database over its Unix socket;
+#   ORC_TEST_PG_TLS        the same database over TCP on 127.0.0.1, TLS required
+#                          (scripts/pg/start.sh DIR prints both; see scripts/pg/README.md)
 
 _orc_first_cmd() {
   local c p

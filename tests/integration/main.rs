@@ -45,6 +45,7 @@ mod schtasks_readback;
 mod schtasks_real;
 mod secrets;
 mod store;
+mod store_pg_schema;
 mod task_commands;
 mod task_input;
 mod watch;
