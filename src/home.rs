@@ -74,16 +74,23 @@ pub struct Removed {
     pub key_file: Option<PathBuf>,
 }
 
+/// True when `paths.home` is an orc home: it holds its SQLite database, or the `store.conf`
+/// that joins it to a PostgreSQL store (whose data stays on removal: it is the fleet's).
+pub fn is_home(paths: &Paths) -> bool {
+    paths.db().is_file() || crate::store::location::bootstrap_path(&paths.home).is_file()
+}
+
 /// Refuses to remove `paths.home` unless it is an orc home (it holds orc's database): a
 /// mistyped `--home C:\` must never be emptied. Nothing is changed when it refuses.
 pub fn check_removable(paths: &Paths) -> Result<()> {
-    if paths.home.exists() && !paths.db().is_file() {
+    if paths.home.exists() && !is_home(paths) {
         return Err(Error::invalid(
             "--home",
             paths.home.display().to_string(),
             format!(
-                "it holds no {} — not an orc home, so orc will not remove it",
-                crate::paths::DB_FILE
+                "it holds neither {} nor {} — not an orc home, so orc will not remove it",
+                crate::paths::DB_FILE,
+                crate::store::location::BOOTSTRAP_FILE
             ),
         ));
     }

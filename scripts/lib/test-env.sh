@@ -24,6 +24,8 @@
 #                          throwaway PostgreSQL database over its Unix socket;
 #   ORC_TEST_PG_TLS        the same database over TCP on 127.0.0.1, TLS required
 #                          (scripts/pg/start.sh DIR prints both; see scripts/pg/README.md)
+#   ORC_TEST_STORE         `postgres`: every integration-test home joined to a schema of its
+#                          own on ORC_TEST_PG (the test-postgres step; support/pg.rs)
 
 _orc_first_cmd() {
   local c p

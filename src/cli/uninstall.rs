@@ -51,7 +51,7 @@ pub fn run(args: UninstallArgs, ctx: &mut Context<'_>) -> Result<i32> {
         }
     }
     // A home that was never created has nothing registered: do not create one to find out.
-    let (unscheduled, failure) = if paths.db().is_file() {
+    let (unscheduled, failure) = if crate::home::is_home(&paths) {
         super::unschedule::remove(ctx, None, &RemoteArgs::default())?
     } else {
         (Vec::new(), None)

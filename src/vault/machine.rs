@@ -267,7 +267,7 @@ mod windows_tests {
         // Each method alone still opens the rotated vault.
         for remove in [KeyMethod::Dpapi, KeyMethod::DpapiMachine] {
             let kind = remove.as_str();
-            let c = crate::store::sql::Connection::open(store.path()).unwrap();
+            let c = rusqlite::Connection::open(store.path()).unwrap();
             let saved: Vec<u8> = c
                 .query_row("SELECT wrapped FROM vault_keys WHERE kind = ?1", [kind], |r| r.get(0))
                 .unwrap();
@@ -280,7 +280,7 @@ mod windows_tests {
             );
             c.execute(
                 "UPDATE vault_keys SET wrapped = ?1 WHERE kind = ?2",
-                crate::store::sql::params![saved, kind],
+                rusqlite::params![saved, kind],
             )
             .unwrap();
         }

@@ -120,7 +120,7 @@ fn every_key_can_be_set_read_back_and_unset() {
         assert_eq!(got["default"], true);
     }
     // Audit: one row per change, with before/after values (settings are not secret).
-    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let conn = crate::support::exec::db(&env);
     let n: i64 = conn
         .query_row("SELECT count(*) FROM audit WHERE object='setting'", [], |r| r.get(0))
         .unwrap();

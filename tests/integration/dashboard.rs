@@ -91,18 +91,18 @@ fn insert_run(
     exit: Option<i64>,
     out: &[u8],
 ) -> i64 {
-    let conn = rusqlite::Connection::open(env.db()).unwrap();
-    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    let conn = crate::support::exec::db(env);
     let start = chrono::Utc::now() - chrono::Duration::minutes(minutes_ago);
     let fmt =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let running = status == "RUNNING";
     let end = (!running).then(|| fmt(start + chrono::Duration::seconds(3)));
-    conn.execute(
-        "INSERT INTO runs (task, attempt, trigger, status, start, end, duration_ms, exit_code, \
+    conn.query_row(
+        "INSERT INTO runs (task, attempt, trigger, status, start, \"end\", duration_ms, exit_code, \
          error, stdout_head, stdout_bytes, host, orc_version) \
-         VALUES (?1, 1, 'scheduled', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'testhost', '0.1.0')",
-        rusqlite::params![
+         VALUES (?1, 1, 'scheduled', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'testhost', '0.1.0') \
+         RETURNING id",
+        orc::store::sql::params![
             task,
             status,
             fmt(start),
@@ -113,9 +113,9 @@ fn insert_run(
             out,
             out.len() as i64
         ],
+        |r| r.get(0),
     )
-    .unwrap();
-    conn.last_insert_rowid()
+    .unwrap()
 }
 
 fn setup() -> Env {

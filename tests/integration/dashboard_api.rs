@@ -68,7 +68,7 @@ fn setup() -> Env {
 }
 
 fn audit_actor(env: &Env, name: &str) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let conn = crate::support::exec::db(env);
     let mut stmt = conn
         .prepare("SELECT os_user, command FROM audit WHERE name COLLATE NOCASE = ?1 ORDER BY id")
         .unwrap();
@@ -190,16 +190,16 @@ fn api_auth_matrix_parity_and_audit() {
 #[test]
 fn runs_are_keyset_paged_and_match_history() {
     let env = setup();
-    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let conn = crate::support::exec::db(&env);
     let t0 = chrono::Utc::now() - chrono::Duration::hours(10);
     for i in 0..7i64 {
         let start = (t0 + chrono::Duration::minutes(i / 2))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let status = if i == 3 { "FAILED" } else { "SUCCESS" };
         conn.execute(
-            "INSERT INTO runs (task, attempt, trigger, status, start, end, duration_ms, exit_code, \
+            "INSERT INTO runs (task, attempt, trigger, status, start, \"end\", duration_ms, exit_code, \
              host, orc_version) VALUES ('backup', 1, 'scheduled', ?1, ?2, ?2, 10, 0, 'h', 'v')",
-            rusqlite::params![status, start],
+            orc::store::sql::params![status, start],
         )
         .unwrap();
     }
@@ -457,7 +457,7 @@ fn schedule_plan_and_apply_are_the_clis_and_apply_needs_an_admin_token() {
     assert_eq!(applied.status, 200, "{}", applied.body);
     let again = env.orc(["--json", "schedule", "--all", "--dry-run"]).ok().json();
     assert_ne!(plan.json(), again, "applied: the plan changed from create to unchanged");
-    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let conn = crate::support::exec::db(&env);
     let who: String = conn
         .query_row(
             "SELECT os_user FROM audit WHERE object = 'schedule' ORDER BY id DESC",

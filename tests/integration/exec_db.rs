@@ -137,7 +137,7 @@ fn pruning_a_big_history_never_fails_a_concurrent_execute() {
     let conn = db(&env);
     conn.execute_batch(&format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {OLD})
-         INSERT INTO runs (task, trigger, status, start, end, duration_ms, exit_code,
+         INSERT INTO runs (task, trigger, status, start, \"end\", duration_ms, exit_code,
                            stdout_tail, stdout_bytes, host, orc_version)
          SELECT 'old' || (i % 20), 'scheduled', 'SUCCESS',
                 strftime('%Y-%m-%dT%H:%M:%fZ', 1600000000 + i * 15, 'unixepoch'),

@@ -217,7 +217,7 @@ fn crash_fuzz(iterations: u32) {
     assert_eq!(integrity(&env.db()), "ok");
     let conn = db(&env);
     let mut stmt =
-        conn.prepare("SELECT id, status, end, duration_ms, slot, attempt FROM runs").unwrap();
+        conn.prepare("SELECT id, status, \"end\", duration_ms, slot, attempt FROM runs").unwrap();
     let all: Vec<(i64, String, Option<String>, Option<i64>, Option<String>, i64)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
         .unwrap()

@@ -72,7 +72,7 @@ fn nothing_in_the_home_is_readable_by_others_after_a_full_workflow() {
     .ok();
     // Held open so that `-wal` and `-shm` outlive each orc process (SQLite deletes them when
     // the last connection closes); SQLite gives them the database file's mode.
-    let reader = rusqlite::Connection::open(env.db()).unwrap();
+    let reader = crate::support::exec::db(&env);
     let _: i64 = reader.query_row("SELECT count(*) FROM tasks", [], |r| r.get(0)).unwrap();
     let out = orc_umask0(&env, &["execute", "--task", "big"]).ok();
     assert!(out.stdout.contains("SUCCESS"), "{}", out.stdout);

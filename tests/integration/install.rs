@@ -70,7 +70,7 @@ fn home_init_creates_the_home_and_is_idempotent() {
         v,
         serde_json::json!({
             "home": home, "created": false, "database": db,
-            "schema_version": schema, "permissions": perms,
+            "schema_version": schema, "permissions": perms, "store": "sqlite",
         })
     );
     env.orc(["task", "show", "keep"]).ok();
@@ -182,8 +182,8 @@ fn uninstall_never_removes_a_directory_that_is_not_an_orc_home() {
     let home = other.display().to_string();
     let out = env.orc(["--home", &home, "uninstall", "--yes"]).code(2);
     out.assert_stderr_line(&format!(
-        "error: invalid --home {home:?}: it holds no orc.db — not an orc home, so orc will not \
-         remove it"
+        "error: invalid --home {home:?}: it holds neither orc.db nor store.conf — not an orc \
+         home, so orc will not remove it"
     ));
     assert!(other.join("precious.txt").is_file());
 }

@@ -45,8 +45,8 @@ fn ready() -> Option<(Env, PathBuf)> {
     Some((env, db))
 }
 
-fn conn(env: &Env) -> rusqlite::Connection {
-    rusqlite::Connection::open(env.db()).unwrap()
+fn conn(env: &Env) -> orc::store::sql::Connection {
+    crate::support::exec::db(env)
 }
 
 fn count(env: &Env, sql: &str) -> i64 {

@@ -63,7 +63,7 @@ fn run_result_is_final_before_mail_and_a_hung_relay_only_costs_the_timeout() {
     std::thread::sleep(Duration::from_millis(1500));
     assert!(proc.try_wait().unwrap().is_none(), "orc is still waiting on the relay");
     let (status, end, code): (String, Option<String>, Option<i64>) = db(&env)
-        .query_row("SELECT status, end, exit_code FROM runs", [], |r| {
+        .query_row("SELECT status, \"end\", exit_code FROM runs", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .unwrap();

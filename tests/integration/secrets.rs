@@ -79,7 +79,7 @@ fn set_list_rm_round_trip() {
     assert_eq!(list.as_array().unwrap().len(), 1);
 
     // Every change left an audit row without the value.
-    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let conn = crate::support::exec::db(&env);
     let rows: Vec<String> = conn
         .prepare("SELECT object || ' ' || coalesce(name,'') || ' ' || coalesce(before,'') || ' ' || coalesce(after,'') FROM audit WHERE object = 'credential'")
         .unwrap()
@@ -126,7 +126,7 @@ fn rm_refuses_while_a_setting_uses_it() {
     env.orc(["credential", "rm", "mailpw", "--force"]).ok();
     // A task whose --secret-env names it (written directly: tasks are another module's).
     set(&env, "sqlpw", "p2");
-    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let conn = crate::support::exec::db(&env);
     conn.execute(
         "INSERT INTO tasks (name, enabled, spec, created_at, updated_at) VALUES ('nightly', 1, ?1, 'x', 'x')",
         [r#"{"name":"nightly","command":"backup","schedule":"0 2 * * *","secret_env":{"SQLPASS":"SQLPW"}}"#],
@@ -324,7 +324,7 @@ fn swapped_ciphertexts_fail_closed() {
     env.orc(["configure", "--test-smtp"]).ok();
     assert_eq!(probe.logins(), [("mailer".to_string(), a.clone())]);
 
-    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let conn = crate::support::exec::db(&env);
     let ea: Vec<u8> = conn
         .query_row("SELECT envelope FROM credentials WHERE name='alpha'", [], |r| r.get(0))
         .unwrap();

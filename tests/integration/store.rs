@@ -8,6 +8,21 @@ use crate::support::Env;
 /// Builds a database at schema version 1 the way an older orc left it.
 fn old_schema_db(env: &Env) {
     std::fs::create_dir_all(env.home()).unwrap();
+    if let orc::store::Location::Postgres(_) = env.location() {
+        let c = crate::support::exec::db(env);
+        c.execute_batch(orc::store::PG_MIGRATIONS[0]).unwrap();
+        c.execute_batch(
+            "INSERT INTO schema_log (version, applied_at, applied_by) \
+             VALUES (1, '2026-01-01T00:00:00.000Z', 'old orc')",
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO tasks (name, enabled, spec, created_at, updated_at) VALUES ('old', 1, ?1, 'x', 'x')",
+            [serde_json::json!({"name": "old", "command": "echo old", "schedule": "@daily"}).to_string()],
+        )
+        .unwrap();
+        return;
+    }
     let c = rusqlite::Connection::open(env.db()).unwrap();
     let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
@@ -48,8 +63,11 @@ fn sixteen_concurrent_first_runs_migrate_exactly_once() {
         let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(list[0]["name"], "old");
     }
-    let c = rusqlite::Connection::open(env.db()).unwrap();
-    let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let c = crate::support::exec::db(&env);
+    let version: i64 = match c.sqlite() {
+        Some(lite) => lite.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap(),
+        None => c.query_row("SELECT max(version) FROM schema_log", [], |r| r.get(0)).unwrap(),
+    };
     assert_eq!(version, orc::store::MIGRATIONS.len() as i64);
     let mut stmt = c
         .prepare("SELECT version, count(*) FROM schema_log GROUP BY version ORDER BY version")
@@ -66,8 +84,10 @@ fn sixteen_concurrent_first_runs_migrate_exactly_once() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(applied_by.len(), 1, "one process applied every pending migration: {applied_by:?}");
-    let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(check, "ok");
+    if let Some(lite) = c.sqlite() {
+        let check: String = lite.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok");
+    }
 }
 
 #[test]

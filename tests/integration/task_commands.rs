@@ -19,7 +19,7 @@ fn workdir(env: &Env) -> String {
 }
 
 fn audit_rows(env: &Env) -> Vec<orc::audit::AuditEntry> {
-    let c = rusqlite::Connection::open(env.db()).unwrap();
+    let c = crate::support::exec::db(env);
     let mut stmt = c
         .prepare(
             "SELECT id, at, os_user, command, object, name, before, after FROM audit \
@@ -382,7 +382,7 @@ fn enable_disable_and_rm() {
     let out = env.orc(["task", "disable", "nightly"]).ok();
     out.assert_stdout("task nightly is already disabled\n");
     assert_eq!(env.orc(["--json", "task", "show", "nightly"]).ok().json()["enabled"], false);
-    let c = rusqlite::Connection::open(env.db()).unwrap();
+    let c = crate::support::exec::db(&env);
     let enabled: bool = c.query_row("SELECT enabled FROM tasks", [], |r| r.get(0)).unwrap();
     assert!(!enabled, "the enabled column follows");
     drop(c);
@@ -452,7 +452,7 @@ fn list_table_and_json() {
     ])
     .ok();
     // A run recorded by the executor shows in LAST RUN.
-    let c = rusqlite::Connection::open(env.db()).unwrap();
+    let c = crate::support::exec::db(&env);
     c.execute(
         "INSERT INTO runs (task, trigger, status, start, host, orc_version) \
          VALUES ('nightly', 'scheduled', 'SUCCESS', '2026-03-01T01:00:00.000Z', 'h', 'v')",

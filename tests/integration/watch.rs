@@ -351,7 +351,7 @@ fn the_metrics_textfile_after_a_watch_pass_and_a_run() {
     // The running run ends, and a manual run rewrites the file.
     store(&env)
         .conn()
-        .execute("UPDATE runs SET status = 'SUCCESS', end = start WHERE id = ?1", [running])
+        .execute("UPDATE runs SET status = 'SUCCESS', \"end\" = start WHERE id = ?1", [running])
         .unwrap();
     at(&mut env, 11, 0);
     env.orc(["execute", "--task", "a"]).ok();

@@ -188,7 +188,8 @@ pub struct Connection {
 
 enum Backend {
     Sqlite(rusqlite::Connection),
-    Postgres(postgres::PgConn),
+    // Boxed: the client and its statement cache are much larger than a SQLite handle.
+    Postgres(Box<postgres::PgConn>),
 }
 
 impl std::fmt::Debug for Connection {
@@ -205,7 +206,7 @@ impl Connection {
 
     /// Connects to the PostgreSQL server at `url` (see [`postgres::connect`] for TLS).
     pub fn connect_postgres(url: &str) -> Result<Connection> {
-        Ok(Connection { backend: Backend::Postgres(postgres::PgConn::connect(url)?) })
+        Ok(Connection { backend: Backend::Postgres(Box::new(postgres::PgConn::connect(url)?)) })
     }
 
     /// The SQLite connection, for what only SQLite has (pragmas, backup, tracing); `None`
