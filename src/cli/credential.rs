@@ -33,7 +33,7 @@ pub enum CredentialCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Show how the vault key is protected (DPAPI, key file, passphrase)
+    /// Show how the vault key is protected (DPAPI, key file, passphrase) and on which host
     Keys,
     /// Protect the vault key one more way
     AddKey {
@@ -234,10 +234,12 @@ fn keys(ctx: &mut Context<'_>) -> Result<i32> {
             let created = crate::store::from_db_time(&k.created_at)
                 .map(crate::clock::to_local_human)
                 .unwrap_or_else(|| k.created_at.clone());
-            vec![k.method.as_str().to_string(), k.key_id.to_string(), created, k.detail.clone()]
+            let host = k.host.clone().unwrap_or_else(|| "-".into());
+            vec![k.method.as_str().to_string(), k.key_id.to_string(), host, created, k.detail.clone()]
         })
         .collect();
-    ctx.print_raw(&crate::render::table(&["METHOD", "KEY", "CREATED", "DETAIL"], &rows))?;
+    let header = ["METHOD", "KEY", "HOST", "CREATED", "DETAIL"];
+    ctx.print_raw(&crate::render::table(&header, &rows))?;
     Ok(0)
 }
 
@@ -339,6 +341,7 @@ fn rotate_key(ctx: &mut Context<'_>, passphrase_stdin: bool) -> Result<i32> {
             "credentials": report.credentials,
             "methods": report.methods,
             "key_file": report.key_file.as_ref().map(|p| p.display().to_string()),
+            "dropped_hosts": report.dropped_hosts,
         }))?;
     } else if ctx.verbosity >= 0 {
         ctx.print(&format!(
@@ -350,6 +353,12 @@ fn rotate_key(ctx: &mut Context<'_>, passphrase_stdin: bool) -> Result<i32> {
         ))?;
         if let Some(p) = &report.key_file {
             ctx.print(&format!("the key file {} was replaced: back it up again", p.display()))?;
+        }
+        if !report.dropped_hosts.is_empty() {
+            ctx.print(&format!(
+                "the wraps of host {} were dropped: run `orc host enroll` on each",
+                report.dropped_hosts.join(", ")
+            ))?;
         }
     }
     Ok(0)

@@ -54,7 +54,8 @@ impl Vault {
         }
         let mut reasons = Vec::new();
         let mut used_passphrase: Option<Zeroizing<String>> = None;
-        for row in &rows {
+        let here = crate::fleet::this_host();
+        for row in rows.iter().filter(|r| r.usable_on(&here)) {
             let attempt = match row.method {
                 KeyMethod::Dpapi | KeyMethod::DpapiMachine => machine::unwrap_dek(row),
                 KeyMethod::KeyFile => keyfile::unwrap(row, paths),
@@ -79,6 +80,7 @@ impl Vault {
                 Err(reason) => reasons.push(reason),
             }
         }
+        reasons.extend(super::hosts::skipped_note(&rows, &here));
         Err(VaultError::Locked { reason: reasons.join("; ") })
     }
 

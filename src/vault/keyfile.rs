@@ -310,6 +310,7 @@ pub(super) fn wrap(
         key_id,
         fingerprint: Some(fingerprint(kek)),
         path: Some(path.display().to_string()),
+        host: super::hosts::bound_host(KeyMethod::KeyFile),
         ..KeyParams::default()
     };
     let params_text = params.to_text();

@@ -73,6 +73,10 @@ pub(super) struct KeyParams {
     pub(super) salt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) user: Option<String>,
+    /// The host a host-bound wrap was made on ([`super::hosts`]); none on rows made before
+    /// fleets (they are tried on every host, as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) host: Option<String>,
 }
 
 impl KeyParams {
@@ -84,6 +88,7 @@ impl KeyParams {
 
 /// A stored wrapped-key record.
 pub(super) struct KeyRow {
+    pub(super) id: i64,
     pub(super) method: KeyMethod,
     pub(super) params_text: String,
     pub(super) params: KeyParams,
@@ -101,19 +106,37 @@ pub(super) struct NewKeyRow {
 /// The key records, in unlock order (DPAPI → key file → passphrase); unknown or damaged
 /// records are skipped with a warning.
 pub(super) fn load_keys(store: &Store) -> Result<Vec<KeyRow>, VaultError> {
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT kind, params, wrapped, created_at FROM vault_keys ORDER BY id")
-        .map_err(db_err(store, "read vault keys"))?;
+    load_keys_with(store.conn(), db_err(store, "read vault keys"))
+}
+
+/// [`load_keys`] inside a write transaction.
+pub(super) fn load_keys_tx(
+    conn: &crate::store::sql::Connection,
+) -> Result<Vec<KeyRow>, VaultError> {
+    load_keys_with(conn, tx_err("read vault keys"))
+}
+
+fn load_keys_with(
+    conn: &crate::store::sql::Connection,
+    err: impl Fn(crate::store::sql::Error) -> crate::store::StoreError,
+) -> Result<Vec<KeyRow>, VaultError> {
+    let mut stmt = conn
+        .prepare("SELECT id, kind, params, wrapped, created_at FROM vault_keys ORDER BY id")
+        .map_err(&err)?;
     let rows = stmt
         .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?, r.get(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get(4)?,
+            ))
         })
-        .map_err(db_err(store, "read vault keys"))?;
+        .map_err(&err)?;
     let mut out = Vec::new();
     for row in rows {
-        let (kind, params_text, wrapped, created_at) =
-            row.map_err(db_err(store, "read vault keys"))?;
+        let (id, kind, params_text, wrapped, created_at) = row.map_err(&err)?;
         let Some(method) = KeyMethod::parse(&kind) else {
             tracing::warn!(kind, "ignoring a vault key record of unknown kind");
             continue;
@@ -122,7 +145,7 @@ pub(super) fn load_keys(store: &Store) -> Result<Vec<KeyRow>, VaultError> {
             tracing::warn!(kind, "ignoring a vault key record with damaged parameters");
             continue;
         };
-        out.push(KeyRow { method, params_text, params, wrapped, created_at });
+        out.push(KeyRow { id, method, params_text, params, wrapped, created_at });
     }
     out.sort_by_key(|r| r.method);
     Ok(out)

@@ -48,7 +48,11 @@ fn wrap_dpapi(dek: &[u8; 32], key_id: u32) -> Result<NewKeyRow, VaultError> {
 
 /// Wraps the data key with machine-scope DPAPI.
 pub(super) fn wrap(dek: &[u8; 32], key_id: u32) -> Result<NewKeyRow, VaultError> {
-    let params = KeyParams { key_id, ..KeyParams::default() };
+    let params = KeyParams {
+        key_id,
+        host: super::hosts::bound_host(KeyMethod::DpapiMachine),
+        ..KeyParams::default()
+    };
     let params_text = serde_json::to_string(&params).expect("params serialise");
     let wrapped = protect(dek).map_err(key_error)?;
     Ok(NewKeyRow { method: KeyMethod::DpapiMachine, params_text, wrapped })

@@ -24,6 +24,8 @@ pub struct KeyInfo {
     pub method: KeyMethod,
     pub key_id: u32,
     pub created_at: String,
+    /// The host a machine-scope wrap belongs to (none: any host, made before fleets).
+    pub host: Option<String>,
     /// Human detail: key file path and state, KDF parameters, DPAPI user.
     pub detail: String,
 }
@@ -31,10 +33,14 @@ pub struct KeyInfo {
 /// How the vault key is protected (empty when no vault exists yet).
 pub fn key_methods(store: &Store, paths: &Paths) -> Result<Vec<KeyInfo>, VaultError> {
     let rows = load_keys(store)?;
+    let here = crate::fleet::this_host();
     Ok(rows
         .iter()
         .map(|row| {
             let detail = match row.method {
+                KeyMethod::KeyFile if !row.usable_on(&here) => {
+                    format!("{} (on that host)", row.params.path.as_deref().unwrap_or("?"))
+                }
                 KeyMethod::Dpapi => format!(
                     "Windows DPAPI, user scope (user {})",
                     row.params.user.as_deref().unwrap_or("?")
@@ -61,6 +67,7 @@ pub fn key_methods(store: &Store, paths: &Paths) -> Result<Vec<KeyInfo>, VaultEr
                 method: row.method,
                 key_id: row.params.key_id,
                 created_at: row.created_at.clone(),
+                host: row.params.host.clone(),
                 detail,
             }
         })
@@ -83,7 +90,8 @@ pub fn add_key(
         return Err(Error::invalid("method", "dpapi", "DPAPI is only available on Windows"));
     }
     let vault = Vault::open_or_create(store, paths, interactive, actor)?;
-    if load_keys(store)?.iter().any(|r| r.method == method) {
+    let here = crate::fleet::this_host();
+    if load_keys(store)?.iter().any(|r| r.method == method && r.usable_on(&here)) {
         return Err(Error::invalid(
             "method",
             method_label(method),
@@ -110,14 +118,18 @@ pub fn remove_key(
     actor: Actor<'_>,
 ) -> Result<(), Error> {
     let rows = load_keys(store)?;
-    if !rows.iter().any(|r| r.method == method) {
+    // A host-bound method is removed on this host only (other hosts keep theirs).
+    let here = crate::fleet::this_host();
+    let doomed: Vec<i64> =
+        rows.iter().filter(|r| r.method == method && r.usable_on(&here)).map(|r| r.id).collect();
+    if doomed.is_empty() {
         return Err(Error::invalid(
             "method",
             method_label(method),
             "the vault key is not protected this way (see `orc credential keys`)",
         ));
     }
-    if rows.iter().all(|r| r.method == method) {
+    if doomed.len() == rows.len() {
         return Err(Error::invalid(
             "method",
             method_label(method),
@@ -135,8 +147,10 @@ pub fn remove_key(
         );
     }
     store.write(|tx| -> Result<(), VaultError> {
-        tx.execute("DELETE FROM vault_keys WHERE kind = ?1", [method.as_str()])
-            .map_err(tx_err("remove vault key"))?;
+        for id in &doomed {
+            tx.execute("DELETE FROM vault_keys WHERE id = ?1", [id])
+                .map_err(tx_err("remove vault key"))?;
+        }
         let before = json!({ "method": method.as_str() });
         audit::record(tx, actor.command, "vault_key", Some(method.as_str()), Some(&before), None)?;
         Ok(())
@@ -153,6 +167,8 @@ pub struct RotateReport {
     pub credentials: usize,
     pub methods: Vec<KeyMethod>,
     pub key_file: Option<PathBuf>,
+    /// Hosts whose machine-scope wraps were dropped (they must run `orc host enroll` again).
+    pub dropped_hosts: Vec<String>,
 }
 
 /// Generates a new data key, re-encrypts every credential under it and re-wraps it with every
@@ -164,8 +180,20 @@ pub fn rotate_key(
     source: PassphraseSource,
     actor: Actor<'_>,
 ) -> Result<RotateReport, Error> {
-    let rows = load_keys(store)?;
-    if rows.is_empty() {
+    let all_rows = load_keys(store)?;
+    // Other hosts' wraps cannot be re-made here: they are dropped (and those hosts re-enroll);
+    // one wrap per method is re-made for this host.
+    let here = crate::fleet::this_host();
+    let mut dropped_hosts: Vec<String> = all_rows
+        .iter()
+        .filter(|r| !r.usable_on(&here))
+        .filter_map(|r| r.params.host.clone())
+        .collect();
+    dropped_hosts.sort_unstable();
+    dropped_hosts.dedup();
+    let mut rows: Vec<&keys::KeyRow> = all_rows.iter().filter(|r| r.usable_on(&here)).collect();
+    rows.dedup_by_key(|r| r.method);
+    if all_rows.is_empty() {
         return Err(VaultError::Locked {
             reason: "no vault has been set up yet (store a credential with `orc credential set`)"
                 .into(),
@@ -268,5 +296,6 @@ pub fn rotate_key(
         credentials,
         methods: rows.iter().map(|r| r.method).collect(),
         key_file,
+        dropped_hosts,
     })
 }

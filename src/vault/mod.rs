@@ -21,12 +21,14 @@
 //!   `passphrase` (PBKDF2 through [`kdf`], the prompt hook);
 //! - `handle`: the unlocked [`Vault`] (unlock, create, decrypt, seal);
 //! - `credentials`: set / get / list / rm, references, the secrets a task receives;
-//! - `manage`: keys / add-key / remove-key / rotate-key.
+//! - `manage`: keys / add-key / remove-key / rotate-key;
+//! - `hosts`: per-host wraps in a fleet, `orc host enroll`, revoking a host's wraps.
 
 mod credentials;
 mod dpapi;
 pub mod envelope;
 mod handle;
+mod hosts;
 pub mod kdf;
 mod keyfile;
 mod keys;
@@ -46,6 +48,7 @@ pub use credentials::{
 };
 pub use envelope::{Binding, Undecryptable};
 pub use handle::Vault;
+pub use hosts::{EnrollKey, EnrollReport, enroll, host_method, revoke_host};
 pub use keys::KeyMethod;
 pub use manage::{KeyInfo, RotateReport, add_key, key_methods, remove_key, rotate_key};
 pub use passphrase::{

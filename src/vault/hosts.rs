@@ -1,0 +1,210 @@
+//! Secrets in a fleet (issue 18): the data key wrapped once per host.
+//!
+//! A machine-scope wrap only opens on the machine that made it: DPAPI machine scope is bound
+//! to that computer ([`super::machine`]), and a key-file wrap needs the file, which lives on
+//! that host (the key-file method is the machine-scope method where DPAPI does not exist).
+//! So every such wrap records the host it was made on (`host` in its `params` JSON; rows made
+//! before fleets have none and are tried everywhere, as before). Unlocking tries only the wraps
+//! of this host, the host-less ones and the passphrase; wraps of other hosts are skipped
+//! without being reported as failures.
+//!
+//! - [`enroll`] (`orc host enroll`, run on the new host): unlock with a method that is not
+//!   bound to a host — the passphrase, or a key file an existing host exported — and add this
+//!   host's own machine-scope wrap (replacing an earlier one of this host);
+//! - [`revoke_host`] (`orc host rm|revoke`): drop a host's wraps, never the last wrap that
+//!   opens the vault.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::credentials::{Actor, checkpoint};
+use super::keys::{
+    KeyMethod, KeyRow, insert_key_row, load_keys, load_keys_tx, method_label, new_row_for,
+    unwrap_with_kek,
+};
+use super::passphrase::{self, PassphraseSource};
+use super::{VaultError, dpapi, keyfile, tx_err};
+use crate::audit;
+use crate::error::Error;
+use crate::fleet::same_host;
+use crate::paths::Paths;
+use crate::store::Store;
+
+/// The audit object of a host's wrap.
+const AUDIT_OBJECT: &str = "host_key";
+
+/// Whether wraps of `method` only open on the host that made them.
+pub(super) fn is_host_bound(method: KeyMethod) -> bool {
+    matches!(method, KeyMethod::DpapiMachine | KeyMethod::KeyFile)
+}
+
+/// The host a new wrap of `method` records: this host for a host-bound method.
+pub(super) fn bound_host(method: KeyMethod) -> Option<String> {
+    is_host_bound(method).then(crate::fleet::this_host)
+}
+
+/// The machine-scope method of this platform: what `orc host enroll` adds.
+pub fn host_method() -> KeyMethod {
+    if dpapi::available() { KeyMethod::DpapiMachine } else { KeyMethod::KeyFile }
+}
+
+impl KeyRow {
+    /// Whether unlocking on `host` tries this wrap (its own, or one without a host).
+    pub(super) fn usable_on(&self, host: &str) -> bool {
+        self.params.host.as_deref().is_none_or(|h| same_host(h, host))
+    }
+
+    /// Whether this wrap was made on `host`.
+    pub(super) fn made_on(&self, host: &str) -> bool {
+        self.params.host.as_deref().is_some_and(|h| same_host(h, host))
+    }
+}
+
+/// The sentence a locked vault adds when wraps of other hosts were skipped.
+pub(super) fn skipped_note(rows: &[KeyRow], here: &str) -> Option<String> {
+    let mut others: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r.usable_on(here))
+        .filter_map(|r| r.params.host.as_deref())
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    (!others.is_empty()).then(|| {
+        format!(
+            "the vault key is wrapped for host {} but not for this host ({here}): enroll it \
+             with `orc host enroll`",
+            others.join(", ")
+        )
+    })
+}
+
+/// The existing key that approves an enrolment (one not bound to a host).
+pub enum EnrollKey {
+    /// The passphrase (`ORC_VAULT_PASSPHRASE`, else the CLI's prompt when interactive).
+    Passphrase(PassphraseSource),
+    /// A key file of an existing host (copied from it over a secure channel).
+    KeyFile(PathBuf),
+}
+
+/// What [`enroll`] did.
+#[derive(Debug, Clone)]
+pub struct EnrollReport {
+    pub host: String,
+    pub method: KeyMethod,
+    /// This host had a wrap already (it was replaced).
+    pub replaced: bool,
+    /// The key file that now opens the vault here (key-file method).
+    pub key_file: Option<PathBuf>,
+}
+
+fn locked(reason: impl Into<String>) -> VaultError {
+    VaultError::Locked { reason: reason.into() }
+}
+
+/// Opens the data key with `key`, never with a host-bound wrap of this host.
+fn approve(
+    rows: &[KeyRow],
+    key: &EnrollKey,
+) -> Result<(zeroize::Zeroizing<[u8; 32]>, u32), VaultError> {
+    match key {
+        EnrollKey::KeyFile(path) => {
+            let kek = keyfile::read(path).map_err(|p| locked(p.describe(path)))?;
+            let fp = keyfile::fingerprint(&kek);
+            let row = rows
+                .iter()
+                .find(|r| {
+                    r.method == KeyMethod::KeyFile && r.params.fingerprint.as_deref() == Some(&fp)
+                })
+                .ok_or_else(|| {
+                    locked(format!("key file {} does not open this vault", path.display()))
+                })?;
+            let dek = unwrap_with_kek(row, &kek).ok_or_else(|| {
+                locked(format!("key file {}: the wrapped key record is damaged", path.display()))
+            })?;
+            Ok((dek, row.params.key_id))
+        }
+        EnrollKey::Passphrase(source) => {
+            let row = rows.iter().find(|r| r.method == KeyMethod::Passphrase).ok_or_else(|| {
+                locked(
+                    "the vault has no passphrase: approve this host with an existing host's key \
+                     file (--key-file PATH)",
+                )
+            })?;
+            let (dek, _) = passphrase::unlock(row, source).map_err(locked)?;
+            Ok((dek, row.params.key_id))
+        }
+    }
+}
+
+/// `orc host enroll`: unlocks with `key` and adds this host's machine-scope wrap (replacing
+/// an earlier one of this host), with an audit row. Nothing changes when `key` does not open
+/// the vault (exit 6).
+pub fn enroll(
+    store: &mut Store,
+    paths: &Paths,
+    key: EnrollKey,
+    actor: Actor<'_>,
+) -> Result<EnrollReport, Error> {
+    let rows = load_keys(store)?;
+    if rows.is_empty() {
+        return Err(locked(
+            "no vault has been set up yet (store a credential with `orc credential set`)",
+        )
+        .into());
+    }
+    let (dek, key_id) = approve(&rows, &key)?;
+    let host = crate::fleet::this_host();
+    let method = host_method();
+    let row = new_row_for(method, &dek, key_id, paths, None)?;
+    let replaced = store.write(|tx| -> Result<bool, VaultError> {
+        let old: Vec<i64> = load_keys_tx(tx)?
+            .iter()
+            .filter(|r| r.method == method && r.made_on(&host))
+            .map(|r| r.id)
+            .collect();
+        for id in &old {
+            tx.execute("DELETE FROM vault_keys WHERE id = ?1", [id])
+                .map_err(tx_err("replace vault key"))?;
+        }
+        insert_key_row(tx, &row)?;
+        let before = (!old.is_empty()).then(|| json!({ "method": method.as_str() }));
+        let after = json!({ "method": method.as_str(), "key_id": key_id });
+        audit::record(tx, actor.command, AUDIT_OBJECT, Some(&host), before.as_ref(), Some(&after))?;
+        Ok(!old.is_empty())
+    })?;
+    checkpoint(store);
+    let key_file = (method == KeyMethod::KeyFile).then(|| paths.key_file()).flatten();
+    Ok(EnrollReport { host, method, replaced, key_file })
+}
+
+/// Removes the wraps made on `host` inside the caller's write transaction, with an audit row;
+/// refused (exit 2) when no wrap would be left to open the vault. Returns how many went.
+pub fn revoke_host(
+    tx: &crate::store::sql::Connection,
+    host: &str,
+    actor: Actor<'_>,
+) -> Result<usize, Error> {
+    let rows = load_keys_tx(tx)?;
+    let doomed: Vec<&KeyRow> = rows.iter().filter(|r| r.made_on(host)).collect();
+    if doomed.is_empty() {
+        return Ok(0);
+    }
+    if doomed.len() == rows.len() {
+        return Err(Error::invalid(
+            "host name",
+            host,
+            "its vault key wrap is the last one that opens the vault; enroll another host or \
+             add a passphrase (`orc credential add-key passphrase`) first",
+        ));
+    }
+    for r in &doomed {
+        tx.execute("DELETE FROM vault_keys WHERE id = ?1", [r.id])
+            .map_err(|e| VaultError::from(tx_err("revoke vault key")(e)))?;
+    }
+    let methods: Vec<&str> = doomed.iter().map(|r| method_label(r.method)).collect();
+    let before = json!({ "methods": methods });
+    audit::record(tx, actor.command, AUDIT_OBJECT, Some(host), Some(&before), None)
+        .map_err(Error::Store)?;
+    Ok(doomed.len())
+}
