@@ -235,7 +235,13 @@ fn keys(ctx: &mut Context<'_>) -> Result<i32> {
                 .map(crate::clock::to_local_human)
                 .unwrap_or_else(|| k.created_at.clone());
             let host = k.host.clone().unwrap_or_else(|| "-".into());
-            vec![k.method.as_str().to_string(), k.key_id.to_string(), host, created, k.detail.clone()]
+            vec![
+                k.method.as_str().to_string(),
+                k.key_id.to_string(),
+                host,
+                created,
+                k.detail.clone(),
+            ]
         })
         .collect();
     let header = ["METHOD", "KEY", "HOST", "CREATED", "DETAIL"];
