@@ -208,3 +208,45 @@ pub fn revoke_host(
         .map_err(Error::Store)?;
     Ok(doomed.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::keys::KeyParams;
+
+    fn row(method: KeyMethod, host: Option<&str>) -> KeyRow {
+        let params = KeyParams { key_id: 1, host: host.map(Into::into), ..KeyParams::default() };
+        KeyRow {
+            id: 1,
+            method,
+            params_text: params.to_text(),
+            params,
+            wrapped: Vec::new(),
+            created_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn which_wraps_a_host_tries() {
+        let legacy = row(KeyMethod::KeyFile, None);
+        let a = row(KeyMethod::KeyFile, Some("srv-a.corp.example.com"));
+        assert!(legacy.usable_on("b") && !legacy.made_on("b"), "host-less rows work anywhere");
+        assert!(a.usable_on("SRV-A") && a.made_on("srv-a"), "same host, short name, any case");
+        assert!(!a.usable_on("srv-b") && !a.made_on("srv-b"));
+        let rows = [a, row(KeyMethod::DpapiMachine, Some("c")), row(KeyMethod::Passphrase, None)];
+        assert_eq!(
+            skipped_note(&rows, "b").unwrap(),
+            "the vault key is wrapped for host c, srv-a.corp.example.com but not for this host \
+             (b): enroll it with `orc host enroll`"
+        );
+        assert_eq!(skipped_note(&rows[..1], "srv-a"), None);
+    }
+
+    #[test]
+    fn host_bound_methods_record_this_host() {
+        assert!(bound_host(KeyMethod::KeyFile).is_some());
+        assert!(bound_host(KeyMethod::DpapiMachine).is_some());
+        assert_eq!(bound_host(KeyMethod::Dpapi), None);
+        assert_eq!(bound_host(KeyMethod::Passphrase), None);
+    }
+}

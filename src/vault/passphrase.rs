@@ -200,6 +200,7 @@ mod tests {
         assert_eq!(params.iterations, Some(1000));
         assert_eq!(b64().decode(params.salt.as_ref().unwrap()).unwrap().len(), 16);
         let stored = KeyRow {
+            id: 1,
             method: KeyMethod::Passphrase,
             params_text: row.params_text.clone(),
             params,
