@@ -250,3 +250,60 @@ mod tests {
         assert_eq!(bound_host(KeyMethod::Passphrase), None);
     }
 }
+
+/// Runs on Windows and under Wine (which implements machine-scope DPAPI).
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+    use crate::vault::{Purpose, Secret, Vault};
+
+    #[test]
+    fn enroll_adds_this_hosts_dpapi_machine_wrap_and_other_hosts_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let key = dir.path().join("k.key");
+        let paths = Paths::at(&home).with_key_file(key.clone());
+        let mut store = Store::open(&home).unwrap();
+        let actor = Actor { command: "test" };
+        let secret = Secret::from_string("hunter2-canary".into());
+        crate::vault::set(&mut store, &paths, false, "db-pass", None, &secret, actor).unwrap();
+        crate::vault::add_key(&mut store, &paths, false, KeyMethod::KeyFile, None, actor).unwrap();
+        let here = crate::fleet::this_host();
+        for replaced in [false, true] {
+            let report =
+                enroll(&mut store, &paths, EnrollKey::KeyFile(key.clone()), actor).unwrap();
+            assert_eq!((report.method, report.replaced), (KeyMethod::DpapiMachine, replaced));
+            assert_eq!(report.host, here);
+        }
+        let listed: Vec<(KeyMethod, Option<String>)> = crate::vault::key_methods(&store, &paths)
+            .unwrap()
+            .into_iter()
+            .map(|k| (k.method, k.host))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                (KeyMethod::Dpapi, None),
+                (KeyMethod::DpapiMachine, Some(here.clone())),
+                (KeyMethod::KeyFile, Some(here.clone())),
+            ]
+        );
+        // The machine-scope wrap alone opens the vault on this host …
+        let c = rusqlite::Connection::open(store.path()).unwrap();
+        c.execute("DELETE FROM vault_keys WHERE kind <> 'dpapi_machine'", []).unwrap();
+        let v = Vault::unlock(&store, &paths, false).unwrap();
+        assert_eq!(v.unlocked_by(), KeyMethod::DpapiMachine);
+        assert_eq!(v.get(&store, "db-pass", Purpose::TaskEnv).unwrap().expose(), b"hunter2-canary");
+        // … and is not tried when it belongs to another host.
+        let params = serde_json::json!({ "key_id": 1, "host": "elsewhere" }).to_string();
+        c.execute("UPDATE vault_keys SET params = ?1", [params]).unwrap();
+        let err = Vault::unlock(&store, &paths, false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "secrets are locked: the vault key is wrapped for host elsewhere but not for this \
+                 host ({here}): enroll it with `orc host enroll`"
+            )
+        );
+    }
+}
