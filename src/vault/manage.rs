@@ -38,9 +38,11 @@ pub fn key_methods(store: &Store, paths: &Paths) -> Result<Vec<KeyInfo>, VaultEr
         .iter()
         .map(|row| {
             let detail = match row.method {
-                KeyMethod::KeyFile if !row.usable_on(&here) => {
-                    format!("{} (on that host)", row.params.path.as_deref().unwrap_or("?"))
-                }
+                _ if !row.usable_on(&here) => format!(
+                    "{} on host {} (not tried here)",
+                    row.params.path.as_deref().unwrap_or(method_label(row.method)),
+                    row.params.host.as_deref().unwrap_or("?")
+                ),
                 KeyMethod::Dpapi => format!(
                     "Windows DPAPI, user scope (user {})",
                     row.params.user.as_deref().unwrap_or("?")

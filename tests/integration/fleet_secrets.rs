@@ -107,6 +107,11 @@ fn an_enrolled_host_opens_the_vault_until_it_is_removed() {
     );
     assert!(!err.contains("does not belong to this vault"), "a's wrap was tried on b: {err}");
     assert_eq!(wraps(&env, "b"), vec![wrap("keyfile", Some("a")), wrap("passphrase", None)]);
+    let listing = on(&env, "b", &["credential", "keys"], None, &[]).ok().stdout;
+    let a_line = listing.lines().find(|l| l.starts_with("keyfile")).unwrap();
+    let a_key = key_of(&env, "a").display().to_string();
+    assert!(a_line.ends_with(&format!("{a_key} on host a (not tried here)")), "{listing}");
+    assert!(listing.starts_with("METHOD      KEY  HOST"), "{listing}");
 
     // Enrolling without an approving key is refused and changes nothing.
     let before = env.db_bytes();
