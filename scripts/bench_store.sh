@@ -10,7 +10,8 @@
 # and `orc status` on the runs the executes recorded. Printed: median and p95 wall time per
 # process, and the ratio of the medians to SQLite measured in the same run (never asserted).
 # Also printed, to see where the difference comes from: `orc --version` (start-up alone) and
-# `psql -c 'select 1'` over the socket and over verified TLS (a connection and one query).
+# `psql -c 'select 1'` over the socket and over verified TLS (a connection and one query), and
+# the connection set-up alone (`pgbench -C`).
 #
 # Usage: bash scripts/bench_store.sh [--runs N]     (N runs of each command, default 200)
 # NO_BUILD=1 uses target/release as it is (no cargo build first).
@@ -132,6 +133,14 @@ measure psql.socket "$PSQL" -X -h "$PGDIR" -p "$PORT" -U orc -d bench_socket -At
 export PGPASSWORD="$PASSWORD"
 measure psql.tls "$PSQL" -X -Atqc 'select 1' \
   "host=127.0.0.1 port=$PORT user=orc dbname=bench_tls sslmode=verify-full sslrootcert=$PGDIR/tls/server.crt"
+# Connection set-up alone: pgbench -C opens a new connection per transaction and reports
+# the average time of the connections (the transaction is one `select 1`).
+echo 'select 1' >"$WORK/select1.sql"
+"$PG_BIN/pgbench" -n -C -t "$RUNS" -f "$WORK/select1.sql" -h "$PGDIR" -p "$PORT" -U orc \
+  bench_socket >"$WORK/pgbench.socket" 2>&1 || { cat "$WORK/pgbench.socket" >&2; die "pgbench failed"; }
+PGSSLMODE=verify-full PGSSLROOTCERT="$PGDIR/tls/server.crt" "$PG_BIN/pgbench" -n -C -t "$RUNS" \
+  -f "$WORK/select1.sql" -h 127.0.0.1 -p "$PORT" -U orc bench_tls >"$WORK/pgbench.tls" 2>&1 \
+  || { cat "$WORK/pgbench.tls" >&2; die "pgbench failed"; }
 unset PGPASSWORD
 
 # Every execute was recorded, in its own store.
@@ -173,6 +182,11 @@ for name, label in (("version", "`orc --version` (start-up only)"),
                     ("psql.tls", "`psql -c 'select 1'`, TCP+TLS (verify-full)")):
     ts = times(name)
     print(f"| {label} | {statistics.median(ts):.1f} ms | {p95(ts):.1f} ms |")
+for key, label in (("socket", "Unix socket"), ("tls", "TCP+TLS (verify-full), SCRAM")):
+    text = open(os.path.join(work, f"pgbench.{key}")).read()
+    ms = next(l.split("=")[1].strip() for l in text.splitlines()
+              if l.startswith("average connection time"))
+    print(f"| connection set-up alone, {label} (`pgbench -C`, mean) | {float(ms.split()[0]):.1f} ms | |")
 print()
 for key, name in stores:
     recorded = json.load(open(os.path.join(work, f"runs.{key}.json")))
