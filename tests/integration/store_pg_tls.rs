@@ -44,17 +44,25 @@ fn tls_url_and_root() -> (String, PathBuf) {
     assert!(kept.contains(&"sslmode=require"), "ORC_TEST_PG_TLS has no sslmode=require: {url}");
     let root = match root {
         Some(r) => PathBuf::from(r.into_owned()),
-        None => {
-            // scripts/pg/start.sh: the socket directory DIR holds tls/server.crt.
-            let socket: postgres::Config = required("ORC_TEST_PG").parse().expect("ORC_TEST_PG");
-            let [postgres::config::Host::Unix(dir)] = socket.get_hosts() else {
-                panic!("ORC_TEST_PG is not one Unix socket: {:?}", socket.get_hosts())
-            };
-            dir.join("tls").join("server.crt")
-        }
+        None => certificate_next_to_socket(),
     };
     assert!(root.is_file(), "no server certificate at {}", root.display());
     (format!("{base}?{}", kept.join("&")), root)
+}
+
+/// scripts/pg/start.sh: the socket directory DIR of `ORC_TEST_PG` holds `tls/server.crt`.
+#[cfg(unix)]
+fn certificate_next_to_socket() -> PathBuf {
+    let socket: postgres::Config = required("ORC_TEST_PG").parse().expect("ORC_TEST_PG");
+    let [postgres::config::Host::Unix(dir)] = socket.get_hosts() else {
+        panic!("ORC_TEST_PG is not one Unix socket: {:?}", socket.get_hosts())
+    };
+    dir.join("tls").join("server.crt")
+}
+
+#[cfg(not(unix))]
+fn certificate_next_to_socket() -> PathBuf {
+    panic!("ORC_TEST_PG_TLS names no sslrootcert=PATH (the server's certificate)")
 }
 
 /// `url` with `sslrootcert=PATH` (percent-encoded).
