@@ -46,6 +46,7 @@ mod schtasks_real;
 mod secrets;
 mod store;
 mod store_pg_schema;
+mod store_pg_tls;
 mod task_commands;
 mod task_input;
 mod watch;
