@@ -40,7 +40,7 @@ fn validator(name: &str) -> jsonschema::Validator {
     options.build(&load(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-fn assert_valid(schema: &str, doc: &Value) {
+pub(crate) fn assert_valid(schema: &str, doc: &Value) {
     let v = validator(schema);
     let errors: Vec<String> =
         v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
