@@ -6,8 +6,8 @@
 
 use super::Context;
 use crate::error::{Error, Result};
-use crate::fleet::silence::HostState;
 use crate::exec::runs;
+use crate::fleet::silence::HostState;
 use crate::render;
 
 #[derive(Debug, clap::Args)]
@@ -104,11 +104,8 @@ fn silent_text(h: &HostState) -> &'static str {
 }
 
 fn host_json(h: &HostState) -> serde_json::Value {
-    let running: Vec<serde_json::Value> = h
-        .running
-        .iter()
-        .map(|r| serde_json::json!({ "id": r.id, "task": r.task }))
-        .collect();
+    let running: Vec<serde_json::Value> =
+        h.running.iter().map(|r| serde_json::json!({ "id": r.id, "task": r.task })).collect();
     serde_json::json!({
         "name": h.heartbeat.name,
         "last_seen_at": h.heartbeat.last_seen_at.map(crate::clock::to_local_iso),

@@ -103,10 +103,7 @@ pub fn may_abandon(
 pub fn seen_text(host: &Heartbeat) -> String {
     match host.last_seen_at {
         Some(t) => format!("its last heartbeat was {}", crate::clock::to_local_iso(t)),
-        None => format!(
-            "it was never seen (added {})",
-            crate::clock::to_local_iso(host.added_at)
-        ),
+        None => format!("it was never seen (added {})", crate::clock::to_local_iso(host.added_at)),
     }
 }
 
@@ -267,7 +264,8 @@ mod tests {
         assert!(!busy(&timed[0], GRACE, utc(10, 41)));
         assert_eq!(silent(&h, &timed, GRACE, at(11, 11)).unwrap().slot, at(11, 0));
         // Busy with one task, silent through another.
-        let mixed = [task("long", "0 * * * *", None, &[10]), task("tick", "*/15 * * * *", None, &[])];
+        let mixed =
+            [task("long", "0 * * * *", None, &[10]), task("tick", "*/15 * * * *", None, &[])];
         assert_eq!(
             silent(&h, &mixed, GRACE, at(10, 26)),
             Some(Missed { task: "tick".into(), slot: at(10, 15) })

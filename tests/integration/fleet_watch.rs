@@ -90,8 +90,10 @@ fn a_silent_host_is_one_incident_until_it_executes_again() {
 fn a_silent_hosts_run_is_abandoned_and_alerted_but_a_live_long_run_is_left_alone() {
     let mut env = fleet_env();
     let hourly = ["--command", "x", "--schedule", "0 * * * *"];
-    env.orc([&["task", "add", "job"][..], &hourly, &["--hosts", "h1", "--timeout", "10m"]].concat())
-        .ok();
+    env.orc(
+        [&["task", "add", "job"][..], &hourly, &["--hosts", "h1", "--timeout", "10m"]].concat(),
+    )
+    .ok();
     // No timeout, overlap skip: Task Scheduler starts nothing on h2 while the run lasts, so h2
     // writes no heartbeat either.
     env.orc([&["task", "add", "long"][..], &hourly, &["--hosts", "h2", "--no-timeout"]].concat())
