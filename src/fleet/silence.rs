@@ -142,16 +142,15 @@ pub struct HostState {
     pub silence: Option<Missed>,
 }
 
-/// The tasks `host` must start itself (see the module documentation).
+/// The tasks `host` must start itself (see the module documentation), out of the enabled
+/// assigned tasks and the hosts each runs on.
 fn own_tasks(
-    conn: &Connection,
-    tasks: &[StoredTask],
+    assigned: &[(&StoredTask, Vec<String>)],
     running: &[RunRecord],
     host: &str,
-) -> Result<Vec<OwnTask>> {
+) -> Vec<OwnTask> {
     let mut out = Vec::new();
-    for t in tasks.iter().filter(|t| t.spec.enabled) {
-        let Some(hosts) = super::assign::hosts_of(conn, &t.spec)? else { continue };
+    for (t, hosts) in assigned {
         let here = hosts.iter().any(|h| super::same_host(h, host));
         let own = match t.spec.run_on {
             RunOn::All => here,
@@ -173,7 +172,7 @@ fn own_tasks(
             });
         }
     }
-    Ok(out)
+    out
 }
 
 /// Every host of the fleet with its running rows and whether it is silent as of `now`.
@@ -184,9 +183,18 @@ pub fn survey(
     grace: Duration,
     now: DateTime<Local>,
 ) -> Result<Vec<HostState>> {
+    let hosts = super::table::heartbeats(conn)?;
+    let mut assigned = Vec::new();
+    if !hosts.is_empty() {
+        for t in tasks.iter().filter(|t| t.spec.enabled) {
+            if let Some(on) = super::assign::hosts_of(conn, &t.spec)? {
+                assigned.push((t, on));
+            }
+        }
+    }
     let mut out = Vec::new();
-    for heartbeat in super::table::heartbeats(conn)? {
-        let own = own_tasks(conn, tasks, running, &heartbeat.name)?;
+    for heartbeat in hosts {
+        let own = own_tasks(&assigned, running, &heartbeat.name);
         let silence = silent(&heartbeat, &own, grace, now);
         let running = running
             .iter()
