@@ -28,6 +28,7 @@ mod exec_history;
 mod execute;
 mod first_window;
 mod fleet;
+mod fleet_watch;
 mod hardening;
 mod home_security;
 mod install;
