@@ -108,10 +108,13 @@ else
     }
 
   # Self-signed certificate for 127.0.0.1 (sslmode=require encrypts without verifying;
-  # tls/server.crt can serve as the root certificate of a verifying client).
+  # tls/server.crt can serve as the root certificate of a verifying client). It must say
+  # CA:FALSE: openssl's default for -x509 is a CA certificate, which rustls (orc's TLS) refuses
+  # as a server's certificate even when trusted (CaUsedAsEndEntity, rustls/webpki#205).
   mkdir -p "$DIR/tls"
   openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=127.0.0.1" \
-    -addext "subjectAltName=IP:127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1" -addext "basicConstraints=critical,CA:FALSE" \
+    -addext "extendedKeyUsage=serverAuth" \
     -keyout "$DIR/tls/server.key" -out "$DIR/tls/server.crt" >/dev/null 2>&1 \
     || die "openssl could not make the test certificate"
   chmod 600 "$DIR/tls/server.key"

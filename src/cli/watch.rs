@@ -22,6 +22,15 @@ pub fn run(args: WatchArgs, ctx: &mut Context<'_>) -> Result<i32> {
     for w in &report.warnings {
         tracing::warn!("{w}");
     }
+    if !ctx.json {
+        for r in &report.abandoned {
+            ctx.print(&format!(
+                "run {} of {} was still marked RUNNING on host {}, which is silent: marked \
+                 ABANDONED",
+                r.id, r.task, r.host
+            ))?;
+        }
+    }
     if ctx.json {
         ctx.print_json(&report.open)?;
     } else if ctx.verbosity >= 0 {

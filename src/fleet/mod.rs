@@ -5,7 +5,9 @@
 //!   rule of a remote scheduler address (`schedule --host`) (pure);
 //! - [`table`]: the `hosts`, `host_groups` and `host_group_members` tables (the only SQL on
 //!   them), with the heartbeat (`last_seen_at`) and the "still used by a task" refusals;
-//! - [`assign`]: which hosts a task runs on, and the slot-claim scope of `--run-on`.
+//! - [`assign`]: which hosts a task runs on, and the slot-claim scope of `--run-on`;
+//! - [`silence`]: when a host is silent (its heartbeat missed a slot of its own tasks) and
+//!   when a `RUNNING` row it left may be abandoned (the watch pass and `orc status`).
 //!
 //! A task without hosts runs on every host that schedules it, so a single machine sees no
 //! change. The PostgreSQL store is a later change: everything here is plain tables, claims by
@@ -13,6 +15,7 @@
 
 pub mod assign;
 pub mod names;
+pub mod silence;
 pub mod table;
 
 /// Whether two host names name the same machine: equal ignoring case, or one is a bare name

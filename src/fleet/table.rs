@@ -5,6 +5,7 @@
 //! in its `hosts` is refused (exit 2, nothing changed, the message names the tasks).
 
 use crate::store::sql::{Connection, OptionalExtension, params};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::names::{self, HostRef};
@@ -101,6 +102,35 @@ pub fn list_groups(conn: &Connection) -> Result<Vec<GroupRow>> {
         .collect::<crate::store::sql::Result<Vec<_>>>()
         .map_err(db(conn, "list host groups"))?;
     names.into_iter().map(|name| Ok(GroupRow { hosts: members(conn, &name)?, name })).collect()
+}
+
+/// A host's heartbeat as the silence rule reads it ([`super::silence`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub name: String,
+    pub added_at: DateTime<Utc>,
+    /// `None`: never seen (no `orc execute` on it wrote the heartbeat yet).
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// Every host's heartbeat, by name.
+pub fn heartbeats(conn: &Connection) -> Result<Vec<Heartbeat>> {
+    let mut stmt = conn
+        .prepare("SELECT name, added_at, last_seen_at FROM hosts ORDER BY name COLLATE NOCASE")
+        .map_err(db(conn, "read hosts"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            let added: String = r.get(1)?;
+            let seen: Option<String> = r.get(2)?;
+            Ok(Heartbeat {
+                name: r.get(0)?,
+                added_at: from_db_time(&added).unwrap_or_default(),
+                last_seen_at: seen.as_deref().and_then(from_db_time),
+            })
+        })
+        .map_err(db(conn, "read hosts"))?
+        .collect::<crate::store::sql::Result<Vec<_>>>();
+    rows.map_err(db(conn, "read hosts"))
 }
 
 /// The heartbeat: records that `host` is alive at `at`. A host nobody added is not recorded

@@ -99,6 +99,7 @@ pub fn render(
         Kind::Registration => "REGISTRATION",
         Kind::Scheduler => "SCHEDULER DOWN",
         Kind::Outbox => "NOTIFICATIONS GIVEN UP",
+        Kind::HostSilent => "HOST SILENT",
     };
     let about =
         if incident.subject.is_empty() { String::new() } else { format!(" {}", incident.subject) };

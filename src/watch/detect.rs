@@ -25,7 +25,7 @@ pub const RUNAWAY_FLOOR: Duration = Duration::minutes(1);
 
 /// What an incident is about. Stored in `incidents.kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Scheduled slots without a run.
     Missed,
@@ -39,16 +39,20 @@ pub enum Kind {
     Scheduler,
     /// Notifications the outbox gave up on.
     Outbox,
+    /// A host of the fleet let a slot of its own tasks pass without a heartbeat
+    /// ([`crate::fleet::silence`]); the subject is the host.
+    HostSilent,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Missed,
         Kind::Late,
         Kind::Runaway,
         Kind::Registration,
         Kind::Scheduler,
         Kind::Outbox,
+        Kind::HostSilent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +63,7 @@ impl Kind {
             Kind::Registration => "registration",
             Kind::Scheduler => "scheduler",
             Kind::Outbox => "outbox",
+            Kind::HostSilent => "host_silent",
         }
     }
 

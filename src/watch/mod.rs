@@ -16,11 +16,15 @@
 //! * **late / runaway** — RUNNING runs past timeout + grace, or longer than
 //!   `watch.runaway_factor` × p95 of the last 20 successful runs (at least 5);
 //! * **registration** — orc's registration missing, disabled or drifted ([`detect::registrations`]);
-//!   **scheduler** — the scheduler query failed; **outbox** — messages given up.
+//!   **scheduler** — the scheduler query failed; **outbox** — messages given up;
+//! * **host_silent** — a host of the fleet let a slot of its own tasks pass without a heartbeat
+//!   ([`crate::fleet::silence`]); the `RUNNING` rows it left are marked `ABANDONED` first and
+//!   alerted like any failed run ([`hosts`]).
 
 pub mod alert;
 pub mod builtin;
 pub mod detect;
+pub mod hosts;
 pub mod incidents;
 pub mod settings;
 
@@ -66,6 +70,8 @@ pub struct PassReport {
     pub queued: usize,
     /// Things the pass could not check (an unreadable schedule, mail not sent…).
     pub warnings: Vec<String>,
+    /// Runs of silent hosts marked ABANDONED by this pass.
+    pub abandoned: Vec<hosts::AbandonedRun>,
 }
 
 fn db<'s>(
@@ -102,12 +108,20 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
     let ws = settings::WatchSettings::from_settings(&settings);
     let now_utc = now.with_timezone(&Utc);
     let mut warnings = Vec::new();
+    let abandoned = hosts::abandon_dead_runs(store, ws.grace, now, &mut warnings)?;
     let tasks = crate::task::repo::list(store.conn())?;
     let enabled: Vec<&crate::task::repo::StoredTask> =
         tasks.iter().filter(|t| t.spec.enabled).collect();
     let open = incidents::open(store.conn()).map_err(db(store, "read incidents"))?;
     let mut checks: Vec<(Kind, String, Check)> = Vec::new();
-    let mut checked = vec![Kind::Missed, Kind::Late, Kind::Runaway, Kind::Scheduler, Kind::Outbox];
+    let mut checked = vec![
+        Kind::Missed,
+        Kind::Late,
+        Kind::Runaway,
+        Kind::Scheduler,
+        Kind::Outbox,
+        Kind::HostSilent,
+    ];
 
     // Missed slots.
     let since_registered = registered_at(store, sched.kind, &sched.host)?;
@@ -157,6 +171,8 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
 
     // Late and runaway runs.
     let running = runs::running(store.conn(), None).map_err(db(store, "read runs"))?;
+    let fleet = crate::fleet::silence::survey(store.conn(), &tasks, &running, ws.grace, now)?;
+    checks.extend(hosts::checks(&fleet));
     for r in running {
         let Some(t) = tasks.iter().find(|t| t.spec.name.eq_ignore_ascii_case(&r.task)) else {
             continue;
@@ -269,5 +285,5 @@ pub fn pass(store: &mut Store, sched: &SchedulerRead, now: DateTime<Local>) -> R
         warnings.push(format!("metrics textfile not written: {e}"));
     }
     let open = incidents::open(store.conn()).map_err(db(store, "read incidents"))?;
-    Ok(PassReport { open, opened, reminded, recovered, queued, warnings })
+    Ok(PassReport { open, opened, reminded, recovered, queued, warnings, abandoned })
 }

@@ -9,7 +9,7 @@ use crate::support::Env;
 use crate::support::exec::*;
 
 /// `orc ARGS` as host `host`.
-fn orc_on(env: &Env, host: &str, args: &[&str]) -> crate::support::Output {
+pub(crate) fn orc_on(env: &Env, host: &str, args: &[&str]) -> crate::support::Output {
     let out = env.command().env("ORC_HOSTNAME", host).args(args).stdin(Stdio::null()).output();
     let out = out.expect("run orc");
     crate::support::Output {

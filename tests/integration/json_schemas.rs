@@ -40,7 +40,7 @@ fn validator(name: &str) -> jsonschema::Validator {
     options.build(&load(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-fn assert_valid(schema: &str, doc: &Value) {
+pub(crate) fn assert_valid(schema: &str, doc: &Value) {
     let v = validator(schema);
     let errors: Vec<String> =
         v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
@@ -118,6 +118,9 @@ fn every_read_commands_json_matches_its_schema() {
     check("schedule-plan.schema.json", &["schedule", "--all"]);
     check("history.schema.json", &["execute", "--task", "job"]);
     check("uninstall.schema.json", &["uninstall", "--keep-data", "--yes"]);
+    env.orc(["host", "add", "h1"]).ok();
+    let hosts = check("status-fleet.schema.json", &["status", "--fleet"]);
+    assert_eq!(hosts.as_array().unwrap().len(), 1, "{hosts}");
 
     // Errors: one object on stderr.
     let out = env.orc(["--json", "task", "show", "nope"]).code(3);

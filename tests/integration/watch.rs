@@ -9,27 +9,27 @@ use crate::schedule::{fake, fake_tasks, stored_xml};
 use crate::support::Env;
 use crate::support::mail_seed::{Run, add_run, outbox, set_config, store};
 
-fn local(h: u32, m: u32) -> DateTime<Local> {
+pub(crate) fn local(h: u32, m: u32) -> DateTime<Local> {
     let naive = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap().and_hms_opt(h, m, 0).unwrap();
     Local.from_local_datetime(&naive).earliest().unwrap()
 }
 
-fn utc(h: u32, m: u32) -> DateTime<Utc> {
+pub(crate) fn utc(h: u32, m: u32) -> DateTime<Utc> {
     local(h, m).with_timezone(&Utc)
 }
 
-fn slot(h: u32, m: u32) -> String {
+pub(crate) fn slot(h: u32, m: u32) -> String {
     local(h, m).format("%Y-%m-%dT%H:%M%:z").to_string()
 }
 
 /// Sets the test clock to 2026-03-02 `h`:`m` local time.
-fn at(env: &mut Env, h: u32, m: u32) {
+pub(crate) fn at(env: &mut Env, h: u32, m: u32) {
     env.set_env("ORC_NOW", format!("2026-03-02T{h:02}:{m:02}:00"));
 }
 
 /// The fake schtasks, mail to a relay that refuses connections (messages stay queued in the
 /// outbox, where the test reads them), and the built-in watch task off.
-fn setup() -> Env {
+pub(crate) fn setup() -> Env {
     let env = crate::schedule::env();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     set_config(
@@ -55,7 +55,7 @@ fn add_and_schedule(env: &mut Env, name: &str, schedule: &str) {
 }
 
 /// Subjects of the messages the watch queued, oldest first.
-fn alerts(env: &Env) -> Vec<String> {
+pub(crate) fn alerts(env: &Env) -> Vec<String> {
     outbox(env).into_iter().filter(|m| m.0 == "watch").map(|m| m.1).collect()
 }
 

@@ -493,14 +493,25 @@ pub fn mark_abandoned(
     run: &RunRecord,
     now: DateTime<Utc>,
 ) -> crate::store::sql::Result<()> {
+    mark_abandoned_because(tx, run, now, &abandoned_text(run)).map(drop)
+}
+
+/// Marks one `RUNNING` row `ABANDONED` with the explanation `why`; `false` when it was no
+/// longer RUNNING.
+pub fn mark_abandoned_because(
+    tx: &Connection,
+    run: &RunRecord,
+    now: DateTime<Utc>,
+    why: &str,
+) -> crate::store::sql::Result<bool> {
     let end = now.max(run.start);
-    tx.execute(
+    let n = tx.execute(
         "UPDATE runs SET status = 'ABANDONED', \"end\" = ?2, duration_ms = ?3, error = ?4
          WHERE id = ?1 AND status = 'RUNNING'",
-        params![run.id, to_db_time(end), (end - run.start).num_milliseconds(), abandoned_text(run)],
+        params![run.id, to_db_time(end), (end - run.start).num_milliseconds(), why],
     )?;
     tracing::info!(run = run.id, task = %run.task, "stale run marked ABANDONED");
-    Ok(())
+    Ok(n > 0)
 }
 
 /// Marks every stale `RUNNING` row of this host `ABANDONED` (optionally only one task's).
