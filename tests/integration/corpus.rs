@@ -504,7 +504,7 @@ fn run_orc(env: &Env, args: &[String], stdin: Option<&[u8]>, cwd: &Path) -> Outp
     cmd.args(args).current_dir(cwd);
     cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn orc");
+    let mut child = crate::support::spawn(&mut cmd);
     if let Some(input) = stdin {
         // orc may exit without reading everything (a refused value): ignore a broken pipe.
         let _ = child.stdin.take().unwrap().write_all(input);

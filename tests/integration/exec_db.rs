@@ -72,7 +72,7 @@ fn restore_is_refused_while_a_task_runs() {
     env.orc(["db", "backup", &backup.to_string_lossy()]).ok();
     let mut c = env.command();
     c.args(["execute", "--task", "busy"]).stdout(std::process::Stdio::null());
-    let mut running = c.spawn().unwrap();
+    let mut running = crate::support::spawn(&mut c);
     wait_for(std::time::Duration::from_secs(20), "the run to start", || {
         std::path::Path::new(&pid).exists()
     });

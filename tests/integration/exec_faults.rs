@@ -128,7 +128,7 @@ fn flood(per_stream: u64) {
     });
     let mut c = env.command();
     c.args(["execute", "--task", "flood"]).stdout(Stdio::null()).stderr(Stdio::piped());
-    let mut proc = c.spawn().unwrap();
+    let mut proc = crate::support::spawn(&mut c);
     #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
     let mut peak_kib = 0u64;
     let status = loop {
@@ -206,7 +206,7 @@ fn crash_fuzz(iterations: u32) {
         c.args(["execute", "--task", "fuzz", "--scheduled"])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let mut p = c.spawn().unwrap();
+        let mut p = crate::support::spawn(&mut c);
         std::thread::sleep(Duration::from_millis(rand(200)));
         let _ = p.kill();
         p.wait().unwrap();

@@ -398,7 +398,7 @@ fn start_background(env: &Env, name: &str, pidfile: &str) -> std::process::Child
     let mut c = env.command();
     c.args(["execute", "--task", name]);
     c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-    let child = c.spawn().unwrap();
+    let child = crate::support::spawn(&mut c);
     wait_for(Duration::from_secs(20), "the first run to start", || {
         std::path::Path::new(pidfile).exists()
     });
@@ -478,7 +478,7 @@ fn killing_orc_mid_run_leaves_no_process_and_an_abandoned_row() {
     let mut orc_proc = env.command();
     orc_proc.args(["execute", "--task", "victim"]);
     orc_proc.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-    let mut orc_proc = orc_proc.spawn().unwrap();
+    let mut orc_proc = crate::support::spawn(&mut orc_proc);
     wait_for(Duration::from_secs(20), "child and grandchild", || {
         std::path::Path::new(&cpid).exists() && std::path::Path::new(&gpid).exists()
     });
@@ -504,8 +504,9 @@ fn next_execute_reaps_a_stale_lease_and_runs() {
     let counter = scratch(&env, "c");
     add_task(&env, "lease", &child(&["count", &counter]), |_| {});
     // A RUNNING row whose owner cannot be alive (pid of a finished process).
-    let dead =
-        std::process::Command::new(crate::support::helper_exe("orc_test_child")).spawn().unwrap();
+    let dead = crate::support::spawn(&mut std::process::Command::new(crate::support::helper_exe(
+        "orc_test_child",
+    )));
     let dead_pid = dead.id();
     let mut dead = dead;
     dead.wait().unwrap();

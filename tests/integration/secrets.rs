@@ -202,7 +202,7 @@ fn run_with_deadline(env: &Env, args: &[&str], extra_env: &[(&str, &str)]) -> (i
         cmd.env(k, v);
     }
     let started = Instant::now();
-    let mut child = cmd.spawn().unwrap();
+    let mut child = crate::support::spawn(&mut cmd);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             let out = child.wait_with_output().unwrap();
@@ -432,7 +432,7 @@ fn canary_leak_scan() {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = crate::support::spawn(&mut cmd);
     let pid = child.id();
     let mut snapshots: Vec<(String, Vec<u8>)> = Vec::new();
     let deadline = Instant::now() + Duration::from_millis(1200);

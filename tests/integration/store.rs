@@ -52,7 +52,7 @@ fn sixteen_concurrent_first_runs_migrate_exactly_once() {
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
-            cmd.spawn().expect("spawn orc")
+            crate::support::spawn(&mut cmd)
         })
         .collect();
     for child in children {
